@@ -1,0 +1,143 @@
+/**
+ * The event store port. Every adapter (SQLite, PostgreSQL, EventStoreDB) passes
+ * test/contract/event-store.contract.ts.
+ *
+ * Positions are bigints: they grow in global (commit) order but need not be dense.
+ * `0n` means "before the first event".
+ */
+
+export type Position = bigint;
+export const START: Position = 0n;
+
+export type ActorKind = 'user' | 'service' | 'system' | 'anonymous';
+export interface Actor {
+  kind: ActorKind;
+  id: string;
+}
+
+/** Everything R-AUD-1 asks an event to carry besides its identity and data. */
+export interface EventMetadata {
+  actor: Actor;
+  /** The person really acting when `actor` is being impersonated (R-IMP-1). */
+  realActor?: Actor;
+  orgId?: string;
+  correlationId: string;
+  causationId?: string;
+}
+
+export interface NewEvent<D = unknown> {
+  eventId: string;
+  type: string;
+  data: D;
+  /** Defaults to the registry's current version of `type`. */
+  schemaVersion?: number;
+  metadata: EventMetadata;
+}
+
+export interface RecordedEvent<D = unknown> extends EventMetadata {
+  eventId: string;
+  type: string;
+  schemaVersion: number;
+  stream: string;
+  /** 0 for the first event of a stream. */
+  streamVersion: number;
+  position: Position;
+  recordedAt: Date;
+  data: D;
+}
+
+/** `no_stream`: the stream must not exist. A number: the version of the stream's last event. */
+export type ExpectedVersion = 'any' | 'no_stream' | number;
+
+export interface AppendRequest {
+  stream: string;
+  events: NewEvent[];
+  expected: ExpectedVersion;
+}
+
+export interface AppendResult {
+  /** Version of the stream's last event after the append. */
+  version: number;
+  /** Position of the last event appended. */
+  position: Position;
+}
+
+export class WrongExpectedVersion extends Error {
+  readonly code = 'wrong_expected_version';
+  constructor(
+    readonly stream: string,
+    readonly expected: ExpectedVersion,
+    readonly actual: number | 'no_stream',
+  ) {
+    super(`stream ${stream}: expected version ${String(expected)}, actual ${String(actual)}`);
+  }
+}
+
+/** The same event id was appended before, but not as this exact batch. */
+export class IdempotencyMismatch extends Error {
+  readonly code = 'idempotency_mismatch';
+  constructor(readonly stream: string, readonly eventId: string) {
+    super(`event ${eventId} already exists but not as the same batch in ${stream}`);
+  }
+}
+
+export interface EventFilter {
+  types?: readonly string[];
+  streamPrefix?: string;
+}
+
+export interface ReadAllOptions {
+  limit?: number;
+  filter?: EventFilter;
+}
+
+export interface ReadAllResult {
+  events: RecordedEvent[];
+  /**
+   * Where the next read continues from. When a filter skips events it is past
+   * the last returned event, so a filtered reader never re-scans what it skipped.
+   */
+  next: Position;
+}
+
+export type SubscriptionHandler = (events: RecordedEvent[], checkpoint: Position) => Promise<void> | void;
+
+export interface SubscribeOptions {
+  /** Exclusive: the subscription delivers events after this position. */
+  from: Position;
+  filter?: EventFilter;
+  batchSize?: number;
+  /** Called when the handler throws; the subscription stops. */
+  onError?: (error: unknown) => void;
+}
+
+export interface Subscription {
+  /** Resolves once the subscription has delivered everything that existed when it started. */
+  readonly caughtUp: Promise<void>;
+  /** Last position handed to the handler. */
+  readonly checkpoint: Position;
+  stop(): Promise<void>;
+}
+
+export interface EventStore {
+  readonly name: string;
+  /** Appends to one stream. Appending the same event ids again returns the first result. */
+  append(stream: string, events: NewEvent[], expected: ExpectedVersion): Promise<AppendResult>;
+  /**
+   * Appends to several streams at once. Atomic where the store can be (SQLite,
+   * PostgreSQL): all or none. `atomic` says whether this adapter is.
+   */
+  appendMany(requests: AppendRequest[]): Promise<AppendResult[]>;
+  readonly atomicMultiStream: boolean;
+  /** Events of one stream from `fromVersion` (inclusive) on. */
+  readStream(stream: string, fromVersion?: number): Promise<RecordedEvent[]>;
+  /** Events after `from` in global order. */
+  readAll(from: Position, options?: ReadAllOptions): Promise<ReadAllResult>;
+  /** The position of the last event readers can see now. */
+  headPosition(): Promise<Position>;
+  /** Catch up from a checkpoint, then stay live. */
+  subscribe(handler: SubscriptionHandler, options: SubscribeOptions): Subscription;
+  /** Readiness: resolves if the store answers. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

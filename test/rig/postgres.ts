@@ -1,0 +1,277 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Client } from 'pg';
+
+export interface RunningPostgres {
+  /** Superuser URL of the throwaway cluster (trust auth, no password). */
+  url: string;
+  /** e.g. "postgres (PostgreSQL) 15.18" */
+  version: string;
+  stop(): Promise<void>;
+  /** Same as stop(), for process 'exit' and signal handlers, which cannot await. */
+  stopSync(): void;
+}
+
+export interface TestDatabase {
+  url: string;
+  name: string;
+  /** Terminates open connections and drops the database. Safe to call twice. */
+  drop(): Promise<void>;
+}
+
+const DIR_PREFIX = 'gatehouse-pg-';
+const OWNER_FILE = 'owner.pid';
+
+const SERVER_OPTIONS = [
+  // Durability is pointless for a cluster deleted after the run; these make writes cheap.
+  '-c fsync=off',
+  '-c synchronous_commit=off',
+  '-c full_page_writes=off',
+  // Each test database plus pools in every suite adds up quickly.
+  '-c max_connections=200',
+  '-c listen_addresses=127.0.0.1',
+];
+
+const HOW_TO_FIX =
+  'Install the server (Debian/Ubuntu: apt-get install -y postgresql) ' +
+  'or point the tests at an existing server with POSTGRES_URL=postgres://user:password@host:5432/postgres ' +
+  '(that user needs CREATEDB).';
+
+/** Starts a fresh PostgreSQL cluster in a temp dir on a free 127.0.0.1 port. */
+export async function startPostgres(): Promise<RunningPostgres> {
+  const binDir = findBinDir();
+  if (!binDir) {
+    throw new Error(
+      'PostgreSQL server binaries (initdb, pg_ctl) not found: looked at `pg_config --bindir` ' +
+        `and /usr/lib/postgresql/*/bin. ${HOW_TO_FIX}`,
+    );
+  }
+  // initdb and pg_ctl refuse to run as root.
+  const runAs = process.getuid?.() === 0 ? osUser('postgres') : undefined;
+  const bin = (name: string) => path.join(binDir, name);
+
+  reapStaleClusters(bin('pg_ctl'), runAs?.name);
+
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), DIR_PREFIX));
+  fs.writeFileSync(path.join(dir, OWNER_FILE), String(process.pid));
+  if (runAs) fs.chownSync(dir, runAs.uid, runAs.gid);
+  const dataDir = path.join(dir, 'data');
+  const logFile = path.join(dir, 'postgres.log');
+
+  let stopped = false;
+  const stopSync = () => {
+    if (stopped) return;
+    stopped = true;
+    if (fs.existsSync(path.join(dataDir, 'postmaster.pid'))) {
+      run(bin('pg_ctl'), ['-D', dataDir, '-m', 'immediate', '-w', 'stop'], runAs?.name, dir);
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+
+  try {
+    const init = run(
+      bin('initdb'),
+      ['-D', dataDir, '--auth=trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', `--locale=${pickLocale()}`],
+      runAs?.name,
+      dir,
+    );
+    if (init.status !== 0) throw new Error(`initdb failed:\n${init.output}`);
+
+    // The free port is only free until someone else takes it: retry with a new one.
+    for (let attempt = 1; ; attempt++) {
+      const port = await freePort();
+      const options = [...SERVER_OPTIONS, `-c port=${port}`, `-k '${dir}'`].join(' ');
+      const start = run(
+        bin('pg_ctl'),
+        ['-D', dataDir, '-l', logFile, '-w', '-t', '60', '-o', options, 'start'],
+        runAs?.name,
+        dir,
+      );
+      if (start.status === 0) {
+        return {
+          url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+          version: serverVersion(bin('postgres')),
+          stop: async () => stopSync(),
+          stopSync,
+        };
+      }
+      if (attempt >= 3) {
+        throw new Error(`pg_ctl start failed:\n${start.output}\n--- ${logFile} ---\n${tail(logFile)}`);
+      }
+    }
+  } catch (err) {
+    stopSync();
+    throw err;
+  }
+}
+
+/**
+ * Creates an empty database on the server in POSTGRES_URL (set by the Jest global
+ * setup) so each suite gets its own schema without cleaning up after others.
+ */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const adminUrl = process.env.POSTGRES_URL;
+  if (!adminUrl) {
+    throw new Error(
+      'POSTGRES_URL is not set: run the tests through jest with jest.config.js ' +
+        '(its globalSetup starts PostgreSQL), or set POSTGRES_URL yourself.',
+    );
+  }
+  // Hex keeps the name a valid unquoted identifier, so it can be interpolated safely.
+  const name = `gh_${randomBytes(8).toString('hex')}`;
+  await withClient(adminUrl, (c) => c.query(`CREATE DATABASE ${name}`));
+
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  let dropped = false;
+  return {
+    url: url.toString(),
+    name,
+    async drop() {
+      if (dropped) return;
+      dropped = true;
+      // WITH (FORCE) (PostgreSQL 13+) terminates connections a test left open.
+      await withClient(adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+    },
+  };
+}
+
+/** The URL with any password masked, for logs. */
+export function redactUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return '<unparseable POSTGRES_URL>';
+  }
+}
+
+async function withClient<T>(url: string, fn: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+function findBinDir(): string | undefined {
+  const candidates: string[] = [];
+  try {
+    candidates.push(
+      execFileSync('pg_config', ['--bindir'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(),
+    );
+  } catch {
+    // No pg_config on PATH: Debian's server packages do not need it.
+  }
+  // Debian keeps server binaries per major version, outside PATH.
+  try {
+    const versions = fs
+      .readdirSync('/usr/lib/postgresql')
+      .filter((v) => /^\d+(\.\d+)?$/.test(v))
+      .sort((a, b) => Number(b) - Number(a));
+    candidates.push(...versions.map((v) => `/usr/lib/postgresql/${v}/bin`));
+  } catch {
+    // Not a Debian layout.
+  }
+  // pg_config may come from a client-only package, so check the server tools exist.
+  return candidates.find((d) => ['initdb', 'pg_ctl', 'postgres'].every((b) => fs.existsSync(path.join(d, b))));
+}
+
+function osUser(name: string): { name: string; uid: number; gid: number } {
+  try {
+    const id = (flag: string) => Number(execFileSync('id', [flag, name], { encoding: 'utf8', stdio: 'pipe' }).trim());
+    return { name, uid: id('-u'), gid: id('-g') };
+  } catch {
+    throw new Error(
+      `Running as root, but PostgreSQL refuses to run as root and there is no '${name}' OS user to run it as. ` +
+        `Create it (useradd --system ${name}), run the tests as a non-root user, or set POSTGRES_URL. ${HOW_TO_FIX}`,
+    );
+  }
+}
+
+function run(cmd: string, args: string[], asUser: string | undefined, cwd: string) {
+  const [file, argv] = asUser ? ['runuser', ['-u', asUser, '--', cmd, ...args]] : [cmd, args];
+  const r = spawnSync(file, argv, { cwd, encoding: 'utf8', timeout: 120_000 });
+  const output = [r.error?.message, r.stdout, r.stderr].filter(Boolean).join('\n').trim();
+  return { status: r.status, output };
+}
+
+/** C.UTF-8 gives Unicode-aware lower()/upper() like a production cluster; plain C only folds ASCII. */
+function pickLocale(): string {
+  try {
+    const locales = execFileSync('locale', ['-a'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    if (/^c\.utf-?8$/im.test(locales)) return 'C.UTF-8';
+  } catch {
+    // No `locale` tool: fall through.
+  }
+  return 'C';
+}
+
+function serverVersion(postgresBin: string): string {
+  try {
+    return execFileSync(postgresBin, ['--version'], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'PostgreSQL (unknown version)';
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Stops clusters left behind by runs that were killed before their teardown ran. */
+function reapStaleClusters(pgCtl: string, asUser: string | undefined): void {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(os.tmpdir()).filter((e) => e.startsWith(DIR_PREFIX));
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const dir = path.join(os.tmpdir(), entry);
+    try {
+      const owner = Number(fs.readFileSync(path.join(dir, OWNER_FILE), 'utf8'));
+      if (!owner || isAlive(owner)) continue;
+      const dataDir = path.join(dir, 'data');
+      if (fs.existsSync(path.join(dataDir, 'postmaster.pid'))) {
+        run(pgCtl, ['-D', dataDir, '-m', 'immediate', '-w', 'stop'], asUser, dir);
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // Someone else's dir, or one still being created: leave it alone.
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but belongs to another user.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function tail(file: string, lines = 30): string {
+  try {
+    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
