@@ -1,0 +1,24 @@
+import { Injectable } from '@nestjs/common';
+import { accessOf, type MemberAccess } from '../../domain/access/access';
+import { membership, membershipStream } from '../../domain/membership/membership';
+import { organization, orgStream, type Organization } from '../../domain/organization/organization';
+import { NotFound } from '../../domain/shared/errors';
+import type { Actor } from '../../infra/eventstore/port';
+import { Streams, type Loaded } from '../shared/streams';
+
+/**
+ * An org and the actor's access in it, from the write side (R-ROLE-8). Someone
+ * who is not a member gets the same 404 as for an org that does not exist (R-SEC-1).
+ */
+@Injectable()
+export class OrgAccess {
+  constructor(private readonly streams: Streams) {}
+
+  async load(orgId: string, actor: Actor): Promise<{ org: Loaded<Organization>; access: MemberAccess }> {
+    const org = await this.streams.load(orgStream(orgId), organization);
+    if (!org.state.exists || actor.kind !== 'user') throw new NotFound('organization');
+    const member = await this.streams.load(membershipStream(orgId, actor.id), membership);
+    if (!member.state.exists) throw new NotFound('organization');
+    return { org, access: accessOf(org.state, member.state) };
+  }
+}

@@ -1,0 +1,68 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, IsUrl, Max, Min, ValidateIf, validateSync } from 'class-validator';
+import { resolve } from 'node:path';
+
+const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : Number(value));
+
+/** Every setting Gatehouse reads, validated at start: a wrong value stops start-up with a clear message. */
+export class Settings {
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  PORT = 3000;
+
+  @IsOptional() @IsString()
+  HOST = '0.0.0.0';
+
+  /** Where the embedded stores and the mailbox live. */
+  @IsOptional() @IsString()
+  DATA_DIR = './data';
+
+  @IsOptional() @IsIn(['sqlite', 'postgres', 'eventstoredb'])
+  EVENT_STORE: 'sqlite' | 'postgres' | 'eventstoredb' = 'sqlite';
+
+  @ValidateIf((s: Settings) => s.EVENT_STORE === 'postgres')
+  @IsUrl({ protocols: ['postgres', 'postgresql'], require_tld: false, require_protocol: true }, { message: 'POSTGRES_URL must be a postgres:// URL when EVENT_STORE=postgres' })
+  POSTGRES_URL?: string;
+
+  @ValidateIf((s: Settings) => s.EVENT_STORE === 'eventstoredb')
+  @IsString({ message: 'EVENTSTORE_URL must be set when EVENT_STORE=eventstoredb (e.g. esdb://localhost:2113?tls=false)' })
+  EVENTSTORE_URL?: string;
+
+  @IsOptional() @IsIn(['full', 'normal'])
+  SQLITE_SYNCHRONOUS: 'full' | 'normal' = 'full';
+
+  /** `open`: anyone may create an organization (the embedded default); `closed`: system admins only. */
+  @IsOptional() @IsIn(['open', 'closed'])
+  SIGNUP: 'open' | 'closed' = 'open';
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(24 * 30)
+  SESSION_TTL_HOURS = 12;
+
+  /** Base of the links in emails. */
+  @IsOptional() @IsUrl({ require_tld: false, require_protocol: true })
+  PUBLIC_URL?: string;
+
+  @IsOptional() @IsIn(['json', 'text'])
+  LOG_FORMAT: 'json' | 'text' = 'json';
+
+  get dataDir(): string {
+    return resolve(this.DATA_DIR);
+  }
+
+  get publicUrl(): string {
+    return this.PUBLIC_URL ?? `http://localhost:${this.PORT}`;
+  }
+}
+
+export class InvalidConfiguration extends Error {}
+
+export function loadSettings(env: Record<string, string | undefined>): Settings {
+  const known = Object.keys(new Settings()).concat(['POSTGRES_URL', 'EVENTSTORE_URL', 'PUBLIC_URL']);
+  const relevant = Object.fromEntries(Object.entries(env).filter(([k, v]) => known.includes(k) && v !== undefined && v !== ''));
+  const settings = plainToInstance(Settings, relevant);
+  const errors = validateSync(settings, { forbidUnknownValues: false });
+  if (errors.length > 0) {
+    const lines = errors.flatMap((e) => Object.values(e.constraints ?? {}).map((m) => `  ${e.property}=${JSON.stringify(e.value ?? '')}: ${m}`));
+    throw new InvalidConfiguration(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return settings;
+}

@@ -1,0 +1,38 @@
+import { Controller, Get, HttpCode, Inject, Res } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import type { EventStore } from '../../infra/eventstore/port';
+import { EVENT_STORE } from '../shared/tokens';
+
+const CHECK_TIMEOUT_MS = 2000;
+
+@ApiTags('ops')
+@Controller('health')
+export class HealthController {
+  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+
+  /** Liveness: the process answers. */
+  @Get('live')
+  @HttpCode(200)
+  live() {
+    return { status: 'ok' };
+  }
+
+  /** Readiness: every configured store answers; 503 when one does not. */
+  @Get()
+  async ready(@Res({ passthrough: true }) reply: FastifyReply) {
+    const eventStore = await within(this.store.ping(), CHECK_TIMEOUT_MS)
+      .then(() => ({ status: 'up', adapter: this.store.name }))
+      .catch((error: Error) => ({ status: 'down', adapter: this.store.name, reason: error.message }));
+    const up = eventStore.status === 'up';
+    void reply.status(up ? 200 : 503);
+    return { status: up ? 'ok' : 'unavailable', checks: { eventStore } };
+  }
+}
+
+function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    promise.then(resolve, reject).finally(() => clearTimeout(timer));
+  });
+}

@@ -1,0 +1,40 @@
+import { Body, Controller, Get, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { ApiBearerAuth, ApiCreatedResponse, ApiTags } from '@nestjs/swagger';
+import { DomainError } from '../../domain/shared/errors';
+import { OrgAccess } from '../access/org-access.service';
+import { SessionGuard } from '../auth/session.guard';
+import { Settings } from '../config/config';
+import { OrgId } from '../shared/params';
+import { Meta, type GatehouseRequest } from '../shared/request-context';
+import type { CommandMeta } from '../shared/streams';
+import { CreateOrganization } from './create-organization.handler';
+import { CreateOrganizationDto, OrganizationCreatedDto } from './dto';
+
+@ApiTags('organizations')
+@Controller('v1/orgs')
+export class OrganizationsController {
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly orgAccess: OrgAccess,
+    private readonly settings: Settings,
+  ) {}
+
+  /** Open to anyone when SIGNUP=open; otherwise system admins only (arrives with system administration). */
+  @Post()
+  @HttpCode(201)
+  @ApiCreatedResponse({ type: OrganizationCreatedDto })
+  create(@Body() body: CreateOrganizationDto, @Meta() meta: CommandMeta) {
+    if (this.settings.SIGNUP !== 'open') throw new DomainError('forbidden', 'organizations are created by system administrators', { permission: 'system' });
+    return this.commands.execute(new CreateOrganization({ ...body, preset: body.preset ?? 'team' }, meta));
+  }
+
+  @Get(':org')
+  @ApiBearerAuth()
+  @UseGuards(SessionGuard)
+  async get(@OrgId() orgId: string, @Req() request: GatehouseRequest) {
+    const { org } = await this.orgAccess.load(orgId, request.actor!);
+    const { name, status, ownerId, policy, roles } = org.state;
+    return { orgId, name, status, ownerId, policy, roles: Object.values(roles) };
+  }
+}

@@ -1,0 +1,98 @@
+import { ArgumentsHost, Catch, HttpException, HttpStatus, Logger, type ExceptionFilter, ValidationError, BadRequestException } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { DomainError } from '../../domain/shared/errors';
+import { IdempotencyMismatch, WrongExpectedVersion } from '../../infra/eventstore/port';
+
+/** The one error shape of the API: `{code, message, details}` — never a stack trace. */
+export interface ApiErrorBody {
+  code: string;
+  message: string;
+  details?: unknown;
+}
+
+export class ApiError extends HttpException {
+  constructor(status: number, readonly body: ApiErrorBody) {
+    super(body, status);
+  }
+}
+
+/** HTTP status of each domain error code; anything not listed is a 422 (understood, but refused by a rule). */
+const STATUS: Record<string, number> = {
+  forbidden: 403,
+  not_found: 404,
+  unauthenticated: 401,
+  already_member: 409,
+  email_taken: 409,
+  org_exists: 409,
+  user_exists: 409,
+  conflict: 409,
+  validation_failed: 400,
+};
+
+export function statusOf(code: string): number {
+  return STATUS[code] ?? 422;
+}
+
+/** class-validator's errors, flattened to `{field, problems}` with dotted paths for nested fields. */
+export function fieldDetails(errors: ValidationError[], parent = ''): Array<{ field: string; problems: string[] }> {
+  return errors.flatMap((e) => {
+    const field = parent ? `${parent}.${e.property}` : e.property;
+    const own = e.constraints ? [{ field, problems: Object.values(e.constraints) }] : [];
+    return [...own, ...fieldDetails(e.children ?? [], field)];
+  });
+}
+
+export function validationFailed(errors: ValidationError[]): BadRequestException {
+  return new ApiError(400, {
+    code: 'validation_failed',
+    message: 'the request has invalid fields',
+    details: { fields: fieldDetails(errors) },
+  }) as unknown as BadRequestException;
+}
+
+@Catch()
+export class ApiErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger('http');
+
+  catch(error: unknown, host: ArgumentsHost): void {
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    const { status, body } = this.describe(error);
+    if (status >= 500) this.logger.error({ msg: 'request failed', error: error instanceof Error ? error.message : String(error), stack: error instanceof Error ? error.stack : undefined });
+    void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
+  }
+
+  private describe(error: unknown): { status: number; body: ApiErrorBody } {
+    if (error instanceof ApiError) return { status: error.getStatus(), body: error.body };
+    if (error instanceof DomainError) {
+      return { status: statusOf(error.code), body: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } };
+    }
+    if (error instanceof WrongExpectedVersion || error instanceof IdempotencyMismatch) {
+      return { status: 409, body: { code: 'conflict', message: 'the resource changed concurrently; try again' } };
+    }
+    if (error instanceof HttpException) {
+      const status = error.getStatus();
+      return { status, body: { code: codeOfStatus(status), message: messageOf(error) } };
+    }
+    // Fastify's own errors: malformed JSON, unsupported media type, body too large.
+    const fastify = error as { statusCode?: number; code?: string; message?: string };
+    if (typeof fastify.statusCode === 'number' && fastify.statusCode >= 400 && fastify.statusCode < 500) {
+      const code = fastify.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'unsupported_media_type'
+        : fastify.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'body_too_large'
+        : fastify.statusCode === 400 ? 'malformed_json' : codeOfStatus(fastify.statusCode);
+      return { status: fastify.statusCode, body: { code, message: code === 'malformed_json' ? 'the request body is not valid JSON' : (fastify.message ?? code) } };
+    }
+    return { status: 500, body: { code: 'internal', message: 'internal error' } };
+  }
+}
+
+function codeOfStatus(status: number): string {
+  const name = HttpStatus[status];
+  return name ? name.toLowerCase() : 'error';
+}
+
+function messageOf(error: HttpException): string {
+  const response = error.getResponse();
+  if (typeof response === 'string') return response;
+  const message = (response as { message?: unknown }).message;
+  return Array.isArray(message) ? message.join('; ') : typeof message === 'string' ? message : error.message;
+}

@@ -1,0 +1,129 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type { Decider, DomainEvent } from '../../domain/shared/decider';
+import { WrongExpectedVersion, type Actor, type EventStore, type Position, type RecordedEvent } from '../../infra/eventstore/port';
+import { EVENT_STORE } from './tokens';
+
+/** Where a command comes from: copied onto every event it causes (R-AUD-1). */
+export interface CommandMeta {
+  actor: Actor;
+  realActor?: Actor;
+  orgId?: string;
+  correlationId: string;
+  causationId?: string;
+}
+
+export interface Loaded<S> {
+  stream: string;
+  decider: Pick<Decider<S, any, any>, 'initialState' | 'evolve'>;
+  state: S;
+  /** Version of the stream's last event; -1 when the stream does not exist. */
+  version: number;
+}
+
+export interface Change {
+  from: Loaded<any>;
+  events: DomainEvent[];
+}
+
+export interface CommandResult {
+  /** Global position of the command's last event (R-LIST-5); the current head when nothing changed. */
+  position: Position;
+  events: RecordedEvent[] | DomainEvent[];
+}
+
+const MAX_ATTEMPTS = 5;
+const CACHE_LIMIT = 50_000;
+
+/**
+ * The command path: load streams (from a cache of folded state, reading only the
+ * events appended since), decide, append with the expected versions, and start
+ * over on a conflict, a bounded number of times.
+ */
+@Injectable()
+export class Streams {
+  private readonly cache = new Map<string, { version: number; state: unknown; decider: unknown }>();
+  /** Tail of the queue of commands per key: commands on one stream run one at a time in this process. */
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  constructor(@Inject(EVENT_STORE) readonly store: EventStore) {}
+
+  async load<S>(stream: string, decider: Loaded<S>['decider']): Promise<Loaded<S>> {
+    const cached = this.cache.get(stream);
+    let state = (cached?.decider === decider ? cached.state : decider.initialState()) as S;
+    let version = cached?.decider === decider ? cached.version : -1;
+    const events = await this.store.readStream(stream, version + 1);
+    for (const event of events) state = decider.evolve(state, { type: event.type, data: event.data } as DomainEvent);
+    if (events.length > 0) version = events[events.length - 1].streamVersion;
+    if (version >= 0) this.remember(stream, version, state, decider);
+    return { stream, decider, state, version };
+  }
+
+  /** Appends every change at once (atomically where the store can), each against the version it was decided on. */
+  async commit(changes: Change[], meta: CommandMeta): Promise<CommandResult> {
+    const writes = changes.filter((c) => c.events.length > 0);
+    if (writes.length === 0) return { position: await this.store.headPosition(), events: [] };
+    const results = await this.store.appendMany(
+      writes.map(({ from, events }) => ({
+        stream: from.stream,
+        expected: from.version === -1 ? ('no_stream' as const) : from.version,
+        events: events.map((e) => ({ eventId: randomUUID(), type: e.type, data: e.data, metadata: meta })),
+      })),
+    );
+    writes.forEach(({ from, events }, i) => {
+      const state = events.reduce((s, e) => from.decider.evolve(s, e), from.state);
+      this.remember(from.stream, results[i].version, state, from.decider);
+    });
+    const position = results.reduce((max, r) => (r.position > max ? r.position : max), 0n);
+    return { position, events: writes.flatMap((w) => w.events) };
+  }
+
+  /**
+   * Runs `attempt` again when another writer changed a stream it read in the
+   * meantime. With a `key` (the stream the command is about), commands on that key
+   * queue here instead of racing each other into conflicts; only other processes can still conflict.
+   */
+  retrying<T>(attempt: () => Promise<T>, key?: string): Promise<T> {
+    if (!key) return this.attempt(attempt);
+    const previous = this.queues.get(key) ?? Promise.resolve();
+    const run = previous.then(() => this.attempt(attempt));
+    const tail = run.catch(() => undefined);
+    this.queues.set(key, tail);
+    void tail.then(() => {
+      if (this.queues.get(key) === tail) this.queues.delete(key);
+    });
+    return run;
+  }
+
+  private async attempt<T>(attempt: () => Promise<T>): Promise<T> {
+    for (let i = 1; ; i++) {
+      try {
+        return await attempt();
+      } catch (error) {
+        if (!(error instanceof WrongExpectedVersion) || i >= MAX_ATTEMPTS) throw error;
+        this.cache.delete(error.stream);
+      }
+    }
+  }
+
+  /** The common case: one stream, one decider. */
+  handle<S, C, E extends DomainEvent>(
+    stream: string,
+    decider: Decider<S, C, E>,
+    command: C,
+    context: Parameters<Decider<S, C, E>['decide']>[2],
+    meta: CommandMeta,
+  ): Promise<CommandResult> {
+    return this.retrying(async () => {
+      const loaded = await this.load(stream, decider);
+      return this.commit([{ from: loaded, events: decider.decide(loaded.state, command, context) }], meta);
+    }, stream);
+  }
+
+  private remember(stream: string, version: number, state: unknown, decider: unknown): void {
+    if (this.cache.size >= CACHE_LIMIT && !this.cache.has(stream)) {
+      this.cache.delete(this.cache.keys().next().value as string);
+    }
+    this.cache.set(stream, { version, state, decider });
+  }
+}

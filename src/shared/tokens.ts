@@ -1,0 +1,3 @@
+export const EVENT_STORE = Symbol('EventStore');
+export const CLOCK = Symbol('Clock');
+export type Clock = () => Date;

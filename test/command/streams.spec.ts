@@ -1,0 +1,74 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Decider, DomainEvent } from '../../domain/shared/decider';
+import { DomainError } from '../../domain/shared/errors';
+import { EventRegistry } from '../../domain/shared/event-registry';
+import { SqliteEventStore } from '../../infra/eventstore/sqlite';
+import { Streams } from '../../src/shared/streams';
+
+type Counted = DomainEvent<'Counted', { n: number }>;
+/** A counter that refuses to pass 1000, so decisions really depend on the folded state. */
+const counter: Decider<{ n: number }, { type: 'Count' }, Counted> = {
+  initialState: () => ({ n: 0 }),
+  decide: (state) => {
+    if (state.n >= 1000) throw new DomainError('too_many');
+    return [{ type: 'Counted', data: { n: state.n + 1 } }];
+  },
+  evolve: (_state, event) => ({ n: event.data.n }),
+};
+
+const meta = { actor: { kind: 'system' as const, id: 'test' }, correlationId: 'c' };
+
+describe('the command path (load, decide, append with expected version, retry on conflict)', () => {
+  let dir: string;
+  let store: SqliteEventStore;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gatehouse-streams-'));
+    store = new SqliteEventStore({ file: join(dir, 'e.db'), registry: new EventRegistry(), synchronous: 'normal' });
+  });
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('decides on the folded state and appends with the version it decided on', async () => {
+    const streams = new Streams(store);
+    for (let i = 0; i < 3; i++) await streams.handle('counter-1', counter, { type: 'Count' }, { now: new Date(), actor: meta.actor }, meta);
+    expect((await store.readStream('counter-1')).map((e) => (e.data as { n: number }).n)).toEqual([1, 2, 3]);
+  });
+
+  it('retries when another process appended in between, so no decision is made on stale state', async () => {
+    // Two command paths with separate caches over one store stand for two Gatehouse processes.
+    const a = new Streams(store);
+    const b = new Streams(store);
+    await a.handle('counter-1', counter, { type: 'Count' }, { now: new Date(), actor: meta.actor }, meta);
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).handle('counter-1', counter, { type: 'Count' }, { now: new Date(), actor: meta.actor }, meta)),
+    );
+    const counts = (await store.readStream('counter-1')).map((e) => (e.data as { n: number }).n);
+    expect(counts).toEqual(Array.from({ length: 21 }, (_, i) => i + 1));
+  });
+
+  it('gives up after a bounded number of conflicts', async () => {
+    const streams = new Streams(store);
+    let attempts = 0;
+    const rival = new Streams(store);
+    await expect(
+      streams.retrying(async () => {
+        attempts++;
+        const loaded = await streams.load('counter-2', counter);
+        await rival.handle('counter-2', counter, { type: 'Count' }, { now: new Date(), actor: meta.actor }, meta); // always first
+        return streams.commit([{ from: loaded, events: counter.decide(loaded.state, { type: 'Count' }, { now: new Date(), actor: meta.actor }) }], meta);
+      }),
+    ).rejects.toMatchObject({ code: 'wrong_expected_version' });
+    expect(attempts).toBe(5);
+  });
+
+  it('passes a rejection through as it is, appending nothing', async () => {
+    const streams = new Streams(store);
+    await store.append('counter-3', [{ eventId: 'e', type: 'Counted', data: { n: 1000 }, metadata: meta }], 'no_stream');
+    await expect(streams.handle('counter-3', counter, { type: 'Count' }, { now: new Date(), actor: meta.actor }, meta)).rejects.toMatchObject({ code: 'too_many' });
+    expect(await store.readStream('counter-3')).toHaveLength(1);
+  });
+});

@@ -1,0 +1,66 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createApp } from '../../src/app';
+import { loadSettings } from '../../src/config/config';
+
+export interface TestApp {
+  app: NestFastifyApplication;
+  dataDir: string;
+  request(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, options?: { token?: string; body?: unknown; payload?: string; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Record<string, unknown> }>;
+  mailbox(): Array<{ to: string; template: string; subject: string; text: string; link?: string; sentAt: string }>;
+  close(): Promise<void>;
+}
+
+/** A whole Gatehouse over Fastify's inject, on a fresh data folder (and the given environment). */
+export async function startApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-app-'));
+  const settings = loadSettings({ DATA_DIR: dataDir, SQLITE_SYNCHRONOUS: 'normal', ...env });
+  const app = await createApp({ settings, logger: false });
+  return {
+    app,
+    dataDir,
+    async request(method, url, options = {}) {
+      const headers: Record<string, string> = { ...(options.headers ?? {}) };
+      if (options.token) headers.authorization = `Bearer ${options.token}`;
+      const payload = options.payload ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
+      if (payload !== undefined) headers['content-type'] ??= 'application/json';
+      const response = await app.inject({ method, url, headers, payload });
+      const text = response.body;
+      let body: unknown = text;
+      try {
+        body = text ? JSON.parse(text) : undefined;
+      } catch {
+        /* not JSON: keep the text */
+      }
+      return { status: response.statusCode, body, headers: response.headers };
+    },
+    mailbox() {
+      const folder = join(dataDir, 'mailbox');
+      let files: string[] = [];
+      try {
+        files = readdirSync(folder).filter((f) => f.endsWith('.json')).sort();
+      } catch {
+        return [];
+      }
+      return files.map((f) => JSON.parse(readFileSync(join(folder, f), 'utf8')));
+    },
+    async close() {
+      await app.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+let counter = 0;
+/** A valid org-creation body with a unique owner email. */
+export function newOrgBody(overrides: Record<string, unknown> = {}) {
+  counter++;
+  return {
+    name: `Org ${counter}`,
+    preset: 'team',
+    owner: { email: `owner${counter}-${process.pid}@example.com`, firstName: 'Olive', lastName: 'Owner', password: 'correct horse battery' },
+    ...overrides,
+  };
+}
