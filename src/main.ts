@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
 import { createApp } from './app';
 import { InvalidConfiguration, loadSettings } from './config/config';
 
@@ -15,9 +16,7 @@ async function main() {
   }
   const app = await createApp({ settings });
   await app.listen(settings.PORT, settings.HOST);
-  process.stdout.write(
-    JSON.stringify({ level: 'log', msg: 'gatehouse listening', url: `http://localhost:${settings.PORT}`, eventStore: settings.EVENT_STORE, docs: '/docs' }) + '\n',
-  );
+  new Logger('gatehouse').log({ message: 'listening', url: `http://localhost:${settings.PORT}`, eventStore: settings.EVENT_STORE, docs: '/docs' });
 }
 
 void main();

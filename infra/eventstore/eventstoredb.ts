@@ -1,0 +1,344 @@
+import { createHash } from 'node:crypto';
+import {
+  ANY,
+  BACKWARDS,
+  END,
+  EventStoreDBClient,
+  NO_STREAM,
+  START as LOG_START,
+  StreamNotFoundError,
+  WrongExpectedVersionError,
+  jsonEvent,
+  type AllStreamResolvedEvent,
+  type AppendExpectedRevision,
+  type JSONType,
+  type Position as LogPosition,
+  type ReadPosition,
+  type StreamingRead,
+} from '@eventstore/db-client';
+import type { EventRegistry } from '../../domain/shared/event-registry';
+import { replayedResult, type StoredIdentity } from './append-rules';
+import { AppendSignal, CatchUpSubscription } from './catch-up-subscription';
+import {
+  START,
+  WrongExpectedVersion,
+  type AppendRequest,
+  type AppendResult,
+  type EventFilter,
+  type EventMetadata,
+  type EventStore,
+  type ExpectedVersion,
+  type NewEvent,
+  type Position,
+  type ReadAllOptions,
+  type ReadAllResult,
+  type RecordedEvent,
+  type SubscribeOptions,
+  type SubscriptionHandler,
+} from './port';
+
+export interface EventStoreDbOptions {
+  /** A connection string, e.g. `esdb://localhost:2113?tls=false`. Reading `$all` needs an admin user on a secure server. */
+  url: string;
+  registry: EventRegistry;
+  pollMs?: number;
+  clock?: () => Date;
+}
+
+/** What Gatehouse keeps in an event's metadata. Our own `recordedAt` (not ESDB's `created`) keeps the clock injectable. */
+interface Envelope extends EventMetadata {
+  /** Ours, verbatim: the ESDB event id is only derived from it when it is not a UUID. */
+  eventId: string;
+  schemaVersion: number;
+  recordedAt: string;
+}
+
+/** The fields of an ESDB recorded event this adapter reads (stream reads and `$all` reads both have them). */
+interface LogEvent {
+  streamId: string;
+  type: string;
+  revision: bigint;
+  data: unknown;
+  metadata: unknown;
+  position?: LogPosition;
+}
+
+/** Batches whose first event id this process appended: enough to answer retries without a round trip. */
+const REMEMBERED_BATCHES = 10_000;
+const HEAD_PAGE = 100;
+const PING_TIMEOUT_MS = 5_000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * EventStoreDB (or KurrentDB) through its gRPC client; needs server 22.10 or later,
+ * since older servers do not return positions on stream reads.
+ *
+ * A position is the commit position of an event in `$all`. Gatehouse never opens
+ * explicit transactions, so every event commits itself: its commit and prepare
+ * positions are the same log position, unique and increasing, and the position an
+ * append reports is that of its last event.
+ *
+ * Not atomic across streams: `appendMany` appends one request after another, and a
+ * failure leaves the earlier ones in place (reserve first, release on failure).
+ */
+export class EventStoreDbEventStore implements EventStore {
+  readonly name = 'eventstoredb';
+  readonly atomicMultiStream = false;
+  readonly signal = new AppendSignal();
+  readonly pollMs: number;
+  private readonly client: EventStoreDBClient;
+  private readonly clock: () => Date;
+  /** First event id → where its batch landed. Bounded; oldest forgotten first. */
+  private readonly appended = new Map<string, { stream: string; streamVersion: number }>();
+  private readonly inFlight = new Map<string, Promise<AppendResult>>();
+
+  constructor(private readonly options: EventStoreDbOptions) {
+    this.client = EventStoreDBClient.connectionString(options.url);
+    this.pollMs = options.pollMs ?? 200;
+    this.clock = options.clock ?? (() => new Date());
+  }
+
+  /**
+   * ESDB itself recognises a retry of the same ids in the same stream and answers it
+   * with the original revision and position. What it cannot see, this process adds:
+   * the same ids sent to another stream (IdempotencyMismatch), and a duplicate sent
+   * while the original is still being written, which ESDB drops so that its caller
+   * would only see a timeout.
+   */
+  async append(stream: string, events: NewEvent[], expected: ExpectedVersion): Promise<AppendResult> {
+    if (events.length === 0) throw new Error('append needs at least one event');
+    const key = events[0].eventId;
+    for (let running = this.inFlight.get(key); running; running = this.inFlight.get(key)) {
+      await running.catch(() => undefined);
+    }
+    const known = this.appended.get(key);
+    if (known) return this.replay(stream, events, known);
+
+    const attempt = this.write(stream, events, expected);
+    this.inFlight.set(key, attempt);
+    try {
+      return await attempt;
+    } finally {
+      if (this.inFlight.get(key) === attempt) this.inFlight.delete(key);
+    }
+  }
+
+  /** Not atomic (see the class comment): one append after another, in order. */
+  async appendMany(requests: AppendRequest[]): Promise<AppendResult[]> {
+    const results: AppendResult[] = [];
+    for (const { stream, events, expected } of requests) results.push(await this.append(stream, events, expected));
+    return results;
+  }
+
+  private async write(stream: string, events: NewEvent[], expected: ExpectedVersion): Promise<AppendResult> {
+    const recordedAt = this.clock().toISOString();
+    const data = events.map((event) =>
+      jsonEvent({ id: logEventId(event.eventId), type: event.type, data: event.data as JSONType, metadata: this.envelope(event, recordedAt) }),
+    );
+    const appended = await this.client
+      .appendToStream(stream, data, { expectedRevision: toExpectedRevision(expected) })
+      .catch((error: unknown) => {
+        if (!(error instanceof WrongExpectedVersionError)) throw error;
+        const actual = error.actualVersion === NO_STREAM ? 'no_stream' : Number(error.actualVersion);
+        throw new WrongExpectedVersion(stream, expected, actual);
+      });
+    const version = Number(appended.nextExpectedRevision);
+    // The server answers without a position when it cannot tell where a recognised retry's original landed.
+    const position = appended.position?.commit ?? positionOf((await this.readLog(stream, version, 1))[0]);
+    this.remember(events[0].eventId, { stream, streamVersion: version - events.length + 1 });
+    this.signal.notify();
+    return { version, position };
+  }
+
+  private async replay(stream: string, events: NewEvent[], known: { stream: string; streamVersion: number }): Promise<AppendResult> {
+    const stored: StoredIdentity[] =
+      known.stream === stream
+        ? (await this.readLog(stream, known.streamVersion, events.length)).map((e) => ({
+            eventId: envelopeOf(e).eventId,
+            stream: e.streamId,
+            streamVersion: Number(e.revision),
+            position: positionOf(e),
+          }))
+        : [];
+    return replayedResult(stream, events, stored);
+  }
+
+  private remember(firstEventId: string, batch: { stream: string; streamVersion: number }): void {
+    this.appended.set(firstEventId, batch);
+    if (this.appended.size > REMEMBERED_BATCHES) this.appended.delete(this.appended.keys().next().value!);
+  }
+
+  private envelope(event: NewEvent, recordedAt: string): Envelope {
+    const { actor, realActor, orgId, correlationId, causationId } = event.metadata;
+    return {
+      eventId: event.eventId,
+      schemaVersion: event.schemaVersion ?? this.options.registry.currentVersion(event.type),
+      recordedAt,
+      actor,
+      realActor,
+      orgId,
+      correlationId,
+      causationId,
+    };
+  }
+
+  async readStream(stream: string, fromVersion = 0): Promise<RecordedEvent[]> {
+    return (await this.readLog(stream, fromVersion)).map((e) => this.toRecorded(e));
+  }
+
+  /** A stream's raw events; a missing stream is empty. */
+  private async readLog(stream: string, fromVersion: number, maxCount: number = Number.MAX_SAFE_INTEGER): Promise<LogEvent[]> {
+    try {
+      const resolved = await collect(this.client.readStream(stream, { fromRevision: BigInt(fromVersion), maxCount }));
+      return resolved.flatMap(({ event }) => (event ? [event] : []));
+    } catch (error) {
+      if (error instanceof StreamNotFoundError) return [];
+      throw error;
+    }
+  }
+
+  /**
+   * The 6.2 client's `readAll` has no server-side filter (it always sends "no
+   * filter"), so `$all` is read in pages and filtered here. A filtered read from far
+   * back therefore scans everything in between, including other applications' events.
+   */
+  async readAll(from: Position, options: ReadAllOptions = {}): Promise<ReadAllResult> {
+    const limit = options.limit ?? 1000;
+    // +1: a read from a position includes the event at that position, which we skip.
+    const pageSize = Math.min(Math.max(limit + 1, 256), 4096);
+    const events: RecordedEvent[] = [];
+    let next = from;
+    for (;;) {
+      const page = await collect(this.client.readAll({ fromPosition: toReadPosition(next), maxCount: pageSize }));
+      for (const { event } of page) {
+        if (!event || event.position.commit <= next) continue;
+        next = event.position.commit;
+        if (!isGatehouseEvent(event) || !matches(event, options.filter)) continue;
+        events.push(this.toRecorded(event));
+        if (events.length === limit) return { events, next };
+      }
+      if (page.length < pageSize) return { events, next };
+    }
+  }
+
+  /** The last Gatehouse event in `$all`, found by reading backwards past system and foreign events. */
+  async headPosition(): Promise<Position> {
+    let before: ReadPosition = END;
+    for (;;) {
+      const page: AllStreamResolvedEvent[] = await collect(
+        this.client.readAll({ direction: BACKWARDS, fromPosition: before, maxCount: HEAD_PAGE }),
+      );
+      for (const { event } of page) if (event && isGatehouseEvent(event)) return event.position.commit;
+      const oldest = page[page.length - 1]?.event;
+      if (page.length < HEAD_PAGE || !oldest) return START;
+      before = oldest.position; // a backward read from a position excludes it
+    }
+  }
+
+  /**
+   * Polls `$all` (woken at once by this process's appends) rather than using ESDB's
+   * own subscriptions: the same ordering and checkpoint logic as the other adapters,
+   * at the cost of up to `pollMs` delay for events other processes append.
+   */
+  subscribe(handler: SubscriptionHandler, options: SubscribeOptions) {
+    return new CatchUpSubscription(this, handler, options);
+  }
+
+  async ping(): Promise<void> {
+    const read = this.client.readAll({ direction: BACKWARDS, fromPosition: END, maxCount: 1 });
+    // The client sets no deadline on reads; a readiness check must not hang on an unreachable server.
+    const timer = setTimeout(() => {
+      void read.cancel();
+      read.destroy(new Error(`EventStoreDB did not answer within ${PING_TIMEOUT_MS} ms`));
+    }, PING_TIMEOUT_MS);
+    try {
+      await collect(read);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client.dispose();
+  }
+
+  private toRecorded(event: LogEvent): RecordedEvent {
+    const envelope = envelopeOf(event);
+    const { version, data } = this.options.registry.upcast(event.type, envelope.schemaVersion, event.data);
+    return {
+      eventId: envelope.eventId,
+      type: event.type,
+      schemaVersion: version,
+      stream: event.streamId,
+      streamVersion: Number(event.revision),
+      position: positionOf(event),
+      recordedAt: new Date(envelope.recordedAt),
+      orgId: envelope.orgId,
+      actor: envelope.actor,
+      realActor: envelope.realActor,
+      correlationId: envelope.correlationId,
+      causationId: envelope.causationId,
+      data,
+    };
+  }
+}
+
+function toExpectedRevision(expected: ExpectedVersion): AppendExpectedRevision {
+  if (expected === 'any') return ANY;
+  if (expected === 'no_stream') return NO_STREAM;
+  return BigInt(expected);
+}
+
+function toReadPosition(position: Position): ReadPosition {
+  return position === START ? LOG_START : { commit: position, prepare: position };
+}
+
+/** ESDB event ids must be UUIDs. Ours usually are; any other id maps to a name-based UUID, so a retry still carries the same id. */
+function logEventId(eventId: string): string {
+  if (UUID.test(eventId)) return eventId;
+  const hash = createHash('sha1').update(`gatehouse-event:${eventId}`).digest();
+  hash[6] = (hash[6] & 0x0f) | 0x50; // version 5
+  hash[8] = (hash[8] & 0x3f) | 0x80; // RFC 4122 variant
+  const hex = hash.subarray(0, 16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+function isEnvelope(metadata: unknown): metadata is Envelope {
+  if (typeof metadata !== 'object' || metadata === null || metadata instanceof Uint8Array) return false;
+  const candidate = metadata as Partial<Envelope>;
+  return typeof candidate.eventId === 'string' && typeof candidate.schemaVersion === 'number';
+}
+
+function envelopeOf(event: LogEvent): Envelope {
+  if (!isEnvelope(event.metadata)) {
+    throw new Error(`event ${event.revision}@${event.streamId} was not written by Gatehouse (no envelope in its metadata)`);
+  }
+  return event.metadata;
+}
+
+function positionOf(event: LogEvent | undefined): Position {
+  if (!event?.position) throw new Error('EventStoreDB returned an event without its position: Gatehouse needs server 22.10 or later');
+  return event.position.commit;
+}
+
+/**
+ * `$all` also holds the server's own events (`$`-types, `$`-streams such as stats,
+ * settings, projection state) and possibly other applications' events: readers see
+ * only what Gatehouse wrote.
+ */
+function isGatehouseEvent(event: LogEvent): boolean {
+  return !event.type.startsWith('$') && !event.streamId.startsWith('$') && isEnvelope(event.metadata);
+}
+
+function matches(event: LogEvent, filter: EventFilter | undefined): boolean {
+  if (filter?.types && !filter.types.includes(event.type)) return false;
+  if (filter?.streamPrefix && !event.streamId.startsWith(filter.streamPrefix)) return false;
+  return true;
+}
+
+/** Reads a finite read to its end; a read that fails (e.g. stream not found) rejects. */
+async function collect<E>(read: StreamingRead<E>): Promise<E[]> {
+  const items: E[] = [];
+  for await (const item of read) items.push(item);
+  return items;
+}
