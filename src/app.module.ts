@@ -1,37 +1,28 @@
-import { Inject, Module, type DynamicModule, type OnApplicationShutdown, ValidationPipe } from '@nestjs/common';
-import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
+import { Module, ValidationPipe, type DynamicModule } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
+import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
-import { join } from 'node:path';
-import { MailboxMailer } from '../infra/email/mailbox';
-import { MAILER } from '../infra/email/port';
-import type { EventStore } from '../infra/eventstore/port';
-import { OrgAccess } from './access/org-access.service';
-import { SessionGuard } from './auth/session.guard';
-import { Sessions } from './auth/sessions.service';
+import { MembershipActionHandler } from './access/membership-action.handler';
+import { AuthController } from './auth/auth.controller';
+import { RedeemPasswordLinkHandler, SignInHandler } from './auth/sign-in.handlers';
 import { Settings } from './config/config';
+import { CoreModule } from './core/core.module';
 import { HealthController } from './health/health.controller';
+import { AcceptInvitationHandler } from './invitations/accept-invitation.handler';
+import { InviteUserHandler, ResendInvitationHandler, RevokeInvitationHandler } from './invitations/invitation.handlers';
 import { InvitationsController } from './invitations/invitations.controller';
-import { InviteUserHandler } from './invitations/invite-user.handler';
+import { CreateMemberHandler } from './membership/create-member.handler';
+import { SetAccessCodeHandler, UpdateMemberHandler } from './membership/member.handlers';
+import { MembersController } from './membership/members.controller';
 import { CreateOrganizationHandler } from './organizations/create-organization.handler';
 import { OrganizationsController } from './organizations/organizations.controller';
 import { ApiErrorFilter, validationFailed } from './shared/api-error';
-import { eventStoreProvider } from './shared/event-store.provider';
 import { PositionInterceptor } from './shared/position.interceptor';
-import { Streams } from './shared/streams';
-import { CLOCK, EVENT_STORE, type Clock } from './shared/tokens';
+import type { Clock } from './shared/tokens';
 
 export interface AppOptions {
   settings: Settings;
   clock?: Clock;
-}
-
-/** Closes the stores when the app stops. */
-class Shutdown implements OnApplicationShutdown {
-  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
-  async onApplicationShutdown() {
-    await this.store.close();
-  }
 }
 
 @Module({})
@@ -39,20 +30,24 @@ export class AppModule {
   static forRoot({ settings, clock = () => new Date() }: AppOptions): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [() => ({ settings })] }), CqrsModule.forRoot()],
-      controllers: [HealthController, OrganizationsController, InvitationsController],
+      imports: [
+        ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [() => ({ settings })] }),
+        CqrsModule.forRoot(),
+        CoreModule.forRoot(settings, clock),
+      ],
+      controllers: [HealthController, AuthController, OrganizationsController, InvitationsController, MembersController],
       providers: [
-        { provide: Settings, useValue: settings },
-        { provide: CLOCK, useValue: clock },
-        eventStoreProvider,
-        { provide: MAILER, inject: [CLOCK], useFactory: (c: Clock) => new MailboxMailer(join(settings.dataDir, 'mailbox'), c) },
-        Streams,
-        Sessions,
-        SessionGuard,
-        OrgAccess,
         CreateOrganizationHandler,
+        SignInHandler,
+        RedeemPasswordLinkHandler,
         InviteUserHandler,
-        Shutdown,
+        ResendInvitationHandler,
+        RevokeInvitationHandler,
+        AcceptInvitationHandler,
+        CreateMemberHandler,
+        MembershipActionHandler,
+        UpdateMemberHandler,
+        SetAccessCodeHandler,
         { provide: APP_FILTER, useClass: ApiErrorFilter },
         { provide: APP_INTERCEPTOR, useClass: PositionInterceptor },
         {

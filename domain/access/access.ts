@@ -1,35 +1,102 @@
 import { DomainError, Forbidden } from '../shared/errors';
 import type { Role } from './roles';
 
-/** What the write side knows about an actor in one org: enough to decide any permission check. */
-export interface MemberAccess {
+/** An explicit permission given to a member beyond its role (R-ROLE-6). */
+export interface Grant {
+  grantId: string;
+  permission: string;
+  location?: string;
+  expiresAt?: string;
+  reason: string;
+  grantedBy: string;
+  grantedAt: string;
+}
+
+/** What a membership stream says about a member's standing in its org. */
+export interface Standing {
   userId: string;
   roleId: string;
+  /** null: the role holds across the org; otherwise only in these locations (R-ROLE-5). */
+  locations: string[] | null;
   status: 'active' | 'disabled';
-  permissions: ReadonlySet<string>;
+  approval: 'approved' | 'pending';
+  banned: boolean;
+  grants: Grant[];
 }
 
 export interface OrgRoles {
   roles: Readonly<Record<string, Role>>;
 }
 
-export function accessOf(org: OrgRoles, member: { userId: string; roleId: string; status: 'active' | 'disabled' }): MemberAccess {
-  const role = org.roles[member.roleId];
-  const permissions = new Set(member.status === 'active' && role ? role.permissions : []);
-  return { ...member, permissions };
+/** A member's standing with its role resolved: enough to answer any permission check. */
+export interface MemberAccess extends Standing {
+  role: Role | undefined;
+  owner: boolean;
 }
 
-/** The one check every command uses (R-ROLE-8: fed from the write side, never a read model). */
-export function requirePermission(access: MemberAccess | undefined, permission: string): MemberAccess {
-  if (!access || !access.permissions.has(permission)) throw new Forbidden(permission);
-  return access;
+export type DenyReason = 'missing_permission' | 'disabled' | 'not_approved' | 'banned' | 'outside_locations';
+export type Decision =
+  | { allowed: true; reason: 'role' | 'grant' }
+  | { allowed: false; reason: DenyReason };
+
+/** R-ACC-4, R-ACC-5: purchasing and booking are what pending and banned members may not do. */
+const NEEDS_GOOD_STANDING = /^(bookings|purchases)\.create\./;
+
+export function accessOf(org: OrgRoles, standing: Standing): MemberAccess {
+  const role = org.roles[standing.roleId];
+  return { ...standing, role, owner: role?.owner ?? false };
 }
 
-/** R-ROLE-2: an actor may hand out a role only if it holds every permission the role carries. */
-export function requireCeiling(access: MemberAccess, role: Role): void {
-  const missing = role.permissions.filter((p) => !access.permissions.has(p));
+export function isGrantLive(grant: Grant, now: Date): boolean {
+  return !grant.expiresAt || grant.expiresAt > now.toISOString();
+}
+
+/**
+ * The one check every command and every authorization question uses. Fed from the
+ * write side (R-ROLE-8); grant expiry is a comparison with `now`, not a job (R-ROLE-6).
+ */
+export function can(access: MemberAccess, permission: string, at: { now: Date; location?: string }): Decision {
+  if (access.status === 'disabled') return { allowed: false, reason: 'disabled' };
+  if (NEEDS_GOOD_STANDING.test(permission)) {
+    if (access.banned) return { allowed: false, reason: 'banned' };
+    if (access.approval === 'pending') return { allowed: false, reason: 'not_approved' };
+  }
+  let outside = false;
+  if (access.role?.permissions.includes(permission)) {
+    if (inScope(access.locations, at.location)) return { allowed: true, reason: 'role' };
+    outside = true;
+  }
+  for (const grant of access.grants) {
+    if (grant.permission !== permission || !isGrantLive(grant, at.now)) continue;
+    if (inScope(grant.location ? [grant.location] : null, at.location)) return { allowed: true, reason: 'grant' };
+    outside = true;
+  }
+  return { allowed: false, reason: outside ? 'outside_locations' : 'missing_permission' };
+}
+
+/** A global scope covers everything; a location scope covers only checks made in one of its locations. */
+function inScope(locations: string[] | null, location: string | undefined): boolean {
+  return locations === null || (location !== undefined && locations.includes(location));
+}
+
+/** Throws `forbidden` naming the missing permission (or `access_disabled` for a disabled member). */
+export function requirePermission(access: MemberAccess | undefined, permission: string, at: { now: Date; location?: string }): MemberAccess {
+  if (!access) throw new Forbidden(permission);
+  const decision = can(access, permission, at);
+  if (decision.allowed) return access;
+  if (decision.reason === 'disabled') throw new DomainError('access_disabled', 'your access to this organization is disabled');
+  throw new Forbidden(permission, decision.reason === 'outside_locations' ? `${permission} is not yours in that location` : undefined);
+}
+
+/**
+ * R-ROLE-2: an actor may hand out a role or a permission only if it holds every
+ * permission involved, in the scope it hands them out in (each of `locations`, or org-wide).
+ */
+export function requireCeiling(access: MemberAccess, permissions: readonly string[], locations: string[] | null, now: Date): void {
+  const scopes = locations === null ? [undefined] : locations;
+  const missing = permissions.filter((p) => !scopes.every((location) => can(access, p, { now, location }).allowed));
   if (missing.length > 0) {
-    throw new DomainError('role_above_ceiling', `role ${role.name} carries permissions you do not hold`, { missing });
+    throw new DomainError('above_your_ceiling', 'you cannot hand out permissions you do not hold yourself', { missing });
   }
 }
 

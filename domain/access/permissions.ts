@@ -21,6 +21,7 @@ export const ADMIN_PERMISSIONS = [
   'audit.read.any',
   'org.manage.any',
   'billing.manage.any',
+  'availability.update.any',
 ] as const;
 
 /** Permissions of the four seed products, so other services can ask Gatehouse about them. */

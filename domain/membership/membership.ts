@@ -1,48 +1,254 @@
-import type { Context, Decider, DomainEvent } from '../shared/decider';
-import { DomainError } from '../shared/errors';
+import { assignableRole, isGrantLive, requireCeiling, requirePermission, type Grant, type MemberAccess, type Standing } from '../access/access';
+import { isPermissionName, PERMISSIONS } from '../access/permissions';
+import type { OrgContext } from '../organization/organization';
+import type { Decider, DomainEvent } from '../shared/decider';
+import { DomainError, NotFound } from '../shared/errors';
 
 export const membershipStream = (orgId: string, userId: string) => `member-${orgId}-${userId}`;
 
-export type MembershipEvent = DomainEvent<
-  'MemberAdded',
-  { orgId: string; userId: string; roleId: string; approval: 'approved' | 'pending'; via: 'owner' | 'invitation' | 'created' | 'existing' }
->;
+export type Availability = 'available' | 'on-call' | 'unavailable';
+export const AVAILABILITIES: readonly Availability[] = ['available', 'on-call', 'unavailable'];
+type Via = 'owner' | 'invitation' | 'created' | 'existing' | 'partner';
 
-export interface AddMember {
-  type: 'AddMember';
-  orgId: string;
-  userId: string;
-  roleId: string;
-  via: MembershipEvent['data']['via'];
-}
+export type MembershipEvent =
+  | DomainEvent<'MemberAdded', { orgId: string; userId: string; roleId: string; locations: string[] | null; approval: 'approved' | 'pending'; via: Via }>
+  | DomainEvent<'RoleChanged', { orgId: string; userId: string; roleId: string; locations: string[] | null; previousRoleId: string; previousLocations: string[] | null }>
+  | DomainEvent<'AccessDisabled', { orgId: string; userId: string }>
+  | DomainEvent<'AccessEnabled', { orgId: string; userId: string }>
+  | DomainEvent<'MemberRemoved', { orgId: string; userId: string }>
+  | DomainEvent<'MemberApproved', { orgId: string; userId: string }>
+  | DomainEvent<'MemberMarkedPending', { orgId: string; userId: string }>
+  | DomainEvent<'UserBanned', { orgId: string; userId: string }>
+  | DomainEvent<'UserUnbanned', { orgId: string; userId: string }>
+  | DomainEvent<'PermissionGranted', { orgId: string; userId: string } & Grant>
+  | DomainEvent<'PermissionRevoked', { orgId: string; userId: string; grantId: string; permission: string }>
+  | DomainEvent<'PermissionExpired', { orgId: string; userId: string; grantId: string; permission: string; expiredAt: string }>
+  | DomainEvent<'AccessCodeAssigned', { orgId: string; userId: string; code: string; previousCode?: string; generated: boolean }>
+  | DomainEvent<'MemberNotesUpdated', { orgId: string; userId: string; notes: string }>
+  | DomainEvent<'AvailabilityChanged', { orgId: string; userId: string; availability: Availability }>;
 
-export type MembershipCommand = AddMember;
+export type MembershipCommand =
+  | { type: 'AddMember'; orgId: string; userId: string; roleId?: string; locations?: string[] | null; via: Via }
+  | { type: 'ChangeRole'; roleId: string; locations?: string[] | null }
+  | { type: 'DisableAccess' }
+  | { type: 'EnableAccess' }
+  | { type: 'RemoveMember' }
+  | { type: 'ApproveMember' }
+  | { type: 'MarkPending' }
+  | { type: 'BanMember' }
+  | { type: 'UnbanMember' }
+  | { type: 'GrantPermission'; grantId: string; permission: string; location?: string; expiresAt?: string; reason: string }
+  | { type: 'RevokePermission'; grantId: string }
+  | { type: 'ExpirePermissions' }
+  | { type: 'AssignAccessCode'; code: string; generated: boolean }
+  | { type: 'UpdateNotes'; notes: string }
+  | { type: 'SetAvailability'; availability: Availability };
 
-export interface Membership {
+export interface Membership extends Standing {
   exists: boolean;
   orgId: string;
-  userId: string;
-  roleId: string;
-  status: 'active' | 'disabled';
+  accessCode?: string;
+  /** Grants whose expiry has been recorded as PermissionExpired. */
+  expiredRecorded: string[];
+  notes: string;
+  availability: Availability;
 }
 
-export const membership: Decider<Membership, MembershipCommand, MembershipEvent> = {
-  initialState: () => ({ exists: false, orgId: '', userId: '', roleId: '', status: 'active' }),
-  decide(state, command, _context: Context) {
-    switch (command.type) {
-      case 'AddMember': {
-        if (state.exists) throw new DomainError('already_member', 'this user is already a member of the organization');
-        const { orgId, userId, roleId, via } = command;
-        return [{ type: 'MemberAdded', data: { orgId, userId, roleId, approval: 'approved', via } }];
+export const initialMembership = (): Membership => ({
+  exists: false,
+  orgId: '',
+  userId: '',
+  roleId: '',
+  locations: null,
+  status: 'active',
+  approval: 'approved',
+  banned: false,
+  grants: [],
+  expiredRecorded: [],
+  notes: '',
+  availability: 'available',
+});
+
+/** The actor's id if it is a person; a service key acts on its own and is never "self". */
+const actorUserId = (ctx: OrgContext) => (ctx.actor.kind === 'user' ? ctx.actor.id : undefined);
+
+function requireMember(state: Membership): void {
+  if (!state.exists) throw new NotFound('member');
+}
+
+/** R-ACC-2: nobody acts on themselves this way, and the Owner is out of reach. */
+function protect(state: Membership, ctx: OrgContext, action: 'disable' | 'ban' | 'remove' | 'change_role_of'): void {
+  if (actorUserId(ctx) === state.userId) {
+    throw new DomainError(action === 'change_role_of' ? 'cannot_change_own_role' : `cannot_${action}_self`, `you cannot ${action.replace(/_/g, ' ')} yourself`);
+  }
+  if (ctx.org.ownerId === state.userId) throw new DomainError('owner_protected', 'the Owner cannot be changed this way; transfer ownership first');
+}
+
+function checkLocations(ctx: OrgContext, locations: string[] | null | undefined): string[] | null {
+  if (!locations) return null;
+  const unknown = locations.filter((l) => !ctx.org.locations[l]);
+  if (unknown.length > 0) throw new DomainError('unknown_location', 'no such location in this organization', { locations: unknown });
+  if (locations.length === 0) throw new DomainError('no_locations', 'a location-scoped role needs at least one location');
+  return [...new Set(locations)].sort();
+}
+
+export function decide(state: Membership, command: MembershipCommand, ctx: OrgContext): MembershipEvent[] {
+  const { now } = ctx;
+  const ids = { orgId: state.orgId, userId: state.userId };
+  const need = (permission: string): MemberAccess => requirePermission(ctx.access, permission, { now });
+  switch (command.type) {
+    case 'AddMember': {
+      if (state.exists) throw new DomainError('already_member', 'this user is already a member of the organization');
+      const { orgId, userId, via } = command;
+      const locations = checkLocations(ctx, command.locations);
+      // R-CRT-3: the org's default role unless one is given; the Owner arrives only with the org.
+      let roleId = command.roleId ?? ctx.org.policy.defaultRole;
+      if (via === 'owner') {
+        if (!ctx.org.roles[roleId]?.owner) throw new DomainError('owner_not_assignable');
+      } else {
+        const role = assignableRole(ctx.org, roleId);
+        if (via === 'created' || via === 'existing') requireCeiling(need('users.create.any'), role.permissions, locations, now);
+        roleId = role.id;
       }
+      return [{ type: 'MemberAdded', data: { orgId, userId, roleId, locations, approval: 'approved', via } }];
     }
-  },
-  evolve(state, event) {
-    switch (event.type) {
-      case 'MemberAdded':
-        return { exists: true, orgId: event.data.orgId, userId: event.data.userId, roleId: event.data.roleId, status: 'active' };
-      default:
-        return state;
+    case 'ChangeRole': {
+      requireMember(state);
+      const access = need('roles.assign.any');
+      protect(state, ctx, 'change_role_of');
+      const role = assignableRole(ctx.org, command.roleId);
+      const locations = checkLocations(ctx, command.locations);
+      requireCeiling(access, role.permissions, locations, now);
+      if (role.id === state.roleId && sameLocations(locations, state.locations)) return [];
+      return [{ type: 'RoleChanged', data: { ...ids, roleId: role.id, locations, previousRoleId: state.roleId, previousLocations: state.locations } }];
     }
-  },
+    case 'DisableAccess':
+      requireMember(state);
+      need('users.disable.any');
+      protect(state, ctx, 'disable');
+      return state.status === 'disabled' ? [] : [{ type: 'AccessDisabled', data: ids }];
+    case 'EnableAccess':
+      requireMember(state);
+      need('users.disable.any');
+      return state.status === 'active' ? [] : [{ type: 'AccessEnabled', data: ids }];
+    case 'RemoveMember':
+      requireMember(state);
+      need('users.delete.any');
+      protect(state, ctx, 'remove');
+      return [{ type: 'MemberRemoved', data: ids }];
+    case 'ApproveMember':
+      requireMember(state);
+      need('users.approve.any');
+      return state.approval === 'approved' ? [] : [{ type: 'MemberApproved', data: ids }];
+    case 'MarkPending':
+      requireMember(state);
+      need('users.approve.any');
+      if (ctx.org.ownerId === state.userId) throw new DomainError('owner_protected', 'the Owner is always approved');
+      return state.approval === 'pending' ? [] : [{ type: 'MemberMarkedPending', data: ids }];
+    case 'BanMember':
+      requireMember(state);
+      need('users.ban.any');
+      protect(state, ctx, 'ban');
+      return state.banned ? [] : [{ type: 'UserBanned', data: ids }];
+    case 'UnbanMember':
+      requireMember(state);
+      need('users.ban.any');
+      return state.banned ? [{ type: 'UserUnbanned', data: ids }] : [];
+    case 'GrantPermission': {
+      requireMember(state);
+      const access = need('permissions.grant.any');
+      if (!isPermissionName(command.permission) || !PERMISSIONS.includes(command.permission)) {
+        throw new DomainError('unknown_permission', `no permission ${command.permission}`, { permission: command.permission });
+      }
+      const locations = command.location ? checkLocations(ctx, [command.location]) : null;
+      requireCeiling(access, [command.permission], locations, now);
+      if (command.expiresAt && command.expiresAt <= now.toISOString()) throw new DomainError('expiry_in_past', 'a grant must expire in the future');
+      if (state.grants.some((g) => g.grantId === command.grantId)) return [];
+      const grant: Grant = {
+        grantId: command.grantId,
+        permission: command.permission,
+        ...(command.location ? { location: command.location } : {}),
+        ...(command.expiresAt ? { expiresAt: command.expiresAt } : {}),
+        reason: command.reason,
+        grantedBy: ctx.actor.id,
+        grantedAt: now.toISOString(),
+      };
+      return [{ type: 'PermissionGranted', data: { ...ids, ...grant } }];
+    }
+    case 'RevokePermission': {
+      requireMember(state);
+      need('permissions.grant.any');
+      const grant = state.grants.find((g) => g.grantId === command.grantId);
+      if (!grant) throw new NotFound('grant');
+      return [{ type: 'PermissionRevoked', data: { ...ids, grantId: grant.grantId, permission: grant.permission } }];
+    }
+    case 'ExpirePermissions':
+      // R-ROLE-6: checks already ignore an expired grant; this only records that it expired.
+      return state.grants
+        .filter((g) => !isGrantLive(g, now) && !state.expiredRecorded.includes(g.grantId))
+        .map((g) => ({ type: 'PermissionExpired' as const, data: { ...ids, grantId: g.grantId, permission: g.permission, expiredAt: g.expiresAt! } }));
+    case 'AssignAccessCode':
+      requireMember(state);
+      if (!command.generated) need('accesscodes.update.any');
+      if (state.accessCode === command.code) return [];
+      return [{ type: 'AccessCodeAssigned', data: { ...ids, code: command.code, ...(state.accessCode ? { previousCode: state.accessCode } : {}), generated: command.generated } }];
+    case 'UpdateNotes':
+      requireMember(state);
+      need('users.update.any');
+      return state.notes === command.notes ? [] : [{ type: 'MemberNotesUpdated', data: { ...ids, notes: command.notes } }];
+    case 'SetAvailability':
+      requireMember(state);
+      need('availability.update.any');
+      return state.availability === command.availability ? [] : [{ type: 'AvailabilityChanged', data: { ...ids, availability: command.availability } }];
+  }
+}
+
+export function evolve(state: Membership, event: MembershipEvent): Membership {
+  switch (event.type) {
+    case 'MemberAdded':
+      // A removed member who comes back starts afresh; the history stays in the stream.
+      return { ...initialMembership(), exists: true, orgId: event.data.orgId, userId: event.data.userId, roleId: event.data.roleId, locations: event.data.locations, approval: event.data.approval };
+    case 'RoleChanged':
+      return { ...state, roleId: event.data.roleId, locations: event.data.locations };
+    case 'AccessDisabled':
+      return { ...state, status: 'disabled' };
+    case 'AccessEnabled':
+      return { ...state, status: 'active' };
+    case 'MemberRemoved':
+      return { ...initialMembership(), orgId: state.orgId, userId: state.userId };
+    case 'MemberApproved':
+      return { ...state, approval: 'approved' };
+    case 'MemberMarkedPending':
+      return { ...state, approval: 'pending' };
+    case 'UserBanned':
+      return { ...state, banned: true };
+    case 'UserUnbanned':
+      return { ...state, banned: false };
+    case 'PermissionGranted': {
+      const { orgId: _o, userId: _u, ...grant } = event.data;
+      return { ...state, grants: [...state.grants, grant] };
+    }
+    case 'PermissionRevoked':
+      return { ...state, grants: state.grants.filter((g) => g.grantId !== event.data.grantId) };
+    case 'PermissionExpired':
+      return { ...state, expiredRecorded: [...state.expiredRecorded, event.data.grantId] };
+    case 'AccessCodeAssigned':
+      return { ...state, accessCode: event.data.code };
+    case 'MemberNotesUpdated':
+      return { ...state, notes: event.data.notes };
+    case 'AvailabilityChanged':
+      return { ...state, availability: event.data.availability };
+    default:
+      return state;
+  }
+}
+
+function sameLocations(a: string[] | null, b: string[] | null): boolean {
+  return a === b || (a !== null && b !== null && a.join() === b.join());
+}
+
+export const membership: Decider<Membership, MembershipCommand, MembershipEvent, OrgContext> = {
+  initialState: initialMembership,
+  decide,
+  evolve,
 };

@@ -1,5 +1,6 @@
 import type { Role, Preset } from '../access/roles';
 import { presetRoles } from '../access/roles';
+import type { MemberAccess } from '../access/access';
 import type { Context, Decider, DomainEvent } from '../shared/decider';
 import { DomainError } from '../shared/errors';
 
@@ -9,6 +10,13 @@ export interface OrgPolicy {
   /** R-INV-1: 1 hour to 30 days, default 7 days. */
   invitationExpiryHours: number;
   defaultRole: string;
+  /** R-CODE-1: members of an org that uses door access get a 6-digit access code. */
+  doorAccess: boolean;
+}
+
+export interface Location {
+  locationId: string;
+  name: string;
 }
 
 export const DEFAULT_INVITATION_EXPIRY_HOURS = 7 * 24;
@@ -37,7 +45,15 @@ export interface Organization {
   status: 'active' | 'suspended' | 'deleted';
   ownerId: string;
   roles: Record<string, Role>;
+  locations: Record<string, Location>;
   policy: OrgPolicy;
+  partnerId?: string;
+}
+
+/** What every org-scoped decision gets: the time, the actor, the org and the actor's access in it (from the write side). */
+export interface OrgContext extends Context {
+  org: Organization;
+  access: MemberAccess | undefined;
 }
 
 export const initialOrganization = (): Organization => ({
@@ -47,7 +63,8 @@ export const initialOrganization = (): Organization => ({
   status: 'active',
   ownerId: '',
   roles: {},
-  policy: { invitationExpiryHours: DEFAULT_INVITATION_EXPIRY_HOURS, defaultRole: '' },
+  locations: {},
+  policy: { invitationExpiryHours: DEFAULT_INVITATION_EXPIRY_HOURS, defaultRole: '', doorAccess: false },
 });
 
 export function decide(state: Organization, command: OrganizationCommand, _context: Context): OrganizationEvent[] {
@@ -64,7 +81,7 @@ export function decide(state: Organization, command: OrganizationCommand, _conte
             preset: command.preset,
             ownerId: command.ownerId,
             roles,
-            policy: { invitationExpiryHours: DEFAULT_INVITATION_EXPIRY_HOURS, defaultRole },
+            policy: { invitationExpiryHours: DEFAULT_INVITATION_EXPIRY_HOURS, defaultRole, doorAccess: command.preset === 'studio' },
             ...(command.partnerId ? { partnerId: command.partnerId } : {}),
           },
         },
@@ -83,7 +100,9 @@ export function evolve(state: Organization, event: OrganizationEvent): Organizat
         status: 'active',
         ownerId: event.data.ownerId,
         roles: Object.fromEntries(event.data.roles.map((r) => [r.id, r])),
+        locations: {},
         policy: event.data.policy,
+        ...(event.data.partnerId ? { partnerId: event.data.partnerId } : {}),
       };
     default:
       return state;

@@ -6,7 +6,7 @@ export const sessionStream = (tokenHash: string) => `session-${tokenHash}`;
 
 export type SessionEvent = DomainEvent<
   'SessionStarted',
-  { sessionId: string; userId: string; method: 'password' | 'signup' | 'invitation'; expiresAt: string }
+  { sessionId: string; userId: string; method: 'password' | 'signup' | 'invitation' | 'magic-link' | 'google' | 'microsoft'; expiresAt: string }
 >;
 
 export interface StartSession {

@@ -10,12 +10,12 @@ export interface Context {
 }
 
 /** Emmett-style decider: decisions are pure functions of state, command and context. */
-export interface Decider<S, C, E extends DomainEvent> {
+export interface Decider<S, C, E extends DomainEvent, X extends Context = Context> {
   initialState: () => S;
-  decide: (state: S, command: C, context: Context) => E[];
+  decide: (state: S, command: C, context: X) => E[];
   evolve: (state: S, event: E) => S;
 }
 
-export function fold<S, E extends DomainEvent>(decider: Pick<Decider<S, never, E>, 'initialState' | 'evolve'>, events: readonly E[]): S {
+export function fold<S, E extends DomainEvent>(decider: { initialState: () => S; evolve: (state: S, event: E) => S }, events: readonly E[]): S {
   return events.reduce(decider.evolve, decider.initialState());
 }

@@ -2,62 +2,94 @@ import type { Context, Decider, DomainEvent } from '../shared/decider';
 import { DomainError } from '../shared/errors';
 
 export const userStream = (userId: string) => `user-${userId}`;
-/** The reservation that makes an email belong to one account (keyed by a hash: no personal data in stream names). */
+/** Reservations that make an email or a username belong to one account (keyed by a hash: no personal data in stream names). */
 export const emailStream = (emailKey: string) => `email-${emailKey}`;
+export const usernameStream = (usernameKey: string) => `username-${usernameKey}`;
 
-export type UserEvent =
-  | DomainEvent<'UserRegistered', { userId: string; email: string; firstName: string; lastName: string }>
-  | DomainEvent<'PasswordSet', { userId: string; passwordHash: string; mustChange: boolean }>;
-
-export type EmailEvent = DomainEvent<'EmailReserved', { userId: string }>;
-
-export interface RegisterUser {
-  type: 'RegisterUser';
-  userId: string;
-  email: string;
+export interface Profile {
   firstName: string;
   lastName: string;
-  /** An argon2id hash made at the edge; the password itself never reaches the domain. */
-  passwordHash?: string;
+  phone?: string;
+  bio?: string;
+  username?: string;
 }
 
-export interface User {
+export type UserEvent =
+  | DomainEvent<'UserRegistered', { userId: string; email: string } & Profile>
+  | DomainEvent<'UserProfileUpdated', { userId: string; changes: Partial<Profile> }>
+  | DomainEvent<'PasswordSet', { userId: string; passwordHash: string; mustChange: boolean; by: 'self' | 'admin' | 'setup' }>;
+
+export type UserCommand =
+  | ({ type: 'RegisterUser'; userId: string; email: string } & Profile)
+  | { type: 'UpdateProfile'; changes: Partial<Profile> }
+  /** The hash is made at the edge (argon2id); the password itself never reaches the domain. */
+  | { type: 'SetPassword'; passwordHash: string; mustChange: boolean; by: 'self' | 'admin' | 'setup' };
+
+export interface User extends Profile {
   exists: boolean;
   userId: string;
   email: string;
   passwordHash?: string;
+  mustChangePassword: boolean;
 }
 
-export const user: Decider<User, RegisterUser, UserEvent> = {
-  initialState: () => ({ exists: false, userId: '', email: '' }),
+export const user: Decider<User, UserCommand, UserEvent> = {
+  initialState: () => ({ exists: false, userId: '', email: '', firstName: '', lastName: '', mustChangePassword: false }),
   decide(state, command, _context: Context) {
-    if (state.exists) throw new DomainError('user_exists');
-    const { userId, email, firstName, lastName, passwordHash } = command;
-    const events: UserEvent[] = [{ type: 'UserRegistered', data: { userId, email, firstName, lastName } }];
-    if (passwordHash) events.push({ type: 'PasswordSet', data: { userId, passwordHash, mustChange: false } });
-    return events;
+    switch (command.type) {
+      case 'RegisterUser': {
+        if (state.exists) throw new DomainError('user_exists');
+        const { type: _t, ...data } = command;
+        return [{ type: 'UserRegistered', data }];
+      }
+      case 'UpdateProfile': {
+        if (!state.exists) throw new DomainError('not_found', 'user not found');
+        const changes = Object.fromEntries(
+          Object.entries(command.changes).filter(([k, v]) => v !== undefined && state[k as keyof Profile] !== v),
+        ) as Partial<Profile>;
+        return Object.keys(changes).length ? [{ type: 'UserProfileUpdated', data: { userId: state.userId, changes } }] : [];
+      }
+      case 'SetPassword':
+        if (!state.exists) throw new DomainError('not_found', 'user not found');
+        return [{ type: 'PasswordSet', data: { userId: state.userId, passwordHash: command.passwordHash, mustChange: command.mustChange, by: command.by } }];
+    }
   },
   evolve(state, event) {
     switch (event.type) {
-      case 'UserRegistered':
-        return { ...state, exists: true, userId: event.data.userId, email: event.data.email };
+      case 'UserRegistered': {
+        const { userId, email, ...profile } = event.data;
+        return { ...state, ...profile, exists: true, userId, email };
+      }
+      case 'UserProfileUpdated':
+        return { ...state, ...event.data.changes };
       case 'PasswordSet':
-        return { ...state, passwordHash: event.data.passwordHash };
+        return { ...state, passwordHash: event.data.passwordHash, mustChangePassword: event.data.mustChange };
       default:
         return state;
     }
   },
 };
 
-export interface EmailReservation {
+export interface Reservation {
   userId?: string;
 }
 
-export const emailReservation: Decider<EmailReservation, { type: 'ReserveEmail'; userId: string }, EmailEvent> = {
-  initialState: () => ({}),
-  decide(state, command) {
-    if (state.userId) throw new DomainError('email_taken', 'an account with this email already exists');
-    return [{ type: 'EmailReserved', data: { userId: command.userId } }];
-  },
-  evolve: (state, event) => (event.type === 'EmailReserved' ? { userId: event.data.userId } : state),
-};
+type ReservationEvent = DomainEvent<'EmailReserved' | 'UsernameReserved', { userId: string }> | DomainEvent<'UsernameReleased', { userId: string }>;
+
+function reservation(reserved: 'EmailReserved' | 'UsernameReserved', taken: string): Decider<Reservation, { type: 'Reserve'; userId: string } | { type: 'Release' }, ReservationEvent> {
+  return {
+    initialState: () => ({}),
+    decide(state, command) {
+      if (command.type === 'Release') return state.userId ? [{ type: 'UsernameReleased', data: { userId: state.userId } }] : [];
+      if (state.userId === command.userId) return [];
+      if (state.userId) throw new DomainError(taken, `this ${taken.split('_')[0]} belongs to another account`);
+      return [{ type: reserved, data: { userId: command.userId } }];
+    },
+    evolve: (state, event) => (event.type === 'UsernameReleased' ? {} : { userId: event.data.userId }),
+  };
+}
+
+/** One account per email, case-insensitive. */
+export const emailReservation = reservation('EmailReserved', 'email_taken');
+/** One account per username, case-insensitive. */
+export const usernameReservation = reservation('UsernameReserved', 'username_taken');

@@ -1,8 +1,8 @@
 import { PERMISSIONS } from '../../domain/access/permissions';
 import { presetRoles, PRESETS } from '../../domain/access/roles';
 import { organization } from '../../domain/organization/organization';
-import { emailReservation, type EmailEvent } from '../../domain/user/user';
-import { given } from '../support/given';
+import { emailReservation, usernameReservation } from '../../domain/user/user';
+import { ctx, given } from '../support/given';
 
 describe('organization decider', () => {
   it('creates an org from a preset with exactly one Owner role holding every admin permission', () => {
@@ -17,7 +17,7 @@ describe('organization decider', () => {
 
   it('refuses to create the same org twice', () => {
     const created = organization.decide(organization.initialState(), { type: 'CreateOrganization', orgId: 'o', name: 'N', preset: 'team', ownerId: 'u' }, { now: new Date(0), actor: { kind: 'anonymous', id: 'a' } });
-    given(organization, ...created).when({ type: 'CreateOrganization', orgId: 'o', name: 'N', preset: 'team', ownerId: 'u' }).thenFails('org_exists');
+    given(organization, ...created).when({ type: 'CreateOrganization', orgId: 'o', name: 'N', preset: 'team', ownerId: 'u' }, ctx()).thenFails('org_exists');
   });
 
   it('R-ACC-5 studio Staff cannot ban; Admin can', () => {
@@ -27,10 +27,19 @@ describe('organization decider', () => {
   });
 });
 
-describe('email reservation', () => {
-  const reserved: EmailEvent = { type: 'EmailReserved', data: { userId: 'u1' } };
-  it('gives an email to the first account only', () => {
-    given(emailReservation).when({ type: 'ReserveEmail', userId: 'u1' }).then([reserved]);
-    given(emailReservation, reserved).when({ type: 'ReserveEmail', userId: 'u2' }).thenFails('email_taken');
+describe('reservations (one account per email and per username)', () => {
+  it('gives an email to the first account only; the same account reserving again is a no-op', () => {
+    const reserved = { type: 'EmailReserved' as const, data: { userId: 'u1' } };
+    given(emailReservation).when({ type: 'Reserve', userId: 'u1' }, ctx()).then([reserved]);
+    given(emailReservation, reserved).when({ type: 'Reserve', userId: 'u2' }, ctx()).thenFails('email_taken');
+    given(emailReservation, reserved).when({ type: 'Reserve', userId: 'u1' }, ctx()).then([]);
+  });
+
+  it('frees a username when its holder changes it', () => {
+    const reserved = { type: 'UsernameReserved' as const, data: { userId: 'u1' } };
+    const released = { type: 'UsernameReleased' as const, data: { userId: 'u1' } };
+    given(usernameReservation, reserved).when({ type: 'Reserve', userId: 'u2' }, ctx()).thenFails('username_taken');
+    given(usernameReservation, reserved).when({ type: 'Release' }, ctx()).then([{ type: 'UsernameReleased', data: { userId: 'u1' } }]);
+    given(usernameReservation, reserved, released).when({ type: 'Reserve', userId: 'u2' }, ctx()).then([{ type: 'UsernameReserved', data: { userId: 'u2' } }]);
   });
 });

@@ -6,9 +6,9 @@ export const NOW = new Date('2026-11-25T10:00:00.000Z');
 export const ctx = (actorId = 'u-actor', now = NOW): Context => ({ now, actor: { kind: 'user', id: actorId } });
 
 /** Given/when/then for deciders: given past events, when a command, then events or a rejection's code. */
-export function given<S, C, E extends DomainEvent>(decider: Decider<S, C, E>, ...history: E[]) {
+export function given<S, C, E extends DomainEvent, X extends Context>(decider: Decider<S, C, E, X>, ...history: E[]) {
   return {
-    when(command: C, context: Context = ctx()) {
+    when(command: C, context: X) {
       const run = () => decider.decide(fold(decider, history), command, context);
       return {
         then(expected: E[]) {

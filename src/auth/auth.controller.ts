@@ -1,0 +1,36 @@
+import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { AcceptInvitation } from '../invitations/accept-invitation.handler';
+import { Meta } from '../shared/request-context';
+import type { CommandMeta } from '../shared/streams';
+import { AcceptInvitationDto, RedeemPasswordLinkDto, SessionDto, SignInDto } from './dto';
+import { RedeemPasswordLink, SignIn } from './sign-in.handlers';
+
+/** The public ways in: no bearer token needed. */
+@ApiTags('sign-in')
+@Controller('v1')
+export class AuthController {
+  constructor(private readonly commands: CommandBus) {}
+
+  @Post('sessions')
+  @HttpCode(201)
+  @ApiOkResponse({ type: SessionDto })
+  signIn(@Body() body: SignInDto, @Meta() meta: CommandMeta) {
+    return this.commands.execute(new SignIn(body.email, body.password, meta));
+  }
+
+  @Post('password-resets/redeem')
+  @HttpCode(200)
+  @ApiOkResponse({ type: SessionDto, description: 'also completes setup links (R-CRT-1 a)' })
+  redeem(@Body() body: RedeemPasswordLinkDto, @Meta() meta: CommandMeta) {
+    return this.commands.execute(new RedeemPasswordLink(body.token, body.newPassword, meta));
+  }
+
+  @Post('invitations/accept')
+  @HttpCode(200)
+  @ApiOkResponse({ type: SessionDto })
+  accept(@Body() body: AcceptInvitationDto, @Meta() meta: CommandMeta) {
+    return this.commands.execute(new AcceptInvitation(body, meta));
+  }
+}

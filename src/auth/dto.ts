@@ -1,0 +1,41 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsEmail, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
+
+export class SignInDto {
+  @ApiProperty() @IsEmail() @MaxLength(254)
+  email!: string;
+
+  @ApiProperty({ writeOnly: true }) @IsString() @IsNotEmpty() @MaxLength(128)
+  password!: string;
+}
+
+export class RedeemPasswordLinkDto {
+  @ApiProperty() @IsString() @IsNotEmpty() @MaxLength(200)
+  token!: string;
+
+  @ApiProperty({ writeOnly: true }) @IsString() @IsNotEmpty() @MaxLength(128)
+  newPassword!: string;
+}
+
+export class AcceptInvitationDto {
+  @ApiProperty() @IsString() @IsNotEmpty() @MaxLength(200)
+  token!: string;
+
+  @ApiPropertyOptional({ writeOnly: true, description: 'a new password, or the current one of an existing account' })
+  @IsOptional() @IsString() @IsNotEmpty() @MaxLength(128)
+  password?: string;
+
+  @ApiPropertyOptional() @IsOptional() @IsString() @IsNotEmpty() @MaxLength(100)
+  firstName?: string;
+
+  @ApiPropertyOptional() @IsOptional() @IsString() @IsNotEmpty() @MaxLength(100)
+  lastName?: string;
+}
+
+export class SessionDto {
+  @ApiProperty() token!: string;
+  @ApiProperty() sessionId!: string;
+  @ApiProperty() expiresAt!: string;
+  @ApiProperty() userId!: string;
+  @ApiProperty() position!: string;
+}

@@ -1,0 +1,26 @@
+import { Injectable } from '@nestjs/common';
+import { link, linkStream, type Link, type LinkPurpose, type LinkTarget } from '../../domain/link/link';
+import type { Context } from '../../domain/shared/decider';
+import { hashToken, newToken } from '../../infra/crypto/secrets';
+import { Streams, type Change } from '../shared/streams';
+
+/** Single-use, expiring links (R-CRED-2): the token goes into an email once; only its hash names the link's stream. */
+@Injectable()
+export class Links {
+  constructor(private readonly streams: Streams) {}
+
+  async issue(purpose: LinkPurpose, target: LinkTarget, expiresAt: string, context: Context): Promise<{ token: string; tokenHash: string; change: Change }> {
+    const token = newToken();
+    const tokenHash = hashToken(token);
+    const from = await this.streams.load(linkStream(tokenHash), link);
+    return { token, tokenHash, change: { from, events: link.decide(from.state, { type: 'IssueLink', purpose, expiresAt, ...target }, context) } };
+  }
+
+  /** Spends a link: throws with the reason when it is unknown, of another purpose, used or expired (R-INV-5). */
+  async use(token: string, purposes: readonly LinkPurpose[], context: Context): Promise<{ link: Link; tokenHash: string; change: Change }> {
+    const tokenHash = hashToken(token);
+    const from = await this.streams.load(linkStream(tokenHash), link);
+    const events = link.decide(from.state, { type: 'UseLink', purposes }, context);
+    return { link: from.state, tokenHash, change: { from, events } };
+  }
+}

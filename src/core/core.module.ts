@@ -1,0 +1,44 @@
+import { Global, Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { join } from 'node:path';
+import { MailboxMailer } from '../../infra/email/mailbox';
+import { MAILER } from '../../infra/email/port';
+import type { EventStore } from '../../infra/eventstore/port';
+import { OrgAccess } from '../access/org-access.service';
+import { Links } from '../auth/links.service';
+import { SessionGuard } from '../auth/session.guard';
+import { Sessions } from '../auth/sessions.service';
+import { Settings } from '../config/config';
+import { Joining } from '../membership/joining';
+import { eventStoreProvider } from '../shared/event-store.provider';
+import { Streams } from '../shared/streams';
+import { CLOCK, EVENT_STORE, type Clock } from '../shared/tokens';
+
+/** Closes the stores when the app stops. */
+class Shutdown implements OnApplicationShutdown {
+  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+  async onApplicationShutdown() {
+    await this.store.close();
+  }
+}
+
+const SHARED = [Streams, Sessions, SessionGuard, Links, OrgAccess, Joining];
+
+/** What every feature module uses: settings, clock, the event store, the mailer, the command path, sessions and access. */
+@Global()
+@Module({})
+export class CoreModule {
+  static forRoot(settings: Settings, clock: Clock): DynamicModule {
+    return {
+      module: CoreModule,
+      providers: [
+        { provide: Settings, useValue: settings },
+        { provide: CLOCK, useValue: clock },
+        eventStoreProvider,
+        { provide: MAILER, inject: [CLOCK], useFactory: (c: Clock) => new MailboxMailer(join(settings.dataDir, 'mailbox'), c) },
+        ...SHARED,
+        Shutdown,
+      ],
+      exports: [Settings, CLOCK, EVENT_STORE, MAILER, ...SHARED],
+    };
+  }
+}

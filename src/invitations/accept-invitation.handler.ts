@@ -1,0 +1,85 @@
+import { Inject } from '@nestjs/common';
+import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { invitation, invitationStream } from '../../domain/invitation/invitation';
+import { organization, orgStream } from '../../domain/organization/organization';
+import { DomainError } from '../../domain/shared/errors';
+import { checkPasswordStrength } from '../../domain/user/password-policy';
+import { emailReservation, emailStream, user, userStream } from '../../domain/user/user';
+import { hashPassword, verifyPassword } from '../../infra/crypto/passwords';
+import { newId } from '../../infra/crypto/secrets';
+import type { Position } from '../../infra/eventstore/port';
+import { Links } from '../auth/links.service';
+import { Sessions, type IssuedSession } from '../auth/sessions.service';
+import { Joining } from '../membership/joining';
+import { Streams, type CommandMeta } from '../shared/streams';
+import { CLOCK, type Clock } from '../shared/tokens';
+
+export interface AcceptInvitationInput {
+  token: string;
+  password?: string;
+  firstName?: string;
+  lastName?: string;
+}
+
+export class AcceptInvitation extends Command<IssuedSession & { userId: string; orgId: string; position: Position }> {
+  constructor(readonly input: AcceptInvitationInput, readonly meta: CommandMeta) {
+    super();
+  }
+}
+
+/**
+ * R-INV-4: a new user sets a password and becomes an active member; an existing
+ * user accepts with their current password. The link, the invitation, the account,
+ * the membership and a session change in one append; a dead link changes nothing (R-INV-5).
+ */
+@CommandHandler(AcceptInvitation)
+export class AcceptInvitationHandler implements ICommandHandler<AcceptInvitation> {
+  constructor(
+    private readonly streams: Streams,
+    private readonly links: Links,
+    private readonly joining: Joining,
+    private readonly sessions: Sessions,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  async execute({ input, meta }: AcceptInvitation) {
+    const context = { now: this.clock(), actor: meta.actor };
+    const spent = await this.links.use(input.token, ['invitation'], context);
+    const { orgId, invitationId } = spent.link as { orgId: string; invitationId: string };
+    const invited = await this.streams.load(invitationStream(orgId, invitationId), invitation);
+    const reservation = await this.streams.load(emailStream(invitationId), emailReservation);
+    const existingId = reservation.state.userId;
+    const userId = existingId ?? newId();
+
+    let passwordHash: string | undefined;
+    if (existingId) {
+      const account = await this.streams.load(userStream(existingId), user);
+      if (!input.password || !account.state.passwordHash || !(await verifyPassword(account.state.passwordHash, input.password))) {
+        throw new DomainError('invalid_credentials', 'this email already has an account: accept with its current password');
+      }
+    } else {
+      if (!input.password) throw new DomainError('password_required', 'choose a password to accept the invitation');
+      const email = invited.state.email;
+      checkPasswordStrength(input.password, [email.split('@')[0], input.firstName ?? '', input.lastName ?? '']);
+      passwordHash = await hashPassword(input.password);
+    }
+    const actor = { kind: 'user' as const, id: userId };
+
+    return this.streams.retrying(async () => {
+      const link = await this.links.use(input.token, ['invitation'], context);
+      const org = await this.streams.load(orgStream(orgId), organization);
+      const from = await this.streams.load(invitationStream(orgId, invitationId), invitation);
+      const orgContext = { now: this.clock(), actor, org: org.state, access: undefined };
+      const accepted = invitation.decide(from.state, { type: 'AcceptInvitation', tokenHash: link.tokenHash, userId }, orgContext);
+      const firstName = input.firstName ?? from.state.firstName ?? '';
+      const lastName = input.lastName ?? from.state.lastName ?? '';
+      const account = existingId
+        ? []
+        : await this.joining.newAccount({ userId, email: from.state.email, profile: { firstName, lastName }, password: { hash: passwordHash!, mustChange: false, by: 'self' } }, orgContext);
+      const joined = await this.joining.addMember(userId, { roleId: from.state.roleId, via: 'invitation' }, orgContext);
+      const { issued, change: session } = await this.sessions.prepare(userId, 'invitation');
+      const { position } = await this.streams.commit([link.change, { from, events: accepted }, ...account, ...joined, session], { ...meta, actor, orgId });
+      return { ...issued, userId, orgId, position };
+    });
+  }
+}

@@ -1,0 +1,84 @@
+import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { requirePermission } from '../../domain/access/access';
+import { accessCodeReservation, accessCodeStream, requireValidAccessCode } from '../../domain/accesscode/accesscode';
+import { membership, membershipStream } from '../../domain/membership/membership';
+import { NotFound } from '../../domain/shared/errors';
+import { user, userStream, usernameReservation, usernameStream, type Profile } from '../../domain/user/user';
+import { usernameKey } from '../../infra/crypto/secrets';
+import type { Position } from '../../infra/eventstore/port';
+import { OrgAccess } from '../access/org-access.service';
+import { Streams, type Change, type CommandMeta } from '../shared/streams';
+
+export class UpdateMember extends Command<{ position: Position }> {
+  constructor(readonly orgId: string, readonly userId: string, readonly changes: Partial<Profile> & { notes?: string }, readonly meta: CommandMeta) {
+    super();
+  }
+}
+
+export class SetAccessCode extends Command<{ position: Position }> {
+  constructor(readonly orgId: string, readonly userId: string, readonly code: string, readonly meta: CommandMeta) {
+    super();
+  }
+}
+
+/** Profile edits (name, phone, bio, username, with the username's reservation moved) and internal notes, in one append. */
+@CommandHandler(UpdateMember)
+export class UpdateMemberHandler implements ICommandHandler<UpdateMember> {
+  constructor(
+    private readonly streams: Streams,
+    private readonly orgAccess: OrgAccess,
+  ) {}
+
+  execute({ orgId, userId, changes: { notes, ...profile }, meta }: UpdateMember) {
+    return this.streams.retrying(async () => {
+      const { context } = await this.orgAccess.context(orgId, meta.actor);
+      const member = await this.streams.load(membershipStream(orgId, userId), membership);
+      if (!member.state.exists) throw new NotFound('member');
+      requirePermission(context.access, 'users.update.any', context);
+      const account = await this.streams.load(userStream(userId), user);
+      const changes: Change[] = [{ from: account, events: user.decide(account.state, { type: 'UpdateProfile', changes: profile }, context) }];
+      if (notes !== undefined) changes.push({ from: member, events: membership.decide(member.state, { type: 'UpdateNotes', notes }, context) });
+      const renamed = profile.username !== undefined && profile.username.toLowerCase() !== account.state.username?.toLowerCase();
+      if (renamed) {
+        const taken = await this.streams.load(usernameStream(usernameKey(profile.username!)), usernameReservation);
+        changes.unshift({ from: taken, events: usernameReservation.decide(taken.state, { type: 'Reserve', userId }, context) });
+        if (account.state.username) {
+          const old = await this.streams.load(usernameStream(usernameKey(account.state.username)), usernameReservation);
+          changes.push({ from: old, events: usernameReservation.decide(old.state, { type: 'Release' }, context) });
+        }
+      }
+      return { position: (await this.streams.commit(changes, meta)).position };
+    }, membershipStream(orgId, userId));
+  }
+}
+
+/** R-CODE-2: a custom code, checked by the rules, reserved in the org, the old one released. */
+@CommandHandler(SetAccessCode)
+export class SetAccessCodeHandler implements ICommandHandler<SetAccessCode> {
+  constructor(
+    private readonly streams: Streams,
+    private readonly orgAccess: OrgAccess,
+  ) {}
+
+  execute({ orgId, userId, code, meta }: SetAccessCode) {
+    requireValidAccessCode(code);
+    return this.streams.retrying(async () => {
+      const { context } = await this.orgAccess.context(orgId, meta.actor);
+      const member = await this.streams.load(membershipStream(orgId, userId), membership);
+      if (!member.state.exists) throw new NotFound('member');
+      const assigned = membership.decide(member.state, { type: 'AssignAccessCode', code, generated: false }, context);
+      if (assigned.length === 0) return { position: (await this.streams.commit([], meta)).position };
+      const reserved = await this.streams.load(accessCodeStream(orgId, code), accessCodeReservation);
+      const changes: Change[] = [
+        { from: reserved, events: accessCodeReservation.decide(reserved.state, { type: 'Reserve', orgId, code, userId }, context) },
+        { from: member, events: assigned },
+      ];
+      const previous = member.state.accessCode;
+      if (previous) {
+        const old = await this.streams.load(accessCodeStream(orgId, previous), accessCodeReservation);
+        changes.push({ from: old, events: accessCodeReservation.decide(old.state, { type: 'Release', orgId, code: previous, userId }, context) });
+      }
+      return { position: (await this.streams.commit(changes, meta)).position };
+    }, membershipStream(orgId, userId));
+  }
+}

@@ -1,0 +1,159 @@
+import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Put, Req, UseGuards } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { randomUUID } from 'node:crypto';
+import { requirePermission } from '../../domain/access/access';
+import { membership, membershipStream, type MembershipCommand } from '../../domain/membership/membership';
+import { NotFound } from '../../domain/shared/errors';
+import { user, userStream } from '../../domain/user/user';
+import { MembershipAction } from '../access/membership-action.handler';
+import { OrgAccess } from '../access/org-access.service';
+import { SessionGuard } from '../auth/session.guard';
+import { GrantId, OrgId, UserId } from '../shared/params';
+import { Meta, type GatehouseRequest } from '../shared/request-context';
+import { Streams, type CommandMeta } from '../shared/streams';
+import { CreateMember } from './create-member.handler';
+import { AccessCodeDto, AvailabilityDto, ChangeRoleDto, CreateMemberDto, GrantDto, UpdateMemberDto } from './dto';
+import { SetAccessCode, UpdateMember } from './member.handlers';
+
+/** The access actions of SPEC 3.1, each one membership command. */
+const ACCESS_ACTIONS = {
+  disable: { type: 'DisableAccess' },
+  enable: { type: 'EnableAccess' },
+  approve: { type: 'ApproveMember' },
+  pending: { type: 'MarkPending' },
+  ban: { type: 'BanMember' },
+  unban: { type: 'UnbanMember' },
+} satisfies Record<string, MembershipCommand>;
+
+@ApiTags('members')
+@ApiBearerAuth()
+@UseGuards(SessionGuard)
+@Controller('v1/orgs/:org/members')
+export class MembersController {
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly orgAccess: OrgAccess,
+    private readonly streams: Streams,
+  ) {}
+
+  private act(orgId: string, userId: string, command: MembershipCommand, meta: CommandMeta) {
+    return this.commands.execute(new MembershipAction(orgId, userId, command, meta));
+  }
+
+  @Post()
+  @HttpCode(201)
+  create(@OrgId() orgId: string, @Body() body: CreateMemberDto, @Meta('org') meta: CommandMeta) {
+    return this.commands.execute(new CreateMember(orgId, body, meta));
+  }
+
+  /** The member as the write side knows it; the list and search views come from the read models. */
+  @Get(':user')
+  async detail(@OrgId() orgId: string, @UserId() userId: string, @Req() request: GatehouseRequest) {
+    const { context } = await this.orgAccess.context(orgId, request.actor!);
+    requirePermission(context.access, 'users.list.any', context);
+    const { state: member } = await this.streams.load(membershipStream(orgId, userId), membership);
+    if (!member.exists) throw new NotFound('member');
+    const { state: account } = await this.streams.load(userStream(userId), user);
+    return {
+      userId,
+      email: account.email,
+      firstName: account.firstName,
+      lastName: account.lastName,
+      phone: account.phone,
+      username: account.username,
+      bio: account.bio,
+      role: member.roleId,
+      locations: member.locations,
+      status: member.status,
+      approval: member.approval,
+      banned: member.banned,
+      owner: context.org.ownerId === userId,
+      accessCode: member.accessCode,
+      availability: member.availability,
+      notes: member.notes,
+      grants: member.grants.map((g) => ({ ...g, expired: !!g.expiresAt && g.expiresAt <= context.now.toISOString() })),
+    };
+  }
+
+  @Patch(':user')
+  @HttpCode(200)
+  update(@OrgId() orgId: string, @UserId() userId: string, @Body() body: UpdateMemberDto, @Meta('org') meta: CommandMeta) {
+    return this.commands.execute(new UpdateMember(orgId, userId, body, meta));
+  }
+
+  @Delete(':user')
+  @HttpCode(200)
+  remove(@OrgId() orgId: string, @UserId() userId: string, @Meta('org') meta: CommandMeta) {
+    return this.act(orgId, userId, { type: 'RemoveMember' }, meta);
+  }
+
+  @Put(':user/role')
+  @HttpCode(200)
+  changeRole(@OrgId() orgId: string, @UserId() userId: string, @Body() body: ChangeRoleDto, @Meta('org') meta: CommandMeta) {
+    return this.act(orgId, userId, { type: 'ChangeRole', roleId: body.role, locations: body.locations ?? null }, meta);
+  }
+
+  @Post(':user/disable')
+  @HttpCode(200)
+  disable(@OrgId() orgId: string, @UserId() userId: string, @Meta('org') meta: CommandMeta) {
+    return this.act(orgId, userId, ACCESS_ACTIONS.disable, meta);
+  }
+
+  @Post(':user/enable')
+  @HttpCode(200)
+  enable(@OrgId() orgId: string, @UserId() userId: string, @Meta('org') meta: CommandMeta) {
+    return this.act(orgId, userId, ACCESS_ACTIONS.enable, meta);
+  }
+
+  @Post(':user/approve')
+  @HttpCode(200)
+  approve(@OrgId() orgId: string, @UserId() userId: string, @Meta('org') meta: CommandMeta) {
+    return this.act(orgId, userId, ACCESS_ACTIONS.approve, meta);
+  }
+
+  @Post(':user/pending')
+  @HttpCode(200)
+  pending(@OrgId() orgId: string, @UserId() userId: string, @Meta('org') meta: CommandMeta) {
+    return this.act(orgId, userId, ACCESS_ACTIONS.pending, meta);
+  }
+
+  @Post(':user/ban')
+  @HttpCode(200)
+  ban(@OrgId() orgId: string, @UserId() userId: string, @Meta('org') meta: CommandMeta) {
+    return this.act(orgId, userId, ACCESS_ACTIONS.ban, meta);
+  }
+
+  @Post(':user/unban')
+  @HttpCode(200)
+  unban(@OrgId() orgId: string, @UserId() userId: string, @Meta('org') meta: CommandMeta) {
+    return this.act(orgId, userId, ACCESS_ACTIONS.unban, meta);
+  }
+
+  @Post(':user/grants')
+  @HttpCode(201)
+  async grant(@OrgId() orgId: string, @UserId() userId: string, @Body() body: GrantDto, @Meta('org') meta: CommandMeta) {
+    const grantId = randomUUID();
+    const expiresAt = body.expiresAt ? new Date(body.expiresAt).toISOString() : undefined;
+    const result = await this.act(orgId, userId, { type: 'GrantPermission', grantId, permission: body.permission, location: body.location, expiresAt, reason: body.reason }, meta);
+    return { grantId, ...result };
+  }
+
+  @Delete(':user/grants/:grant')
+  @HttpCode(200)
+  revokeGrant(@OrgId() orgId: string, @UserId() userId: string, @GrantId() grantId: string, @Meta('org') meta: CommandMeta) {
+    return this.act(orgId, userId, { type: 'RevokePermission', grantId }, meta);
+  }
+
+  @Put(':user/access-code')
+  @HttpCode(200)
+  accessCode(@OrgId() orgId: string, @UserId() userId: string, @Body() body: AccessCodeDto, @Meta('org') meta: CommandMeta) {
+    return this.commands.execute(new SetAccessCode(orgId, userId, body.code, meta));
+  }
+
+  @Put(':user/availability')
+  @HttpCode(200)
+  availability(@OrgId() orgId: string, @UserId() userId: string, @Body() body: AvailabilityDto, @Meta('org') meta: CommandMeta) {
+    return this.act(orgId, userId, { type: 'SetAvailability', availability: body.availability }, meta);
+  }
+}
