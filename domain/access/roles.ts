@@ -1,4 +1,4 @@
-import { ADMIN_PERMISSIONS } from './permissions';
+import { ADMIN_PERMISSIONS, PERMISSIONS } from './permissions';
 
 export interface Role {
   id: string;
@@ -24,18 +24,9 @@ function role(id: string, name: string, color: string, description: string, perm
   return { id, name, color, description, permissions, builtIn: true, active: true, owner: false };
 }
 
+/** The Owner holds every permission there is. */
 const owner: Role = {
-  ...role(OWNER_ROLE_ID, 'Owner', '#7c3aed', 'Created the organization; holds every permission', [
-    ...ALL_ADMIN,
-    'tickets.create.any',
-    'tickets.update.any',
-    'tickets.view.any',
-    'incidents.manage.any',
-    'bookings.create.any',
-    'bookings.manage.location',
-    'schedules.manage.location',
-    'orgs.manage.partner',
-  ]),
+  ...role(OWNER_ROLE_ID, 'Owner', '#7c3aed', 'Created the organization; holds every permission', [...PERMISSIONS]),
   owner: true,
 };
 
@@ -51,7 +42,7 @@ const PRESET_ROLES: Record<Preset, Role[]> = {
     role('viewer', 'Viewer', '#64748b', 'Reads tickets', ['tickets.view.any']),
   ],
   studio: [
-    role('admin', 'Admin', '#2563eb', 'Runs the studio', [...without('billing.manage.any'), 'bookings.create.any', 'bookings.manage.location', 'schedules.manage.location']),
+    role('admin', 'Admin', '#2563eb', 'Runs the studio', [...without('billing.manage.any'), 'bookings.create.any', 'bookings.create.own', 'purchases.create.own', 'bookings.manage.location', 'schedules.manage.location']),
     role('staff', 'Staff', '#0891b2', 'Teaches and checks people in', ['users.list.any', 'users.create.any', 'users.update.any', 'users.approve.any', 'users.impersonate.any', 'bookings.create.any', 'bookings.manage.location', 'schedules.manage.location']),
     role('user', 'User', '#64748b', 'A customer who books', ['bookings.create.own', 'purchases.create.own']),
   ],

@@ -18,15 +18,31 @@ export class ApiError extends HttpException {
 
 /** HTTP status of each domain error code; anything not listed is a 422 (understood, but refused by a rule). */
 const STATUS: Record<string, number> = {
-  forbidden: 403,
-  not_found: 404,
+  validation_failed: 400,
+  link_invalid: 400,
   unauthenticated: 401,
+  invalid_credentials: 401,
+  forbidden: 403,
+  access_disabled: 403,
+  above_your_ceiling: 403,
+  owner_protected: 403,
+  cannot_disable_self: 403,
+  cannot_ban_self: 403,
+  cannot_remove_self: 403,
+  cannot_change_own_role: 403,
+  not_found: 404,
+  conflict: 409,
   already_member: 409,
   email_taken: 409,
+  username_taken: 409,
+  accesscode_taken: 409,
   org_exists: 409,
   user_exists: 409,
-  conflict: 409,
-  validation_failed: 400,
+  link_used: 410,
+  link_expired: 410,
+  link_superseded: 410,
+  invitation_expired: 410,
+  invitation_revoked: 410,
 };
 
 export function statusOf(code: string): number {

@@ -1,13 +1,13 @@
 import { PERMISSIONS } from '../../domain/access/permissions';
 import { presetRoles, PRESETS } from '../../domain/access/roles';
-import { organization } from '../../domain/organization/organization';
+import { organization, type OrganizationEvent } from '../../domain/organization/organization';
 import { emailReservation, usernameReservation } from '../../domain/user/user';
 import { ctx, given } from '../support/given';
 
 describe('organization decider', () => {
   it('creates an org from a preset with exactly one Owner role holding every admin permission', () => {
     for (const preset of PRESETS) {
-      const [event] = organization.decide(organization.initialState(), { type: 'CreateOrganization', orgId: 'o', name: 'N', preset, ownerId: 'u' }, { now: new Date(0), actor: { kind: 'anonymous', id: 'a' } });
+      const [event] = organization.decide(organization.initialState(), { type: 'CreateOrganization', orgId: 'o', name: 'N', preset, ownerId: 'u' }, { now: new Date(0), actor: { kind: 'anonymous', id: 'a' } }) as Extract<OrganizationEvent, { type: 'OrganizationCreated' }>[];
       const owners = event.data.roles.filter((r) => r.owner);
       expect(owners).toHaveLength(1);
       expect(event.data.policy.defaultRole).toBe(presetRoles(preset).defaultRole);
@@ -18,6 +18,13 @@ describe('organization decider', () => {
   it('refuses to create the same org twice', () => {
     const created = organization.decide(organization.initialState(), { type: 'CreateOrganization', orgId: 'o', name: 'N', preset: 'team', ownerId: 'u' }, { now: new Date(0), actor: { kind: 'anonymous', id: 'a' } });
     given(organization, ...created).when({ type: 'CreateOrganization', orgId: 'o', name: 'N', preset: 'team', ownerId: 'u' }, ctx()).thenFails('org_exists');
+  });
+
+  it('R-ROLE-2 in every preset the top admin role holds every permission of the roles below it, so it can assign them', () => {
+    for (const preset of PRESETS) {
+      const [, top, ...below] = presetRoles(preset).roles;
+      for (const role of below) expect(role.permissions.filter((p) => !top.permissions.includes(p))).toEqual([]);
+    }
   });
 
   it('R-ACC-5 studio Staff cannot ban; Admin can', () => {

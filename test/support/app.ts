@@ -14,10 +14,10 @@ export interface TestApp {
 }
 
 /** A whole Gatehouse over Fastify's inject, on a fresh data folder (and the given environment). */
-export async function startApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startApp(env: Record<string, string> = {}, options: { clock?: () => Date } = {}): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-app-'));
   const settings = loadSettings({ DATA_DIR: dataDir, SQLITE_SYNCHRONOUS: 'normal', ...env });
-  const app = await createApp({ settings, logger: false });
+  const app = await createApp({ settings, logger: false, clock: options.clock });
   return {
     app,
     dataDir,
@@ -63,4 +63,36 @@ export function newOrgBody(overrides: Record<string, unknown> = {}) {
     owner: { email: `owner${counter}-${process.pid}@example.com`, firstName: 'Olive', lastName: 'Owner', password: 'correct horse battery' },
     ...overrides,
   };
+}
+
+export interface OrgSession {
+  orgId: string;
+  ownerId: string;
+  token: string;
+  ownerEmail: string;
+}
+
+/** Creates an org through the API and returns its Owner's session. */
+export async function createOrg(t: TestApp, overrides: Record<string, unknown> = {}): Promise<OrgSession> {
+  const body = newOrgBody(overrides);
+  const created = await t.request('POST', '/v1/orgs', { body });
+  if (created.status !== 201) throw new Error(`org creation failed: ${JSON.stringify(created.body)}`);
+  return { ...created.body, ownerEmail: (body.owner as { email: string }).email };
+}
+
+/** The token of the newest email of `template` sent to `to`. */
+export function linkTokenFor(t: TestApp, to: string, template = 'invitation'): string {
+  const mail = t.mailbox().filter((m) => m.to === to.toLowerCase() && m.template === template);
+  if (mail.length === 0) throw new Error(`no ${template} email to ${to}`);
+  return new URL(mail[mail.length - 1].link!).searchParams.get('token')!;
+}
+
+/** A clock a test moves by hand. */
+export function manualClock(start = new Date()) {
+  let now = start.getTime();
+  const clock = () => new Date(now);
+  clock.advance = (ms: number) => {
+    now += ms;
+  };
+  return clock;
 }
