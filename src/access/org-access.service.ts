@@ -3,6 +3,7 @@ import { accessOf, type MemberAccess } from '../../domain/access/access';
 import { membership, membershipStream } from '../../domain/membership/membership';
 import { organization, orgStream, type OrgContext, type Organization } from '../../domain/organization/organization';
 import { NotFound } from '../../domain/shared/errors';
+import { serviceAccess, serviceKey, serviceKeyStream } from '../../domain/servicekey/servicekey';
 import type { Actor } from '../../infra/eventstore/port';
 import { Streams, type Loaded } from '../shared/streams';
 import { CLOCK, type Clock } from '../shared/tokens';
@@ -20,7 +21,13 @@ export class OrgAccess {
 
   async load(orgId: string, actor: Actor): Promise<{ org: Loaded<Organization>; access: MemberAccess }> {
     const org = await this.streams.load(orgStream(orgId), organization);
-    if (!org.state.exists || org.state.status === 'deleted' || actor.kind !== 'user') throw new NotFound('organization');
+    if (!org.state.exists || org.state.status === 'deleted') throw new NotFound('organization');
+    if (actor.kind === 'service') {
+      const key = await this.streams.load(serviceKeyStream(actor.id), serviceKey);
+      if (key.state.orgId !== orgId) throw new NotFound('organization');
+      return { org, access: serviceAccess(key.state) };
+    }
+    if (actor.kind !== 'user') throw new NotFound('organization');
     const member = await this.streams.load(membershipStream(orgId, actor.id), membership);
     if (!member.state.exists) throw new NotFound('organization');
     return { org, access: accessOf(org.state, member.state) };

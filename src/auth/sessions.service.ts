@@ -1,4 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { timingSafeEqual } from 'node:crypto';
+import { serviceKey, serviceKeyStream } from '../../domain/servicekey/servicekey';
 import { isLive, session, sessionStream, type StartSession } from '../../domain/session/session';
 import { hashToken, newId, newToken } from '../../infra/crypto/secrets';
 import type { Actor } from '../../infra/eventstore/port';
@@ -41,10 +43,36 @@ export class Sessions {
     return issued;
   }
 
-  /** The actor behind a bearer token, or undefined. Reads the session's stream each time, so an end is seen at once. */
+  /**
+   * The actor behind a bearer token (a session, or a service key `ghk.<keyId>.<secret>`), or undefined.
+   * Reads the token's stream each time, so an end or a revocation is seen at once (R-CRED-9).
+   */
   async authenticate(token: string): Promise<Actor | undefined> {
     if (token.length < 20 || token.length > 200) return undefined;
+    const key = parseServiceKey(token);
+    if (key) {
+      const { state } = await this.streams.load(serviceKeyStream(key.keyId), serviceKey);
+      return state.exists && !state.revoked && sameHash(state.secretHash, hashToken(key.secret)) ? { kind: 'service', id: state.keyId } : undefined;
+    }
     const { state } = await this.streams.load(sessionStream(hashToken(token)), session);
     return isLive(state, this.clock()) ? { kind: 'user', id: state.userId } : undefined;
   }
+}
+
+const SERVICE_KEY = /^ghk\.([0-9a-f-]{36})\.([A-Za-z0-9_-]{43})$/;
+
+export function serviceKeyToken(keyId: string, secret: string): string {
+  return `ghk.${keyId}.${secret}`;
+}
+
+function parseServiceKey(token: string): { keyId: string; secret: string } | undefined {
+  const match = SERVICE_KEY.exec(token);
+  return match ? { keyId: match[1], secret: match[2] } : undefined;
+}
+
+/** R-SEC-2: compared in constant time. */
+function sameHash(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
 }

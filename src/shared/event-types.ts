@@ -43,6 +43,8 @@ export function gatehouseEvents(): EventRegistry {
     'LinkIssued',
     'LinkUsed',
     'SessionStarted',
+    'ServiceKeyIssued',
+    'ServiceKeyRevoked',
   ]) {
     registry.register(type, 1);
   }
