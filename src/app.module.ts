@@ -2,6 +2,7 @@ import { Module, ValidationPipe, type DynamicModule } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
+import { GrantExpiry } from './access/grant-expiry.service';
 import { MembershipActionHandler } from './access/membership-action.handler';
 import { AuthController } from './auth/auth.controller';
 import { RedeemPasswordLinkHandler, SignInHandler } from './auth/sign-in.handlers';
@@ -16,6 +17,11 @@ import { SetAccessCodeHandler, UpdateMemberHandler } from './membership/member.h
 import { MembersController } from './membership/members.controller';
 import { CreateOrganizationHandler } from './organizations/create-organization.handler';
 import { OrganizationsController } from './organizations/organizations.controller';
+import { ServiceKeyActionHandler, ServiceKeysController } from './organizations/service-keys';
+import { AuthorizeController } from './authz/authorize.controller';
+import { CreatePartnerHandler, CreatePartnerOrgHandler, PartnersController } from './organizations/partners';
+import { OrgSettingsController } from './organizations/org-settings.controller';
+import { AddLocationHandler, ChangePolicyHandler, CreateRoleHandler, TransferOwnershipHandler, UpdateRoleHandler } from './organizations/org-settings.handlers';
 import { ApiErrorFilter, validationFailed } from './shared/api-error';
 import { PositionInterceptor } from './shared/position.interceptor';
 import type { Clock } from './shared/tokens';
@@ -35,9 +41,10 @@ export class AppModule {
         CqrsModule.forRoot(),
         CoreModule.forRoot(settings, clock),
       ],
-      controllers: [HealthController, AuthController, OrganizationsController, InvitationsController, MembersController],
+      controllers: [HealthController, AuthController, OrganizationsController, OrgSettingsController, InvitationsController, MembersController, ServiceKeysController, AuthorizeController, PartnersController],
       providers: [
         CreateOrganizationHandler,
+        AddLocationHandler, ChangePolicyHandler, CreateRoleHandler, UpdateRoleHandler, TransferOwnershipHandler,
         SignInHandler,
         RedeemPasswordLinkHandler,
         InviteUserHandler,
@@ -48,6 +55,10 @@ export class AppModule {
         MembershipActionHandler,
         UpdateMemberHandler,
         SetAccessCodeHandler,
+        ServiceKeyActionHandler,
+        GrantExpiry,
+        CreatePartnerHandler,
+        CreatePartnerOrgHandler,
         { provide: APP_FILTER, useClass: ApiErrorFilter },
         { provide: APP_INTERCEPTOR, useClass: PositionInterceptor },
         {

@@ -1,8 +1,10 @@
 import type { Role, Preset } from '../access/roles';
 import { presetRoles } from '../access/roles';
-import type { MemberAccess } from '../access/access';
+import { assignableRole, requireCeiling, requirePermission, type MemberAccess } from '../access/access';
+import { PERMISSIONS } from '../access/permissions';
+import type { Membership, MembershipEvent } from '../membership/membership';
 import type { Context, Decider, DomainEvent } from '../shared/decider';
-import { DomainError } from '../shared/errors';
+import { DomainError, NotFound } from '../shared/errors';
 
 export const orgStream = (orgId: string) => `org-${orgId}`;
 
@@ -22,10 +24,16 @@ export interface Location {
 export const DEFAULT_INVITATION_EXPIRY_HOURS = 7 * 24;
 export const INVITATION_EXPIRY_LIMITS = { min: 1, max: 30 * 24 };
 
-export type OrganizationEvent = DomainEvent<
-  'OrganizationCreated',
-  { orgId: string; name: string; preset: Preset; ownerId: string; roles: Role[]; policy: OrgPolicy; partnerId?: string }
->;
+/** What a role's editable fields are; RoleUpdated carries only those that changed. */
+export type RoleFields = Pick<Role, 'name' | 'color' | 'description' | 'permissions' | 'active'>;
+
+export type OrganizationEvent =
+  | DomainEvent<'OrganizationCreated', { orgId: string; name: string; preset: Preset; ownerId: string; roles: Role[]; policy: OrgPolicy; partnerId?: string }>
+  | DomainEvent<'LocationAdded', { orgId: string; locationId: string; name: string }>
+  | DomainEvent<'PolicyChanged', { orgId: string } & Partial<OrgPolicy>>
+  | DomainEvent<'RoleCreated', { orgId: string; roleId: string; name: string; color: string; description: string; permissions: string[]; builtIn: false; active: true }>
+  | DomainEvent<'RoleUpdated', { orgId: string; roleId: string } & Partial<RoleFields>>
+  | DomainEvent<'OwnershipTransferred', { orgId: string; from: string; to: string }>;
 
 export interface CreateOrganization {
   type: 'CreateOrganization';
@@ -36,7 +44,37 @@ export interface CreateOrganization {
   partnerId?: string;
 }
 
-export type OrganizationCommand = CreateOrganization;
+export interface AddLocation {
+  type: 'AddLocation';
+  locationId: string;
+  name: string;
+}
+
+export interface ChangePolicy {
+  type: 'ChangePolicy';
+  changes: Partial<OrgPolicy>;
+}
+
+export interface CreateRole {
+  type: 'CreateRole';
+  roleId: string;
+  name: string;
+  color: string;
+  description: string;
+  permissions: string[];
+}
+
+export interface UpdateRole {
+  type: 'UpdateRole';
+  roleId: string;
+  changes: Partial<RoleFields>;
+  /** Deactivating a role in use moves its holders to this role in the same append (R-ROLE-4). */
+  moveMembersTo?: string;
+  /** Who holds the role now, read by the handler from the membership streams (the org stream does not know). */
+  holders: readonly string[];
+}
+
+export type OrganizationCommand = CreateOrganization | AddLocation | ChangePolicy | CreateRole | UpdateRole;
 
 export interface Organization {
   exists: boolean;
@@ -56,6 +94,12 @@ export interface OrgContext extends Context {
   access: MemberAccess | undefined;
 }
 
+/** The org decider runs for the org's creation (no actor access yet) and for its settings (the actor's access in it). */
+export type OrgDecisionContext = Context & { access?: MemberAccess };
+
+const COLOR = /^#[0-9a-fA-F]{6}$/;
+const sameName = (a: string, b: string) => a.trim().toLowerCase() === b.trim().toLowerCase();
+
 export const initialOrganization = (): Organization => ({
   exists: false,
   orgId: '',
@@ -67,7 +111,10 @@ export const initialOrganization = (): Organization => ({
   policy: { invitationExpiryHours: DEFAULT_INVITATION_EXPIRY_HOURS, defaultRole: '', doorAccess: false },
 });
 
-export function decide(state: Organization, command: OrganizationCommand, _context: Context): OrganizationEvent[] {
+export function decide(state: Organization, command: OrganizationCommand, context: OrgDecisionContext): OrganizationEvent[] {
+  const { now } = context;
+  const orgId = state.orgId;
+  if (command.type !== 'CreateOrganization' && !state.exists) throw new NotFound('organization');
   switch (command.type) {
     case 'CreateOrganization': {
       if (state.exists) throw new DomainError('org_exists', 'organization already exists');
@@ -87,7 +134,130 @@ export function decide(state: Organization, command: OrganizationCommand, _conte
         },
       ];
     }
+    case 'AddLocation': {
+      requirePermission(context.access, 'org.manage.any', { now });
+      const name = command.name.trim();
+      if (!name) throw new DomainError('invalid_location', 'a location needs a name');
+      if (Object.values(state.locations).some((l) => sameName(l.name, name))) {
+        throw new DomainError('location_exists', `a location named ${name} already exists`, { name });
+      }
+      return [{ type: 'LocationAdded', data: { orgId, locationId: command.locationId, name } }];
+    }
+    case 'ChangePolicy': {
+      requirePermission(context.access, 'org.manage.any', { now });
+      const { invitationExpiryHours, defaultRole, doorAccess } = command.changes;
+      if (invitationExpiryHours !== undefined) {
+        const { min, max } = INVITATION_EXPIRY_LIMITS;
+        if (!Number.isInteger(invitationExpiryHours) || invitationExpiryHours < min || invitationExpiryHours > max) {
+          throw new DomainError('invalid_policy', `invitation expiry must be ${min} to ${max} hours (R-INV-1)`, { field: 'invitationExpiryHours', min, max });
+        }
+      }
+      if (defaultRole !== undefined) assignableRole(state, defaultRole); // R-CRT-3 hands it out: it must be assignable
+      const changed = Object.fromEntries(
+        Object.entries({ invitationExpiryHours, defaultRole, doorAccess }).filter(([k, v]) => v !== undefined && v !== state.policy[k as keyof OrgPolicy]),
+      ) as Partial<OrgPolicy>;
+      return Object.keys(changed).length === 0 ? [] : [{ type: 'PolicyChanged', data: { orgId, ...changed } }];
+    }
+    case 'CreateRole': {
+      const access = requirePermission(context.access, 'roles.manage.any', { now });
+      const { roleId, name, color, description, permissions } = command;
+      checkRoleFields(state, { name, color, permissions });
+      requireCeiling(access, permissions, null, now);
+      if (state.roles[roleId]) throw new DomainError('role_exists', `role ${roleId} already exists`);
+      const data = { orgId, roleId, name: name.trim(), color, description, permissions: [...new Set(permissions)], builtIn: false as const, active: true as const };
+      return [{ type: 'RoleCreated', data }];
+    }
+    case 'UpdateRole':
+      return updateRole(state, command, context);
   }
+}
+
+/** Names are unique per org (case-insensitive), colors are #rrggbb, permissions come from the catalog. */
+function checkRoleFields(state: Organization, fields: Partial<RoleFields>, roleId?: string): void {
+  const { name, color, permissions } = fields;
+  if (name !== undefined) {
+    if (!name.trim()) throw new DomainError('invalid_role', 'a role needs a name', { field: 'name' });
+    const taken = Object.values(state.roles).find((r) => r.id !== roleId && sameName(r.name, name));
+    if (taken) throw new DomainError('role_name_taken', `a role named ${taken.name} already exists`, { role: taken.id });
+  }
+  if (color !== undefined && !COLOR.test(color)) throw new DomainError('invalid_role', 'a color is #rrggbb', { field: 'color' });
+  const unknown = (permissions ?? []).filter((p) => !PERMISSIONS.includes(p));
+  if (unknown.length > 0) throw new DomainError('unknown_permission', `no permission ${unknown.join(', ')}`, { permissions: unknown });
+}
+
+/**
+ * R-ROLE-4. Managing a role needs `roles.manage.any` and, by R-ROLE-2, every permission
+ * the role carries before and after the change: nobody edits a role above their own ceiling.
+ */
+function updateRole(state: Organization, command: UpdateRole, context: OrgDecisionContext): OrganizationEvent[] {
+  const { now } = context;
+  const access = requirePermission(context.access, 'roles.manage.any', { now });
+  const role = state.roles[command.roleId];
+  if (!role) throw new NotFound('role');
+  if (role.owner) throw new DomainError('owner_protected', 'the Owner role cannot be changed');
+  const changed = Object.fromEntries(
+    Object.entries(command.changes).filter(([k, v]) => v !== undefined && !sameValue(v, role[k as keyof RoleFields])),
+  ) as Partial<RoleFields>;
+  if (changed.permissions) {
+    if (role.builtIn) throw new DomainError('builtin_role', `the permissions of built-in role ${role.name} cannot be edited`);
+    changed.permissions = [...new Set(changed.permissions)];
+  }
+  checkRoleFields(state, changed, role.id);
+  requireCeiling(access, [...new Set([...role.permissions, ...(changed.permissions ?? [])])], null, now);
+
+  const deactivating = changed.active === false;
+  if (command.moveMembersTo !== undefined) {
+    if (!deactivating) throw new DomainError('invalid_move', 'members are moved only when their role is deactivated');
+    if (command.moveMembersTo === role.id) throw new DomainError('invalid_move', 'members cannot be moved to the role being deactivated');
+    assignableRole(state, command.moveMembersTo);
+  }
+  if (deactivating) {
+    if (state.policy.defaultRole === role.id) throw new DomainError('role_is_default', 'the default role cannot be deactivated; change the policy first');
+    if (command.holders.length > 0 && command.moveMembersTo === undefined) {
+      throw new DomainError('role_in_use', `${command.holders.length} member(s) hold role ${role.name}; move them first or with moveMembersTo`, { holders: command.holders.length });
+    }
+  }
+  return Object.keys(changed).length === 0 ? [] : [{ type: 'RoleUpdated', data: { orgId: state.orgId, roleId: role.id, ...changed } }];
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && [...a].sort().join() === [...b].sort().join();
+  return a === b;
+}
+
+export interface TransferOwnership {
+  toUserId: string;
+  /** The role the Owner steps down to; by default the preset's most powerful role after the Owner. */
+  formerOwnerRole?: string;
+}
+
+/**
+ * R-ROLE-1: ownership moves only by the Owner's explicit transfer. One decision over
+ * three streams: the org records the new Owner, and both memberships change role. It
+ * is not a membership ChangeRole, which rightly refuses the Owner role and one's own role.
+ */
+export function transferOwnership(
+  state: Organization,
+  command: TransferOwnership,
+  members: { owner: Membership; target: Membership },
+  context: OrgDecisionContext,
+): { org: OrganizationEvent[]; owner: MembershipEvent[]; target: MembershipEvent[] } {
+  if (context.actor.kind !== 'user' || context.actor.id !== state.ownerId) throw new DomainError('not_owner', 'only the Owner can transfer ownership');
+  const { owner, target } = members;
+  if (command.toUserId === state.ownerId) throw new DomainError('cannot_transfer_to_self', 'you already own this organization');
+  if (!target.exists) throw new NotFound('member');
+  if (target.status !== 'active' || target.approval !== 'approved' || target.banned) {
+    throw new DomainError('target_not_active', 'ownership goes only to an active, approved member who is not banned');
+  }
+  const ownerRole = Object.values(state.roles).find((r) => r.owner)!;
+  const stepDownTo = command.formerOwnerRole ?? Object.values(state.roles).find((r) => r.builtIn && !r.owner && r.active)?.id ?? '';
+  const formerRole = assignableRole(state, stepDownTo);
+  const orgId = state.orgId;
+  return {
+    org: [{ type: 'OwnershipTransferred', data: { orgId, from: state.ownerId, to: target.userId } }],
+    target: [{ type: 'RoleChanged', data: { orgId, userId: target.userId, roleId: ownerRole.id, locations: null, previousRoleId: target.roleId, previousLocations: target.locations } }],
+    owner: [{ type: 'RoleChanged', data: { orgId, userId: owner.userId, roleId: formerRole.id, locations: null, previousRoleId: owner.roleId, previousLocations: owner.locations } }],
+  };
 }
 
 export function evolve(state: Organization, event: OrganizationEvent): Organization {
@@ -104,12 +274,30 @@ export function evolve(state: Organization, event: OrganizationEvent): Organizat
         policy: event.data.policy,
         ...(event.data.partnerId ? { partnerId: event.data.partnerId } : {}),
       };
+    case 'LocationAdded': {
+      const { locationId, name } = event.data;
+      return { ...state, locations: { ...state.locations, [locationId]: { locationId, name } } };
+    }
+    case 'PolicyChanged': {
+      const { orgId: _, ...changes } = event.data;
+      return { ...state, policy: { ...state.policy, ...changes } };
+    }
+    case 'RoleCreated': {
+      const { orgId: _, roleId, ...role } = event.data;
+      return { ...state, roles: { ...state.roles, [roleId]: { id: roleId, ...role, owner: false } } };
+    }
+    case 'RoleUpdated': {
+      const { orgId: _, roleId, ...changes } = event.data;
+      return { ...state, roles: { ...state.roles, [roleId]: { ...state.roles[roleId], ...changes } } };
+    }
+    case 'OwnershipTransferred':
+      return { ...state, ownerId: event.data.to };
     default:
       return state;
   }
 }
 
-export const organization: Decider<Organization, OrganizationCommand, OrganizationEvent> = {
+export const organization: Decider<Organization, OrganizationCommand, OrganizationEvent, OrgDecisionContext> = {
   initialState: initialOrganization,
   decide,
   evolve,

@@ -3,6 +3,7 @@ import { accessOf, type MemberAccess } from '../../domain/access/access';
 import { membership, membershipStream } from '../../domain/membership/membership';
 import { organization, orgStream, type OrgContext, type Organization } from '../../domain/organization/organization';
 import { NotFound } from '../../domain/shared/errors';
+import { isPartnerAdmin, partner, partnerStream } from '../../domain/partner/partner';
 import { serviceAccess, serviceKey, serviceKeyStream } from '../../domain/servicekey/servicekey';
 import type { Actor } from '../../infra/eventstore/port';
 import { Streams, type Loaded } from '../shared/streams';
@@ -19,7 +20,10 @@ export class OrgAccess {
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
-  async load(orgId: string, actor: Actor): Promise<{ org: Loaded<Organization>; access: MemberAccess }> {
+  async load(orgId: string, actor: Actor): Promise<{ org: Loaded<Organization>; access: MemberAccess }>;
+  /** Gatehouse's own jobs act as the system: no member access, only decisions that need none. */
+  async load(orgId: string, actor: Actor & { kind: 'system' }): Promise<{ org: Loaded<Organization>; access: undefined }>;
+  async load(orgId: string, actor: Actor): Promise<{ org: Loaded<Organization>; access: MemberAccess | undefined }> {
     const org = await this.streams.load(orgStream(orgId), organization);
     if (!org.state.exists || org.state.status === 'deleted') throw new NotFound('organization');
     if (actor.kind === 'service') {
@@ -27,10 +31,25 @@ export class OrgAccess {
       if (key.state.orgId !== orgId) throw new NotFound('organization');
       return { org, access: serviceAccess(key.state) };
     }
+    if (actor.kind === 'system') return { org, access: undefined };
     if (actor.kind !== 'user') throw new NotFound('organization');
     const member = await this.streams.load(membershipStream(orgId, actor.id), membership);
-    if (!member.state.exists) throw new NotFound('organization');
-    return { org, access: accessOf(org.state, member.state) };
+    if (member.state.exists) return { org, access: accessOf(org.state, member.state) };
+    const viaPartner = await this.partnerAccess(org.state, actor.id);
+    if (!viaPartner) throw new NotFound('organization');
+    return { org, access: viaPartner };
+  }
+
+  /**
+   * R-SYS-2: admins of an org's partner manage it without a membership of their
+   * own, with the org's Partner Admin role (or its Admin role where the preset has none).
+   */
+  private async partnerAccess(org: Organization, userId: string): Promise<MemberAccess | undefined> {
+    if (!org.partnerId) return undefined;
+    const { state } = await this.streams.load(partnerStream(org.partnerId), partner);
+    if (!isPartnerAdmin(state, userId)) return undefined;
+    const roleId = org.roles['partner-admin'] ? 'partner-admin' : 'admin';
+    return accessOf(org, { userId, roleId, locations: null, status: 'active', approval: 'approved', banned: false, grants: [] });
   }
 
   /** The context an org-scoped decision runs in. */

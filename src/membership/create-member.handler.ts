@@ -1,12 +1,14 @@
 import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { normalizeEmail } from '../../domain/shared/email';
-import { DomainError } from '../../domain/shared/errors';
+import { DomainError, NotFound } from '../../domain/shared/errors';
+import { partner, partnerStream, requirePartnerAdmin } from '../../domain/partner/partner';
 import { checkPasswordStrength } from '../../domain/user/password-policy';
 import { emailReservation, emailStream } from '../../domain/user/user';
 import { hashPassword } from '../../infra/crypto/passwords';
 import { emailKey, newId, newTemporaryPassword } from '../../infra/crypto/secrets';
 import { MAILER, type Mailer } from '../../infra/email/port';
+import { CLOCK, type Clock } from '../shared/tokens';
 import type { Position } from '../../infra/eventstore/port';
 import { OrgAccess } from '../access/org-access.service';
 import { Links } from '../auth/links.service';
@@ -16,18 +18,25 @@ import { Joining } from './joining';
 
 export type CreateMode = 'setup-email' | 'temporary-password' | 'set-password';
 
+export interface Placement {
+  orgId: string;
+  role?: string;
+  locations?: string[];
+}
+
 export interface CreateMemberInput {
   email: string;
   firstName: string;
   lastName: string;
   phone?: string;
   username?: string;
-  role?: string;
-  locations?: string[];
   mode: CreateMode;
   password?: string;
   mustChangePassword?: boolean;
 }
+
+/** Where the new person goes: one org, or (R-SYS-2) several orgs of one partner at once, maybe as a partner admin too. */
+export type Destination = { placements: Placement[]; partner?: { partnerId: string; admin: boolean } };
 
 export interface MemberCreated {
   userId: string;
@@ -38,7 +47,7 @@ export interface MemberCreated {
 }
 
 export class CreateMember extends Command<MemberCreated> {
-  constructor(readonly orgId: string, readonly input: CreateMemberInput, readonly meta: CommandMeta) {
+  constructor(readonly destination: Destination, readonly input: CreateMemberInput, readonly meta: CommandMeta) {
     super();
   }
 }
@@ -57,9 +66,10 @@ export class CreateMemberHandler implements ICommandHandler<CreateMember> {
     private readonly links: Links,
     private readonly settings: Settings,
     @Inject(MAILER) private readonly mailer: Mailer,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
-  async execute({ orgId, input, meta }: CreateMember): Promise<MemberCreated> {
+  async execute({ destination, input, meta }: CreateMember): Promise<MemberCreated> {
     const email = normalizeEmail(input.email);
     const temporaryPassword = input.mode === 'temporary-password' ? newTemporaryPassword() : undefined;
     const chosen = input.mode === 'set-password' ? input.password : temporaryPassword;
@@ -68,33 +78,31 @@ export class CreateMemberHandler implements ICommandHandler<CreateMember> {
       checkPasswordStrength(input.password, [email.split('@')[0], input.firstName, input.lastName]);
     }
     const passwordHash = chosen ? await hashPassword(chosen) : undefined;
-    const userId = newId();
+    const newUserId = newId();
+    const [first] = destination.placements;
 
     const outcome = await this.streams.retrying(async () => {
-      const { context } = await this.orgAccess.context(orgId, meta.actor);
       const reservation = await this.streams.load(emailStream(emailKey(email)), emailReservation);
       const existing = reservation.state.userId;
-      const member = { roleId: input.role, locations: input.locations ?? null };
-      if (existing) {
-        const joined = await this.joining.addMember(existing, { ...member, via: 'existing' }, context);
-        const { position } = await this.streams.commit(joined, meta);
-        return { userId: existing, addedExisting: true, position };
-      }
-      // Authorization and the role are checked (by the membership decision) before anything is written.
-      const joined = await this.joining.addMember(userId, { ...member, via: 'created' }, context);
-      const profile = { firstName: input.firstName, lastName: input.lastName, ...(input.phone ? { phone: input.phone } : {}), ...(input.username ? { username: input.username } : {}) };
-      const password = passwordHash ? { hash: passwordHash, mustChange: input.mode === 'temporary-password' || !!input.mustChangePassword, by: 'admin' as const } : undefined;
-      const account = await this.joining.newAccount({ userId, email, profile, password }, context);
-      const changes: Change[] = [...account, ...joined];
+      const userId = existing ?? newUserId;
+      // Authorization and each role are checked (by the membership decisions) before anything is written.
+      const changes: Change[] = [...(await this.partnerChanges(destination, userId, meta)), ...(await this.placements(destination, userId, existing ? 'existing' : 'created', meta))];
+      const context = { now: this.clock(), actor: meta.actor };
       let setupToken: string | undefined;
-      if (input.mode === 'setup-email') {
-        const expiresAt = new Date(context.now.getTime() + context.org.policy.invitationExpiryHours * 3_600_000).toISOString();
-        const issued = await this.links.issue('setup', { userId, orgId }, expiresAt, context);
-        changes.push(issued.change);
-        setupToken = issued.token;
+      if (!existing) {
+        const profile = { firstName: input.firstName, lastName: input.lastName, ...(input.phone ? { phone: input.phone } : {}), ...(input.username ? { username: input.username } : {}) };
+        const password = passwordHash ? { hash: passwordHash, mustChange: input.mode === 'temporary-password' || !!input.mustChangePassword, by: 'admin' as const } : undefined;
+        changes.unshift(...(await this.joining.newAccount({ userId, email, profile, password }, context)));
+        if (input.mode === 'setup-email') {
+          const { org } = await this.orgAccess.load(first.orgId, meta.actor);
+          const expiresAt = new Date(context.now.getTime() + org.state.policy.invitationExpiryHours * 3_600_000).toISOString();
+          const issued = await this.links.issue('setup', { userId, orgId: first.orgId }, expiresAt, context);
+          changes.push(issued.change);
+          setupToken = issued.token;
+        }
       }
-      const { position } = await this.streams.commit(changes, meta);
-      return { userId, addedExisting: false, position, setupToken };
+      const { position } = await this.streams.commit(changes, { ...meta, orgId: first.orgId });
+      return { userId, addedExisting: !!existing, position, setupToken };
     });
 
     if (outcome.setupToken) {
@@ -107,5 +115,26 @@ export class CreateMemberHandler implements ICommandHandler<CreateMember> {
       ...(temporaryPassword && !outcome.addedExisting ? { temporaryPassword } : {}),
       position: outcome.position,
     };
+  }
+
+  /** One membership per placement, each decided with the actor's access in that org. */
+  private async placements({ placements, partner: via }: Destination, userId: string, how: 'created' | 'existing', meta: CommandMeta): Promise<Change[]> {
+    const changes: Change[] = [];
+    for (const { orgId, role, locations } of placements) {
+      const { context } = await this.orgAccess.context(orgId, meta.actor);
+      // R-SEC-1: an org outside the partner answers as if it did not exist.
+      if (via && context.org.partnerId !== via.partnerId) throw new NotFound('organization');
+      changes.push(...(await this.joining.addMember(userId, { roleId: role, locations: locations ?? null, via: how }, context)));
+    }
+    return changes;
+  }
+
+  private async partnerChanges({ partner: via }: Destination, userId: string, meta: CommandMeta): Promise<Change[]> {
+    if (!via) return [];
+    const from = await this.streams.load(partnerStream(via.partnerId), partner);
+    if (!from.state.exists) throw new NotFound('partner');
+    requirePartnerAdmin(from.state, meta.actor.id);
+    const context = { now: this.clock(), actor: meta.actor };
+    return via.admin ? [{ from, events: partner.decide(from.state, { type: 'AddPartnerAdmin', userId }, context) }] : [];
   }
 }

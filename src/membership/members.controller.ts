@@ -44,7 +44,8 @@ export class MembersController {
   @Post()
   @HttpCode(201)
   create(@OrgId() orgId: string, @Body() body: CreateMemberDto, @Meta('org') meta: CommandMeta) {
-    return this.commands.execute(new CreateMember(orgId, body, meta));
+    const { role, locations, ...input } = body;
+    return this.commands.execute(new CreateMember({ placements: [{ orgId, role, locations }] }, input, meta));
   }
 
   /** The member as the write side knows it; the list and search views come from the read models. */

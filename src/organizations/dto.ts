@@ -1,7 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsEmail, IsIn, IsNotEmpty, IsObject, IsOptional, IsString, MaxLength, MinLength, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsBoolean, IsEmail, IsIn, IsInt, IsNotEmpty, IsObject, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
 import { PRESETS, type Preset } from '../../domain/access/roles';
+import { INVITATION_EXPIRY_LIMITS } from '../../domain/organization/organization';
 
 export class OwnerDto {
   @ApiProperty({ example: 'ada@example.com' })
@@ -41,4 +42,77 @@ export class OrganizationCreatedDto {
   @ApiProperty({ description: 'a session token for the Owner' }) token!: string;
   @ApiProperty() expiresAt!: string;
   @ApiProperty({ description: 'global position of the last event (R-LIST-5)' }) position!: string;
+}
+
+export class AddLocationDto {
+  @ApiProperty({ example: 'North studio' })
+  @IsString() @IsNotEmpty() @MaxLength(120)
+  name!: string;
+}
+
+export class ChangePolicyDto {
+  @ApiPropertyOptional({ minimum: INVITATION_EXPIRY_LIMITS.min, maximum: INVITATION_EXPIRY_LIMITS.max, description: 'R-INV-1: 1 hour to 30 days' })
+  @IsOptional() @IsInt() @Min(INVITATION_EXPIRY_LIMITS.min) @Max(INVITATION_EXPIRY_LIMITS.max)
+  invitationExpiryHours?: number;
+
+  @ApiPropertyOptional({ description: 'role id given to new members when none is named (R-CRT-3)' })
+  @IsOptional() @IsString() @IsNotEmpty() @MaxLength(64)
+  defaultRole?: string;
+
+  @ApiPropertyOptional({ description: 'members get a 6-digit door code (R-CODE-1)' })
+  @IsOptional() @IsBoolean()
+  doorAccess?: boolean;
+}
+
+const COLOR = /^#[0-9a-fA-F]{6}$/;
+const COLOR_MESSAGE = 'color is #rrggbb, e.g. #2563eb';
+
+export class CreateRoleDto {
+  @ApiProperty({ example: 'Front desk' })
+  @IsString() @IsNotEmpty() @MaxLength(60)
+  name!: string;
+
+  @ApiProperty({ example: '#0891b2' })
+  @Matches(COLOR, { message: COLOR_MESSAGE })
+  color!: string;
+
+  @ApiProperty({ example: 'Checks people in' })
+  @IsString() @MaxLength(500)
+  description!: string;
+
+  @ApiProperty({ type: [String], example: ['users.list.any'] })
+  @IsArray() @ArrayMaxSize(100) @IsString({ each: true }) @MaxLength(100, { each: true })
+  permissions!: string[];
+}
+
+export class UpdateRoleDto {
+  @ApiPropertyOptional() @IsOptional() @IsString() @IsNotEmpty() @MaxLength(60)
+  name?: string;
+
+  @ApiPropertyOptional() @IsOptional() @Matches(COLOR, { message: COLOR_MESSAGE })
+  color?: string;
+
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(500)
+  description?: string;
+
+  @ApiPropertyOptional({ type: [String], description: 'custom roles only' })
+  @IsOptional() @IsArray() @ArrayMaxSize(100) @IsString({ each: true }) @MaxLength(100, { each: true })
+  permissions?: string[];
+
+  @ApiPropertyOptional({ description: 'only active roles can be assigned (R-ROLE-4)' }) @IsOptional() @IsBoolean()
+  active?: boolean;
+
+  @ApiPropertyOptional({ description: 'with active=false: move the role\'s members to this role in the same command' })
+  @IsOptional() @IsString() @IsNotEmpty() @MaxLength(64)
+  moveMembersTo?: string;
+}
+
+export class TransferOwnershipDto {
+  @ApiProperty({ description: 'an active member of the org' })
+  @IsUUID()
+  toUserId!: string;
+
+  @ApiPropertyOptional({ description: "the role the Owner steps down to; by default the preset's most powerful role after the Owner" })
+  @IsOptional() @IsString() @IsNotEmpty() @MaxLength(64)
+  formerOwnerRole?: string;
 }

@@ -34,7 +34,7 @@ export class OrganizationsController {
   @UseGuards(SessionGuard)
   async get(@OrgId() orgId: string, @Req() request: GatehouseRequest) {
     const { org } = await this.orgAccess.load(orgId, request.actor!);
-    const { name, status, ownerId, policy, roles } = org.state;
-    return { orgId, name, status, ownerId, policy, roles: Object.values(roles) };
+    const { name, status, ownerId, policy, roles, locations } = org.state;
+    return { orgId, name, status, ownerId, policy, roles: Object.values(roles), locations: Object.values(locations) };
   }
 }

@@ -38,6 +38,7 @@ const STATUS: Record<string, number> = {
   accesscode_taken: 409,
   org_exists: 409,
   user_exists: 409,
+  location_exists: 409, role_name_taken: 409, role_in_use: 409, not_owner: 403,
   link_used: 410,
   link_expired: 410,
   link_superseded: 410,

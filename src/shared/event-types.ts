@@ -45,6 +45,9 @@ export function gatehouseEvents(): EventRegistry {
     'SessionStarted',
     'ServiceKeyIssued',
     'ServiceKeyRevoked',
+    'PartnerCreated',
+    'PartnerAdminAdded',
+    'PartnerOrgAttached',
   ]) {
     registry.register(type, 1);
   }

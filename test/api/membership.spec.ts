@@ -1,8 +1,17 @@
+import { GrantExpiry } from '../../src/access/grant-expiry.service';
 import { EVENT_STORE } from '../../src/shared/tokens';
 import type { EventStore } from '../../infra/eventstore/port';
 import { createOrg, linkTokenFor, manualClock, startApp, type OrgSession, type TestApp } from '../support/app';
 
 const HOUR = 3_600_000;
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 const PASSWORD = 'a long passphrase 7';
 
 describe('membership over HTTP', () => {
@@ -165,6 +174,15 @@ describe('membership over HTTP', () => {
       expect((await t.request('GET', detail, { token: member.token })).status).toBe(403);
       const grants = (await t.request('GET', `${members(org)}/${member.userId}`, { token: org.token })).body.grants;
       expect(grants).toEqual([expect.objectContaining({ permission: 'users.list.any', reason: 'one hour', grantedBy: org.ownerId, expired: true })]);
+
+      // ...and PermissionExpired is recorded afterwards, once.
+      const expiry = t.app.get(GrantExpiry);
+      await expiry.ready;
+      await waitFor(async () => (await expiry.sweep()) > 0);
+      expect(await expiry.sweep()).toBe(0);
+      const expired = (await store.readAll(0n, { limit: 100_000, filter: { types: ['PermissionExpired'] } })).events.filter((e) => e.orgId === org.orgId);
+      expect(expired).toHaveLength(1);
+      expect(expired[0]).toMatchObject({ actor: { kind: 'system', id: 'grant-expiry' }, data: { userId: member.userId, permission: 'users.list.any', expiredAt: expiresAt } });
     });
 
     it('R-ACC-4 approve / pending, and R-ACC-5 ban only with users.ban.any (Admin, not Staff)', async () => {

@@ -1,0 +1,75 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { randomUUID } from 'node:crypto';
+import { START, type EventStore, type RecordedEvent, type Subscription } from '../../infra/eventstore/port';
+import { CLOCK, EVENT_STORE, type Clock } from '../shared/tokens';
+import { MembershipAction } from './membership-action.handler';
+
+const SWEEP_MS = 30_000;
+
+/**
+ * R-ROLE-6: an expired grant already stops working (checks compare with the
+ * clock); this records `PermissionExpired` for it afterwards. It follows the log
+ * for grants with an expiry and, on each sweep, asks each due membership to record
+ * its expiries. The decision is idempotent, so a sweep repeated by another process is harmless.
+ */
+@Injectable()
+export class GrantExpiry implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('grant-expiry');
+  /** `${orgId} ${userId}` → grantId → expiresAt, for grants not yet recorded as expired. */
+  private readonly due = new Map<string, Map<string, string>>();
+  private subscription?: Subscription;
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly commands: CommandBus,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.subscription = this.store.subscribe((events) => events.forEach((e) => this.follow(e)), {
+      from: START,
+      filter: { types: ['PermissionGranted', 'PermissionRevoked', 'PermissionExpired', 'MemberRemoved'] },
+      onError: (error) => this.logger.error({ message: 'grant expiry stopped following the log', error: String(error) }),
+    });
+    this.timer = setInterval(() => void this.sweep().catch((error) => this.logger.warn({ message: 'sweep failed', error: String(error) })), SWEEP_MS);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.subscription?.stop();
+  }
+
+  /** Resolves once every grant in the log so far is known. */
+  get ready(): Promise<void> {
+    return this.subscription?.caughtUp ?? Promise.resolve();
+  }
+
+  private follow(event: RecordedEvent): void {
+    const data = event.data as { orgId: string; userId: string; grantId?: string; expiresAt?: string };
+    const key = `${data.orgId} ${data.userId}`;
+    if (event.type === 'PermissionGranted' && data.expiresAt) {
+      const grants = this.due.get(key) ?? new Map<string, string>();
+      grants.set(data.grantId!, data.expiresAt);
+      this.due.set(key, grants);
+    } else if (event.type === 'MemberRemoved') {
+      this.due.delete(key);
+    } else {
+      this.due.get(key)?.delete(data.grantId!);
+      if (this.due.get(key)?.size === 0) this.due.delete(key);
+    }
+  }
+
+  /** Records PermissionExpired for every grant past its expiry; returns how many memberships it asked. */
+  async sweep(): Promise<number> {
+    const now = this.clock().toISOString();
+    const members = [...this.due].filter(([, grants]) => [...grants.values()].some((at) => at <= now)).map(([key]) => key.split(' '));
+    const meta = { actor: { kind: 'system' as const, id: 'grant-expiry' }, correlationId: randomUUID() };
+    for (const [orgId, userId] of members) {
+      await this.commands.execute(new MembershipAction(orgId, userId, { type: 'ExpirePermissions' }, { ...meta, orgId }));
+    }
+    return members.length;
+  }
+}
