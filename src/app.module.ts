@@ -13,7 +13,7 @@ import { AcceptInvitationHandler } from './invitations/accept-invitation.handler
 import { InviteUserHandler, ResendInvitationHandler, RevokeInvitationHandler } from './invitations/invitation.handlers';
 import { InvitationsController } from './invitations/invitations.controller';
 import { CreateMemberHandler } from './membership/create-member.handler';
-import { SetAccessCodeHandler, UpdateMemberHandler } from './membership/member.handlers';
+import { SendSetupLinkHandler, SetAccessCodeHandler, UpdateMemberHandler } from './membership/member.handlers';
 import { MembersController } from './membership/members.controller';
 import { CreateOrganizationHandler } from './organizations/create-organization.handler';
 import { OrganizationsController } from './organizations/organizations.controller';
@@ -55,6 +55,7 @@ export class AppModule {
         MembershipActionHandler,
         UpdateMemberHandler,
         SetAccessCodeHandler,
+        SendSetupLinkHandler,
         ServiceKeyActionHandler,
         GrantExpiry,
         CreatePartnerHandler,

@@ -9,12 +9,15 @@ import type { Mailer, OutgoingEmail } from './port';
  * renamed, so a reader never sees half a file.
  */
 export class MailboxMailer implements Mailer {
+  /** Orders messages sent within the same millisecond: file names sort in sending order. */
+  private sequence = 0;
+
   constructor(private readonly folder: string, private readonly clock: () => Date = () => new Date()) {}
 
   async send(email: OutgoingEmail): Promise<void> {
     await mkdir(this.folder, { recursive: true });
     const sentAt = this.clock();
-    const name = `${sentAt.toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}.json`;
+    const name = `${sentAt.toISOString().replace(/[:.]/g, '-')}-${String(this.sequence++).padStart(6, '0')}-${randomUUID().slice(0, 8)}.json`;
     const temp = join(this.folder, `.${name}.tmp`);
     await writeFile(temp, JSON.stringify({ ...email, sentAt: sentAt.toISOString() }, null, 2));
     await rename(temp, join(this.folder, name));

@@ -1,3 +1,4 @@
+import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { requirePermission } from '../../domain/access/access';
 import { accessCodeReservation, accessCodeStream, requireValidAccessCode } from '../../domain/accesscode/accesscode';
@@ -6,7 +7,10 @@ import { NotFound } from '../../domain/shared/errors';
 import { user, userStream, usernameReservation, usernameStream, type Profile } from '../../domain/user/user';
 import { usernameKey } from '../../infra/crypto/secrets';
 import type { Position } from '../../infra/eventstore/port';
+import { MAILER, type Mailer } from '../../infra/email/port';
 import { OrgAccess } from '../access/org-access.service';
+import { Links } from '../auth/links.service';
+import { Settings } from '../config/config';
 import { Streams, type Change, type CommandMeta } from '../shared/streams';
 
 export class UpdateMember extends Command<{ position: Position }> {
@@ -80,5 +84,50 @@ export class SetAccessCodeHandler implements ICommandHandler<SetAccessCode> {
       }
       return { position: (await this.streams.commit(changes, meta)).position };
     }, membershipStream(orgId, userId));
+  }
+}
+
+export class SendSetupLink extends Command<{ position: Position }> {
+  constructor(readonly orgId: string, readonly userId: string, readonly meta: CommandMeta) {
+    super();
+  }
+}
+
+/** R-CRED-2: a resent login link lives 24 hours. */
+const RESEND_LINK_MS = 24 * 3_600_000;
+
+/**
+ * R-CRT-4: resend the setup link, even after setup was completed — then following
+ * it sets a new password. Needs users.credentials.any, since it can replace a password.
+ */
+@CommandHandler(SendSetupLink)
+export class SendSetupLinkHandler implements ICommandHandler<SendSetupLink> {
+  constructor(
+    private readonly streams: Streams,
+    private readonly orgAccess: OrgAccess,
+    private readonly links: Links,
+    private readonly settings: Settings,
+    @Inject(MAILER) private readonly mailer: Mailer,
+  ) {}
+
+  async execute({ orgId, userId, meta }: SendSetupLink) {
+    const { context } = await this.orgAccess.context(orgId, meta.actor);
+    const member = await this.streams.load(membershipStream(orgId, userId), membership);
+    if (!member.state.exists) throw new NotFound('member');
+    requirePermission(context.access, 'users.credentials.any', context);
+    const { state: account } = await this.streams.load(userStream(userId), user);
+    const expiresAt = new Date(context.now.getTime() + RESEND_LINK_MS).toISOString();
+    const issued = await this.links.issue('setup', { userId, orgId }, expiresAt, context);
+    const { position } = await this.streams.commit([issued.change], meta);
+    const link = `${this.settings.publicUrl}/setup?token=${issued.token}`;
+    const completed = !!account.passwordHash;
+    await this.mailer.send({
+      to: account.email,
+      template: 'setup',
+      subject: completed ? 'Reset your Gatehouse password' : 'Set up your Gatehouse account',
+      text: `${completed ? 'Choose a new password' : 'Choose your password'}: ${link}\nThe link works once and expires at ${expiresAt}.`,
+      link,
+    });
+    return { position };
   }
 }

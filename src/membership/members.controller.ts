@@ -14,7 +14,7 @@ import { Meta, type GatehouseRequest } from '../shared/request-context';
 import { Streams, type CommandMeta } from '../shared/streams';
 import { CreateMember } from './create-member.handler';
 import { AccessCodeDto, AvailabilityDto, ChangeRoleDto, CreateMemberDto, GrantDto, UpdateMemberDto } from './dto';
-import { SetAccessCode, UpdateMember } from './member.handlers';
+import { SendSetupLink, SetAccessCode, UpdateMember } from './member.handlers';
 
 /** The access actions of SPEC 3.1, each one membership command. */
 const ACCESS_ACTIONS = {
@@ -150,6 +150,12 @@ export class MembersController {
   @HttpCode(200)
   accessCode(@OrgId() orgId: string, @UserId() userId: string, @Body() body: AccessCodeDto, @Meta('org') meta: CommandMeta) {
     return this.commands.execute(new SetAccessCode(orgId, userId, body.code, meta));
+  }
+
+  @Post(':user/setup-link')
+  @HttpCode(200)
+  setupLink(@OrgId() orgId: string, @UserId() userId: string, @Meta('org') meta: CommandMeta) {
+    return this.commands.execute(new SendSetupLink(orgId, userId, meta));
   }
 
   @Put(':user/availability')

@@ -50,6 +50,26 @@ describe('membership over HTTP', () => {
       expect((await t.request('POST', '/v1/sessions', { body: { email: 'sam@example.com', password: PASSWORD } })).status).toBe(201);
     });
 
+    it('R-CRT-4 the setup link can be resent even after setup was completed; following it then resets the password', async () => {
+      const org = await createOrg(t, { preset: 'studio' });
+      const created = await t.request('POST', members(org), { token: org.token, body: { email: 'rex@example.com', firstName: 'Rex', lastName: 'Resend', mode: 'setup-email' } });
+      await t.request('POST', '/v1/password-resets/redeem', { body: { token: linkTokenFor(t, 'rex@example.com', 'setup'), newPassword: PASSWORD } });
+      const resent = await t.request('POST', `${members(org)}/${created.body.userId}/setup-link`, { token: org.token });
+      expect(resent.status).toBe(200);
+      const mail = t.mailbox().filter((m) => m.to === 'rex@example.com').pop()!;
+      expect(mail.subject).toBe('Reset your Gatehouse password');
+      expect(Date.parse(/expires at (\S+?)\.?$/.exec(mail.text)![1]) - clock().getTime()).toBe(24 * HOUR);
+      const redeemed = await t.request('POST', '/v1/password-resets/redeem', { body: { token: linkTokenFor(t, 'rex@example.com', 'setup'), newPassword: 'another long phrase 9' } });
+      expect(redeemed.status).toBe(200);
+      expect((await t.request('POST', '/v1/sessions', { body: { email: 'rex@example.com', password: PASSWORD } })).status).toBe(401);
+      expect((await t.request('POST', '/v1/sessions', { body: { email: 'rex@example.com', password: 'another long phrase 9' } })).status).toBe(201);
+      // Staff may not: it can replace a password.
+      const staffCreated = await t.request('POST', members(org), { token: org.token, body: { email: 'stf@example.com', firstName: 'S', lastName: 'T', mode: 'set-password', password: PASSWORD, role: 'staff' } });
+      const staff = (await t.request('POST', '/v1/sessions', { body: { email: 'stf@example.com', password: PASSWORD } })).body.token;
+      expect(staffCreated.status).toBe(201);
+      expect(await t.request('POST', `${members(org)}/${created.body.userId}/setup-link`, { token: staff })).toMatchObject({ status: 403, body: { details: { permission: 'users.credentials.any' } } });
+    });
+
     it('R-CRT-1 (b) a temporary password is returned once, stored only as a hash, never emailed', async () => {
       const org = await createOrg(t);
       const head = await store.headPosition();
