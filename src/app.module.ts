@@ -19,6 +19,7 @@ import { CreateOrganizationHandler } from './organizations/create-organization.h
 import { OrganizationsController } from './organizations/organizations.controller';
 import { ServiceKeyActionHandler, ServiceKeysController } from './organizations/service-keys';
 import { AuthorizeController } from './authz/authorize.controller';
+import { QueriesController } from './readmodels/queries.controller';
 import { CreatePartnerHandler, CreatePartnerOrgHandler, PartnersController } from './organizations/partners';
 import { OrgSettingsController } from './organizations/org-settings.controller';
 import { AddLocationHandler, ChangePolicyHandler, CreateRoleHandler, TransferOwnershipHandler, UpdateRoleHandler } from './organizations/org-settings.handlers';
@@ -41,7 +42,7 @@ export class AppModule {
         CqrsModule.forRoot(),
         CoreModule.forRoot(settings, clock),
       ],
-      controllers: [HealthController, AuthController, OrganizationsController, OrgSettingsController, InvitationsController, MembersController, ServiceKeysController, AuthorizeController, PartnersController],
+      controllers: [HealthController, AuthController, OrganizationsController, OrgSettingsController, InvitationsController, MembersController, ServiceKeysController, AuthorizeController, PartnersController, QueriesController],
       providers: [
         CreateOrganizationHandler,
         AddLocationHandler, ChangePolicyHandler, CreateRoleHandler, UpdateRoleHandler, TransferOwnershipHandler,

@@ -11,7 +11,8 @@ export class AppendSignal {
 
   notify(): void {
     this.seq++;
-    const waiters = this.waiters;
+    // A copy: each waiter removes itself from the list it was added to.
+    const waiters = [...this.waiters];
     this.waiters = [];
     for (const wake of waiters) wake();
   }

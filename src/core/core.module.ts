@@ -11,17 +11,26 @@ import { Settings } from '../config/config';
 import { Joining } from '../membership/joining';
 import { eventStoreProvider } from '../shared/event-store.provider';
 import { Streams } from '../shared/streams';
-import { CLOCK, EVENT_STORE, type Clock } from '../shared/tokens';
+import { SqliteReadStore } from '../../infra/readstore/sqlite';
+import type { ReadStore } from '../../infra/readstore/port';
+import { ProjectionRunner } from '../readmodels/projection-runner';
+import { CLOCK, EVENT_STORE, READ_STORE, type Clock } from '../shared/tokens';
 
-/** Closes the stores when the app stops. */
+/** Closes the stores when the app stops (after the projections have stopped reading). */
 class Shutdown implements OnApplicationShutdown {
-  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(READ_STORE) private readonly readStore: ReadStore,
+    private readonly runner: ProjectionRunner,
+  ) {}
   async onApplicationShutdown() {
+    await this.runner.onApplicationShutdown();
     await this.store.close();
+    await this.readStore.close();
   }
 }
 
-const SHARED = [Streams, Sessions, SessionGuard, Links, OrgAccess, Joining];
+const SHARED = [Streams, Sessions, SessionGuard, Links, OrgAccess, Joining, ProjectionRunner];
 
 /** What every feature module uses: settings, clock, the event store, the mailer, the command path, sessions and access. */
 @Global()
@@ -35,10 +44,11 @@ export class CoreModule {
         { provide: CLOCK, useValue: clock },
         eventStoreProvider,
         { provide: MAILER, inject: [CLOCK], useFactory: (c: Clock) => new MailboxMailer(join(settings.dataDir, 'mailbox'), c) },
+        { provide: READ_STORE, useFactory: () => new SqliteReadStore(join(settings.dataDir, 'readmodels.db')) },
         ...SHARED,
         Shutdown,
       ],
-      exports: [Settings, CLOCK, EVENT_STORE, MAILER, ...SHARED],
+      exports: [Settings, CLOCK, EVENT_STORE, READ_STORE, MAILER, ...SHARED],
     };
   }
 }

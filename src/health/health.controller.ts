@@ -2,14 +2,20 @@ import { Controller, Get, HttpCode, Inject, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { EventStore } from '../../infra/eventstore/port';
-import { EVENT_STORE } from '../shared/tokens';
+import type { ReadStore } from '../../infra/readstore/port';
+import { ProjectionRunner } from '../readmodels/projection-runner';
+import { EVENT_STORE, READ_STORE } from '../shared/tokens';
 
 const CHECK_TIMEOUT_MS = 2000;
 
 @ApiTags('ops')
 @Controller('health')
 export class HealthController {
-  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(READ_STORE) private readonly readStore: ReadStore,
+    private readonly runner: ProjectionRunner,
+  ) {}
 
   /** Liveness: the process answers. */
   @Get('live')
@@ -24,9 +30,13 @@ export class HealthController {
     const eventStore = await within(this.store.ping(), CHECK_TIMEOUT_MS)
       .then(() => ({ status: 'up', adapter: this.store.name }))
       .catch((error: Error) => ({ status: 'down', adapter: this.store.name, reason: error.message }));
-    const up = eventStore.status === 'up';
+    const readStore = await within(this.readStore.ping(), CHECK_TIMEOUT_MS)
+      .then(() => ({ status: 'up', adapter: this.readStore.name }))
+      .catch((error: Error) => ({ status: 'down', adapter: this.readStore.name, reason: error.message }));
+    const projections = await within(this.runner.status(), CHECK_TIMEOUT_MS).catch(() => []);
+    const up = eventStore.status === 'up' && readStore.status === 'up';
     void reply.status(up ? 200 : 503);
-    return { status: up ? 'ok' : 'unavailable', checks: { eventStore } };
+    return { status: up ? 'ok' : 'unavailable', checks: { eventStore, readStore }, projections };
   }
 }
 

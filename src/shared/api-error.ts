@@ -44,6 +44,7 @@ const STATUS: Record<string, number> = {
   link_superseded: 410,
   invitation_expired: 410,
   invitation_revoked: 410,
+  read_model_behind: 503,
 };
 
 export function statusOf(code: string): number {

@@ -33,7 +33,8 @@ describe.each([
     expect((await t.request('GET', '/health/live')).status).toBe(200);
     const ready = await t.request('GET', '/health');
     expect(ready.status).toBe(200);
-    expect(ready.body).toEqual({ status: 'ok', checks: { eventStore: { status: 'up', adapter: store.name } } });
+    expect(ready.body).toMatchObject({ status: 'ok', checks: { eventStore: { status: 'up', adapter: store.name }, readStore: { status: 'up', adapter: 'sqlite' } } });
+    expect(ready.body.projections.map((p: { projection: string }) => p.projection)).toEqual(['directory.v1', 'permission-history.v1']);
   });
 
   it('serves the OpenAPI document at /docs', async () => {

@@ -1,8 +1,12 @@
+import { startFerretDb, type RunningFerretDb } from './ferretdb';
 import { redactUrl, startPostgres, type RunningPostgres } from './postgres';
 
 /** What global-setup started, for global-teardown (Jest shares only globalThis between them). */
 export interface RigState {
-  postgres: RunningPostgres;
+  /** Absent when POSTGRES_URL came from outside. */
+  postgres?: RunningPostgres;
+  /** Absent when MONGODB_URL came from outside. */
+  ferretdb?: RunningFerretDb;
   detach(): void;
 }
 
@@ -12,34 +16,68 @@ declare global {
 }
 
 export default async function globalSetup(): Promise<void> {
-  const external = process.env.POSTGRES_URL;
-  if (external) {
-    process.stderr.write(`\n[rig] PostgreSQL: ${redactUrl(external)} (from POSTGRES_URL)\n`);
-    return;
+  const externalPostgres = process.env.POSTGRES_URL;
+  const externalMongo = process.env.MONGODB_URL;
+
+  // Started side by side: each takes a few seconds on a cold machine.
+  const [pg, mongo] = await Promise.allSettled([
+    externalPostgres ? Promise.resolve(undefined) : startPostgres(),
+    externalMongo ? Promise.resolve(undefined) : startFerretDb(),
+  ]);
+  const postgres = pg.status === 'fulfilled' ? pg.value : undefined;
+  const ferretdb = mongo.status === 'fulfilled' ? mongo.value : undefined;
+  if (pg.status === 'rejected' || mongo.status === 'rejected') {
+    // Teardown does not run when setup throws: stop whatever did start.
+    postgres?.stopSync();
+    ferretdb?.stopSync();
+    const errors = [pg, mongo].flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
+    throw errors.length === 1 ? errors[0] : new AggregateError(errors, errors.map((e) => String(e)).join('\n'));
   }
 
-  const postgres = await startPostgres();
-  // Workers are forked after global setup, so they inherit this.
-  process.env.POSTGRES_URL = postgres.url;
+  // Workers are forked after global setup, so they inherit these.
+  if (postgres) process.env.POSTGRES_URL = postgres.url;
+  if (ferretdb) process.env.MONGODB_URL = ferretdb.url;
 
-  // A Ctrl-C or kill skips globalTeardown; stop the cluster anyway, then let the
-  // signal do what it would have done.
-  const onExit = () => postgres.stopSync();
-  const onSignal = (signal: NodeJS.Signals) => {
-    postgres.stopSync();
-    process.kill(process.pid, signal);
-  };
-  process.once('exit', onExit);
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  globalThis.__gatehouseRig = {
-    postgres,
-    detach() {
-      process.off('exit', onExit);
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    },
-  };
+  if (postgres || ferretdb) {
+    // A Ctrl-C or kill skips globalTeardown; stop the servers anyway, then let the
+    // signal do what it would have done.
+    const stopAllSync = () => {
+      postgres?.stopSync();
+      ferretdb?.stopSync();
+    };
+    const onExit = () => stopAllSync();
+    const onSignal = (signal: NodeJS.Signals) => {
+      stopAllSync();
+      process.kill(process.pid, signal);
+    };
+    process.once('exit', onExit);
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    globalThis.__gatehouseRig = {
+      postgres,
+      ferretdb,
+      detach() {
+        process.off('exit', onExit);
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      },
+    };
+  }
 
-  process.stderr.write(`\n[rig] PostgreSQL: ${redactUrl(postgres.url)} (throwaway cluster, ${postgres.version})\n`);
+  process.stderr.write('\n');
+  if (postgres) {
+    process.stderr.write(`[rig] PostgreSQL: ${redactUrl(postgres.url)} (throwaway cluster, ${postgres.version})\n`);
+  } else {
+    process.stderr.write(`[rig] PostgreSQL: ${redactUrl(externalPostgres as string)} (from POSTGRES_URL)\n`);
+  }
+  if (ferretdb) {
+    process.stderr.write(`[rig] MongoDB wire: ${ferretdb.url} (throwaway ${ferretdb.description})\n`);
+  } else {
+    process.stderr.write(`[rig] MongoDB wire: ${redactMongoUrl(externalMongo as string)} (from MONGODB_URL)\n`);
+  }
+}
+
+/** mongodb:// URLs may list several hosts, which URL cannot parse: mask the password by pattern. */
+function redactMongoUrl(url: string): string {
+  return url.replace(/^([a-z+]+:\/\/[^:/@]*):[^@/]*@/i, '$1:***@');
 }

@@ -1,0 +1,45 @@
+import type { Doc } from '../../projections/projection';
+
+/** A condition on one field: equality, one of several values, a text prefix, or a bound. */
+export type Condition = string | number | boolean | { in: Array<string | number | boolean> } | { prefix: string } | { gt: string | number } | { lt: string | number };
+
+export interface Query {
+  collection: string;
+  where: Record<string, Condition>;
+  /** Matches when any one of these holds (each a field → condition). */
+  anyOf?: Array<Record<string, Condition>>;
+  /** The last field must be `id`, which makes the order total and cursors stable. */
+  orderBy: Array<[field: string, direction: 'asc' | 'desc']>;
+  limit: number;
+  /** Keyset pagination: the orderBy values of the last row of the previous page. */
+  after?: Array<string | number>;
+}
+
+export interface Changes {
+  puts: Array<{ collection: string; doc: Doc }>;
+  deletes: Array<{ collection: string; id: string }>;
+}
+
+export interface IndexSpec {
+  collection: string;
+  fields: string[];
+}
+
+/**
+ * The read-model store. Every adapter (embedded SQLite, MongoDB) passes the
+ * same contract suite with the same query semantics.
+ */
+export interface ReadStore {
+  readonly name: string;
+  ensureIndexes(indexes: IndexSpec[]): Promise<void>;
+  getMany<D extends Doc>(collection: string, ids: string[]): Promise<Map<string, D>>;
+  /** Writes documents and the projection's checkpoint: atomically where the store can, idempotently where it cannot. */
+  write(changes: Changes, checkpoint: { projection: string; position: bigint }): Promise<void>;
+  checkpoint(projection: string): Promise<bigint>;
+  find<D extends Doc>(query: Query): Promise<D[]>;
+  count(collection: string, where: Record<string, Condition>): Promise<number>;
+  /** Removes every document of the collections (for a rebuild) and the checkpoint. */
+  reset(projection: string, collections: readonly string[]): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,15 @@
+import type { IndexSpec } from '../infra/readstore/port';
+import { INVITATIONS, MEMBERS, ORGS } from './directory';
+import { PERMISSION_HISTORY } from './permission-history';
+
+/** The indexes the queries need, the same on every read store. */
+export const READ_MODEL_INDEXES: IndexSpec[] = [
+  { collection: MEMBERS, fields: ['orgId', 'nameKey', 'id'] },
+  { collection: MEMBERS, fields: ['orgId', 'lastNameKey', 'id'] },
+  { collection: MEMBERS, fields: ['orgId', 'emailKey', 'id'] },
+  { collection: MEMBERS, fields: ['orgId', 'joinedAt', 'id'] },
+  { collection: MEMBERS, fields: ['orgId', 'lastSignInAt', 'id'] },
+  { collection: INVITATIONS, fields: ['orgId', 'status', 'invitedAt', 'id'] },
+  { collection: ORGS, fields: ['nameKey', 'id'] },
+  { collection: PERMISSION_HISTORY, fields: ['orgId', 'userId', 'seq'] },
+];

@@ -1,0 +1,32 @@
+import type { RecordedEvent } from '../infra/eventstore/port';
+
+/** A read-model document: an id, and the position of the last event folded into it. */
+export interface Doc {
+  id: string;
+  /** Position (as a decimal string) of the last event applied: replaying an older event onto the doc is skipped. */
+  _pos?: string;
+}
+
+/**
+ * The documents a projection reads and writes while it folds one batch of
+ * events. The runner owns loading, batching, checkpoints and the position guard;
+ * a projection only says how each event changes which documents.
+ */
+export interface Workspace {
+  get<D extends Doc>(collection: string, id: string): Promise<D | undefined>;
+  put<D extends Doc>(collection: string, doc: D): void;
+  delete(collection: string, id: string): void;
+}
+
+export interface Projection {
+  /** Versioned: a new shape gets a new name and is rebuilt beside the old one. */
+  name: string;
+  collections: readonly string[];
+  handles: readonly string[];
+  apply(event: RecordedEvent, docs: Workspace): Promise<void>;
+}
+
+/** Lower-cased and accent-folded, for case- and accent-insensitive prefix search (R-LIST-2, R-LIST-3). */
+export function fold(text: string): string {
+  return text.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase().trim();
+}

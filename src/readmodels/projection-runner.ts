@@ -1,0 +1,175 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { EventStore, Position, RecordedEvent, Subscription } from '../../infra/eventstore/port';
+import type { Changes, ReadStore } from '../../infra/readstore/port';
+import { directory } from '../../projections/directory';
+import { READ_MODEL_INDEXES } from '../../projections/indexes';
+import { permissionHistory } from '../../projections/permission-history';
+import type { Doc, Projection, Workspace } from '../../projections/projection';
+import { CLOCK, EVENT_STORE, READ_STORE, type Clock } from '../shared/tokens';
+
+export const PROJECTIONS: Projection[] = [directory, permissionHistory];
+
+interface Progress {
+  position: Position;
+  lastEventAt?: Date;
+  appliedAt?: Date;
+  events: number;
+}
+
+/**
+ * Runs every projection from its stored checkpoint: catches up in batches, then
+ * follows the log. Each batch's documents and the new checkpoint are written
+ * together (atomically on SQLite; on MongoDB documents first, and a document
+ * already holding an event is not changed by it again), so a crash anywhere
+ * neither loses nor double-applies an event.
+ */
+@Injectable()
+export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('projections');
+  private readonly subscriptions = new Map<string, Subscription>();
+  private readonly progress = new Map<string, Progress>();
+  private waiters: Array<() => void> = [];
+
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(READ_STORE) private readonly readStore: ReadStore,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.readStore.ensureIndexes(READ_MODEL_INDEXES);
+    for (const projection of PROJECTIONS) await this.start(projection);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all([...this.subscriptions.values()].map((s) => s.stop()));
+  }
+
+  private async start(projection: Projection): Promise<void> {
+    const from = await this.readStore.checkpoint(projection.name);
+    this.progress.set(projection.name, { position: from, events: 0 });
+    const subscription = this.store.subscribe((events, checkpoint) => this.applyBatch(projection, events, checkpoint), {
+      from,
+      filter: { types: projection.handles },
+      batchSize: 1000,
+      onError: (error) => this.logger.error({ message: 'projection stopped', projection: projection.name, error: String(error) }),
+    });
+    this.subscriptions.set(projection.name, subscription);
+  }
+
+  /** Folds a batch into documents and writes them with the checkpoint. */
+  async applyBatch(projection: Projection, events: RecordedEvent[], checkpoint: Position): Promise<void> {
+    const workspace = new BatchWorkspace(this.readStore);
+    for (const event of events) {
+      workspace.event = event;
+      await projection.apply(event, workspace);
+    }
+    await this.readStore.write(workspace.changes(), { projection: projection.name, position: checkpoint });
+    const progress = this.progress.get(projection.name)!;
+    progress.position = checkpoint;
+    progress.events += events.length;
+    progress.lastEventAt = events[events.length - 1]?.recordedAt ?? progress.lastEventAt;
+    progress.appliedAt = this.clock();
+    this.wake();
+  }
+
+  /** Every projection has caught up with the log as it was when each started. */
+  async caughtUp(): Promise<void> {
+    await Promise.all([...this.subscriptions.values()].map((s) => s.caughtUp));
+  }
+
+  /**
+   * The position every projection has reached (the smallest of them). The
+   * subscription's checkpoint also moves past events a projection does not handle.
+   */
+  position(): Position {
+    let min: Position | undefined;
+    for (const [name, { position }] of this.progress) {
+      const followed = this.subscriptions.get(name)?.checkpoint ?? position;
+      const reached = followed > position ? followed : position;
+      if (min === undefined || reached < min) min = reached;
+    }
+    return min ?? 0n;
+  }
+
+  /** R-LIST-5: resolves true once every projection has reached `position`, false after `timeoutMs`. */
+  async waitFor(position: Position, timeoutMs: number): Promise<boolean> {
+    const until = Date.now() + timeoutMs;
+    while (this.position() < position) {
+      const left = until - Date.now();
+      if (left <= 0) return false;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(left, 50));
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    return true;
+  }
+
+  /** Per projection: checkpoint, events applied since start, and how far behind the log it is. */
+  async status(): Promise<Array<{ projection: string; position: string; eventsApplied: number; behind: boolean; lagMs: number }>> {
+    const head = await this.store.headPosition();
+    return [...this.progress].map(([projection, p]) => {
+      const followed = this.subscriptions.get(projection)?.checkpoint ?? p.position;
+      const behind = (followed > p.position ? followed : p.position) < head;
+      return {
+        projection,
+        position: p.position.toString(),
+        eventsApplied: p.events,
+        behind,
+        lagMs: behind && p.lastEventAt ? Math.max(0, this.clock().getTime() - p.lastEventAt.getTime()) : 0,
+      };
+    });
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+}
+
+/** The documents one batch touches: loaded once, changed in memory, written together. */
+class BatchWorkspace implements Workspace {
+  event!: RecordedEvent;
+  private readonly loaded = new Map<string, Doc | undefined>();
+  private readonly current = new Map<string, Doc | null>();
+  private readonly collectionOf = new Map<string, string>();
+
+  constructor(private readonly readStore: ReadStore) {}
+
+  async get<D extends Doc>(collection: string, id: string): Promise<D | undefined> {
+    const key = `${collection}\u0000${id}`;
+    if (this.current.has(key)) return (this.current.get(key) ?? undefined) as D | undefined;
+    if (!this.loaded.has(key)) this.loaded.set(key, (await this.readStore.getMany<D>(collection, [id])).get(id));
+    return this.loaded.get(key) as D | undefined;
+  }
+
+  put<D extends Doc>(collection: string, doc: D): void {
+    const key = `${collection}\u0000${doc.id}`;
+    // A document that already holds this event (a batch replayed after a crash) is not changed by it again.
+    const stored = this.loaded.get(key);
+    if (stored?._pos && BigInt(stored._pos) >= this.event.position && !this.current.has(key)) return;
+    this.collectionOf.set(key, collection);
+    this.current.set(key, { ...doc, _pos: this.event.position.toString() });
+  }
+
+  delete(collection: string, id: string): void {
+    const key = `${collection}\u0000${id}`;
+    this.collectionOf.set(key, collection);
+    this.current.set(key, null);
+  }
+
+  changes(): Changes {
+    const changes: Changes = { puts: [], deletes: [] };
+    for (const [key, doc] of this.current) {
+      const collection = this.collectionOf.get(key)!;
+      if (doc) changes.puts.push({ collection, doc });
+      else changes.deletes.push({ collection, id: key.slice(collection.length + 1) });
+    }
+    return changes;
+  }
+}
