@@ -10,7 +10,7 @@ export function checkName(name: string): string {
 
 /** The upper bound of a text prefix range: every string starting with `prefix` sorts below it. */
 export function prefixEnd(prefix: string): string {
-  return prefix + '\uffff';
+  return prefix + '\u{10FFFF}';
 }
 
 export function isRange(c: Condition): c is { gt: string | number } | { lt: string | number } {

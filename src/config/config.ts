@@ -1,5 +1,5 @@
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, IsUrl, Max, Min, ValidateIf, validateSync } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, ValidateIf, validateSync } from 'class-validator';
 import { resolve } from 'node:path';
 
 const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : Number(value));
@@ -26,6 +26,18 @@ export class Settings {
   @ValidateIf((s: Settings) => s.EVENT_STORE === 'eventstoredb')
   @IsString({ message: 'EVENTSTORE_URL must be set when EVENT_STORE=eventstoredb (e.g. esdb://localhost:2113?tls=false)' })
   EVENTSTORE_URL?: string;
+
+  /** Where the read models live: `embedded` (SQLite in DATA_DIR) or `mongodb`. */
+  @IsOptional() @IsIn(['embedded', 'mongodb'])
+  READ_STORE: 'embedded' | 'mongodb' = 'embedded';
+
+  @ValidateIf((s: Settings) => s.READ_STORE === 'mongodb')
+  @IsString({ message: 'MONGODB_URL must be set when READ_STORE=mongodb (e.g. mongodb://localhost:27017)' })
+  @Matches(/^mongodb(\+srv)?:\/\//, { message: 'MONGODB_URL must be a mongodb:// URL' })
+  MONGODB_URL?: string;
+
+  @IsOptional() @Matches(/^[A-Za-z0-9_-]{1,38}$/)
+  MONGODB_DATABASE = 'gatehouse';
 
   @IsOptional() @IsIn(['full', 'normal'])
   SQLITE_SYNCHRONOUS: 'full' | 'normal' = 'full';
@@ -56,7 +68,7 @@ export class Settings {
 export class InvalidConfiguration extends Error {}
 
 export function loadSettings(env: Record<string, string | undefined>): Settings {
-  const known = Object.keys(new Settings()).concat(['POSTGRES_URL', 'EVENTSTORE_URL', 'PUBLIC_URL']);
+  const known = Object.keys(new Settings()).concat(['POSTGRES_URL', 'EVENTSTORE_URL', 'PUBLIC_URL', 'MONGODB_URL']);
   const relevant = Object.fromEntries(Object.entries(env).filter(([k, v]) => known.includes(k) && v !== undefined && v !== ''));
   const settings = plainToInstance(Settings, relevant);
   const errors = validateSync(settings, { forbidUnknownValues: false });

@@ -11,6 +11,7 @@ import { Settings } from '../config/config';
 import { Joining } from '../membership/joining';
 import { eventStoreProvider } from '../shared/event-store.provider';
 import { Streams } from '../shared/streams';
+import { MongoReadStore } from '../../infra/readstore/mongo';
 import { SqliteReadStore } from '../../infra/readstore/sqlite';
 import type { ReadStore } from '../../infra/readstore/port';
 import { ProjectionRunner } from '../readmodels/projection-runner';
@@ -30,6 +31,12 @@ class Shutdown implements OnApplicationShutdown {
   }
 }
 
+function openReadStore(settings: Settings): ReadStore {
+  return settings.READ_STORE === 'mongodb'
+    ? new MongoReadStore(settings.MONGODB_URL!, settings.MONGODB_DATABASE)
+    : new SqliteReadStore(join(settings.dataDir, 'readmodels.db'));
+}
+
 const SHARED = [Streams, Sessions, SessionGuard, Links, OrgAccess, Joining, ProjectionRunner];
 
 /** What every feature module uses: settings, clock, the event store, the mailer, the command path, sessions and access. */
@@ -44,7 +51,7 @@ export class CoreModule {
         { provide: CLOCK, useValue: clock },
         eventStoreProvider,
         { provide: MAILER, inject: [CLOCK], useFactory: (c: Clock) => new MailboxMailer(join(settings.dataDir, 'mailbox'), c) },
-        { provide: READ_STORE, useFactory: () => new SqliteReadStore(join(settings.dataDir, 'readmodels.db')) },
+        { provide: READ_STORE, useFactory: () => openReadStore(settings) },
         ...SHARED,
         Shutdown,
       ],

@@ -3,7 +3,10 @@ import { createOrg, linkTokenFor, manualClock, startApp, type OrgSession, type T
 const PASSWORD = 'a long passphrase 7';
 const HOUR = 3_600_000;
 
-describe('lists over HTTP, read from the projections', () => {
+describe.each([
+  ['embedded read store', () => ({})],
+  ['MongoDB read store (FerretDB in tests)', () => ({ READ_STORE: 'mongodb', MONGODB_URL: process.env.MONGODB_URL!, MONGODB_DATABASE: `gh_lists_${process.pid}` })],
+])('lists over HTTP, read from the projections: %s', (_name, env) => {
   const clock = manualClock();
   let t: TestApp;
   let org: OrgSession;
@@ -17,7 +20,7 @@ describe('lists over HTTP, read from the projections', () => {
   const ids: Record<string, string> = {};
 
   beforeAll(async () => {
-    t = await startApp({}, { clock });
+    t = await startApp(env() as Record<string, string>, { clock });
     org = await createOrg(t, { preset: 'studio' });
     for (const [firstName, lastName, email] of people) {
       clock.advance(1000);
@@ -35,6 +38,7 @@ describe('lists over HTTP, read from the projections', () => {
   const names = (body: { items: Array<Record<string, any>> }) => body.items.map((m) => m.firstName);
 
   it('R-LIST-5 a client reads its own write: the command gives a position, the read waits for it', async () => {
+    clock.advance(1000);
     const created = await t.request('POST', `/v1/orgs/${org.orgId}/members`, { token: org.token, body: { email: 'dora@example.com', firstName: 'Dora', lastName: 'Diaz', mode: 'setup-email' } });
     const seen = await list('q=dora', created.body.position);
     expect(names(seen)).toEqual(['Dora']);

@@ -113,7 +113,8 @@ export async function startFerretDb(): Promise<RunningFerretDb> {
       }
       killAndWaitSync(child);
       if (attempt >= 3 || !failure.exited) {
-        throw new Error(`FerretDB did not start: ${failure.reason}\n--- ${logFile} ---\n${tail(logFile)}`);
+        // The temp dir (log included) is removed below: quote the log now.
+        throw new Error(`FerretDB did not start: ${failure.reason}\n--- its log ---\n${tail(logFile)}`);
       }
     }
   } catch (err) {

@@ -1,0 +1,99 @@
+import { MongoClient, type AnyBulkWriteOperation, type Collection, type Db, type Filter } from 'mongodb';
+import type { Doc } from '../../projections/projection';
+import type { Changes, Condition, IndexSpec, Query, ReadStore } from './port';
+import { checkName, keysetAlternatives, prefixEnd } from './query-shape';
+
+const field = (name: string) => (name === 'id' ? '_id' : checkName(name));
+/** Documents keyed by the read model's own string ids. */
+interface Stored {
+  _id: string;
+  [field: string]: unknown;
+}
+const toMongo = ({ id, ...rest }: Doc): Stored => ({ _id: id, ...rest });
+const fromMongo = <D extends Doc>({ _id, ...rest }: Stored) => ({ id: _id, ...rest }) as unknown as D;
+
+/**
+ * The production read store. Whole documents are replaced by _id (never partial
+ * updates) and queried with plain find/sort/limit on precomputed fields, so the
+ * same code runs on MongoDB and on FerretDB. MongoDB has no multi-document
+ * transaction here: documents are written first, the checkpoint after, and the
+ * runner's position guard makes a replayed batch harmless.
+ */
+export class MongoReadStore implements ReadStore {
+  readonly name = 'mongodb';
+  private readonly client: MongoClient;
+  private readonly db: Db;
+
+  constructor(url: string, database = 'gatehouse') {
+    this.client = new MongoClient(url, { serverSelectionTimeoutMS: 5000 });
+    this.db = this.client.db(database);
+  }
+
+  private collection(name: string): Collection<Stored> {
+    return this.db.collection<Stored>(checkName(name));
+  }
+
+  async ensureIndexes(indexes: IndexSpec[]): Promise<void> {
+    for (const { collection, fields } of indexes) {
+      await this.collection(collection).createIndex(Object.fromEntries(fields.map((f) => [field(f), 1])), { name: fields.join('_') });
+    }
+  }
+
+  async getMany<D extends Doc>(collection: string, ids: string[]): Promise<Map<string, D>> {
+    const docs = await this.collection(collection).find({ _id: { $in: ids } }).toArray();
+    return new Map(docs.map((d) => [d._id, fromMongo<D>(d)]));
+  }
+
+  async write(changes: Changes, checkpoint: { projection: string; position: bigint }): Promise<void> {
+    const byCollection = new Map<string, AnyBulkWriteOperation<Stored>[]>();
+    const ops = (c: string) => byCollection.get(c) ?? byCollection.set(c, []).get(c)!;
+    for (const { collection, doc } of changes.puts) ops(collection).push({ replaceOne: { filter: { _id: doc.id }, replacement: toMongo(doc), upsert: true } });
+    for (const { collection, id } of changes.deletes) ops(collection).push({ deleteOne: { filter: { _id: id } } });
+    for (const [collection, operations] of byCollection) await this.collection(collection).bulkWrite(operations, { ordered: true });
+    await this.collection('rm_checkpoints').replaceOne({ _id: checkpoint.projection }, { _id: checkpoint.projection, position: checkpoint.position.toString() }, { upsert: true });
+  }
+
+  async checkpoint(projection: string): Promise<bigint> {
+    const doc = await this.collection('rm_checkpoints').findOne({ _id: projection });
+    return BigInt((doc?.position as string | undefined) ?? 0);
+  }
+
+  async find<D extends Doc>(query: Query): Promise<D[]> {
+    const clauses: Filter<Stored>[] = [filterOf(query.where)];
+    if (query.anyOf?.length) clauses.push({ $or: query.anyOf.map(filterOf) });
+    const keyset = keysetAlternatives(query);
+    if (keyset.length) clauses.push({ $or: keyset.map((alt) => Object.fromEntries(alt.map(({ field: f, op, value }) => [field(f), op === 'eq' ? value : { [op === 'gt' ? '$gt' : '$lt']: value }]))) });
+    const sort = Object.fromEntries(query.orderBy.map(([f, dir]) => [field(f), dir === 'asc' ? 1 : -1])) as Record<string, 1 | -1>;
+    const docs = await this.collection(query.collection).find(clauses.length === 1 ? clauses[0] : { $and: clauses }).sort(sort).limit(query.limit).toArray();
+    return docs.map((d) => fromMongo<D>(d));
+  }
+
+  count(collection: string, where: Record<string, Condition>): Promise<number> {
+    return this.collection(collection).countDocuments(filterOf(where));
+  }
+
+  async reset(projection: string, collections: readonly string[]): Promise<void> {
+    for (const c of collections) await this.collection(c).deleteMany({});
+    await this.collection('rm_checkpoints').deleteOne({ _id: projection });
+  }
+
+  async ping(): Promise<void> {
+    await this.db.command({ ping: 1 });
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}
+
+function filterOf(where: Record<string, Condition>): Filter<Stored> {
+  return Object.fromEntries(
+    Object.entries(where).map(([name, c]) => {
+      if (typeof c !== 'object') return [field(name), c];
+      if ('in' in c) return [field(name), { $in: c.in }];
+      if ('prefix' in c) return [field(name), { $gte: c.prefix, $lt: prefixEnd(c.prefix) }];
+      if ('gt' in c) return [field(name), { $gt: c.gt }];
+      return [field(name), { $lt: c.lt }];
+    }),
+  );
+}
