@@ -29,6 +29,8 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
   private readonly subscriptions = new Map<string, Subscription>();
   private readonly progress = new Map<string, Progress>();
   private waiters: Array<() => void> = [];
+  /** Events per batch while catching up (one read, one write of documents and checkpoint). */
+  batchSize = 1000;
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
@@ -51,7 +53,7 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
     const subscription = this.store.subscribe((events, checkpoint) => this.applyBatch(projection, events, checkpoint), {
       from,
       filter: { types: projection.handles },
-      batchSize: 1000,
+      batchSize: this.batchSize,
       onError: (error) => this.logger.error({ message: 'projection stopped', projection: projection.name, error: String(error) }),
     });
     this.subscriptions.set(projection.name, subscription);
