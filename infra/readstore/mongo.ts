@@ -77,6 +77,15 @@ export class MongoReadStore implements ReadStore {
     await this.collection('rm_checkpoints').deleteOne({ _id: projection });
   }
 
+  async generation(projection: string): Promise<number> {
+    const doc = await this.collection('rm_generations').findOne({ _id: projection });
+    return (doc?.generation as number | undefined) ?? 1;
+  }
+
+  async switchGeneration(projection: string, generation: number): Promise<void> {
+    await this.collection('rm_generations').replaceOne({ _id: projection }, { _id: projection, generation }, { upsert: true });
+  }
+
   async ping(): Promise<void> {
     await this.db.command({ ping: 1 });
   }

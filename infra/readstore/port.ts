@@ -40,6 +40,18 @@ export interface ReadStore {
   count(collection: string, where: Record<string, Condition>): Promise<number>;
   /** Removes every document of the collections (for a rebuild) and the checkpoint. */
   reset(projection: string, collections: readonly string[]): Promise<void>;
+  /** Which generation of a projection's collections the service reads and writes (1 until a rebuild switches it). */
+  generation(projection: string): Promise<number>;
+  switchGeneration(projection: string, generation: number): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A projection's collections of one generation: the first keeps the plain names, a rebuild writes beside them. */
+export function physicalCollection(collection: string, generation: number): string {
+  return generation <= 1 ? collection : `${collection}_g${generation}`;
+}
+
+export function checkpointName(projection: string, generation: number): string {
+  return generation <= 1 ? projection : `${projection}@g${generation}`;
 }

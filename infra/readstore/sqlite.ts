@@ -25,7 +25,10 @@ export class SqliteReadStore implements ReadStore {
     this.db.pragma('journal_mode = WAL');
     // A crash loses at most the last batch, which the checkpoint makes the runner apply again.
     this.db.pragma('synchronous = NORMAL');
+    // The rebuild CLI writes beside a running service.
+    this.db.pragma('busy_timeout = 5000');
     this.db.exec('CREATE TABLE IF NOT EXISTS rm_checkpoints (projection TEXT PRIMARY KEY, position TEXT NOT NULL)');
+    this.db.exec('CREATE TABLE IF NOT EXISTS rm_generations (projection TEXT PRIMARY KEY, generation INTEGER NOT NULL)');
   }
 
   private ensureTable(collection: string): string {
@@ -93,6 +96,15 @@ export class SqliteReadStore implements ReadStore {
       for (const c of collections) this.db.prepare(`DELETE FROM ${this.ensureTable(c)}`).run();
       this.db.prepare('DELETE FROM rm_checkpoints WHERE projection = ?').run(projection);
     })();
+  }
+
+  async generation(projection: string): Promise<number> {
+    const row = this.db.prepare('SELECT generation FROM rm_generations WHERE projection = ?').get(projection) as { generation: number } | undefined;
+    return row?.generation ?? 1;
+  }
+
+  async switchGeneration(projection: string, generation: number): Promise<void> {
+    this.db.prepare('INSERT OR REPLACE INTO rm_generations (projection, generation) VALUES (?, ?)').run(projection, generation);
   }
 
   async ping(): Promise<void> {

@@ -11,8 +11,7 @@ import { Settings } from '../config/config';
 import { Joining } from '../membership/joining';
 import { eventStoreProvider } from '../shared/event-store.provider';
 import { Streams } from '../shared/streams';
-import { MongoReadStore } from '../../infra/readstore/mongo';
-import { SqliteReadStore } from '../../infra/readstore/sqlite';
+import { openReadStore } from '../shared/read-store.provider';
 import type { ReadStore } from '../../infra/readstore/port';
 import { ProjectionRunner } from '../readmodels/projection-runner';
 import { CLOCK, EVENT_STORE, READ_STORE, type Clock } from '../shared/tokens';
@@ -29,12 +28,6 @@ class Shutdown implements OnApplicationShutdown {
     await this.store.close();
     await this.readStore.close();
   }
-}
-
-function openReadStore(settings: Settings): ReadStore {
-  return settings.READ_STORE === 'mongodb'
-    ? new MongoReadStore(settings.MONGODB_URL!, settings.MONGODB_DATABASE)
-    : new SqliteReadStore(join(settings.dataDir, 'readmodels.db'));
 }
 
 const SHARED = [Streams, Sessions, SessionGuard, Links, OrgAccess, Joining, ProjectionRunner];

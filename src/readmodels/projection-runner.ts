@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { EventStore, Position, RecordedEvent, Subscription } from '../../infra/eventstore/port';
-import type { Changes, ReadStore } from '../../infra/readstore/port';
+import { checkpointName, physicalCollection, type Changes, type ReadStore } from '../../infra/readstore/port';
 import { directory } from '../../projections/directory';
 import { READ_MODEL_INDEXES } from '../../projections/indexes';
 import { permissionHistory } from '../../projections/permission-history';
@@ -10,6 +10,9 @@ import { CLOCK, EVENT_STORE, READ_STORE, type Clock } from '../shared/tokens';
 export const PROJECTIONS: Projection[] = [directory, permissionHistory];
 
 interface Progress {
+  generation: number;
+  /** The service follows the active generation; a rebuild writes its own until it switches. */
+  following: boolean;
   position: Position;
   lastEventAt?: Date;
   appliedAt?: Date;
@@ -38,18 +41,41 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
+  private generationCheck?: NodeJS.Timeout;
+
   async onApplicationBootstrap(): Promise<void> {
-    await this.readStore.ensureIndexes(READ_MODEL_INDEXES);
-    for (const projection of PROJECTIONS) await this.start(projection);
+    for (const projection of PROJECTIONS) await this.start(projection, await this.readStore.generation(projection.name));
+    // A quiet log brings no batch to notice a rebuild's switch with: look once a second too.
+    this.generationCheck = setInterval(() => void this.followSwitches().catch(() => undefined), 1000);
+    this.generationCheck.unref();
   }
 
   async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.generationCheck);
     await Promise.all([...this.subscriptions.values()].map((s) => s.stop()));
   }
 
-  private async start(projection: Projection): Promise<void> {
-    const from = await this.readStore.checkpoint(projection.name);
-    this.progress.set(projection.name, { position: from, events: 0 });
+  private async followSwitches(): Promise<void> {
+    for (const projection of PROJECTIONS) {
+      const progress = this.progress.get(projection.name);
+      const active = await this.readStore.generation(projection.name);
+      if (progress?.following && active !== progress.generation) {
+        progress.generation = active;
+        await this.restart(projection, active);
+      }
+    }
+  }
+
+  /** The collection queries read now: that of the generation the projection runs at. */
+  collection(collection: string): string {
+    const projection = PROJECTIONS.find((p) => p.collections.includes(collection));
+    return physicalCollection(collection, (projection && this.progress.get(projection.name)?.generation) ?? 1);
+  }
+
+  private async start(projection: Projection, generation: number, following = true): Promise<Subscription> {
+    await this.readStore.ensureIndexes(READ_MODEL_INDEXES.filter((i) => projection.collections.includes(i.collection)).map((i) => ({ ...i, collection: physicalCollection(i.collection, generation) })));
+    const from = await this.readStore.checkpoint(checkpointName(projection.name, generation));
+    this.progress.set(projection.name, { generation, following, position: from, events: 0 });
     const subscription = this.store.subscribe((events, checkpoint) => this.applyBatch(projection, events, checkpoint), {
       from,
       filter: { types: projection.handles },
@@ -57,22 +83,60 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
       onError: (error) => this.logger.error({ message: 'projection stopped', projection: projection.name, error: String(error) }),
     });
     this.subscriptions.set(projection.name, subscription);
+    return subscription;
   }
 
-  /** Folds a batch into documents and writes them with the checkpoint. */
+  /** Folds a batch into documents and writes them with the checkpoint, in the generation it runs at. */
   async applyBatch(projection: Projection, events: RecordedEvent[], checkpoint: Position): Promise<void> {
-    const workspace = new BatchWorkspace(this.readStore);
+    const progress = this.progress.get(projection.name)!;
+    const { generation } = progress;
+    // A rebuild (the CLI) has switched the projection to a new generation: continue there, from its checkpoint.
+    const active = progress.following ? await this.readStore.generation(projection.name) : generation;
+    if (active !== generation) {
+      progress.generation = active;
+      setImmediate(() => void this.restart(projection, active));
+      return;
+    }
+    const workspace = new BatchWorkspace(this.readStore, (c) => physicalCollection(c, generation));
     for (const event of events) {
       workspace.event = event;
       await projection.apply(event, workspace);
     }
-    await this.readStore.write(workspace.changes(), { projection: projection.name, position: checkpoint });
-    const progress = this.progress.get(projection.name)!;
+    await this.readStore.write(workspace.changes(), { projection: checkpointName(projection.name, generation), position: checkpoint });
     progress.position = checkpoint;
     progress.events += events.length;
     progress.lastEventAt = events[events.length - 1]?.recordedAt ?? progress.lastEventAt;
     progress.appliedAt = this.clock();
     this.wake();
+  }
+
+  private async restart(projection: Projection, generation: number): Promise<void> {
+    await this.subscriptions.get(projection.name)?.stop();
+    this.logger.log({ message: 'projection switched generation', projection: projection.name, generation });
+    await this.start(projection, generation);
+  }
+
+  /**
+   * Builds a projection from scratch into its next generation, beside the one in
+   * use, and switches the service to it once it has caught up with the log: no
+   * downtime. A running service notices the switch at its next batch.
+   */
+  async rebuild(name: string, onProgress: (p: { position: Position; head: Position; events: number }) => void): Promise<{ generation: number; events: number }> {
+    const projection = PROJECTIONS.find((p) => p.name === name);
+    if (!projection) throw new Error(`no projection ${name}; known: ${PROJECTIONS.map((p) => p.name).join(', ')}`);
+    const generation = (await this.readStore.generation(name)) + 1;
+    await this.readStore.reset(checkpointName(name, generation), projection.collections.map((c) => physicalCollection(c, generation)));
+    const subscription = await this.start(projection, generation, false);
+    const head = await this.store.headPosition();
+    const timer = setInterval(() => onProgress({ position: this.progress.get(name)!.position, head, events: this.progress.get(name)!.events }), 1000);
+    try {
+      await subscription.caughtUp;
+    } finally {
+      clearInterval(timer);
+      await subscription.stop();
+    }
+    await this.readStore.switchGeneration(name, generation);
+    return { generation, events: this.progress.get(name)!.events };
   }
 
   /** Every projection has caught up with the log as it was when each started. */
@@ -141,12 +205,15 @@ class BatchWorkspace implements Workspace {
   private readonly current = new Map<string, Doc | null>();
   private readonly collectionOf = new Map<string, string>();
 
-  constructor(private readonly readStore: ReadStore) {}
+  constructor(
+    private readonly readStore: ReadStore,
+    private readonly physical: (collection: string) => string,
+  ) {}
 
   async get<D extends Doc>(collection: string, id: string): Promise<D | undefined> {
     const key = `${collection}\u0000${id}`;
     if (this.current.has(key)) return (this.current.get(key) ?? undefined) as D | undefined;
-    if (!this.loaded.has(key)) this.loaded.set(key, (await this.readStore.getMany<D>(collection, [id])).get(id));
+    if (!this.loaded.has(key)) this.loaded.set(key, (await this.readStore.getMany<D>(this.physical(collection), [id])).get(id));
     return this.loaded.get(key) as D | undefined;
   }
 
@@ -169,8 +236,8 @@ class BatchWorkspace implements Workspace {
     const changes: Changes = { puts: [], deletes: [] };
     for (const [key, doc] of this.current) {
       const collection = this.collectionOf.get(key)!;
-      if (doc) changes.puts.push({ collection, doc });
-      else changes.deletes.push({ collection, id: key.slice(collection.length + 1) });
+      if (doc) changes.puts.push({ collection: this.physical(collection), doc });
+      else changes.deletes.push({ collection: this.physical(collection), id: key.slice(collection.length + 1) });
     }
     return changes;
   }

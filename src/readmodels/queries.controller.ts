@@ -120,7 +120,7 @@ export class QueriesController {
     const items: MemberRow[] = [];
     let after = decodeCursor(query.cursor, 2);
     for (let round = 0; round < 20 && items.length < limit; round++) {
-      const page = await this.readStore.find<MemberRow>({ collection: MEMBERS, where, anyOf: query.q ? textMatch(query.q) : undefined, orderBy, limit: wanted ? limit * 4 : limit + 1, after });
+      const page = await this.readStore.find<MemberRow>({ collection: this.runner.collection(MEMBERS), where, anyOf: query.q ? textMatch(query.q) : undefined, orderBy, limit: wanted ? limit * 4 : limit + 1, after });
       for (const row of page) if (!wanted || row.locations.includes(wanted)) items.push(row);
       if (page.length < (wanted ? limit * 4 : limit + 1)) break;
       const last = page[page.length - 1];
@@ -136,7 +136,7 @@ export class QueriesController {
   @Get('members/search')
   async search(@OrgId() orgId: string, @QueryParams() query: SearchQuery, @Req() request: GatehouseRequest) {
     await this.authorize(orgId, request, 'users.list.any');
-    const rows = await this.readStore.find<MemberRow>({ collection: MEMBERS, where: { orgId }, anyOf: textMatch(query.q), orderBy: [['nameKey', 'asc'], ['id', 'asc']], limit: 10 });
+    const rows = await this.readStore.find<MemberRow>({ collection: this.runner.collection(MEMBERS), where: { orgId }, anyOf: textMatch(query.q), orderBy: [['nameKey', 'asc'], ['id', 'asc']], limit: 10 });
     return { items: rows.map(({ userId, shortId, firstName, lastName, email, roleId, status }) => ({ userId, shortId, firstName, lastName, email, roleId, status })) };
   }
 
@@ -146,7 +146,7 @@ export class QueriesController {
     await this.authorize(orgId, request, 'members.invite.any');
     const limit = query.limit ?? 50;
     const now = this.clock().toISOString();
-    const rows = await this.readStore.find<InvitationRow>({ collection: INVITATIONS, where: { orgId, status: 'pending' }, orderBy: [['invitedAt', 'desc'], ['id', 'desc']], limit: limit + 1, after: decodeCursor(query.cursor, 2) });
+    const rows = await this.readStore.find<InvitationRow>({ collection: this.runner.collection(INVITATIONS), where: { orgId, status: 'pending' }, orderBy: [['invitedAt', 'desc'], ['id', 'desc']], limit: limit + 1, after: decodeCursor(query.cursor, 2) });
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return {
@@ -160,7 +160,7 @@ export class QueriesController {
   async permissionHistory(@OrgId() orgId: string, @UserId() userId: string, @QueryParams() query: PageQuery, @Req() request: GatehouseRequest) {
     await this.authorize(orgId, request, 'audit.read.any');
     const limit = query.limit ?? 100;
-    const rows = await this.readStore.find<PermissionHistoryEntry>({ collection: PERMISSION_HISTORY, where: { orgId, userId }, orderBy: [['seq', 'desc'], ['id', 'desc']], limit: limit + 1, after: decodeCursor(query.cursor, 2) });
+    const rows = await this.readStore.find<PermissionHistoryEntry>({ collection: this.runner.collection(PERMISSION_HISTORY), where: { orgId, userId }, orderBy: [['seq', 'desc'], ['id', 'desc']], limit: limit + 1, after: decodeCursor(query.cursor, 2) });
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return { items: page.map(({ _pos, seq, orgId: _o, userId: _u, ...entry }) => entry), nextCursor: rows.length > limit && last ? encodeCursor([last.seq, last.id]) : null };
