@@ -20,6 +20,7 @@ import { OrganizationsController } from './organizations/organizations.controlle
 import { ServiceKeyActionHandler, ServiceKeysController } from './organizations/service-keys';
 import { AuthorizeController } from './authz/authorize.controller';
 import { QueriesController } from './readmodels/queries.controller';
+import { Metrics, MetricsController } from './ops/metrics.controller';
 import { CreatePartnerHandler, CreatePartnerOrgHandler, PartnersController } from './organizations/partners';
 import { OrgSettingsController } from './organizations/org-settings.controller';
 import { AddLocationHandler, ChangePolicyHandler, CreateRoleHandler, TransferOwnershipHandler, UpdateRoleHandler } from './organizations/org-settings.handlers';
@@ -42,7 +43,7 @@ export class AppModule {
         CqrsModule.forRoot(),
         CoreModule.forRoot(settings, clock),
       ],
-      controllers: [HealthController, AuthController, OrganizationsController, OrgSettingsController, InvitationsController, MembersController, ServiceKeysController, AuthorizeController, PartnersController, QueriesController],
+      controllers: [HealthController, AuthController, OrganizationsController, OrgSettingsController, InvitationsController, MembersController, ServiceKeysController, AuthorizeController, PartnersController, QueriesController, MetricsController],
       providers: [
         CreateOrganizationHandler,
         AddLocationHandler, ChangePolicyHandler, CreateRoleHandler, UpdateRoleHandler, TransferOwnershipHandler,
@@ -59,6 +60,7 @@ export class AppModule {
         SendSetupLinkHandler,
         ServiceKeyActionHandler,
         GrantExpiry,
+        Metrics,
         CreatePartnerHandler,
         CreatePartnerOrgHandler,
         { provide: APP_FILTER, useClass: ApiErrorFilter },

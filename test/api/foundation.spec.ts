@@ -37,6 +37,15 @@ describe.each([
     expect(ready.body.projections.map((p: { projection: string }) => p.projection)).toEqual(['directory.v1', 'permission-history.v1']);
   });
 
+  it('serves Prometheus metrics: request latency per route and projection lag', async () => {
+    await t.request('GET', '/health');
+    const metrics = await t.request('GET', '/metrics');
+    expect(metrics.status).toBe(200);
+    expect(metrics.body).toContain('gatehouse_http_request_duration_seconds_count{method="GET",route="/health",status="200"}');
+    expect(metrics.body).toMatch(/gatehouse_projection_lag_ms\{projection="directory.v1"\} \d+/);
+    expect(metrics.body).toContain('gatehouse_process_cpu_user_seconds_total');
+  });
+
   it('serves the OpenAPI document at /docs', async () => {
     const spec = await t.request('GET', '/docs/openapi.json');
     expect(spec.status).toBe(200);

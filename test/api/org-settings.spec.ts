@@ -169,6 +169,15 @@ describe('org settings over HTTP', () => {
       await rejected(() => transfer(o.token, { toUserId: m.userId }), 422, 'target_not_active');
     });
 
+    it('R-ROLE-1 one Owner per org, even when two transfers race', async () => {
+      const o = await createOrg(t);
+      const [x, y] = [await memberOf(o, 'member'), await memberOf(o, 'member')];
+      const results = await Promise.all([x, y].map((m) => t.request('POST', url('/owner-transfer', o), { token: o.token, body: { toUserId: m.userId } })));
+      expect(results.filter((r) => r.status === 200)).toHaveLength(1);
+      const roles = await Promise.all([o.ownerId, x.userId, y.userId].map(async (id) => (await t.request('GET', url(`/members/${id}`, o), { token: results[0].status === 200 ? x.token : y.token })).body.role));
+      expect(roles.filter((r) => r === 'owner')).toHaveLength(1);
+    });
+
     it('R-ROLE-1 moves ownership and both roles in one append; the old Owner steps down to Admin', async () => {
       const o = await createOrg(t);
       const next = await memberOf(o, 'member');
