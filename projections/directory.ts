@@ -66,6 +66,18 @@ export interface OrgRow extends Doc {
   createdAt: string;
 }
 
+/** A signed-in session, for "your sessions" lists; checks never read this (they read the session's stream). */
+export interface SessionRow extends Doc {
+  userId: string;
+  method: string;
+  startedAt: string;
+  expiresAt: string;
+  revoked: boolean;
+  /** The session's stream (named by its token's hash), which a revocation appends to. */
+  stream: string;
+}
+
+export const SESSIONS = 'sessions';
 export const MEMBERS = 'members';
 export const USERS = 'users';
 export const INVITATIONS = 'invitations';
@@ -104,7 +116,7 @@ type Data = Record<string, any>;
  */
 export const directory: Projection = {
   name: 'directory.v1',
-  collections: [MEMBERS, USERS, INVITATIONS, ORGS],
+  collections: [MEMBERS, USERS, INVITATIONS, ORGS, SESSIONS],
   handles: [
     'OrganizationCreated',
     'OwnershipTransferred',
@@ -122,6 +134,7 @@ export const directory: Projection = {
     'AvailabilityChanged',
     'AccessCodeAssigned',
     'SessionStarted',
+    'SessionRevoked',
     'UserInvited',
     'InvitationResent',
     'InvitationRevoked',
@@ -146,7 +159,13 @@ export const directory: Projection = {
       case 'UserProfileUpdated':
         return updateUser(docs, d.userId, at, d.changes, d.changes);
       case 'SessionStarted':
+        docs.put<SessionRow>(SESSIONS, { id: d.sessionId, userId: d.userId, method: d.method, startedAt: d.startedAt ?? at, expiresAt: d.expiresAt, revoked: false, stream: event.stream });
         return updateUser(docs, d.userId, at, { lastSignInAt: at, lastSignInMethod: d.method }, { lastSignInAt: at, lastSignInMethod: d.method });
+      case 'SessionRevoked': {
+        const row = await docs.get<SessionRow>(SESSIONS, d.sessionId);
+        if (row) docs.put(SESSIONS, { ...row, revoked: true });
+        return;
+      }
       case 'MemberAdded': {
         const user = await docs.get<UserDoc>(USERS, d.userId);
         if (!user) return;

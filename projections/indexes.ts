@@ -1,5 +1,5 @@
 import type { IndexSpec } from '../infra/readstore/port';
-import { INVITATIONS, MEMBERS, ORGS } from './directory';
+import { INVITATIONS, MEMBERS, ORGS, SESSIONS } from './directory';
 import { PERMISSION_HISTORY } from './permission-history';
 
 /** The indexes the queries need, the same on every read store. */
@@ -10,6 +10,8 @@ export const READ_MODEL_INDEXES: IndexSpec[] = [
   { collection: MEMBERS, fields: ['orgId', 'joinedAt', 'id'] },
   { collection: MEMBERS, fields: ['orgId', 'lastSignInAt', 'id'] },
   { collection: INVITATIONS, fields: ['orgId', 'status', 'invitedAt', 'id'] },
+  { collection: MEMBERS, fields: ['userId', 'orgId'] },
   { collection: ORGS, fields: ['nameKey', 'id'] },
+  { collection: SESSIONS, fields: ['userId', 'startedAt', 'id'] },
   { collection: PERMISSION_HISTORY, fields: ['orgId', 'userId', 'seq'] },
 ];

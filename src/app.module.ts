@@ -5,6 +5,8 @@ import { CqrsModule } from '@nestjs/cqrs';
 import { GrantExpiry } from './access/grant-expiry.service';
 import { MembershipActionHandler } from './access/membership-action.handler';
 import { AuthController } from './auth/auth.controller';
+import { ChangeOwnPasswordHandler, RequestPasswordResetHandler, RevokeSessionsHandler, SendPasswordResetHandler, SetMemberPasswordHandler } from './auth/credentials.handlers';
+import { MeController } from './auth/me.controller';
 import { RedeemPasswordLinkHandler, SignInHandler } from './auth/sign-in.handlers';
 import { Settings } from './config/config';
 import { CoreModule } from './core/core.module';
@@ -43,7 +45,7 @@ export class AppModule {
         CqrsModule.forRoot(),
         CoreModule.forRoot(settings, clock),
       ],
-      controllers: [HealthController, AuthController, OrganizationsController, OrgSettingsController, InvitationsController, MembersController, ServiceKeysController, AuthorizeController, PartnersController, QueriesController, MetricsController],
+      controllers: [HealthController, AuthController, MeController, OrganizationsController, OrgSettingsController, InvitationsController, MembersController, ServiceKeysController, AuthorizeController, PartnersController, QueriesController, MetricsController],
       providers: [
         CreateOrganizationHandler,
         AddLocationHandler, ChangePolicyHandler, CreateRoleHandler, UpdateRoleHandler, TransferOwnershipHandler,
@@ -60,6 +62,11 @@ export class AppModule {
         SendSetupLinkHandler,
         ServiceKeyActionHandler,
         GrantExpiry,
+        SetMemberPasswordHandler,
+        SendPasswordResetHandler,
+        RequestPasswordResetHandler,
+        ChangeOwnPasswordHandler,
+        RevokeSessionsHandler,
         Metrics,
         CreatePartnerHandler,
         CreatePartnerOrgHandler,

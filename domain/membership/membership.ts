@@ -252,3 +252,18 @@ export const membership: Decider<Membership, MembershipCommand, MembershipEvent,
   decide,
   evolve,
 };
+
+/**
+ * Who may set, reset or send a reset of a member's password (R-CRED-4, R-CRED-5):
+ * an actor with users.credentials.any, over a member whose role it could itself
+ * assign (R-ROLE-2), and never over the Owner unless it is the Owner.
+ */
+export function requireCredentialsAuthority(target: Membership, ctx: OrgContext): void {
+  requireMember(target);
+  const access = requirePermission(ctx.access, 'users.credentials.any', ctx);
+  if (ctx.org.ownerId === target.userId && actorUserId(ctx) !== target.userId) {
+    throw new DomainError('owner_protected', "only the Owner changes the Owner's credentials");
+  }
+  const role = ctx.org.roles[target.roleId];
+  if (role && !role.owner) requireCeiling(access, role.permissions, target.locations, ctx.now);
+}

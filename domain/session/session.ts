@@ -1,43 +1,62 @@
-import type { Decider, DomainEvent } from '../shared/decider';
-import { DomainError } from '../shared/errors';
+import type { Context, Decider, DomainEvent } from '../shared/decider';
+import { DomainError, NotFound } from '../shared/errors';
 
 /** A session's stream is named by the hash of its token, so a check is one stream read (R-SEC-2: only hashes stored). */
 export const sessionStream = (tokenHash: string) => `session-${tokenHash}`;
 
-export type SessionEvent = DomainEvent<
-  'SessionStarted',
-  { sessionId: string; userId: string; method: 'password' | 'signup' | 'invitation' | 'magic-link' | 'google' | 'microsoft'; expiresAt: string }
->;
+export type SignInMethod = 'password' | 'signup' | 'invitation' | 'magic-link' | 'google' | 'microsoft';
 
-export interface StartSession {
-  type: 'StartSession';
-  sessionId: string;
-  userId: string;
-  method: SessionEvent['data']['method'];
-  expiresAt: string;
-}
+export type SessionEvent =
+  | DomainEvent<'SessionStarted', { sessionId: string; userId: string; method: SignInMethod; startedAt: string; expiresAt: string }>
+  | DomainEvent<'SessionRevoked', { sessionId: string; userId: string; reason: string }>;
+
+export type SessionCommand =
+  | { type: 'StartSession'; sessionId: string; userId: string; method: SignInMethod; expiresAt: string }
+  | { type: 'RevokeSession'; reason: string };
 
 export interface Session {
   exists: boolean;
   sessionId: string;
   userId: string;
+  startedAt: string;
   expiresAt: string;
+  revoked: boolean;
 }
 
-export const session: Decider<Session, StartSession, SessionEvent> = {
-  initialState: () => ({ exists: false, sessionId: '', userId: '', expiresAt: '' }),
-  decide(state, command) {
-    if (state.exists) throw new DomainError('session_exists');
-    const { sessionId, userId, method, expiresAt } = command;
-    return [{ type: 'SessionStarted', data: { sessionId, userId, method, expiresAt } }];
+export const session: Decider<Session, SessionCommand, SessionEvent> = {
+  initialState: () => ({ exists: false, sessionId: '', userId: '', startedAt: '', expiresAt: '', revoked: false }),
+  decide(state, command, ctx: Context) {
+    switch (command.type) {
+      case 'StartSession': {
+        if (state.exists) throw new DomainError('session_exists');
+        const { sessionId, userId, method, expiresAt } = command;
+        return [{ type: 'SessionStarted', data: { sessionId, userId, method, startedAt: ctx.now.toISOString(), expiresAt } }];
+      }
+      case 'RevokeSession':
+        // Only its own user ends a session this way (R-CRED-9); anyone else finds nothing.
+        if (!state.exists || ctx.actor.id !== state.userId) throw new NotFound('session');
+        return state.revoked ? [] : [{ type: 'SessionRevoked', data: { sessionId: state.sessionId, userId: state.userId, reason: command.reason } }];
+    }
   },
-  evolve: (state, event) =>
-    event.type === 'SessionStarted'
-      ? { exists: true, sessionId: event.data.sessionId, userId: event.data.userId, expiresAt: event.data.expiresAt }
-      : state,
+  evolve(state, event) {
+    switch (event.type) {
+      case 'SessionStarted': {
+        const { sessionId, userId, startedAt, expiresAt } = event.data;
+        return { ...state, exists: true, sessionId, userId, startedAt, expiresAt };
+      }
+      case 'SessionRevoked':
+        return { ...state, revoked: true };
+      default:
+        return state;
+    }
+  },
 };
 
-/** A session is live until it expires (revocation arrives with the credentials issue). */
-export function isLive(state: Session, now: Date): boolean {
-  return state.exists && state.expiresAt > now.toISOString();
+/**
+ * A session is live until it expires, is revoked, or all of its user's sessions
+ * are revoked after it started ("log out everywhere", a password or MFA reset).
+ */
+export function isLive(state: Session, now: Date, sessionsRevokedAt: string | undefined): boolean {
+  // Strictly before: a session started in the same step as a revocation (a password reset's new session) stays.
+  return state.exists && !state.revoked && state.expiresAt > now.toISOString() && !(sessionsRevokedAt && state.startedAt < sessionsRevokedAt);
 }

@@ -17,13 +17,16 @@ export interface Profile {
 export type UserEvent =
   | DomainEvent<'UserRegistered', { userId: string; email: string } & Profile>
   | DomainEvent<'UserProfileUpdated', { userId: string; changes: Partial<Profile> }>
-  | DomainEvent<'PasswordSet', { userId: string; passwordHash: string; mustChange: boolean; by: 'self' | 'admin' | 'setup' }>;
+  | DomainEvent<'PasswordSet', { userId: string; passwordHash: string; mustChange: boolean; by: 'self' | 'admin' | 'setup' }>
+  /** Every session that started up to `at` ends (R-CRED-4, R-CRED-8, R-CRED-9). */
+  | DomainEvent<'SessionsRevoked', { userId: string; at: string; reason: string }>;
 
 export type UserCommand =
   | ({ type: 'RegisterUser'; userId: string; email: string } & Profile)
   | { type: 'UpdateProfile'; changes: Partial<Profile> }
   /** The hash is made at the edge (argon2id); the password itself never reaches the domain. */
-  | { type: 'SetPassword'; passwordHash: string; mustChange: boolean; by: 'self' | 'admin' | 'setup' };
+  | { type: 'SetPassword'; passwordHash: string; mustChange: boolean; by: 'self' | 'admin' | 'setup' }
+  | { type: 'RevokeSessions'; reason: string };
 
 export interface User extends Profile {
   exists: boolean;
@@ -31,11 +34,12 @@ export interface User extends Profile {
   email: string;
   passwordHash?: string;
   mustChangePassword: boolean;
+  sessionsRevokedAt?: string;
 }
 
 export const user: Decider<User, UserCommand, UserEvent> = {
   initialState: () => ({ exists: false, userId: '', email: '', firstName: '', lastName: '', mustChangePassword: false }),
-  decide(state, command, _context: Context) {
+  decide(state, command, context: Context) {
     switch (command.type) {
       case 'RegisterUser': {
         if (state.exists) throw new DomainError('user_exists');
@@ -52,6 +56,9 @@ export const user: Decider<User, UserCommand, UserEvent> = {
       case 'SetPassword':
         if (!state.exists) throw new DomainError('not_found', 'user not found');
         return [{ type: 'PasswordSet', data: { userId: state.userId, passwordHash: command.passwordHash, mustChange: command.mustChange, by: command.by } }];
+      case 'RevokeSessions':
+        if (!state.exists) throw new DomainError('not_found', 'user not found');
+        return [{ type: 'SessionsRevoked', data: { userId: state.userId, at: context.now.toISOString(), reason: command.reason } }];
     }
   },
   evolve(state, event) {
@@ -64,6 +71,8 @@ export const user: Decider<User, UserCommand, UserEvent> = {
         return { ...state, ...event.data.changes };
       case 'PasswordSet':
         return { ...state, passwordHash: event.data.passwordHash, mustChangePassword: event.data.mustChange };
+      case 'SessionsRevoked':
+        return { ...state, sessionsRevokedAt: event.data.at };
       default:
         return state;
     }

@@ -4,7 +4,8 @@ import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { AcceptInvitation } from '../invitations/accept-invitation.handler';
 import { Meta } from '../shared/request-context';
 import type { CommandMeta } from '../shared/streams';
-import { AcceptInvitationDto, RedeemPasswordLinkDto, SessionDto, SignInDto } from './dto';
+import { AcceptInvitationDto, EmailDto, RedeemPasswordLinkDto, SessionDto, SignInDto } from './dto';
+import { RequestPasswordReset } from './credentials.handlers';
 import { RedeemPasswordLink, SignIn } from './sign-in.handlers';
 
 /** The public ways in: no bearer token needed. */
@@ -18,6 +19,14 @@ export class AuthController {
   @ApiOkResponse({ type: SessionDto })
   signIn(@Body() body: SignInDto, @Meta() meta: CommandMeta) {
     return this.commands.execute(new SignIn(body.email, body.password, meta));
+  }
+
+  /** R-SEC-3: 202 whether or not the email has an account. */
+  @Post('password-resets')
+  @HttpCode(202)
+  async requestReset(@Body() body: EmailDto, @Meta() meta: CommandMeta) {
+    await this.commands.execute(new RequestPasswordReset(body.email, meta));
+    return { status: 'accepted' };
   }
 
   @Post('password-resets/redeem')

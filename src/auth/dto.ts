@@ -39,3 +39,8 @@ export class SessionDto {
   @ApiProperty() userId!: string;
   @ApiProperty() position!: string;
 }
+
+export class EmailDto {
+  @ApiProperty() @IsEmail() @MaxLength(254)
+  email!: string;
+}

@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { timingSafeEqual } from 'node:crypto';
 import { serviceKey, serviceKeyStream } from '../../domain/servicekey/servicekey';
-import { isLive, session, sessionStream, type StartSession } from '../../domain/session/session';
+import { isLive, session, sessionStream, type SessionCommand, type SignInMethod } from '../../domain/session/session';
+import { user, userStream } from '../../domain/user/user';
 import { hashToken, newId, newToken } from '../../infra/crypto/secrets';
 import type { Actor } from '../../infra/eventstore/port';
 import { Settings } from '../config/config';
@@ -28,16 +29,16 @@ export class Sessions {
    * Prepares a session for `userId`: the token goes to the caller once; only its
    * hash names the stream. Returned as a change so it commits with the command that signs the user in.
    */
-  async prepare(userId: string, method: StartSession['method']): Promise<{ issued: IssuedSession; change: Change }> {
+  async prepare(userId: string, method: SignInMethod): Promise<{ issued: IssuedSession; change: Change }> {
     const token = newToken();
     const from = await this.streams.load(sessionStream(hashToken(token)), session);
     const expiresAt = new Date(this.clock().getTime() + this.settings.SESSION_TTL_HOURS * HOUR_MS).toISOString();
-    const command: StartSession = { type: 'StartSession', sessionId: newId(), userId, method, expiresAt };
+    const command: SessionCommand = { type: 'StartSession', sessionId: newId(), userId, method, expiresAt };
     const events = session.decide(from.state, command, { now: this.clock(), actor: { kind: 'user', id: userId } });
     return { issued: { token, sessionId: command.sessionId, expiresAt }, change: { from, events } };
   }
 
-  async start(userId: string, method: StartSession['method'], meta: CommandMeta): Promise<IssuedSession> {
+  async start(userId: string, method: SignInMethod, meta: CommandMeta): Promise<IssuedSession> {
     const { issued, change } = await this.prepare(userId, method);
     await this.streams.commit([change], meta);
     return issued;
@@ -55,7 +56,9 @@ export class Sessions {
       return state.exists && !state.revoked && sameHash(state.secretHash, hashToken(key.secret)) ? { kind: 'service', id: state.keyId } : undefined;
     }
     const { state } = await this.streams.load(sessionStream(hashToken(token)), session);
-    return isLive(state, this.clock()) ? { kind: 'user', id: state.userId } : undefined;
+    if (!state.exists) return undefined;
+    const { state: account } = await this.streams.load(userStream(state.userId), user);
+    return isLive(state, this.clock(), account.sessionsRevokedAt) ? { kind: 'user', id: state.userId } : undefined;
   }
 }
 

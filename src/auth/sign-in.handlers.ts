@@ -72,6 +72,8 @@ export class RedeemPasswordLinkHandler implements ICommandHandler<RedeemPassword
       const spent = await this.links.use(token, ['setup', 'password-reset'], context);
       const from = await this.streams.load(userStream(userId), user);
       const events = user.decide(from.state, { type: 'SetPassword', passwordHash, mustChange: false, by: link.purpose === 'setup' ? 'setup' : 'self' }, { ...context, actor });
+      // A reset ends every session there was (whoever held the old password is out); the new one starts after.
+      if (link.purpose === 'password-reset') events.push(...user.decide(events.reduce(user.evolve, from.state), { type: 'RevokeSessions', reason: 'password reset' }, { ...context, actor }));
       const { issued, change } = await this.sessions.prepare(userId, 'password');
       const { position } = await this.streams.commit([spent.change, { from, events }, change], { ...meta, actor, ...(link.orgId ? { orgId: link.orgId } : {}) });
       return { ...issued, userId, mustChangePassword: false, position };

@@ -90,3 +90,11 @@ export class AvailabilityDto {
   @ApiProperty({ enum: AVAILABILITIES }) @IsIn(AVAILABILITIES)
   availability!: Availability;
 }
+
+export class SetPasswordDto {
+  @ApiProperty({ writeOnly: true }) @IsString() @IsNotEmpty() @MaxLength(128)
+  password!: string;
+
+  @ApiPropertyOptional({ description: 'must be changed at next sign-in' }) @IsOptional() @IsBoolean()
+  mustChange?: boolean;
+}

@@ -13,7 +13,8 @@ import { GrantId, OrgId, UserId } from '../shared/params';
 import { Meta, type GatehouseRequest } from '../shared/request-context';
 import { Streams, type CommandMeta } from '../shared/streams';
 import { CreateMember } from './create-member.handler';
-import { AccessCodeDto, AvailabilityDto, ChangeRoleDto, CreateMemberDto, GrantDto, UpdateMemberDto } from './dto';
+import { AccessCodeDto, AvailabilityDto, ChangeRoleDto, CreateMemberDto, GrantDto, SetPasswordDto, UpdateMemberDto } from './dto';
+import { SendPasswordReset, SetMemberPassword } from '../auth/credentials.handlers';
 import { SendSetupLink, SetAccessCode, UpdateMember } from './member.handlers';
 
 /** The access actions of SPEC 3.1, each one membership command. */
@@ -156,6 +157,27 @@ export class MembersController {
   @HttpCode(200)
   setupLink(@OrgId() orgId: string, @UserId() userId: string, @Meta('org') meta: CommandMeta) {
     return this.commands.execute(new SendSetupLink(orgId, userId, meta));
+  }
+
+  /** R-CRED-5: an admin sets the password, no current one needed; every session of the member ends. */
+  @Put(':user/password')
+  @HttpCode(200)
+  setPassword(@OrgId() orgId: string, @UserId() userId: string, @Body() body: SetPasswordDto, @Meta('org') meta: CommandMeta) {
+    return this.commands.execute(new SetMemberPassword(orgId, userId, { chosen: body.password, mustChange: body.mustChange ?? false }, meta));
+  }
+
+  /** R-CRED-4: a temporary password, shown once, to be changed at next sign-in; every session ends. */
+  @Post(':user/temporary-password')
+  @HttpCode(200)
+  temporaryPassword(@OrgId() orgId: string, @UserId() userId: string, @Meta('org') meta: CommandMeta) {
+    return this.commands.execute(new SetMemberPassword(orgId, userId, 'temporary', meta));
+  }
+
+  /** R-CRED-3: email a reset link; the actor gets a copy. */
+  @Post(':user/password-reset')
+  @HttpCode(200)
+  passwordReset(@OrgId() orgId: string, @UserId() userId: string, @Meta('org') meta: CommandMeta) {
+    return this.commands.execute(new SendPasswordReset(orgId, userId, meta));
   }
 
   @Put(':user/availability')

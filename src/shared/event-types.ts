@@ -43,6 +43,8 @@ export function gatehouseEvents(): EventRegistry {
     'LinkIssued',
     'LinkUsed',
     'SessionStarted',
+    'SessionRevoked',
+    'SessionsRevoked',
     'ServiceKeyIssued',
     'ServiceKeyRevoked',
     'PartnerCreated',

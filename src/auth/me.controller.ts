@@ -1,0 +1,90 @@
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, ParseUUIDPipe, Put, Req, UseGuards } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { ApiBearerAuth, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
+import { NotFound } from '../../domain/shared/errors';
+import { user, userStream } from '../../domain/user/user';
+import type { ReadStore } from '../../infra/readstore/port';
+import { MEMBERS, ORGS, SESSIONS, type MemberRow, type OrgRow, type SessionRow } from '../../projections/directory';
+import { ProjectionRunner } from '../readmodels/projection-runner';
+import { readAfter } from '../readmodels/read-your-writes';
+import { Meta, type GatehouseRequest } from '../shared/request-context';
+import { Streams, type CommandMeta } from '../shared/streams';
+import { CLOCK, READ_STORE, type Clock } from '../shared/tokens';
+import { ChangeOwnPassword, RevokeSessions } from './credentials.handlers';
+import { SessionGuard } from './session.guard';
+
+export class ChangePasswordDto {
+  @ApiProperty({ writeOnly: true }) @IsString() @IsNotEmpty() @MaxLength(128)
+  currentPassword!: string;
+
+  @ApiProperty({ writeOnly: true }) @IsString() @IsNotEmpty() @MaxLength(128)
+  newPassword!: string;
+}
+
+/** The signed-in person's own account: profile, memberships, password, sessions. */
+@ApiTags('me')
+@ApiBearerAuth()
+@UseGuards(SessionGuard)
+@Controller('v1/me')
+export class MeController {
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly streams: Streams,
+    private readonly runner: ProjectionRunner,
+    @Inject(READ_STORE) private readonly readStore: ReadStore,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  @Get()
+  async me(@Req() request: GatehouseRequest) {
+    if (request.actor!.kind !== 'user') throw new NotFound('user');
+    await readAfter(request, this.runner);
+    const { state } = await this.streams.load(userStream(request.actor!.id), user);
+    const rows = await this.readStore.find<MemberRow>({ collection: this.runner.collection(MEMBERS), where: { userId: state.userId }, orderBy: [['orgId', 'asc'], ['id', 'asc']], limit: 1000 });
+    const orgs = await this.readStore.getMany<OrgRow>(this.runner.collection(ORGS), rows.map((r) => r.orgId));
+    return {
+      userId: state.userId,
+      email: state.email,
+      firstName: state.firstName,
+      lastName: state.lastName,
+      phone: state.phone,
+      username: state.username,
+      bio: state.bio,
+      mustChangePassword: state.mustChangePassword,
+      memberships: rows.map((r) => ({ orgId: r.orgId, orgName: orgs.get(r.orgId)?.name, role: r.roleId, status: r.status, approval: r.approval })),
+    };
+  }
+
+  @Put('password')
+  @HttpCode(200)
+  changePassword(@Body() body: ChangePasswordDto, @Meta() meta: CommandMeta) {
+    return this.commands.execute(new ChangeOwnPassword(body.currentPassword, body.newPassword, meta));
+  }
+
+  /** R-CRED-9: the sessions that still work. */
+  @Get('sessions')
+  async sessions(@Req() request: GatehouseRequest) {
+    await readAfter(request, this.runner);
+    const { state } = await this.streams.load(userStream(request.actor!.id), user);
+    const now = this.clock().toISOString();
+    const rows = await this.readStore.find<SessionRow>({ collection: this.runner.collection(SESSIONS), where: { userId: state.userId, revoked: false, expiresAt: { gt: now } }, orderBy: [['startedAt', 'desc'], ['id', 'desc']], limit: 200 });
+    const live = rows.filter((r) => !state.sessionsRevokedAt || r.startedAt >= state.sessionsRevokedAt);
+    return { items: live.map(({ id, method, startedAt, expiresAt }) => ({ sessionId: id, method, startedAt, expiresAt })), nextCursor: null };
+  }
+
+  /** R-CRED-9: log out everywhere, effective at once for every check. */
+  @Delete('sessions')
+  @HttpCode(200)
+  logOutEverywhere(@Meta() meta: CommandMeta) {
+    return this.commands.execute(new RevokeSessions('all', meta));
+  }
+
+  @Delete('sessions/:session')
+  @HttpCode(200)
+  async revoke(@Param('session', new ParseUUIDPipe({ exceptionFactory: () => new NotFound('session') })) sessionId: string, @Meta() meta: CommandMeta) {
+    const row = (await this.readStore.getMany<SessionRow>(this.runner.collection(SESSIONS), [sessionId])).get(sessionId);
+    if (!row || row.userId !== meta.actor.id) throw new NotFound('session');
+    return this.commands.execute(new RevokeSessions(row.stream, meta));
+  }
+}

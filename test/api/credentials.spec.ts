@@ -1,0 +1,117 @@
+import type { EventStore } from '../../infra/eventstore/port';
+import { EVENT_STORE } from '../../src/shared/tokens';
+import { createOrg, linkTokenFor, startApp, type OrgSession, type TestApp } from '../support/app';
+
+const PASSWORD = 'a long passphrase 7';
+
+describe('passwords and sessions over HTTP', () => {
+  let t: TestApp;
+  let store: EventStore;
+  beforeAll(async () => {
+    t = await startApp();
+    store = t.app.get(EVENT_STORE);
+  });
+  afterAll(() => t.close());
+
+  const signIn = (email: string, password = PASSWORD) => t.request('POST', '/v1/sessions', { body: { email, password } });
+  async function member(org: OrgSession, email: string, role = 'member') {
+    const created = await t.request('POST', `/v1/orgs/${org.orgId}/members`, { token: org.token, body: { email, firstName: 'Mo', lastName: 'Member', mode: 'set-password', password: PASSWORD, role } });
+    const session = await signIn(email);
+    return { userId: created.body.userId as string, token: session.body.token as string };
+  }
+  const works = async (token: string) => (await t.request('GET', '/v1/me', { token })).status === 200;
+
+  it('R-CRED-5 a user changes their own password only with the current one', async () => {
+    const org = await createOrg(t);
+    const m = await member(org, 'own@example.com');
+    expect(await t.request('PUT', '/v1/me/password', { token: m.token, body: { currentPassword: 'wrong password here', newPassword: 'brand new phrase 8' } })).toMatchObject({ status: 401, body: { code: 'invalid_credentials' } });
+    expect(await t.request('PUT', '/v1/me/password', { token: m.token, body: { currentPassword: PASSWORD, newPassword: 'short' } })).toMatchObject({ status: 422, body: { code: 'weak_password' } });
+    expect((await t.request('PUT', '/v1/me/password', { token: m.token, body: { currentPassword: PASSWORD, newPassword: 'brand new phrase 8' } })).status).toBe(200);
+    expect((await signIn('own@example.com', 'brand new phrase 8')).status).toBe(201);
+    expect((await signIn('own@example.com')).status).toBe(401);
+  });
+
+  it('R-CRED-5 an admin sets a password without the current one; the member’s sessions end at once', async () => {
+    const org = await createOrg(t);
+    const m = await member(org, 'set@example.com');
+    expect(await works(m.token)).toBe(true);
+    const set = await t.request('PUT', `/v1/orgs/${org.orgId}/members/${m.userId}/password`, { token: org.token, body: { password: 'admin chosen phrase 9', mustChange: true } });
+    expect(set.status).toBe(200);
+    expect(await works(m.token)).toBe(false);
+    expect((await signIn('set@example.com', 'admin chosen phrase 9')).body.mustChangePassword).toBe(true);
+  });
+
+  it('R-CRED-4 an admin reset gives a temporary password shown once, forces a change, and revokes all sessions', async () => {
+    const org = await createOrg(t);
+    const m = await member(org, 'temp@example.com');
+    const head = await store.headPosition();
+    const reset = await t.request('POST', `/v1/orgs/${org.orgId}/members/${m.userId}/temporary-password`, { token: org.token });
+    expect(reset).toMatchObject({ status: 200, body: { temporaryPassword: expect.stringMatching(/^[A-Za-z0-9]{16}$/) } });
+    expect(await works(m.token)).toBe(false);
+    expect((await signIn('temp@example.com', reset.body.temporaryPassword)).body.mustChangePassword).toBe(true);
+    const events = (await store.readAll(head)).events;
+    expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['PasswordSet', 'SessionsRevoked']));
+    expect(JSON.stringify(events.map((e) => e.data))).not.toContain(reset.body.temporaryPassword); // R-CRED-1
+  });
+
+  it('R-CRED-4 R-ROLE-2 only users.credentials.any, never over the Owner, never above one’s own role', async () => {
+    const org = await createOrg(t, { preset: 'studio' });
+    const staff = await member(org, 'staff-cred@example.com', 'staff');
+    const admin = await member(org, 'admin-cred@example.com', 'admin');
+    const target = await member(org, 'cust-cred@example.com', 'user');
+    expect(await t.request('POST', `/v1/orgs/${org.orgId}/members/${target.userId}/temporary-password`, { token: staff.token })).toMatchObject({ status: 403, body: { details: { permission: 'users.credentials.any' } } });
+    expect(await t.request('POST', `/v1/orgs/${org.orgId}/members/${org.ownerId}/temporary-password`, { token: admin.token })).toMatchObject({ status: 403, body: { code: 'owner_protected' } });
+    expect((await t.request('POST', `/v1/orgs/${org.orgId}/members/${target.userId}/temporary-password`, { token: admin.token })).status).toBe(200);
+  });
+
+  it('R-CRED-3 a reset email goes to the member with a copy to the actor; following it sets a new password and ends old sessions', async () => {
+    const org = await createOrg(t);
+    const m = await member(org, 'reset@example.com');
+    expect((await t.request('POST', `/v1/orgs/${org.orgId}/members/${m.userId}/password-reset`, { token: org.token })).status).toBe(200);
+    const mail = t.mailbox().filter((x) => x.to === 'reset@example.com' && x.template === 'password-reset').pop() as { bcc?: string; link?: string };
+    expect(mail.bcc).toBe(org.ownerEmail.toLowerCase());
+    const redeemed = await t.request('POST', '/v1/password-resets/redeem', { body: { token: linkTokenFor(t, 'reset@example.com', 'password-reset'), newPassword: 'fresh phrase 10 ok' } });
+    expect(redeemed.status).toBe(200);
+    expect(await works(m.token)).toBe(false);
+    expect(await works(redeemed.body.token)).toBe(true);
+  });
+
+  it('R-SEC-3 "forgot password" answers 202 for known and unknown emails alike, and mails only the known', async () => {
+    const org = await createOrg(t);
+    const before = t.mailbox().length;
+    const known = await t.request('POST', '/v1/password-resets', { body: { email: org.ownerEmail } });
+    const unknown = await t.request('POST', '/v1/password-resets', { body: { email: 'nobody-here@example.com' } });
+    expect([known.status, unknown.status]).toEqual([202, 202]);
+    expect(known.body).toEqual(unknown.body);
+    expect(t.mailbox().slice(before).map((m) => m.to)).toEqual([org.ownerEmail.toLowerCase()]);
+  });
+
+  it('R-CRED-9 sessions are listed per user; one can be revoked, or all ("log out everywhere"), effective at once', async () => {
+    const org = await createOrg(t);
+    await member(org, 'multi@example.com');
+    const a = (await signIn('multi@example.com')).body;
+    const b = (await signIn('multi@example.com')).body;
+    const listed = await t.request('GET', '/v1/me/sessions', { token: a.token, headers: { 'gatehouse-min-position': b.position } });
+    expect(listed.body.items.map((s: { sessionId: string }) => s.sessionId)).toEqual(expect.arrayContaining([a.sessionId, b.sessionId]));
+    expect(listed.body.items).toHaveLength(3);
+
+    expect((await t.request('DELETE', `/v1/me/sessions/${b.sessionId}`, { token: a.token })).status).toBe(200);
+    expect(await works(b.token)).toBe(false);
+    expect(await works(a.token)).toBe(true);
+    // Someone else's session answers 404.
+    expect((await t.request('DELETE', `/v1/me/sessions/${a.sessionId}`, { token: org.token })).status).toBe(404);
+
+    expect((await t.request('DELETE', '/v1/me/sessions', { token: a.token })).status).toBe(200);
+    expect(await works(a.token)).toBe(false);
+    const fresh = (await signIn('multi@example.com')).body;
+    expect(await works(fresh.token)).toBe(true);
+    const after = await t.request('GET', '/v1/me/sessions', { token: fresh.token, headers: { 'gatehouse-min-position': fresh.position } });
+    expect(after.body.items.map((s: { sessionId: string }) => s.sessionId)).toEqual([fresh.sessionId]);
+  });
+
+  it('GET /v1/me shows the profile and memberships', async () => {
+    const org = await createOrg(t, { name: 'Me Org' });
+    const me = await t.request('GET', '/v1/me', { token: org.token, headers: { 'gatehouse-min-position': String(await store.headPosition()) } });
+    expect(me.body).toMatchObject({ userId: org.ownerId, email: org.ownerEmail.toLowerCase(), memberships: [{ orgId: org.orgId, orgName: 'Me Org', role: 'owner', status: 'active' }] });
+  });
+});
