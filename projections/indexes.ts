@@ -1,5 +1,6 @@
 import type { IndexSpec } from '../infra/readstore/port';
 import { INVITATIONS, MEMBERS, ORGS, SESSIONS } from './directory';
+import { LOGIN_ACTIVITY } from './login-activity';
 import { PERMISSION_HISTORY } from './permission-history';
 
 /** The indexes the queries need, the same on every read store. */
@@ -14,4 +15,5 @@ export const READ_MODEL_INDEXES: IndexSpec[] = [
   { collection: ORGS, fields: ['nameKey', 'id'] },
   { collection: SESSIONS, fields: ['userId', 'startedAt', 'id'] },
   { collection: PERMISSION_HISTORY, fields: ['orgId', 'userId', 'seq'] },
+  { collection: LOGIN_ACTIVITY, fields: ['userId', 'seq'] },
 ];

@@ -18,6 +18,9 @@ export type UserEvent =
   | DomainEvent<'UserRegistered', { userId: string; email: string } & Profile>
   | DomainEvent<'UserProfileUpdated', { userId: string; changes: Partial<Profile> }>
   | DomainEvent<'PasswordSet', { userId: string; passwordHash: string; mustChange: boolean; by: 'self' | 'admin' | 'setup' }>
+  /** R-CRED-6: every sign-in attempt on the account, with its outcome. */
+  | DomainEvent<'SignedIn', { userId: string; method: string; ip: string; userAgent: string; sessionId: string }>
+  | DomainEvent<'SignInFailed', { userId: string; method: string; ip: string; userAgent: string; reason: string }>
   /** Every session that started up to `at` ends (R-CRED-4, R-CRED-8, R-CRED-9). */
   | DomainEvent<'SessionsRevoked', { userId: string; at: string; reason: string }>;
 
@@ -26,7 +29,8 @@ export type UserCommand =
   | { type: 'UpdateProfile'; changes: Partial<Profile> }
   /** The hash is made at the edge (argon2id); the password itself never reaches the domain. */
   | { type: 'SetPassword'; passwordHash: string; mustChange: boolean; by: 'self' | 'admin' | 'setup' }
-  | { type: 'RevokeSessions'; reason: string };
+  | { type: 'RevokeSessions'; reason: string }
+  | { type: 'RecordSignIn'; method: string; ip: string; userAgent: string; sessionId?: string; failureReason?: string };
 
 export interface User extends Profile {
   exists: boolean;
@@ -56,6 +60,13 @@ export const user: Decider<User, UserCommand, UserEvent> = {
       case 'SetPassword':
         if (!state.exists) throw new DomainError('not_found', 'user not found');
         return [{ type: 'PasswordSet', data: { userId: state.userId, passwordHash: command.passwordHash, mustChange: command.mustChange, by: command.by } }];
+      case 'RecordSignIn': {
+        if (!state.exists) throw new DomainError('not_found', 'user not found');
+        const { method, ip, userAgent, sessionId, failureReason } = command;
+        return failureReason
+          ? [{ type: 'SignInFailed', data: { userId: state.userId, method, ip, userAgent, reason: failureReason } }]
+          : [{ type: 'SignedIn', data: { userId: state.userId, method, ip, userAgent, sessionId: sessionId! } }];
+      }
       case 'RevokeSessions':
         if (!state.exists) throw new DomainError('not_found', 'user not found');
         return [{ type: 'SessionsRevoked', data: { userId: state.userId, at: context.now.toISOString(), reason: command.reason } }];

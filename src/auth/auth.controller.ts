@@ -1,4 +1,5 @@
-import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { AcceptInvitation } from '../invitations/accept-invitation.handler';
@@ -17,8 +18,9 @@ export class AuthController {
   @Post('sessions')
   @HttpCode(201)
   @ApiOkResponse({ type: SessionDto })
-  signIn(@Body() body: SignInDto, @Meta() meta: CommandMeta) {
-    return this.commands.execute(new SignIn(body.email, body.password, meta));
+  signIn(@Body() body: SignInDto, @Meta() meta: CommandMeta, @Req() request: FastifyRequest) {
+    const userAgent = String(request.headers['user-agent'] ?? '').slice(0, 300);
+    return this.commands.execute(new SignIn(body.email, body.password, { ip: request.ip, userAgent }, meta));
   }
 
   /** R-SEC-3: 202 whether or not the email has an account. */

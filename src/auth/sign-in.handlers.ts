@@ -11,11 +11,18 @@ import { Streams, type CommandMeta } from '../shared/streams';
 import { CLOCK, type Clock } from '../shared/tokens';
 import { Links } from './links.service';
 import { Sessions, type IssuedSession } from './sessions.service';
+import { SignInThrottle } from './throttle';
 
 export type SignedIn = IssuedSession & { userId: string; mustChangePassword: boolean; position: Position };
 
+/** Where a sign-in comes from: recorded with the attempt (R-CRED-6), and what throttling counts by (R-CRED-7). */
+export interface Origin {
+  ip: string;
+  userAgent: string;
+}
+
 export class SignIn extends Command<SignedIn> {
-  constructor(readonly email: string, readonly password: string, readonly meta: CommandMeta) {
+  constructor(readonly email: string, readonly password: string, readonly origin: Origin, readonly meta: CommandMeta) {
     super();
   }
 }
@@ -29,23 +36,43 @@ export class RedeemPasswordLink extends Command<SignedIn> {
 /** Verifying against this when the email is unknown keeps the answer's timing the same (R-SEC-3). */
 let decoyHash: Promise<string> | undefined;
 
-/** Password sign-in: one answer for a wrong password and an unknown email. */
+/**
+ * Password sign-in: one answer for a wrong password and an unknown email; every
+ * attempt on an account is recorded as login activity (R-CRED-6); failures are
+ * throttled with growing delays (R-CRED-7).
+ */
 @CommandHandler(SignIn)
 export class SignInHandler implements ICommandHandler<SignIn> {
   constructor(
     private readonly streams: Streams,
     private readonly sessions: Sessions,
+    private readonly throttle: SignInThrottle,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
-  async execute({ email, password, meta }: SignIn): Promise<SignedIn> {
-    const reservation = await this.streams.load(emailStream(emailKey(normalizeEmail(email))), emailReservation);
+  async execute({ email, password, origin, meta }: SignIn): Promise<SignedIn> {
+    const key = emailKey(normalizeEmail(email));
+    const wait = this.throttle.waitMs(key, origin.ip);
+    if (wait > 0) throw new DomainError('too_many_attempts', 'too many failed sign-ins: wait before trying again', { retryAfterSeconds: Math.ceil(wait / 1000) });
+    const reservation = await this.streams.load(emailStream(key), emailReservation);
     const account = reservation.state.userId ? (await this.streams.load(userStream(reservation.state.userId), user)).state : undefined;
     decoyHash ??= hashPassword('decoy password never used');
     const ok = await verifyPassword(account?.passwordHash ?? (await decoyHash), password);
-    if (!account || !account.passwordHash || !ok) throw new DomainError('invalid_credentials', 'email or password is wrong');
-    const actor = { kind: 'user' as const, id: account.userId };
+    const context = { now: this.clock(), actor: { kind: 'user' as const, id: account?.userId ?? 'anonymous' } };
+    const attempt = { method: 'password' as const, ip: origin.ip, userAgent: origin.userAgent };
+    if (!account || !account.passwordHash || !ok) {
+      this.throttle.failed(key, origin.ip);
+      if (account) {
+        const from = await this.streams.load(userStream(account.userId), user);
+        await this.streams.commit([{ from, events: user.decide(from.state, { type: 'RecordSignIn', ...attempt, failureReason: account.passwordHash ? 'wrong_password' : 'no_password' }, context) }], { ...meta, actor: context.actor });
+      }
+      throw new DomainError('invalid_credentials', 'email or password is wrong');
+    }
+    this.throttle.succeeded(key, origin.ip);
     const { issued, change } = await this.sessions.prepare(account.userId, 'password');
-    const { position } = await this.streams.commit([change], { ...meta, actor });
+    const from = await this.streams.load(userStream(account.userId), user);
+    const signedIn = { from, events: user.decide(from.state, { type: 'RecordSignIn', ...attempt, sessionId: issued.sessionId }, context) };
+    const { position } = await this.streams.commit([signedIn, change], { ...meta, actor: context.actor });
     return { ...issued, userId: account.userId, mustChangePassword: account.mustChangePassword, position };
   }
 }

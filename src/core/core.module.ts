@@ -7,6 +7,7 @@ import { OrgAccess } from '../access/org-access.service';
 import { Links } from '../auth/links.service';
 import { SessionGuard } from '../auth/session.guard';
 import { Sessions } from '../auth/sessions.service';
+import { SignInThrottle } from '../auth/throttle';
 import { Settings } from '../config/config';
 import { Joining } from '../membership/joining';
 import { eventStoreProvider } from '../shared/event-store.provider';
@@ -30,7 +31,7 @@ class Shutdown implements OnApplicationShutdown {
   }
 }
 
-const SHARED = [Streams, Sessions, SessionGuard, Links, OrgAccess, Joining, ProjectionRunner];
+const SHARED = [Streams, Sessions, SessionGuard, Links, OrgAccess, Joining, ProjectionRunner, SignInThrottle];
 
 /** What every feature module uses: settings, clock, the event store, the mailer, the command path, sessions and access. */
 @Global()

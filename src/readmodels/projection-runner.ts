@@ -3,11 +3,12 @@ import type { EventStore, Position, RecordedEvent, Subscription } from '../../in
 import { checkpointName, physicalCollection, type Changes, type ReadStore } from '../../infra/readstore/port';
 import { directory } from '../../projections/directory';
 import { READ_MODEL_INDEXES } from '../../projections/indexes';
+import { loginActivity } from '../../projections/login-activity';
 import { permissionHistory } from '../../projections/permission-history';
 import type { Doc, Projection, Workspace } from '../../projections/projection';
 import { CLOCK, EVENT_STORE, READ_STORE, type Clock } from '../shared/tokens';
 
-export const PROJECTIONS: Projection[] = [directory, permissionHistory];
+export const PROJECTIONS: Projection[] = [directory, permissionHistory, loginActivity];
 
 interface Progress {
   generation: number;

@@ -4,7 +4,8 @@ import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { requirePermission } from '../../domain/access/access';
 import { AVAILABILITIES } from '../../domain/membership/membership';
-import { DomainError } from '../../domain/shared/errors';
+import { DomainError, NotFound } from '../../domain/shared/errors';
+import { LOGIN_ACTIVITY, type LoginAttempt } from '../../projections/login-activity';
 import type { Condition, ReadStore } from '../../infra/readstore/port';
 import { INVITATIONS, MEMBERS, type InvitationRow, type MemberRow } from '../../projections/directory';
 import { PERMISSION_HISTORY, type PermissionHistoryEntry } from '../../projections/permission-history';
@@ -153,6 +154,19 @@ export class QueriesController {
       items: page.map(({ invitationId, email, roleId, invitedBy, invitedAt, expiresAt }) => ({ invitationId, email, role: roleId, invitedBy, invitedAt, expiresAt, expired: expiresAt <= now })),
       nextCursor: rows.length > limit && last ? encodeCursor([last.invitedAt, last.id]) : null,
     };
+  }
+
+  /** R-CRED-6, R-LIST-4: a member's sign-in attempts, newest first (100 a page). */
+  @Get('members/:user/login-activity')
+  async loginActivity(@OrgId() orgId: string, @UserId() userId: string, @QueryParams() query: PageQuery, @Req() request: GatehouseRequest) {
+    await this.authorize(orgId, request, 'audit.read.any');
+    const member = await this.readStore.getMany<MemberRow>(this.runner.collection(MEMBERS), [`${orgId}:${userId}`]);
+    if (!member.size) throw new NotFound('member');
+    const limit = query.limit ?? 100;
+    const rows = await this.readStore.find<LoginAttempt>({ collection: this.runner.collection(LOGIN_ACTIVITY), where: { userId }, orderBy: [['seq', 'desc'], ['id', 'desc']], limit: limit + 1, after: decodeCursor(query.cursor, 2) });
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return { items: page.map(({ _pos, seq, id, userId: _u, ...attempt }) => attempt), nextCursor: rows.length > limit && last ? encodeCursor([last.seq, last.id]) : null };
   }
 
   /** R-ROLE-7: every role change and grant, active and expired, with actor and time, newest first. */

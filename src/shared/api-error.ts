@@ -45,6 +45,7 @@ const STATUS: Record<string, number> = {
   invitation_expired: 410,
   invitation_revoked: 410,
   read_model_behind: 503,
+  too_many_attempts: 429,
 };
 
 export function statusOf(code: string): number {
@@ -75,6 +76,8 @@ export class ApiErrorFilter implements ExceptionFilter {
   catch(error: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const { status, body } = this.describe(error);
+    const retryAfter = (body.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;
+    if (retryAfter) void reply.header('Retry-After', String(retryAfter));
     if (status >= 500) this.logger.error({ msg: 'request failed', error: error instanceof Error ? error.message : String(error), stack: error instanceof Error ? error.stack : undefined });
     void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
   }

@@ -45,6 +45,8 @@ export function gatehouseEvents(): EventRegistry {
     'SessionStarted',
     'SessionRevoked',
     'SessionsRevoked',
+    'SignedIn',
+    'SignInFailed',
     'ServiceKeyIssued',
     'ServiceKeyRevoked',
     'PartnerCreated',

@@ -1,6 +1,6 @@
 import type { EventStore } from '../../infra/eventstore/port';
 import { EVENT_STORE } from '../../src/shared/tokens';
-import { createOrg, linkTokenFor, startApp, type OrgSession, type TestApp } from '../support/app';
+import { createOrg, linkTokenFor, manualClock, startApp, type OrgSession, type TestApp } from '../support/app';
 
 const PASSWORD = 'a long passphrase 7';
 
@@ -113,5 +113,53 @@ describe('passwords and sessions over HTTP', () => {
     const org = await createOrg(t, { name: 'Me Org' });
     const me = await t.request('GET', '/v1/me', { token: org.token, headers: { 'gatehouse-min-position': String(await store.headPosition()) } });
     expect(me.body).toMatchObject({ userId: org.ownerId, email: org.ownerEmail.toLowerCase(), memberships: [{ orgId: org.orgId, orgName: 'Me Org', role: 'owner', status: 'active' }] });
+  });
+});
+
+describe('sign-in activity and throttling over HTTP', () => {
+  const clock = manualClock();
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startApp({}, { clock });
+  });
+  afterAll(() => t.close());
+
+  const attempt = (email: string, password: string, ip: string) =>
+    t.app.inject({ method: 'POST', url: '/v1/sessions', remoteAddress: ip, headers: { 'content-type': 'application/json', 'user-agent': 'TestBrowser/1.0' }, payload: JSON.stringify({ email, password }) });
+
+  it('R-CRED-6 records every attempt with outcome, reason, address, user agent, method and time; the list shows the last sign-in', async () => {
+    const org = await createOrg(t);
+    const created = await t.request('POST', `/v1/orgs/${org.orgId}/members`, { token: org.token, body: { email: 'act@example.com', firstName: 'Ac', lastName: 'Tivity', mode: 'set-password', password: PASSWORD } });
+    expect((await attempt('act@example.com', 'not the password', '127.0.0.11')).statusCode).toBe(401);
+    const ok = await attempt('act@example.com', PASSWORD, '127.0.0.11');
+    expect(ok.statusCode).toBe(201);
+    const position = JSON.parse(ok.body).position;
+    const activity = await t.request('GET', `/v1/orgs/${org.orgId}/members/${created.body.userId}/login-activity`, { token: org.token, headers: { 'gatehouse-min-position': position } });
+    expect(activity.body.items).toEqual([
+      { action: 'sign-in', success: true, ip: '127.0.0.11', userAgent: 'TestBrowser/1.0', method: 'password', at: clock().toISOString() },
+      { action: 'sign-in', success: false, failureReason: 'wrong_password', ip: '127.0.0.11', userAgent: 'TestBrowser/1.0', method: 'password', at: clock().toISOString() },
+    ]);
+    const listed = await t.request('GET', `/v1/orgs/${org.orgId}/members?q=act`, { token: org.token });
+    expect(listed.body.items[0]).toMatchObject({ lastSignInMethod: 'password', lastSignInAt: clock().toISOString() });
+  });
+
+  it('R-CRED-7 failures slow down with growing delays; a stranger elsewhere cannot lock the owner out', async () => {
+    const org = await createOrg(t);
+    await t.request('POST', `/v1/orgs/${org.orgId}/members`, { token: org.token, body: { email: 'target@example.com', firstName: 'Ta', lastName: 'Rget', mode: 'set-password', password: PASSWORD } });
+    for (let i = 0; i < 5; i++) expect((await attempt('target@example.com', `guess ${i}`, '127.0.0.21')).statusCode).toBe(401);
+    expect((await attempt('target@example.com', 'guess 5', '127.0.0.21')).statusCode).toBe(401); // the 6th failure starts the waits
+    const throttled = await attempt('target@example.com', PASSWORD, '127.0.0.21');
+    expect(throttled.statusCode).toBe(429);
+    expect(JSON.parse(throttled.body)).toMatchObject({ code: 'too_many_attempts', details: { retryAfterSeconds: 1 } });
+    expect(throttled.headers['retry-after']).toBe('1');
+    // The owner, from their own address, is not held back by the stranger.
+    expect((await attempt('target@example.com', PASSWORD, '127.0.0.22')).statusCode).toBe(201);
+    // Each further failure doubles the wait.
+    clock.advance(1000);
+    expect((await attempt('target@example.com', 'guess 6', '127.0.0.21')).statusCode).toBe(401);
+    expect(JSON.parse((await attempt('target@example.com', 'x', '127.0.0.21')).body).details.retryAfterSeconds).toBe(2);
+    // And it is forgotten after a quiet while: nothing is locked for good.
+    clock.advance(16 * 60_000);
+    expect((await attempt('target@example.com', PASSWORD, '127.0.0.21')).statusCode).toBe(201);
   });
 });

@@ -34,7 +34,7 @@ describe.each([
     const ready = await t.request('GET', '/health');
     expect(ready.status).toBe(200);
     expect(ready.body).toMatchObject({ status: 'ok', checks: { eventStore: { status: 'up', adapter: store.name }, readStore: { status: 'up', adapter: 'sqlite' } } });
-    expect(ready.body.projections.map((p: { projection: string }) => p.projection)).toEqual(['directory.v1', 'permission-history.v1']);
+    expect(ready.body.projections.map((p: { projection: string }) => p.projection)).toEqual(['directory.v1', 'permission-history.v1', 'login-activity.v1']);
   });
 
   it('serves Prometheus metrics: request latency per route and projection lag', async () => {

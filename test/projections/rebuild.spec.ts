@@ -59,6 +59,6 @@ describe('rebuilding a projection without downtime (operator CLI)', () => {
 
   it('refuses an unknown projection by name', async () => {
     const cli = new ProjectionRunner(t.app.get(EVENT_STORE), new SqliteReadStore(':memory:'), () => new Date());
-    await expect(cli.rebuild('nope.v1', () => undefined)).rejects.toThrow('no projection nope.v1; known: directory.v1, permission-history.v1');
+    await expect(cli.rebuild('nope.v1', () => undefined)).rejects.toThrow('no projection nope.v1; known: directory.v1, permission-history.v1, login-activity.v1');
   });
 });
