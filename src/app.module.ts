@@ -7,6 +7,7 @@ import { MembershipActionHandler } from './access/membership-action.handler';
 import { AuthController } from './auth/auth.controller';
 import { ChangeOwnPasswordHandler, RequestPasswordResetHandler, RevokeSessionsHandler, SendPasswordResetHandler, SetMemberPasswordHandler } from './auth/credentials.handlers';
 import { MeController } from './auth/me.controller';
+import { ResetMemberMfaHandler, SignInWithMfaHandler, StartMfaEnrollmentHandler, VerifyMfaEnrollmentHandler } from './auth/mfa.handlers';
 import { RedeemPasswordLinkHandler, SignInHandler } from './auth/sign-in.handlers';
 import { Settings } from './config/config';
 import { CoreModule } from './core/core.module';
@@ -67,6 +68,10 @@ export class AppModule {
         RequestPasswordResetHandler,
         ChangeOwnPasswordHandler,
         RevokeSessionsHandler,
+        StartMfaEnrollmentHandler,
+        VerifyMfaEnrollmentHandler,
+        SignInWithMfaHandler,
+        ResetMemberMfaHandler,
         Metrics,
         CreatePartnerHandler,
         CreatePartnerOrgHandler,

@@ -61,15 +61,24 @@ function vsCeiling(row: MeasuredRow, ceiling: MeasuredRow): string {
 const START_MARK = '<!-- bench/append.ts results: generated, `npm run bench:append -- --write` replaces this block -->';
 const END_MARK = '<!-- end of bench/append.ts results -->';
 
-/** Replaces the generated block in BENCHMARKS.md, or appends one if there is none yet. */
-export function writeSection(file: string, body: string): void {
-  const block = `${START_MARK}\n${body.trim()}\n${END_MARK}`;
+/** The comments around a bench's generated block in BENCHMARKS.md. */
+export interface Marks {
+  start: string;
+  end: string;
+}
+
+/**
+ * Replaces the generated block in BENCHMARKS.md, or appends one if there is none yet.
+ * Without `marks`, the block of bench/append.ts.
+ */
+export function writeSection(file: string, body: string, marks: Marks = { start: START_MARK, end: END_MARK }): void {
+  const block = `${marks.start}\n${body.trim()}\n${marks.end}`;
   const current = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n';
-  const start = current.indexOf(START_MARK);
-  const end = current.indexOf(END_MARK);
+  const start = current.indexOf(marks.start);
+  const end = current.indexOf(marks.end);
   const next =
     start >= 0 && end > start
-      ? current.slice(0, start) + block + current.slice(end + END_MARK.length)
+      ? current.slice(0, start) + block + current.slice(end + marks.end.length)
       : `${current.trimEnd()}\n\n${block}\n`;
   fs.writeFileSync(file, next);
 }

@@ -4,7 +4,7 @@ import { DomainError } from '../shared/errors';
 /** A link's stream is named by the hash of its token: the token itself is never stored (R-CRED-2). */
 export const linkStream = (tokenHash: string) => `link-${tokenHash}`;
 
-export type LinkPurpose = 'invitation' | 'setup' | 'password-reset' | 'magic-link' | 'login';
+export type LinkPurpose = 'invitation' | 'setup' | 'password-reset' | 'magic-link' | 'login' | 'mfa-challenge';
 
 export interface LinkTarget {
   userId?: string;

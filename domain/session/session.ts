@@ -56,7 +56,11 @@ export const session: Decider<Session, SessionCommand, SessionEvent> = {
  * A session is live until it expires, is revoked, or all of its user's sessions
  * are revoked after it started ("log out everywhere", a password or MFA reset).
  */
-export function isLive(state: Session, now: Date, sessionsRevokedAt: string | undefined): boolean {
-  // Strictly before: a session started in the same step as a revocation (a password reset's new session) stays.
-  return state.exists && !state.revoked && state.expiresAt > now.toISOString() && !(sessionsRevokedAt && state.startedAt < sessionsRevokedAt);
+export function isLive(state: Session, now: Date, cutOff: { at: string; keepSessionId?: string } | undefined): boolean {
+  return state.exists && !state.revoked && state.expiresAt > now.toISOString() && !endedBy(cutOff, state);
+}
+
+/** Whether a "revoke all sessions" ended this session: it had started by then and is not the one kept. */
+export function endedBy(cutOff: { at: string; keepSessionId?: string } | undefined, session: { sessionId: string; startedAt: string }): boolean {
+  return !!cutOff && session.startedAt <= cutOff.at && session.sessionId !== cutOff.keepSessionId;
 }

@@ -21,16 +21,29 @@ export type UserEvent =
   /** R-CRED-6: every sign-in attempt on the account, with its outcome. */
   | DomainEvent<'SignedIn', { userId: string; method: string; ip: string; userAgent: string; sessionId: string }>
   | DomainEvent<'SignInFailed', { userId: string; method: string; ip: string; userAgent: string; reason: string }>
+  /** R-CRED-8: TOTP. The secret is sealed at the edge; backup codes are stored only as hashes. */
+  | DomainEvent<'MfaEnrollmentStarted', { userId: string; sealedSecret: string }>
+  | DomainEvent<'MfaEnabled', { userId: string; backupCodeHashes: string[]; step: number }>
+  | DomainEvent<'MfaCodeUsed', { userId: string; step: number }>
+  | DomainEvent<'BackupCodeUsed', { userId: string; codeHash: string }>
+  | DomainEvent<'MfaReset', { userId: string; by: string }>
   /** Every session that started up to `at` ends (R-CRED-4, R-CRED-8, R-CRED-9). */
-  | DomainEvent<'SessionsRevoked', { userId: string; at: string; reason: string }>;
+  | DomainEvent<'SessionsRevoked', { userId: string; at: string; reason: string; keepSessionId?: string }>;
 
 export type UserCommand =
   | ({ type: 'RegisterUser'; userId: string; email: string } & Profile)
   | { type: 'UpdateProfile'; changes: Partial<Profile> }
   /** The hash is made at the edge (argon2id); the password itself never reaches the domain. */
   | { type: 'SetPassword'; passwordHash: string; mustChange: boolean; by: 'self' | 'admin' | 'setup' }
-  | { type: 'RevokeSessions'; reason: string }
-  | { type: 'RecordSignIn'; method: string; ip: string; userAgent: string; sessionId?: string; failureReason?: string };
+  /** `keepSessionId`: the session the same command starts (a password reset signs the user in afresh). */
+  | { type: 'RevokeSessions'; reason: string; keepSessionId?: string }
+  | { type: 'RecordSignIn'; method: string; ip: string; userAgent: string; sessionId?: string; failureReason?: string }
+  | { type: 'StartMfaEnrollment'; sealedSecret: string }
+  /** `step`: the TOTP time step the edge verified the code for (codes are checked where the secret can be opened). */
+  | { type: 'ConfirmMfa'; step: number; backupCodeHashes: string[] }
+  | { type: 'UseMfaCode'; step: number }
+  | { type: 'UseBackupCode'; codeHash: string }
+  | { type: 'ResetMfa' };
 
 export interface User extends Profile {
   exists: boolean;
@@ -38,11 +51,18 @@ export interface User extends Profile {
   email: string;
   passwordHash?: string;
   mustChangePassword: boolean;
-  sessionsRevokedAt?: string;
+  sessionsRevoked?: SessionsCutOff;
+  mfa: { pendingSecret?: string; secret?: string; backupCodeHashes: string[]; lastStep: number };
+}
+
+/** Sessions started at or before `at` have ended, but for `keepSessionId`. */
+export interface SessionsCutOff {
+  at: string;
+  keepSessionId?: string;
 }
 
 export const user: Decider<User, UserCommand, UserEvent> = {
-  initialState: () => ({ exists: false, userId: '', email: '', firstName: '', lastName: '', mustChangePassword: false }),
+  initialState: () => ({ exists: false, userId: '', email: '', firstName: '', lastName: '', mustChangePassword: false, mfa: { backupCodeHashes: [], lastStep: 0 } }),
   decide(state, command, context: Context) {
     switch (command.type) {
       case 'RegisterUser': {
@@ -67,9 +87,28 @@ export const user: Decider<User, UserCommand, UserEvent> = {
           ? [{ type: 'SignInFailed', data: { userId: state.userId, method, ip, userAgent, reason: failureReason } }]
           : [{ type: 'SignedIn', data: { userId: state.userId, method, ip, userAgent, sessionId: sessionId! } }];
       }
+      case 'StartMfaEnrollment':
+        if (state.mfa.secret) throw new DomainError('mfa_already_enabled', 'MFA is already on; reset it first');
+        return [{ type: 'MfaEnrollmentStarted', data: { userId: state.userId, sealedSecret: command.sealedSecret } }];
+      case 'ConfirmMfa':
+        if (!state.mfa.pendingSecret) throw new DomainError('mfa_not_started', 'start TOTP enrollment first');
+        return [{ type: 'MfaEnabled', data: { userId: state.userId, backupCodeHashes: command.backupCodeHashes, step: command.step } }];
+      case 'UseMfaCode':
+        // A code works once: a replay within its window is refused.
+        if (command.step <= state.mfa.lastStep) throw new DomainError('mfa_code_used', 'this code was already used; wait for the next one');
+        return [{ type: 'MfaCodeUsed', data: { userId: state.userId, step: command.step } }];
+      case 'UseBackupCode':
+        if (!state.mfa.backupCodeHashes.includes(command.codeHash)) throw new DomainError('invalid_mfa_code', 'the code is wrong');
+        return [{ type: 'BackupCodeUsed', data: { userId: state.userId, codeHash: command.codeHash } }];
+      case 'ResetMfa':
+        if (!state.exists) throw new DomainError('not_found', 'user not found');
+        return [
+          { type: 'MfaReset', data: { userId: state.userId, by: context.actor.id } },
+          { type: 'SessionsRevoked', data: { userId: state.userId, at: context.now.toISOString(), reason: 'MFA reset' } },
+        ];
       case 'RevokeSessions':
         if (!state.exists) throw new DomainError('not_found', 'user not found');
-        return [{ type: 'SessionsRevoked', data: { userId: state.userId, at: context.now.toISOString(), reason: command.reason } }];
+        return [{ type: 'SessionsRevoked', data: { userId: state.userId, at: context.now.toISOString(), reason: command.reason, ...(command.keepSessionId ? { keepSessionId: command.keepSessionId } : {}) } }];
     }
   },
   evolve(state, event) {
@@ -83,7 +122,17 @@ export const user: Decider<User, UserCommand, UserEvent> = {
       case 'PasswordSet':
         return { ...state, passwordHash: event.data.passwordHash, mustChangePassword: event.data.mustChange };
       case 'SessionsRevoked':
-        return { ...state, sessionsRevokedAt: event.data.at };
+        return { ...state, sessionsRevoked: { at: event.data.at, keepSessionId: event.data.keepSessionId } };
+      case 'MfaEnrollmentStarted':
+        return { ...state, mfa: { ...state.mfa, pendingSecret: event.data.sealedSecret } };
+      case 'MfaEnabled':
+        return { ...state, mfa: { secret: state.mfa.pendingSecret, backupCodeHashes: event.data.backupCodeHashes, lastStep: event.data.step } };
+      case 'MfaCodeUsed':
+        return { ...state, mfa: { ...state.mfa, lastStep: event.data.step } };
+      case 'BackupCodeUsed':
+        return { ...state, mfa: { ...state.mfa, backupCodeHashes: state.mfa.backupCodeHashes.filter((h) => h !== event.data.codeHash) } };
+      case 'MfaReset':
+        return { ...state, mfa: { backupCodeHashes: [], lastStep: 0 } };
       default:
         return state;
     }

@@ -5,8 +5,9 @@ import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { AcceptInvitation } from '../invitations/accept-invitation.handler';
 import { Meta } from '../shared/request-context';
 import type { CommandMeta } from '../shared/streams';
-import { AcceptInvitationDto, EmailDto, RedeemPasswordLinkDto, SessionDto, SignInDto } from './dto';
+import { AcceptInvitationDto, EmailDto, MfaSignInDto, RedeemPasswordLinkDto, SessionDto, SignInDto } from './dto';
 import { RequestPasswordReset } from './credentials.handlers';
+import { SignInWithMfa } from './mfa.handlers';
 import { RedeemPasswordLink, SignIn } from './sign-in.handlers';
 
 /** The public ways in: no bearer token needed. */
@@ -21,6 +22,14 @@ export class AuthController {
   signIn(@Body() body: SignInDto, @Meta() meta: CommandMeta, @Req() request: FastifyRequest) {
     const userAgent = String(request.headers['user-agent'] ?? '').slice(0, 300);
     return this.commands.execute(new SignIn(body.email, body.password, { ip: request.ip, userAgent }, meta));
+  }
+
+  /** R-CRED-8: the second step, with a TOTP code or a backup code. */
+  @Post('sessions/mfa')
+  @HttpCode(201)
+  signInMfa(@Body() body: MfaSignInDto, @Meta() meta: CommandMeta, @Req() request: FastifyRequest) {
+    const userAgent = String(request.headers['user-agent'] ?? '').slice(0, 300);
+    return this.commands.execute(new SignInWithMfa(body.challenge, body.code, { ip: request.ip, userAgent }, meta));
   }
 
   /** R-SEC-3: 202 whether or not the email has an account. */

@@ -44,3 +44,16 @@ export class EmailDto {
   @ApiProperty() @IsEmail() @MaxLength(254)
   email!: string;
 }
+
+export class MfaSignInDto {
+  @ApiProperty() @IsString() @IsNotEmpty() @MaxLength(200)
+  challenge!: string;
+
+  @ApiProperty({ description: 'a 6-digit TOTP code or a backup code' }) @IsString() @IsNotEmpty() @MaxLength(20)
+  code!: string;
+}
+
+export class MfaCodeDto {
+  @ApiProperty() @IsString() @IsNotEmpty() @MaxLength(20)
+  code!: string;
+}

@@ -1,8 +1,11 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, ParseUUIDPipe, Put, Req, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, ParseUUIDPipe, Post, Put, Req, UseGuards } from '@nestjs/common';
+import { MfaCodeDto } from './dto';
+import { StartMfaEnrollment, VerifyMfaEnrollment } from './mfa.handlers';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
 import { NotFound } from '../../domain/shared/errors';
+import { endedBy } from '../../domain/session/session';
 import { user, userStream } from '../../domain/user/user';
 import type { ReadStore } from '../../infra/readstore/port';
 import { MEMBERS, ORGS, SESSIONS, type MemberRow, type OrgRow, type SessionRow } from '../../projections/directory';
@@ -52,6 +55,7 @@ export class MeController {
       username: state.username,
       bio: state.bio,
       mustChangePassword: state.mustChangePassword,
+      mfaEnabled: !!state.mfa.secret,
       memberships: rows.map((r) => ({ orgId: r.orgId, orgName: orgs.get(r.orgId)?.name, role: r.roleId, status: r.status, approval: r.approval })),
     };
   }
@@ -62,6 +66,19 @@ export class MeController {
     return this.commands.execute(new ChangeOwnPassword(body.currentPassword, body.newPassword, meta));
   }
 
+  /** R-CRED-8: start TOTP enrollment; the secret is shown once. */
+  @Post('mfa/totp')
+  @HttpCode(201)
+  startMfa(@Meta() meta: CommandMeta) {
+    return this.commands.execute(new StartMfaEnrollment(meta));
+  }
+
+  @Post('mfa/totp/verify')
+  @HttpCode(200)
+  verifyMfa(@Body() body: MfaCodeDto, @Meta() meta: CommandMeta) {
+    return this.commands.execute(new VerifyMfaEnrollment(body.code, meta));
+  }
+
   /** R-CRED-9: the sessions that still work. */
   @Get('sessions')
   async sessions(@Req() request: GatehouseRequest) {
@@ -69,7 +86,7 @@ export class MeController {
     const { state } = await this.streams.load(userStream(request.actor!.id), user);
     const now = this.clock().toISOString();
     const rows = await this.readStore.find<SessionRow>({ collection: this.runner.collection(SESSIONS), where: { userId: state.userId, revoked: false, expiresAt: { gt: now } }, orderBy: [['startedAt', 'desc'], ['id', 'desc']], limit: 200 });
-    const live = rows.filter((r) => !state.sessionsRevokedAt || r.startedAt >= state.sessionsRevokedAt);
+    const live = rows.filter((r) => !endedBy(state.sessionsRevoked, { sessionId: r.id, startedAt: r.startedAt }));
     return { items: live.map(({ id, method, startedAt, expiresAt }) => ({ sessionId: id, method, startedAt, expiresAt })), nextCursor: null };
   }
 

@@ -58,7 +58,7 @@ export class Sessions {
     const { state } = await this.streams.load(sessionStream(hashToken(token)), session);
     if (!state.exists) return undefined;
     const { state: account } = await this.streams.load(userStream(state.userId), user);
-    return isLive(state, this.clock(), account.sessionsRevokedAt) ? { kind: 'user', id: state.userId } : undefined;
+    return isLive(state, this.clock(), account.sessionsRevoked) ? { kind: 'user', id: state.userId } : undefined;
   }
 }
 

@@ -14,6 +14,10 @@ import { Sessions, type IssuedSession } from './sessions.service';
 import { SignInThrottle } from './throttle';
 
 export type SignedIn = IssuedSession & { userId: string; mustChangePassword: boolean; position: Position };
+/** With MFA on, the password step answers with a challenge for the second step (POST /v1/sessions/mfa). */
+export type MfaRequired = { mfaRequired: true; challenge: string; expiresAt: string };
+
+const MFA_CHALLENGE_MS = 5 * 60_000;
 
 /** Where a sign-in comes from: recorded with the attempt (R-CRED-6), and what throttling counts by (R-CRED-7). */
 export interface Origin {
@@ -21,7 +25,7 @@ export interface Origin {
   userAgent: string;
 }
 
-export class SignIn extends Command<SignedIn> {
+export class SignIn extends Command<SignedIn | MfaRequired> {
   constructor(readonly email: string, readonly password: string, readonly origin: Origin, readonly meta: CommandMeta) {
     super();
   }
@@ -47,10 +51,11 @@ export class SignInHandler implements ICommandHandler<SignIn> {
     private readonly streams: Streams,
     private readonly sessions: Sessions,
     private readonly throttle: SignInThrottle,
+    private readonly links: Links,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
-  async execute({ email, password, origin, meta }: SignIn): Promise<SignedIn> {
+  async execute({ email, password, origin, meta }: SignIn): Promise<SignedIn | MfaRequired> {
     const key = emailKey(normalizeEmail(email));
     const wait = this.throttle.waitMs(key, origin.ip);
     if (wait > 0) throw new DomainError('too_many_attempts', 'too many failed sign-ins: wait before trying again', { retryAfterSeconds: Math.ceil(wait / 1000) });
@@ -69,6 +74,12 @@ export class SignInHandler implements ICommandHandler<SignIn> {
       throw new DomainError('invalid_credentials', 'email or password is wrong');
     }
     this.throttle.succeeded(key, origin.ip);
+    if (account.mfa.secret) {
+      const expiresAt = new Date(context.now.getTime() + MFA_CHALLENGE_MS).toISOString();
+      const challenge = await this.links.issue('mfa-challenge', { userId: account.userId }, expiresAt, context);
+      await this.streams.commit([challenge.change], { ...meta, actor: context.actor });
+      return { mfaRequired: true, challenge: challenge.token, expiresAt };
+    }
     const { issued, change } = await this.sessions.prepare(account.userId, 'password');
     const from = await this.streams.load(userStream(account.userId), user);
     const signedIn = { from, events: user.decide(from.state, { type: 'RecordSignIn', ...attempt, sessionId: issued.sessionId }, context) };
@@ -98,10 +109,10 @@ export class RedeemPasswordLinkHandler implements ICommandHandler<RedeemPassword
     return this.streams.retrying(async () => {
       const spent = await this.links.use(token, ['setup', 'password-reset'], context);
       const from = await this.streams.load(userStream(userId), user);
-      const events = user.decide(from.state, { type: 'SetPassword', passwordHash, mustChange: false, by: link.purpose === 'setup' ? 'setup' : 'self' }, { ...context, actor });
-      // A reset ends every session there was (whoever held the old password is out); the new one starts after.
-      if (link.purpose === 'password-reset') events.push(...user.decide(events.reduce(user.evolve, from.state), { type: 'RevokeSessions', reason: 'password reset' }, { ...context, actor }));
       const { issued, change } = await this.sessions.prepare(userId, 'password');
+      const events = user.decide(from.state, { type: 'SetPassword', passwordHash, mustChange: false, by: link.purpose === 'setup' ? 'setup' : 'self' }, { ...context, actor });
+      // A reset ends every session there was (whoever held the old password is out), but the one it starts.
+      if (link.purpose === 'password-reset') events.push(...user.decide(events.reduce(user.evolve, from.state), { type: 'RevokeSessions', reason: 'password reset', keepSessionId: issued.sessionId }, { ...context, actor }));
       const { position } = await this.streams.commit([spent.change, { from, events }, change], { ...meta, actor, ...(link.orgId ? { orgId: link.orgId } : {}) });
       return { ...issued, userId, mustChangePassword: false, position };
     });

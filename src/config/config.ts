@@ -49,6 +49,10 @@ export class Settings {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(24 * 30)
   SESSION_TTL_HOURS = 12;
 
+  /** 32 bytes, base64: seals secrets kept for later (TOTP). Without it, a key file is created in DATA_DIR. */
+  @IsOptional() @Matches(/^[A-Za-z0-9+/]{43}=$/, { message: 'SECRET_KEY must be 32 bytes in base64 (e.g. openssl rand -base64 32)' })
+  SECRET_KEY?: string;
+
   /** Base of the links in emails. */
   @IsOptional() @IsUrl({ require_tld: false, require_protocol: true })
   PUBLIC_URL?: string;
@@ -68,7 +72,7 @@ export class Settings {
 export class InvalidConfiguration extends Error {}
 
 export function loadSettings(env: Record<string, string | undefined>): Settings {
-  const known = Object.keys(new Settings()).concat(['POSTGRES_URL', 'EVENTSTORE_URL', 'PUBLIC_URL', 'MONGODB_URL']);
+  const known = Object.keys(new Settings()).concat(['POSTGRES_URL', 'EVENTSTORE_URL', 'PUBLIC_URL', 'MONGODB_URL', 'SECRET_KEY']);
   const relevant = Object.fromEntries(Object.entries(env).filter(([k, v]) => known.includes(k) && v !== undefined && v !== ''));
   const settings = plainToInstance(Settings, relevant);
   const errors = validateSync(settings, { forbidUnknownValues: false });

@@ -2,6 +2,7 @@ import { Global, Inject, Module, type DynamicModule, type OnApplicationShutdown 
 import { join } from 'node:path';
 import { MailboxMailer } from '../../infra/email/mailbox';
 import { MAILER } from '../../infra/email/port';
+import { SecretBox } from '../../infra/crypto/sealing';
 import type { EventStore } from '../../infra/eventstore/port';
 import { OrgAccess } from '../access/org-access.service';
 import { Links } from '../auth/links.service';
@@ -46,10 +47,14 @@ export class CoreModule {
         eventStoreProvider,
         { provide: MAILER, inject: [CLOCK], useFactory: (c: Clock) => new MailboxMailer(join(settings.dataDir, 'mailbox'), c) },
         { provide: READ_STORE, useFactory: () => openReadStore(settings) },
+        {
+          provide: SecretBox,
+          useFactory: () => (settings.SECRET_KEY ? new SecretBox(Buffer.from(settings.SECRET_KEY, 'base64')) : SecretBox.fromKeyFile(join(settings.dataDir, 'secret.key'))),
+        },
         ...SHARED,
         Shutdown,
       ],
-      exports: [Settings, CLOCK, EVENT_STORE, READ_STORE, MAILER, ...SHARED],
+      exports: [Settings, CLOCK, EVENT_STORE, READ_STORE, MAILER, SecretBox, ...SHARED],
     };
   }
 }

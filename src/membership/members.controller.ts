@@ -15,6 +15,7 @@ import { Streams, type CommandMeta } from '../shared/streams';
 import { CreateMember } from './create-member.handler';
 import { AccessCodeDto, AvailabilityDto, ChangeRoleDto, CreateMemberDto, GrantDto, SetPasswordDto, UpdateMemberDto } from './dto';
 import { SendPasswordReset, SetMemberPassword } from '../auth/credentials.handlers';
+import { ResetMemberMfa } from '../auth/mfa.handlers';
 import { SendSetupLink, SetAccessCode, UpdateMember } from './member.handlers';
 
 /** The access actions of SPEC 3.1, each one membership command. */
@@ -178,6 +179,13 @@ export class MembersController {
   @HttpCode(200)
   passwordReset(@OrgId() orgId: string, @UserId() userId: string, @Meta('org') meta: CommandMeta) {
     return this.commands.execute(new SendPasswordReset(orgId, userId, meta));
+  }
+
+  /** R-CRED-8: clears the secret and backup codes and ends every session. */
+  @Post(':user/mfa-reset')
+  @HttpCode(200)
+  mfaReset(@OrgId() orgId: string, @UserId() userId: string, @Meta('org') meta: CommandMeta) {
+    return this.commands.execute(new ResetMemberMfa(orgId, userId, meta));
   }
 
   @Put(':user/availability')

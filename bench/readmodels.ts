@@ -1,0 +1,672 @@
+/**
+ * Read models at scale: how fast the projection runner catches up into the embedded
+ * read store (and, as a small sample, into FerretDB); members-list and quick-search
+ * latency through the HTTP stack for an org of 100 000 members and for the same org in
+ * a deployment of 1 000 000; and how long a created member takes to show in the list
+ * while commands arrive at 500/s.
+ *
+ *   npm run bench:readmodels                  # print the report (markdown)
+ *   npm run bench:readmodels -- --write       # and replace the results block in BENCHMARKS.md
+ *   npm run bench:readmodels -- --quick       # 10 000 / 100 000 members, fewer requests: a few minutes
+ *   options: --org-members 100000 --deployment-members 1000000 --catchup-runs 2 --requests 500
+ *            --rate 500 --seconds 10 --cv-runs 3 --mongo-members 500 --query-cap 20
+ *   MONGODB_URL=...   run the Mongo sample against that server (a fresh database, dropped after)
+ */
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import Database from 'better-sqlite3';
+import { MongoClient } from 'mongodb';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { EventStore } from '../infra/eventstore/port';
+import { SqliteEventStore } from '../infra/eventstore/sqlite';
+import type { ReadStore } from '../infra/readstore/port';
+import { MongoReadStore } from '../infra/readstore/mongo';
+import { SqliteReadStore } from '../infra/readstore/sqlite';
+import { createApp } from '../src/app';
+import { loadSettings } from '../src/config/config';
+import { ProjectionRunner } from '../src/readmodels/projection-runner';
+import { gatehouseEvents } from '../src/shared/event-types';
+import { addMembers, DATASET_NAMES, loadOrg, seedOrg, type SeededOrg } from './support/dataset';
+import { mongoTarget, type MongoTarget } from './support/ferretdb';
+import { ms, percentiles, sleep, type Percentiles } from './support/latency';
+import { machineFacts } from './support/machine';
+import { spread } from './support/measure';
+import { num, writeSection } from './support/report';
+
+interface Options {
+  quick: boolean;
+  write: boolean;
+  orgMembers: number;
+  deploymentMembers: number;
+  catchupRuns: number;
+  requests: number;
+  rate: number;
+  seconds: number;
+  cvRuns: number;
+  mongoMembers: number;
+  /** Seconds one query row may take in all; a slow row stops early with fewer requests. */
+  queryCap: number;
+}
+
+const MARKS = {
+  start: '<!-- bench/readmodels.ts results: generated, `npm run bench:readmodels -- --write` replaces this block -->',
+  end: '<!-- end of bench/readmodels.ts results -->',
+};
+
+const log = (line: string) => process.stderr.write(`[bench] ${new Date().toISOString().slice(11, 19)} ${line}\n`);
+
+function parseOptions(argv: string[]): Options {
+  const quick = argv.includes('--quick');
+  const value = (name: string, fallback: number, min: number, max: number) => {
+    const i = argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+    if (i < 0) return fallback;
+    const raw = argv[i].includes('=') ? argv[i].split('=')[1] : argv[i + 1];
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < min || n > max) throw new Error(`--${name} must be a number from ${min} to ${max}, got ${raw}`);
+    return n;
+  };
+  const orgMembers = Math.round(value('org-members', quick ? 10_000 : 100_000, 100, 5_000_000));
+  const options: Options = {
+    quick,
+    write: argv.includes('--write'),
+    orgMembers,
+    deploymentMembers: Math.round(value('deployment-members', quick ? 100_000 : 1_000_000, 0, 20_000_000)),
+    catchupRuns: Math.round(value('catchup-runs', quick ? 1 : 2, 0, 9)),
+    requests: Math.round(value('requests', quick ? 200 : 500, 10, 100_000)),
+    rate: value('rate', 500, 1, 10_000),
+    seconds: value('seconds', quick ? 5 : 10, 1, 120),
+    cvRuns: Math.round(value('cv-runs', quick ? 1 : 3, 0, 9)),
+    mongoMembers: Math.round(value('mongo-members', quick ? 150 : 500, 0, 100_000)),
+    queryCap: value('query-cap', quick ? 6 : 20, 1, 600),
+  };
+  if (options.deploymentMembers !== 0 && options.deploymentMembers < options.orgMembers) throw new Error('--deployment-members must be 0 (skip) or at least --org-members');
+  return options;
+}
+
+// ---------------------------------------------------------------- the app over inject
+
+interface Reply {
+  status: number;
+  body: any;
+}
+
+async function call(app: NestFastifyApplication, method: 'GET' | 'POST', url: string, options: { token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Reply> {
+  const headers: Record<string, string> = { ...(options.headers ?? {}) };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+  if (payload !== undefined) headers['content-type'] = 'application/json';
+  const response = await app.inject({ method, url, headers, payload });
+  let body: unknown = response.body;
+  try {
+    body = response.body ? JSON.parse(response.body) : undefined;
+  } catch {
+    // Not JSON: keep the text.
+  }
+  return { status: response.statusCode, body };
+}
+
+/** The whole Gatehouse on a data dir, as main.ts builds it (embedded stores, SQLite synchronous=FULL: the defaults). */
+function startApp(dataDir: string): Promise<NestFastifyApplication> {
+  return createApp({ settings: loadSettings({ DATA_DIR: dataDir }), logger: false });
+}
+
+function runnerOf(app: NestFastifyApplication): ProjectionRunner {
+  return app.get(ProjectionRunner, { strict: false });
+}
+
+function withTimeout<T>(promise: Promise<T>, seconds: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const overdue = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${seconds} s`)), seconds * 1000);
+  });
+  return Promise.race([promise, overdue]).finally(() => clearTimeout(timer));
+}
+
+// ---------------------------------------------------------------- catch-up
+
+interface CatchUpSample {
+  seconds: number;
+  /** Events of the log the runner went through (handled or skipped by the type filter). */
+  logEvents: number;
+  /** Events applied, summed over the projections (an event two projections handle counts twice). */
+  handled: number;
+}
+
+interface CatchUpRow {
+  store: string;
+  log: string;
+  how: string;
+  samples: CatchUpSample[];
+  note?: string;
+}
+
+/** A fresh runner over `store` into `readStore`, from the read store's checkpoints to the head. */
+async function catchUpAlone(store: EventStore, readStore: ReadStore, timeoutSeconds: number): Promise<CatchUpSample> {
+  const head = Number(await store.headPosition());
+  const runner = new ProjectionRunner(store, readStore, () => new Date());
+  const start = performance.now();
+  try {
+    await runner.onApplicationBootstrap();
+    await withTimeout(runner.caughtUp(), timeoutSeconds, 'catch-up');
+    const seconds = (performance.now() - start) / 1000;
+    const status = await runner.status();
+    return { seconds, logEvents: head - Math.min(...status.map((s) => Number(s.position) - 0)) + head - head, handled: status.reduce((n, s) => n + s.eventsApplied, 0) };
+  } finally {
+    await runner.onApplicationShutdown();
+  }
+}
+
+/** Starts the app on `dataDir` and waits until its runner has caught up; the app is left running. */
+async function restartAndCatchUp(dataDir: string, fromPosition: number, timeoutSeconds: number): Promise<{ app: NestFastifyApplication; sample: CatchUpSample }> {
+  const start = performance.now();
+  const app = await startApp(dataDir);
+  try {
+    const runner = runnerOf(app);
+    await withTimeout(runner.caughtUp(), timeoutSeconds, 'catch-up in the app');
+    const seconds = (performance.now() - start) / 1000;
+    const status = await runner.status();
+    const head = Math.max(...status.map((s) => Number(s.position)));
+    return { app, sample: { seconds, logEvents: head - fromPosition, handled: status.reduce((n, s) => n + s.eventsApplied, 0) } };
+  } catch (error) {
+    await app.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+// ---------------------------------------------------------------- queries
+
+interface QueryRow {
+  group: string;
+  label: string;
+  /** The request path for the i-th request (rows cycle through a few values). */
+  url(i: number): string;
+  samples: number[];
+  spent: number;
+}
+
+const LIST_PREFIXES = ['ma', 'sch', 'an', 'lu', 'ber', 'jo'];
+const ONE = ['a', 'm', 's', 'j', 'l', 'e', 'k', 'd'];
+const TWO = ['ma', 'an', 'ja', 'el', 'sc', 'lu', 'ro', 'he'];
+const THREE = ['mar', 'sch', 'and', 'lin', 'kow', 'ber', 'joh', 'mül'];
+const NONE = ['zqx', 'xvq', 'qzj', 'vxz'];
+
+function queryRows(orgId: string, deepCursor: string): QueryRow[] {
+  const base = `/v1/orgs/${orgId}/members`;
+  const row = (group: string, label: string, url: (i: number) => string): QueryRow => ({ group, label, url, samples: [], spent: 0 });
+  const q = (s: string) => encodeURIComponent(s);
+  return [
+    row('members list', 'first page (sort by name, 50)', () => base),
+    row('members list', `q= 2–3-letter prefix (${LIST_PREFIXES.join(', ')})`, (i) => `${base}?q=${q(LIST_PREFIXES[i % LIST_PREFIXES.length])}`),
+    row('members list', 'page 90 % deep, by cursor (sort by name)', () => `${base}?cursor=${deepCursor}`),
+    row('members list', 'sort=-joined, first page (newest first)', () => `${base}?sort=-joined`),
+    row('quick search', `1 letter (${ONE.join(', ')})`, (i) => `${base}/search?q=${q(ONE[i % ONE.length])}`),
+    row('quick search', `2 letters (${TWO.join(', ')})`, (i) => `${base}/search?q=${q(TWO[i % TWO.length])}`),
+    row('quick search', `3 letters (${THREE.join(', ')})`, (i) => `${base}/search?q=${q(THREE[i % THREE.length])}`),
+    row('quick search', `3 letters matching nobody (${NONE.join(', ')})`, (i) => `${base}/search?q=${q(NONE[i % NONE.length])}`),
+  ];
+}
+
+/**
+ * One request at a time, rows interleaved in rounds (so a burst of load elsewhere
+ * lands on every row), after a short warm-up. A row stops once it has spent `cap` seconds.
+ */
+async function measureQueries(app: NestFastifyApplication, token: string, rows: QueryRow[], requests: number, cap: number): Promise<void> {
+  const rounds = 5;
+  const perRound = Math.ceil(requests / rounds);
+  for (const row of rows) {
+    const warmupUntil = performance.now() + Math.min(2000, cap * 100);
+    for (let i = 0; i < 10 && performance.now() < warmupUntil; i++) await expectOk(app, row.url(i), token);
+  }
+  let counter = 0;
+  for (let round = 0; round < rounds; round++) {
+    for (const row of rows) {
+      for (let i = 0; i < perRound && row.samples.length < requests && row.spent < cap * 1000; i++) {
+        const start = performance.now();
+        await expectOk(app, row.url(counter++), token);
+        const elapsed = performance.now() - start;
+        row.samples.push(elapsed);
+        row.spent += elapsed;
+      }
+    }
+  }
+}
+
+async function expectOk(app: NestFastifyApplication, url: string, token: string): Promise<any> {
+  const reply = await call(app, 'GET', url, { token });
+  if (reply.status !== 200) throw new Error(`GET ${url}: ${reply.status} ${JSON.stringify(reply.body)}`);
+  return reply.body;
+}
+
+/**
+ * A cursor 90 % into the org's members by name, made the way the API makes one (the
+ * sort key and id of the last row of a page), read from the read store's file. Also
+ * returns the id of the row that must come first on that page, to check the API agrees.
+ */
+function deepCursor(readModelsFile: string, orgId: string, members: number): { cursor: string; firstId: string } {
+  const db = new Database(readModelsFile, { readonly: true });
+  try {
+    const offset = Math.floor(members * 0.9);
+    const rows = db
+      .prepare(`SELECT json_extract(doc, '$.nameKey') AS k, id FROM rm_members WHERE json_extract(doc, '$.orgId') = ? ORDER BY json_extract(doc, '$.nameKey'), id LIMIT 2 OFFSET ?`)
+      .all(orgId, offset) as Array<{ k: string; id: string }>;
+    if (rows.length < 2) throw new Error(`the read store has fewer than ${offset + 2} members of the org`);
+    return { cursor: Buffer.from(JSON.stringify([rows[0].k, rows[0].id])).toString('base64url'), firstId: rows[1].id };
+  } finally {
+    db.close();
+  }
+}
+
+// ---------------------------------------------------------------- command to visible
+
+interface CvRun {
+  offered: number;
+  sent: number;
+  accepted: number;
+  /** Commands per second from the first send to the last 201. */
+  acceptedRate: number;
+  /** Scheduled send → 201 (includes any lag of the schedule itself). */
+  post: Percentiles;
+  /** 201 → the member is in the list read with Gatehouse-Min-Position. */
+  visible: Percentiles;
+  notVisible: number;
+  failed: number;
+  listPages: number;
+}
+
+/**
+ * Open loop: command i is sent at start + i/rate whatever happened to the others. Each
+ * accepted command is followed by a read of the members list, newest first, with
+ * Gatehouse-Min-Position set to the command's position (the server waits until the
+ * read models have reached it), following pages until the member is found.
+ */
+async function commandToVisible(app: NestFastifyApplication, token: string, orgId: string, rate: number, seconds: number, tag: string): Promise<CvRun> {
+  const total = Math.max(1, Math.round(rate * seconds));
+  const post: number[] = [];
+  const visible: number[] = [];
+  let notVisible = 0;
+  let failed = 0;
+  let listPages = 0;
+  let firstSent = Infinity;
+  let lastAccepted = 0;
+  const one = async (i: number, scheduledAt: number) => {
+    firstSent = Math.min(firstSent, performance.now());
+    const created = await call(app, 'POST', `/v1/orgs/${orgId}/members`, {
+      token,
+      body: { email: `cv.${tag}.${i}@example.org`, firstName: 'Vera', lastName: `Visible${i}`, mode: 'setup-email' },
+    });
+    const acceptedAt = performance.now();
+    if (created.status !== 201) {
+      failed++;
+      if (failed <= 3) log(`command ${i}: ${created.status} ${JSON.stringify(created.body)}`);
+      return;
+    }
+    lastAccepted = Math.max(lastAccepted, acceptedAt);
+    post.push(acceptedAt - scheduledAt);
+    const want = `${orgId}:${created.body.userId}`;
+    const headers = { 'gatehouse-min-position': String(created.body.position) };
+    const deadline = acceptedAt + 5000;
+    let cursor: string | undefined;
+    while (performance.now() < deadline) {
+      const reply = await call(app, 'GET', `/v1/orgs/${orgId}/members?sort=-joined&limit=100${cursor ? `&cursor=${cursor}` : ''}`, { token, headers });
+      listPages++;
+      if (reply.status === 503) {
+        cursor = undefined;
+        continue; // read_model_behind: the server waited its 5 s; ask again while time is left
+      }
+      if (reply.status !== 200) throw new Error(`list: ${reply.status} ${JSON.stringify(reply.body)}`);
+      if ((reply.body.items as Array<{ userId: string; orgId?: string }>).some((item) => `${orgId}:${item.userId}` === want)) {
+        visible.push(performance.now() - acceptedAt);
+        return;
+      }
+      cursor = reply.body.nextCursor ?? undefined;
+      if (!cursor) await sleep(5);
+    }
+    notVisible++;
+  };
+
+  const inflight: Array<Promise<void>> = [];
+  const start = performance.now() + 20;
+  let next = 0;
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const now = performance.now();
+      while (next < total && start + (next * 1000) / rate <= now) {
+        inflight.push(one(next, start + (next * 1000) / rate));
+        next++;
+      }
+      if (next >= total) resolve();
+      else setTimeout(tick, Math.max(0, start + (next * 1000) / rate - performance.now()));
+    };
+    setTimeout(tick, 20);
+  });
+  await withTimeout(Promise.all(inflight), seconds + 60, 'command-to-visible run');
+  return {
+    offered: rate,
+    sent: total,
+    accepted: post.length,
+    acceptedRate: post.length / ((lastAccepted - firstSent) / 1000),
+    post: percentiles(post),
+    visible: percentiles(visible),
+    notVisible,
+    failed,
+    listPages,
+  };
+}
+
+// ---------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const runId = randomBytes(3).toString('hex');
+  const registry = gatehouseEvents();
+  const began = performance.now();
+
+  const undo: Array<() => void> = [];
+  const undoAll = () => {
+    while (undo.length) {
+      try {
+        undo.pop()!();
+      } catch {
+        // Keep undoing the rest.
+      }
+    }
+  };
+  process.once('exit', undoAll);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      undoAll();
+      process.exit(130);
+    });
+  }
+  // Twice the longest run seen here, with room: a hang ends the bench instead of the machine's patience.
+  const watchdogMinutes = options.quick ? 20 : 60;
+  const watchdog = setTimeout(() => {
+    log(`watchdog: not finished after ${watchdogMinutes} min, giving up`);
+    process.exit(2);
+  }, watchdogMinutes * 60_000);
+  watchdog.unref();
+
+  log('machine facts (includes a 1 s fdatasync probe of the temp dir)');
+  const machine = machineFacts();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-bench-readmodels-'));
+  undo.push(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  const freeGb = fs.statfsSync(tmp).bavail * fs.statfsSync(tmp).bsize / 1e9;
+  // About 1.2 kB per event in the event store and 1 kB per member-event in the read store, with copies for the standalone runs.
+  const neededGb = ((options.deploymentMembers || options.orgMembers) * 4 * 2.2e3 + options.orgMembers * 4 * 1e3 * options.catchupRuns) / 1e9;
+  if (freeGb < neededGb * 1.2) throw new Error(`the temp dir has ${freeGb.toFixed(1)} GB free; this run needs about ${neededGb.toFixed(1)} GB`);
+
+  const catchUps: CatchUpRow[] = [];
+  const generation: string[] = [];
+
+  // ---- 1. The Mongo adapter on a small sample (FerretDB here), beside the embedded store on the same log.
+  let mongoNote = '';
+  if (options.mongoMembers > 0) {
+    const sampleFile = path.join(tmp, 'sample-events.db');
+    const sample = new SqliteEventStore({ file: sampleFile, registry });
+    const org = await seedOrg(sample, 'Sample Org', 0, `s${runId}`);
+    await addMembers(sample, org, { first: 1, count: options.mongoMembers, tag: `s${runId}` });
+    const sampleLog = `sample: 1 org, ${num(options.mongoMembers)} members`;
+    const embedded: CatchUpRow = { store: 'embedded SQLite', log: sampleLog, how: 'runner alone, fresh store', samples: [] };
+    for (let run = 0; run < 3; run++) {
+      const file = path.join(tmp, `sample-rm-${run}.db`);
+      const readStore = new SqliteReadStore(file);
+      embedded.samples.push(await catchUpAlone(sample, readStore, 120));
+      await readStore.close();
+      for (const suffix of ['', '-wal', '-shm']) fs.rmSync(file + suffix, { force: true });
+    }
+    log(`sample catch-up into embedded SQLite: ${num(median(embedded.samples, rateOf))} events/s`);
+    const target = await mongoTarget();
+    if (typeof target === 'string') {
+      catchUps.push({ store: 'MongoDB adapter', log: sampleLog, how: target, samples: [] });
+    } else {
+      undo.push(target.stopSync);
+      const mongoRow: CatchUpRow = { store: target.isFerretDb ? 'MongoDB adapter on FerretDB (not MongoDB)' : 'MongoDB adapter', log: sampleLog, how: 'runner alone, fresh database', samples: [] };
+      const mongoRuns = target.isFerretDb ? 1 : 3;
+      for (let run = 0; run < mongoRuns; run++) {
+        const database = `gh_bench_${runId}_${run}`;
+        const readStore = new MongoReadStore(target.url, database);
+        try {
+          log(`sample catch-up into ${target.description}, run ${run + 1}/${mongoRuns}`);
+          mongoRow.samples.push(await catchUpAlone(sample, readStore, 900));
+        } finally {
+          await readStore.close();
+          await dropDatabase(target, database);
+        }
+      }
+      mongoNote = target.description;
+      catchUps.push(mongoRow);
+      log(`sample catch-up into ${target.description}: ${num(median(mongoRow.samples, rateOf))} events/s`);
+      await target.stop();
+    }
+    catchUps.push(embedded);
+    await sample.close();
+    for (const suffix of ['', '-wal', '-shm']) fs.rmSync(sampleFile + suffix, { force: true });
+  }
+
+  // ---- 2. The big org: created through HTTP, filled straight into its event store.
+  const dataDir = path.join(tmp, 'data');
+  const eventsFile = path.join(dataDir, 'events.db');
+  const readModelsFile = path.join(dataDir, 'readmodels.db');
+  log('creating the org through HTTP');
+  let app = await startApp(dataDir);
+  let appOpen = true;
+  undo.push(() => {
+    if (appOpen) void app.close();
+  });
+  const created = await call(app, 'POST', '/v1/orgs', {
+    body: { name: 'Bench Org', preset: 'team', owner: { email: `owner.${runId}@example.org`, firstName: 'Olive', lastName: 'Owner', password: 'correct horse battery staple' } },
+  });
+  if (created.status !== 201) throw new Error(`org creation: ${created.status} ${JSON.stringify(created.body)}`);
+  const { orgId, ownerId, token } = created.body as { orgId: string; ownerId: string; token: string };
+  await runnerOf(app).caughtUp();
+  await app.close();
+  appOpen = false;
+
+  let store = new SqliteEventStore({ file: eventsFile, registry });
+  const bigOrg: SeededOrg = { orgId, ownerId, state: await loadOrg(store, orgId) };
+  const positionBefore = Number(await store.headPosition());
+  log(`appending ${num(options.orgMembers)} members to the org`);
+  let t = performance.now();
+  const orgEvents = await addMembers(store, bigOrg, { first: 1, count: options.orgMembers, tag: `b${runId}`, onProgress: (n) => log(`  ${num(n)} members`) });
+  generation.push(`${num(options.orgMembers)} members of the org: ${num(orgEvents)} events in ${num((performance.now() - t) / 1000)} s`);
+  const orgLog = `1 org, ${num(options.orgMembers)} members`;
+
+  const alone: CatchUpRow = { store: 'embedded SQLite', log: orgLog, how: 'runner alone, fresh store', samples: [] };
+  for (let run = 0; run < options.catchupRuns; run++) {
+    const file = path.join(tmp, `rm-alone-${run}.db`);
+    log(`catch-up, runner alone, run ${run + 1}/${options.catchupRuns}`);
+    const readStore = new SqliteReadStore(file);
+    alone.samples.push(await catchUpAlone(store, readStore, 1800));
+    await readStore.close();
+    for (const suffix of ['', '-wal', '-shm']) fs.rmSync(file + suffix, { force: true });
+    log(`  ${num(rateOf(alone.samples[run]))} log events/s`);
+  }
+  if (alone.samples.length) catchUps.push(alone);
+  await store.close();
+
+  log('restarting the app on the data dir: its runner catches up');
+  let restarted = await restartAndCatchUp(dataDir, positionBefore, 1800);
+  app = restarted.app;
+  appOpen = true;
+  catchUps.push({ store: 'embedded SQLite', log: orgLog, how: 'app restart until caught up (boot included)', samples: [restarted.sample] });
+  log(`  ${num(rateOf(restarted.sample))} log events/s`);
+
+  // ---- 3. Query latency on the org.
+  const deep = deepCursor(readModelsFile, orgId, options.orgMembers);
+  const check = await expectOk(app, `/v1/orgs/${orgId}/members?cursor=${deep.cursor}&limit=1`, token);
+  if (`${orgId}:${check.items[0]?.userId}` !== deep.firstId) throw new Error('the deep cursor does not land where the read store says it should');
+  log(`query latency, ${num(options.orgMembers)}-member org`);
+  const orgRows = queryRows(orgId, deep.cursor);
+  await measureQueries(app, token, orgRows, options.requests, options.queryCap);
+
+  // ---- 4. Command to visible.
+  const cvRuns: CvRun[] = [];
+  for (let run = 0; run < options.cvRuns; run++) {
+    log(`command to visible at ${options.rate}/s for ${options.seconds} s, run ${run + 1}/${options.cvRuns}`);
+    const result = await commandToVisible(app, token, orgId, options.rate, options.seconds, `${runId}r${run}`);
+    cvRuns.push(result);
+    log(`  accepted ${num(result.acceptedRate)}/s; visible after 201: p50 ${ms(result.visible.p50)} ms, p99 ${ms(result.visible.p99)} ms`);
+    await sleep(1000);
+  }
+  await app.close();
+  appOpen = false;
+
+  // ---- 5. The deployment: more orgs of the same size in the same store, then the org again.
+  let deploymentRows: QueryRow[] | undefined;
+  let deploymentNote = '';
+  const others = options.deploymentMembers > options.orgMembers ? options.deploymentMembers - options.orgMembers : 0;
+  if (others > 0) {
+    store = new SqliteEventStore({ file: eventsFile, registry });
+    const before = Number(await store.headPosition());
+    const orgCount = Math.ceil(others / options.orgMembers);
+    log(`appending ${num(others)} members in ${orgCount} more orgs`);
+    t = performance.now();
+    let events = 0;
+    for (let o = 0; o < orgCount; o++) {
+      const count = Math.min(options.orgMembers, others - o * options.orgMembers);
+      const org = await seedOrg(store, `Other Org ${o + 1}`, o + 1, `o${runId}`);
+      events += 4 + (await addMembers(store, org, { first: (o + 1) * 10_000_000, count, tag: `o${runId}` }));
+      log(`  org ${o + 1}/${orgCount}: ${num(count)} members (${num((performance.now() - t) / 1000)} s)`);
+    }
+    generation.push(`${num(others)} members of ${orgCount} other orgs: ${num(events)} events in ${num((performance.now() - t) / 1000)} s`);
+    await store.close();
+    deploymentNote = `1 org of ${num(options.orgMembers)} (the one measured) + ${orgCount} other orgs, ${num(others)} members`;
+
+    log('restarting the app: its runner catches up with the other orgs');
+    restarted = await restartAndCatchUp(dataDir, before, 3600);
+    app = restarted.app;
+    appOpen = true;
+    catchUps.push({ store: 'embedded SQLite', log: `+${num(others)} members in ${orgCount} orgs, onto the org's read models`, how: 'app restart until caught up (boot included)', samples: [restarted.sample] });
+    log(`  ${num(rateOf(restarted.sample))} log events/s`);
+    log(`query latency, the same org in the ${num(options.deploymentMembers)}-member deployment`);
+    const deepAgain = deepCursor(readModelsFile, orgId, options.orgMembers);
+    deploymentRows = queryRows(orgId, deepAgain.cursor);
+    await measureQueries(app, token, deploymentRows, options.requests, options.queryCap);
+    await app.close();
+    appOpen = false;
+  }
+
+  const totalMinutes = (performance.now() - began) / 60_000;
+  const sqliteVersion = (new Database(':memory:').prepare('SELECT sqlite_version() AS v').get() as { v: string }).v;
+  const body = report({ options, machine, sqliteVersion, catchUps, orgRows, deploymentRows, deploymentNote, cvRuns, generation, mongoNote, totalMinutes });
+  process.stdout.write(`${body}\n`);
+  if (options.write) {
+    // Compiled to dist/bench/readmodels.js: the repository root is two levels up.
+    writeSection(path.resolve(__dirname, '..', '..', 'BENCHMARKS.md'), body, MARKS);
+    log('BENCHMARKS.md updated');
+  }
+  undoAll();
+}
+
+async function dropDatabase(target: MongoTarget, database: string): Promise<void> {
+  const client = new MongoClient(target.url, { serverSelectionTimeoutMS: 5000 });
+  try {
+    await client.connect();
+    await client.db(database).dropDatabase();
+  } catch (error) {
+    log(`could not drop database ${database}: ${(error as Error).message}`);
+  } finally {
+    await client.close().catch(() => undefined);
+  }
+}
+
+const rateOf = (s: CatchUpSample) => s.logEvents / s.seconds;
+const handledRateOf = (s: CatchUpSample) => s.handled / s.seconds;
+const median = (samples: CatchUpSample[], f: (s: CatchUpSample) => number) => spread(samples.map(f)).median;
+
+// ---------------------------------------------------------------- report
+
+interface ReportInput {
+  options: Options;
+  machine: ReturnType<typeof machineFacts>;
+  sqliteVersion: string;
+  catchUps: CatchUpRow[];
+  orgRows: QueryRow[];
+  deploymentRows?: QueryRow[];
+  deploymentNote: string;
+  cvRuns: CvRun[];
+  generation: string[];
+  mongoNote: string;
+  totalMinutes: number;
+}
+
+function report(r: ReportInput): string {
+  const { options, machine } = r;
+  const lines: string[] = [
+    `### Read models, ${machine.date}${options.quick ? ' (--quick)' : ''}`,
+    '',
+    `- Machine: ${machine.nproc} cores (nproc), ${machine.cpuModel}, Node ${machine.node}, ${machine.kernel}, load average at start ${machine.loadAverage}; temp dir ${machine.tempFs}, ${num(machine.fdatasyncPerSecond)} fdatasync/s. Whole run: ${r.totalMinutes.toFixed(1)} min.`,
+    `- Data: the measured org was created through HTTP (\`POST /v1/orgs\`), then ${num(options.orgMembers)} members were appended straight to the app's SQLite event store (\`appendMany\`, 250 members per call), each member the four events the create-member command commits in setup-email mode (EmailReserved, UserRegistered, MemberAdded, LinkIssued), decided by the domain's own deciders; names from ${DATASET_NAMES.first} first × ${DATASET_NAMES.last} last names, some accented. ${r.generation.join('; ')}.`,
+    `- Stores: event store SQLite ${r.sqliteVersion} (WAL, synchronous=FULL: the app's default); read store the embedded SQLite one (WAL, synchronous=NORMAL) in the same data dir. The app is \`createApp\` with \`loadSettings({ DATA_DIR })\` and nothing else set, as in production.`,
+    '',
+    '#### Catch-up',
+    '',
+    '"Log events" are all the events the runner went through, including those its type filter skips (EmailReserved, LinkIssued: half the log here); "handled" counts each event once per projection that applied it (MemberAdded twice).',
+    '',
+    '| Read store | Log | How | Log events | Handled | Seconds: median [min–max] | Log events/s | Handled events/s |',
+    '|---|---|---|--:|--:|--:|--:|--:|',
+  ];
+  for (const row of r.catchUps) {
+    if (row.samples.length === 0) {
+      lines.push(`| ${row.store} | ${row.log} | ${row.how} | | | | | |`);
+      continue;
+    }
+    const seconds = spread(row.samples.map((s) => s.seconds));
+    const range = row.samples.length > 1 ? ` [${num(seconds.min)}–${num(seconds.max)}]` : '';
+    lines.push(
+      `| ${row.store} | ${row.log} | ${row.how}${row.samples.length > 1 ? `, ${row.samples.length} runs` : ''} | ${num(row.samples[0].logEvents)} | ${num(row.samples[0].handled)} | ${num(seconds.median)}${range} | ${num(median(row.samples, rateOf))} | ${num(median(row.samples, handledRateOf))} |`,
+    );
+  }
+  if (r.mongoNote) lines.push('', `The MongoDB adapter row ran on ${r.mongoNote}${r.mongoNote.startsWith('FerretDB') ? ': FerretDB is not MongoDB, and its speed (RIG.md: ~90 upserts/s on its SQLite backend, falling as collections grow) says nothing about MongoDB\'s. The row shows that the adapter catches up correctly end to end, and what a FerretDB deployment would get' : ''}.`);
+
+  lines.push(
+    '',
+    '#### Query latency (ms), through the HTTP stack',
+    '',
+    `Each request goes through Fastify's \`inject\` (the whole Nest stack: session guard, validation pipe, access check from the write side, controller, read store; no sockets, so no network noise) as the org's Owner, one at a time; rows interleaved in 5 rounds after 10 warm-up requests each. Up to ${num(options.requests)} requests per row; a row stops after ${options.queryCap} s in all, so a slow row has fewer (n).${r.deploymentRows ? ` Deployment: ${r.deploymentNote}.` : ''}`,
+    '',
+    r.deploymentRows
+      ? `| Query | Request | ${num(options.orgMembers)}-member org: p50 | p99 | n | in the ${num(options.deploymentMembers)}-member deployment: p50 | p99 | n |`
+      : `| Query | Request | ${num(options.orgMembers)}-member org: p50 | p99 | n |`,
+    r.deploymentRows ? '|---|---|--:|--:|--:|--:|--:|--:|' : '|---|---|--:|--:|--:|',
+  );
+  r.orgRows.forEach((row, i) => {
+    const a = percentiles(row.samples);
+    const cells = [row.group, row.label, ms(a.p50), ms(a.p99), String(a.n)];
+    if (r.deploymentRows) {
+      const b = percentiles(r.deploymentRows[i].samples);
+      cells.push(ms(b.p50), ms(b.p99), String(b.n));
+    }
+    lines.push(`| ${cells.join(' | ')} |`);
+  });
+
+  if (r.cvRuns.length) {
+    lines.push(
+      '',
+      `#### Command accepted → visible in the list, at ${num(options.rate)} commands/s offered`,
+      '',
+      `Open loop for ${options.seconds} s per run: create-member commands (\`POST /v1/orgs/{org}/members\`, setup-email mode: 4 events and a mailbox file each) sent on schedule whatever the server does, through the same \`inject\` in the same process as the app, on the ${num(options.orgMembers)}-member org. After each 201 the client reads the members list, newest first, with \`Gatehouse-Min-Position\` set to the command's position (the server holds the read until its read models have reached it), following pages until the new member is in it. "POST" is scheduled send → 201, so it includes any lag in keeping the schedule.`,
+      '',
+      '| Run | Commands sent | Accepted | Accepted/s | POST p50 | POST p99 | 201 → visible p50 | 201 → visible p99 | Not visible in 5 s | List reads |',
+      '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+    );
+    r.cvRuns.forEach((c, i) => {
+      lines.push(`| ${i + 1} | ${num(c.sent)} | ${num(c.accepted)}${c.failed ? ` (${c.failed} failed)` : ''} | ${num(c.acceptedRate)} | ${ms(c.post.p50)} | ${ms(c.post.p99)} | ${ms(c.visible.p50)} | ${ms(c.visible.p99)} | ${c.notVisible} | ${num(c.listPages)} |`);
+    });
+    if (r.cvRuns.length > 1) {
+      const med = (f: (c: CvRun) => number) => spread(r.cvRuns.map(f)).median;
+      lines.push(`| median | | | ${num(med((c) => c.acceptedRate))} | ${ms(med((c) => c.post.p50))} | ${ms(med((c) => c.post.p99))} | ${ms(med((c) => c.visible.p50))} | ${ms(med((c) => c.visible.p99))} | | |`);
+    }
+  }
+  return lines.join('\n');
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    process.stderr.write(`[bench] failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,174 @@
+import { Inject } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { Secret, TOTP } from 'otpauth';
+import { membership, membershipStream, requireCredentialsAuthority } from '../../domain/membership/membership';
+import { DomainError } from '../../domain/shared/errors';
+import { user, userStream, type User } from '../../domain/user/user';
+import { SecretBox } from '../../infra/crypto/sealing';
+import { hashToken } from '../../infra/crypto/secrets';
+import type { Position } from '../../infra/eventstore/port';
+import { OrgAccess } from '../access/org-access.service';
+import { Streams, type CommandMeta } from '../shared/streams';
+import { CLOCK, type Clock } from '../shared/tokens';
+import { Links } from './links.service';
+import { Sessions } from './sessions.service';
+import type { Origin, SignedIn } from './sign-in.handlers';
+import { SignInThrottle } from './throttle';
+
+const PERIOD_S = 30;
+const BACKUP_CODES = 10;
+const BACKUP_ALPHABET = 'abcdefghjkmnpqrstuvwxyz23456789';
+
+function totp(secret: string, label = 'Gatehouse'): TOTP {
+  return new TOTP({ issuer: 'Gatehouse', label, secret: Secret.fromBase32(secret), period: PERIOD_S, digits: 6, algorithm: 'SHA1' });
+}
+
+/** The time step a 6-digit code is valid for (one step of clock drift either way), or undefined. */
+export function verifiedStep(secret: string, code: string, now: Date): number | undefined {
+  if (!/^\d{6}$/.test(code)) return undefined;
+  const delta = totp(secret).validate({ token: code, timestamp: now.getTime(), window: 1 });
+  return delta === null ? undefined : Math.floor(now.getTime() / 1000 / PERIOD_S) + delta;
+}
+
+/** 10 characters from a 31-letter alphabet (about 50 bits); the small modulo bias is harmless at this size. */
+function backupCode(): string {
+  const chars = [...randomBytes(10)].map((b) => BACKUP_ALPHABET[b % BACKUP_ALPHABET.length]).join('');
+  return `${chars.slice(0, 5)}-${chars.slice(5, 10)}`;
+}
+
+const normalizeBackup = (code: string) => code.trim().toLowerCase().replace(/\s+/g, '');
+
+export class StartMfaEnrollment extends Command<{ secret: string; otpauthUri: string; position: Position }> {
+  constructor(readonly meta: CommandMeta) {
+    super();
+  }
+}
+
+export class VerifyMfaEnrollment extends Command<{ backupCodes: string[]; position: Position }> {
+  constructor(readonly code: string, readonly meta: CommandMeta) {
+    super();
+  }
+}
+
+export class SignInWithMfa extends Command<SignedIn> {
+  constructor(readonly challenge: string, readonly code: string, readonly origin: Origin, readonly meta: CommandMeta) {
+    super();
+  }
+}
+
+export class ResetMemberMfa extends Command<{ position: Position }> {
+  constructor(readonly orgId: string, readonly userId: string, readonly meta: CommandMeta) {
+    super();
+  }
+}
+
+/** R-CRED-8: TOTP enrollment; the secret is shown once and kept only sealed. */
+@CommandHandler(StartMfaEnrollment)
+export class StartMfaEnrollmentHandler implements ICommandHandler<StartMfaEnrollment> {
+  constructor(
+    private readonly streams: Streams,
+    private readonly box: SecretBox,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  async execute({ meta }: StartMfaEnrollment) {
+    const secret = new Secret({ size: 20 }).base32;
+    return this.streams.retrying(async () => {
+      const from = await this.streams.load(userStream(meta.actor.id), user);
+      const events = user.decide(from.state, { type: 'StartMfaEnrollment', sealedSecret: this.box.seal(secret) }, { now: this.clock(), actor: meta.actor });
+      const { position } = await this.streams.commit([{ from, events }], meta);
+      return { secret, otpauthUri: totp(secret, from.state.email).toString(), position };
+    }, userStream(meta.actor.id));
+  }
+}
+
+/** R-CRED-8: a correct code turns MFA on and gives 10 single-use backup codes, shown once. */
+@CommandHandler(VerifyMfaEnrollment)
+export class VerifyMfaEnrollmentHandler implements ICommandHandler<VerifyMfaEnrollment> {
+  constructor(
+    private readonly streams: Streams,
+    private readonly box: SecretBox,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  async execute({ code, meta }: VerifyMfaEnrollment) {
+    const now = this.clock();
+    const from = await this.streams.load(userStream(meta.actor.id), user);
+    if (!from.state.mfa.pendingSecret) throw new DomainError('mfa_not_started', 'start TOTP enrollment first');
+    const step = verifiedStep(this.box.open(from.state.mfa.pendingSecret), code, now);
+    if (step === undefined) throw new DomainError('invalid_mfa_code', 'the code is wrong');
+    const backupCodes = Array.from({ length: BACKUP_CODES }, backupCode);
+    const events = user.decide(from.state, { type: 'ConfirmMfa', step, backupCodeHashes: backupCodes.map((c) => hashToken(normalizeBackup(c))) }, { now, actor: meta.actor });
+    const { position } = await this.streams.commit([{ from, events }], meta);
+    return { backupCodes, position };
+  }
+}
+
+/** The second step of a sign-in once MFA is on: a TOTP code or a backup code, each usable once. */
+@CommandHandler(SignInWithMfa)
+export class SignInWithMfaHandler implements ICommandHandler<SignInWithMfa> {
+  constructor(
+    private readonly streams: Streams,
+    private readonly links: Links,
+    private readonly sessions: Sessions,
+    private readonly throttle: SignInThrottle,
+    private readonly box: SecretBox,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  async execute({ challenge, code, origin, meta }: SignInWithMfa): Promise<SignedIn> {
+    const now = this.clock();
+    const spent = await this.links.use(challenge, ['mfa-challenge'], { now, actor: meta.actor });
+    const userId = spent.link.userId!;
+    const wait = this.throttle.waitMs(`mfa:${userId}`, origin.ip);
+    if (wait > 0) throw new DomainError('too_many_attempts', 'too many wrong codes: wait before trying again', { retryAfterSeconds: Math.ceil(wait / 1000) });
+    const from = await this.streams.load(userStream(userId), user);
+    const actor = { kind: 'user' as const, id: userId };
+    const context = { now, actor };
+    const attempt = { method: 'password+mfa', ip: origin.ip, userAgent: origin.userAgent };
+    const used = this.useCode(from.state, code, context);
+    if (!used) {
+      this.throttle.failed(`mfa:${userId}`, origin.ip);
+      await this.streams.commit([{ from, events: user.decide(from.state, { type: 'RecordSignIn', ...attempt, failureReason: 'wrong_mfa_code' }, context) }], { ...meta, actor });
+      throw new DomainError('invalid_mfa_code', 'the code is wrong');
+    }
+    this.throttle.succeeded(`mfa:${userId}`, origin.ip);
+    const { issued, change } = await this.sessions.prepare(userId, 'password');
+    const events = [...used, ...user.decide(used.reduce(user.evolve, from.state), { type: 'RecordSignIn', ...attempt, sessionId: issued.sessionId }, context)];
+    const { position } = await this.streams.commit([spent.change, { from, events }, change], { ...meta, actor });
+    return { ...issued, userId, mustChangePassword: from.state.mustChangePassword, position };
+  }
+
+  private useCode(account: User, code: string, context: { now: Date; actor: { kind: 'user'; id: string } }) {
+    try {
+      if (/^\d{6}$/.test(code)) {
+        const step = account.mfa.secret ? verifiedStep(this.box.open(account.mfa.secret), code, context.now) : undefined;
+        return step === undefined ? undefined : user.decide(account, { type: 'UseMfaCode', step }, context);
+      }
+      return user.decide(account, { type: 'UseBackupCode', codeHash: hashToken(normalizeBackup(code)) }, context);
+    } catch (error) {
+      if (error instanceof DomainError && (error.code === 'invalid_mfa_code' || error.code === 'mfa_code_used')) return undefined;
+      throw error;
+    }
+  }
+}
+
+/** R-CRED-8: an admin's "Reset MFA" clears the secret and backup codes and ends every session. */
+@CommandHandler(ResetMemberMfa)
+export class ResetMemberMfaHandler implements ICommandHandler<ResetMemberMfa> {
+  constructor(
+    private readonly streams: Streams,
+    private readonly orgAccess: OrgAccess,
+  ) {}
+
+  async execute({ orgId, userId, meta }: ResetMemberMfa) {
+    const { context } = await this.orgAccess.context(orgId, meta.actor);
+    const member = await this.streams.load(membershipStream(orgId, userId), membership);
+    requireCredentialsAuthority(member.state, context);
+    return this.streams.retrying(async () => {
+      const from = await this.streams.load(userStream(userId), user);
+      return { position: (await this.streams.commit([{ from, events: user.decide(from.state, { type: 'ResetMfa' }, context) }], meta)).position };
+    }, userStream(userId));
+  }
+}
