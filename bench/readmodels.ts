@@ -142,7 +142,7 @@ interface CatchUpRow {
   note?: string;
 }
 
-/** A fresh runner over `store` into `readStore`, from the read store's checkpoints to the head. */
+/** A fresh runner over `store` into a fresh (empty) `readStore`: from the start of the log to its head. */
 async function catchUpAlone(store: EventStore, readStore: ReadStore, timeoutSeconds: number): Promise<CatchUpSample> {
   const head = Number(await store.headPosition());
   const runner = new ProjectionRunner(store, readStore, () => new Date());
@@ -152,14 +152,14 @@ async function catchUpAlone(store: EventStore, readStore: ReadStore, timeoutSeco
     await withTimeout(runner.caughtUp(), timeoutSeconds, 'catch-up');
     const seconds = (performance.now() - start) / 1000;
     const status = await runner.status();
-    return { seconds, logEvents: head - Math.min(...status.map((s) => Number(s.position) - 0)) + head - head, handled: status.reduce((n, s) => n + s.eventsApplied, 0) };
+    return { seconds, logEvents: head, handled: status.reduce((n, s) => n + s.eventsApplied, 0) };
   } finally {
     await runner.onApplicationShutdown();
   }
 }
 
 /** Starts the app on `dataDir` and waits until its runner has caught up; the app is left running. */
-async function restartAndCatchUp(dataDir: string, fromPosition: number, timeoutSeconds: number): Promise<{ app: NestFastifyApplication; sample: CatchUpSample }> {
+async function restartAndCatchUp(dataDir: string, from: number, to: number, timeoutSeconds: number): Promise<{ app: NestFastifyApplication; sample: CatchUpSample }> {
   const start = performance.now();
   const app = await startApp(dataDir);
   try {
@@ -167,8 +167,7 @@ async function restartAndCatchUp(dataDir: string, fromPosition: number, timeoutS
     await withTimeout(runner.caughtUp(), timeoutSeconds, 'catch-up in the app');
     const seconds = (performance.now() - start) / 1000;
     const status = await runner.status();
-    const head = Math.max(...status.map((s) => Number(s.position)));
-    return { app, sample: { seconds, logEvents: head - fromPosition, handled: status.reduce((n, s) => n + s.eventsApplied, 0) } };
+    return { app, sample: { seconds, logEvents: to - from, handled: status.reduce((n, s) => n + s.eventsApplied, 0) } };
   } catch (error) {
     await app.close().catch(() => undefined);
     throw error;
@@ -407,7 +406,7 @@ async function main(): Promise<void> {
     const sample = new SqliteEventStore({ file: sampleFile, registry });
     const org = await seedOrg(sample, 'Sample Org', 0, `s${runId}`);
     await addMembers(sample, org, { first: 1, count: options.mongoMembers, tag: `s${runId}` });
-    const sampleLog = `sample: 1 org, ${num(options.mongoMembers)} members`;
+    const sampleLog = `sample: 1 org, ${int(options.mongoMembers)} members`;
     const embedded: CatchUpRow = { store: 'embedded SQLite', log: sampleLog, how: 'runner alone, fresh store', samples: [] };
     for (let run = 0; run < 3; run++) {
       const file = path.join(tmp, `sample-rm-${run}.db`);
@@ -467,11 +466,11 @@ async function main(): Promise<void> {
   let store = new SqliteEventStore({ file: eventsFile, registry });
   const bigOrg: SeededOrg = { orgId, ownerId, state: await loadOrg(store, orgId) };
   const positionBefore = Number(await store.headPosition());
-  log(`appending ${num(options.orgMembers)} members to the org`);
+  log(`appending ${int(options.orgMembers)} members to the org`);
   let t = performance.now();
-  const orgEvents = await addMembers(store, bigOrg, { first: 1, count: options.orgMembers, tag: `b${runId}`, onProgress: (n) => log(`  ${num(n)} members`) });
-  generation.push(`${num(options.orgMembers)} members of the org: ${num(orgEvents)} events in ${num((performance.now() - t) / 1000)} s`);
-  const orgLog = `1 org, ${num(options.orgMembers)} members`;
+  const orgEvents = await addMembers(store, bigOrg, { first: 1, count: options.orgMembers, tag: `b${runId}`, onProgress: (n) => log(`  ${int(n)} members`) });
+  generation.push(`${int(options.orgMembers)} members of the org: ${int(orgEvents)} events in ${num((performance.now() - t) / 1000)} s`);
+  const orgLog = `1 org, ${int(options.orgMembers)} members`;
 
   const alone: CatchUpRow = { store: 'embedded SQLite', log: orgLog, how: 'runner alone, fresh store', samples: [] };
   for (let run = 0; run < options.catchupRuns; run++) {
@@ -484,10 +483,11 @@ async function main(): Promise<void> {
     log(`  ${num(rateOf(alone.samples[run]))} log events/s`);
   }
   if (alone.samples.length) catchUps.push(alone);
+  const positionAfter = Number(await store.headPosition());
   await store.close();
 
   log('restarting the app on the data dir: its runner catches up');
-  let restarted = await restartAndCatchUp(dataDir, positionBefore, 1800);
+  let restarted = await restartAndCatchUp(dataDir, positionBefore, positionAfter, 1800);
   app = restarted.app;
   appOpen = true;
   catchUps.push({ store: 'embedded SQLite', log: orgLog, how: 'app restart until caught up (boot included)', samples: [restarted.sample] });
@@ -497,7 +497,7 @@ async function main(): Promise<void> {
   const deep = deepCursor(readModelsFile, orgId, options.orgMembers);
   const check = await expectOk(app, `/v1/orgs/${orgId}/members?cursor=${deep.cursor}&limit=1`, token);
   if (`${orgId}:${check.items[0]?.userId}` !== deep.firstId) throw new Error('the deep cursor does not land where the read store says it should');
-  log(`query latency, ${num(options.orgMembers)}-member org`);
+  log(`query latency, ${int(options.orgMembers)}-member org`);
   const orgRows = queryRows(orgId, deep.cursor);
   await measureQueries(app, token, orgRows, options.requests, options.queryCap);
 
@@ -521,26 +521,27 @@ async function main(): Promise<void> {
     store = new SqliteEventStore({ file: eventsFile, registry });
     const before = Number(await store.headPosition());
     const orgCount = Math.ceil(others / options.orgMembers);
-    log(`appending ${num(others)} members in ${orgCount} more orgs`);
+    log(`appending ${int(others)} members in ${orgCount} more orgs`);
     t = performance.now();
     let events = 0;
     for (let o = 0; o < orgCount; o++) {
       const count = Math.min(options.orgMembers, others - o * options.orgMembers);
       const org = await seedOrg(store, `Other Org ${o + 1}`, o + 1, `o${runId}`);
       events += 4 + (await addMembers(store, org, { first: (o + 1) * 10_000_000, count, tag: `o${runId}` }));
-      log(`  org ${o + 1}/${orgCount}: ${num(count)} members (${num((performance.now() - t) / 1000)} s)`);
+      log(`  org ${o + 1}/${orgCount}: ${int(count)} members (${num((performance.now() - t) / 1000)} s)`);
     }
-    generation.push(`${num(others)} members of ${orgCount} other orgs: ${num(events)} events in ${num((performance.now() - t) / 1000)} s`);
+    generation.push(`${int(others)} members of ${orgCount} other orgs: ${int(events)} events in ${num((performance.now() - t) / 1000)} s`);
+    const after = Number(await store.headPosition());
     await store.close();
-    deploymentNote = `1 org of ${num(options.orgMembers)} (the one measured) + ${orgCount} other orgs, ${num(others)} members`;
+    deploymentNote = `1 org of ${int(options.orgMembers)} (the one measured) + ${orgCount} other orgs, ${int(others)} members`;
 
     log('restarting the app: its runner catches up with the other orgs');
-    restarted = await restartAndCatchUp(dataDir, before, 3600);
+    restarted = await restartAndCatchUp(dataDir, before, after, 3600);
     app = restarted.app;
     appOpen = true;
-    catchUps.push({ store: 'embedded SQLite', log: `+${num(others)} members in ${orgCount} orgs, onto the org's read models`, how: 'app restart until caught up (boot included)', samples: [restarted.sample] });
+    catchUps.push({ store: 'embedded SQLite', log: `+${int(others)} members in ${orgCount} orgs, onto the org's read models`, how: 'app restart until caught up (boot included)', samples: [restarted.sample] });
     log(`  ${num(rateOf(restarted.sample))} log events/s`);
-    log(`query latency, the same org in the ${num(options.deploymentMembers)}-member deployment`);
+    log(`query latency, the same org in the ${int(options.deploymentMembers)}-member deployment`);
     const deepAgain = deepCursor(readModelsFile, orgId, options.orgMembers);
     deploymentRows = queryRows(orgId, deepAgain.cursor);
     await measureQueries(app, token, deploymentRows, options.requests, options.queryCap);
@@ -572,6 +573,8 @@ async function dropDatabase(target: MongoTarget, database: string): Promise<void
   }
 }
 
+/** A count: 12345 → "12 345". */
+const int = (value: number) => String(Math.round(value)).replace(/\B(?=(\d{3})+(?!\d))/g, ' ');
 const rateOf = (s: CatchUpSample) => s.logEvents / s.seconds;
 const handledRateOf = (s: CatchUpSample) => s.handled / s.seconds;
 const median = (samples: CatchUpSample[], f: (s: CatchUpSample) => number) => spread(samples.map(f)).median;
@@ -598,7 +601,7 @@ function report(r: ReportInput): string {
     `### Read models, ${machine.date}${options.quick ? ' (--quick)' : ''}`,
     '',
     `- Machine: ${machine.nproc} cores (nproc), ${machine.cpuModel}, Node ${machine.node}, ${machine.kernel}, load average at start ${machine.loadAverage}; temp dir ${machine.tempFs}, ${num(machine.fdatasyncPerSecond)} fdatasync/s. Whole run: ${r.totalMinutes.toFixed(1)} min.`,
-    `- Data: the measured org was created through HTTP (\`POST /v1/orgs\`), then ${num(options.orgMembers)} members were appended straight to the app's SQLite event store (\`appendMany\`, 250 members per call), each member the four events the create-member command commits in setup-email mode (EmailReserved, UserRegistered, MemberAdded, LinkIssued), decided by the domain's own deciders; names from ${DATASET_NAMES.first} first × ${DATASET_NAMES.last} last names, some accented. ${r.generation.join('; ')}.`,
+    `- Data: the measured org was created through HTTP (\`POST /v1/orgs\`), then ${int(options.orgMembers)} members were appended straight to the app's SQLite event store (\`appendMany\`, 250 members per call), each member the four events the create-member command commits in setup-email mode (EmailReserved, UserRegistered, MemberAdded, LinkIssued), decided by the domain's own deciders; names from ${DATASET_NAMES.first} first × ${DATASET_NAMES.last} last names, some accented. ${r.generation.join('; ')}.`,
     `- Stores: event store SQLite ${r.sqliteVersion} (WAL, synchronous=FULL: the app's default); read store the embedded SQLite one (WAL, synchronous=NORMAL) in the same data dir. The app is \`createApp\` with \`loadSettings({ DATA_DIR })\` and nothing else set, as in production.`,
     '',
     '#### Catch-up',
@@ -616,7 +619,7 @@ function report(r: ReportInput): string {
     const seconds = spread(row.samples.map((s) => s.seconds));
     const range = row.samples.length > 1 ? ` [${num(seconds.min)}–${num(seconds.max)}]` : '';
     lines.push(
-      `| ${row.store} | ${row.log} | ${row.how}${row.samples.length > 1 ? `, ${row.samples.length} runs` : ''} | ${num(row.samples[0].logEvents)} | ${num(row.samples[0].handled)} | ${num(seconds.median)}${range} | ${num(median(row.samples, rateOf))} | ${num(median(row.samples, handledRateOf))} |`,
+      `| ${row.store} | ${row.log} | ${row.how}${row.samples.length > 1 ? `, ${row.samples.length} runs` : ''} | ${int(row.samples[0].logEvents)} | ${int(row.samples[0].handled)} | ${num(seconds.median)}${range} | ${num(median(row.samples, rateOf))} | ${num(median(row.samples, handledRateOf))} |`,
     );
   }
   if (r.mongoNote) lines.push('', `The MongoDB adapter row ran on ${r.mongoNote}${r.mongoNote.startsWith('FerretDB') ? ': FerretDB is not MongoDB, and its speed (RIG.md: ~90 upserts/s on its SQLite backend, falling as collections grow) says nothing about MongoDB\'s. The row shows that the adapter catches up correctly end to end, and what a FerretDB deployment would get' : ''}.`);
@@ -625,11 +628,11 @@ function report(r: ReportInput): string {
     '',
     '#### Query latency (ms), through the HTTP stack',
     '',
-    `Each request goes through Fastify's \`inject\` (the whole Nest stack: session guard, validation pipe, access check from the write side, controller, read store; no sockets, so no network noise) as the org's Owner, one at a time; rows interleaved in 5 rounds after 10 warm-up requests each. Up to ${num(options.requests)} requests per row; a row stops after ${options.queryCap} s in all, so a slow row has fewer (n).${r.deploymentRows ? ` Deployment: ${r.deploymentNote}.` : ''}`,
+    `Each request goes through Fastify's \`inject\` (the whole Nest stack: session guard, validation pipe, access check from the write side, controller, read store; no sockets, so no network noise) as the org's Owner, one at a time; rows interleaved in 5 rounds after 10 warm-up requests each. Up to ${int(options.requests)} requests per row; a row stops after ${options.queryCap} s in all, so a slow row has fewer (n).${r.deploymentRows ? ` Deployment: ${r.deploymentNote}.` : ''}`,
     '',
     r.deploymentRows
-      ? `| Query | Request | ${num(options.orgMembers)}-member org: p50 | p99 | n | in the ${num(options.deploymentMembers)}-member deployment: p50 | p99 | n |`
-      : `| Query | Request | ${num(options.orgMembers)}-member org: p50 | p99 | n |`,
+      ? `| Query | Request | ${int(options.orgMembers)}-member org: p50 | p99 | n | in the ${int(options.deploymentMembers)}-member deployment: p50 | p99 | n |`
+      : `| Query | Request | ${int(options.orgMembers)}-member org: p50 | p99 | n |`,
     r.deploymentRows ? '|---|---|--:|--:|--:|--:|--:|--:|' : '|---|---|--:|--:|--:|',
   );
   r.orgRows.forEach((row, i) => {
@@ -645,15 +648,15 @@ function report(r: ReportInput): string {
   if (r.cvRuns.length) {
     lines.push(
       '',
-      `#### Command accepted → visible in the list, at ${num(options.rate)} commands/s offered`,
+      `#### Command accepted → visible in the list, at ${int(options.rate)} commands/s offered`,
       '',
-      `Open loop for ${options.seconds} s per run: create-member commands (\`POST /v1/orgs/{org}/members\`, setup-email mode: 4 events and a mailbox file each) sent on schedule whatever the server does, through the same \`inject\` in the same process as the app, on the ${num(options.orgMembers)}-member org. After each 201 the client reads the members list, newest first, with \`Gatehouse-Min-Position\` set to the command's position (the server holds the read until its read models have reached it), following pages until the new member is in it. "POST" is scheduled send → 201, so it includes any lag in keeping the schedule.`,
+      `Open loop for ${options.seconds} s per run: create-member commands (\`POST /v1/orgs/{org}/members\`, setup-email mode: 4 events and a mailbox file each) sent on schedule whatever the server does, through the same \`inject\` in the same process as the app, on the ${int(options.orgMembers)}-member org. After each 201 the client reads the members list, newest first, with \`Gatehouse-Min-Position\` set to the command's position (the server holds the read until its read models have reached it), following pages until the new member is in it. "POST" is scheduled send → 201, so it includes any lag in keeping the schedule.`,
       '',
       '| Run | Commands sent | Accepted | Accepted/s | POST p50 | POST p99 | 201 → visible p50 | 201 → visible p99 | Not visible in 5 s | List reads |',
       '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
     );
     r.cvRuns.forEach((c, i) => {
-      lines.push(`| ${i + 1} | ${num(c.sent)} | ${num(c.accepted)}${c.failed ? ` (${c.failed} failed)` : ''} | ${num(c.acceptedRate)} | ${ms(c.post.p50)} | ${ms(c.post.p99)} | ${ms(c.visible.p50)} | ${ms(c.visible.p99)} | ${c.notVisible} | ${num(c.listPages)} |`);
+      lines.push(`| ${i + 1} | ${int(c.sent)} | ${int(c.accepted)}${c.failed ? ` (${c.failed} failed)` : ''} | ${num(c.acceptedRate)} | ${ms(c.post.p50)} | ${ms(c.post.p99)} | ${ms(c.visible.p50)} | ${ms(c.visible.p99)} | ${c.notVisible} | ${int(c.listPages)} |`);
     });
     if (r.cvRuns.length > 1) {
       const med = (f: (c: CvRun) => number) => spread(r.cvRuns.map(f)).median;

@@ -7,6 +7,7 @@ import { MembershipActionHandler } from './access/membership-action.handler';
 import { AuthController } from './auth/auth.controller';
 import { ChangeOwnPasswordHandler, RequestPasswordResetHandler, RevokeSessionsHandler, SendPasswordResetHandler, SetMemberPasswordHandler } from './auth/credentials.handlers';
 import { MeController } from './auth/me.controller';
+import { EndImpersonationHandler, ImpersonationController, StartImpersonationHandler } from './auth/impersonation';
 import { ResetMemberMfaHandler, SignInWithMfaHandler, StartMfaEnrollmentHandler, VerifyMfaEnrollmentHandler } from './auth/mfa.handlers';
 import { RedeemPasswordLinkHandler, SignInHandler } from './auth/sign-in.handlers';
 import { Settings } from './config/config';
@@ -46,7 +47,7 @@ export class AppModule {
         CqrsModule.forRoot(),
         CoreModule.forRoot(settings, clock),
       ],
-      controllers: [HealthController, AuthController, MeController, OrganizationsController, OrgSettingsController, InvitationsController, MembersController, ServiceKeysController, AuthorizeController, PartnersController, QueriesController, MetricsController],
+      controllers: [HealthController, AuthController, MeController, ImpersonationController, OrganizationsController, OrgSettingsController, InvitationsController, MembersController, ServiceKeysController, AuthorizeController, PartnersController, QueriesController, MetricsController],
       providers: [
         CreateOrganizationHandler,
         AddLocationHandler, ChangePolicyHandler, CreateRoleHandler, UpdateRoleHandler, TransferOwnershipHandler,
@@ -72,6 +73,8 @@ export class AppModule {
         VerifyMfaEnrollmentHandler,
         SignInWithMfaHandler,
         ResetMemberMfaHandler,
+        StartImpersonationHandler,
+        EndImpersonationHandler,
         Metrics,
         CreatePartnerHandler,
         CreatePartnerOrgHandler,

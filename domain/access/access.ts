@@ -62,16 +62,26 @@ export function can(access: MemberAccess, permission: string, at: { now: Date; l
     if (access.approval === 'pending') return { allowed: false, reason: 'not_approved' };
   }
   let outside = false;
-  if (access.role?.permissions.includes(permission)) {
+  if (holds(access.role?.permissions ?? [], permission)) {
     if (inScope(access.locations, at.location)) return { allowed: true, reason: 'role' };
     outside = true;
   }
   for (const grant of access.grants) {
-    if (grant.permission !== permission || !isGrantLive(grant, at.now)) continue;
+    if (!holds([grant.permission], permission) || !isGrantLive(grant, at.now)) continue;
     if (inScope(grant.location ? [grant.location] : null, at.location)) return { allowed: true, reason: 'grant' };
     outside = true;
   }
   return { allowed: false, reason: outside ? 'outside_locations' : 'missing_permission' };
+}
+
+/** Scopes nest: `any` (the whole org) covers `location` and `own`; `location` covers `own`. */
+function holds(permissions: readonly string[], wanted: string): boolean {
+  if (permissions.includes(wanted)) return true;
+  const cut = wanted.lastIndexOf('.');
+  const base = wanted.slice(0, cut);
+  const scope = wanted.slice(cut + 1);
+  const wider = scope === 'own' ? ['location', 'any'] : scope === 'location' ? ['any'] : [];
+  return wider.some((w) => permissions.includes(`${base}.${w}`));
 }
 
 /** A global scope covers everything; a location scope covers only checks made in one of its locations. */

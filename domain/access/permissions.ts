@@ -34,6 +34,7 @@ export const PRODUCT_PERMISSIONS = [
   'bookings.create.any',
   'bookings.manage.location',
   'purchases.create.own',
+  'purchases.create.any',
   'schedules.manage.location',
   'orgs.manage.partner',
 ] as const;

@@ -267,3 +267,18 @@ export function requireCredentialsAuthority(target: Membership, ctx: OrgContext)
   const role = ctx.org.roles[target.roleId];
   if (role && !role.owner) requireCeiling(access, role.permissions, target.locations, ctx.now);
 }
+
+/**
+ * R-IMP-1: impersonation needs users.impersonate.any, over an active member of
+ * lower or equal access (every permission of its role is the actor's), never the
+ * Owner, never oneself. (System admins are protected too, once they exist.)
+ */
+export function requireImpersonationAuthority(target: Membership, ctx: OrgContext): void {
+  requireMember(target);
+  const access = requirePermission(ctx.access, 'users.impersonate.any', ctx);
+  if (actorUserId(ctx) === target.userId) throw new DomainError('cannot_impersonate_self', 'you cannot impersonate yourself');
+  if (ctx.org.ownerId === target.userId) throw new DomainError('owner_protected', 'the Owner cannot be impersonated');
+  if (target.status !== 'active') throw new DomainError('target_not_active', 'only active members can be impersonated');
+  const role = ctx.org.roles[target.roleId];
+  requireCeiling(access, role?.permissions ?? [], target.locations, ctx.now);
+}

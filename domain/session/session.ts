@@ -4,14 +4,22 @@ import { DomainError, NotFound } from '../shared/errors';
 /** A session's stream is named by the hash of its token, so a check is one stream read (R-SEC-2: only hashes stored). */
 export const sessionStream = (tokenHash: string) => `session-${tokenHash}`;
 
-export type SignInMethod = 'password' | 'signup' | 'invitation' | 'magic-link' | 'google' | 'microsoft';
+export type SignInMethod = 'password' | 'signup' | 'invitation' | 'magic-link' | 'google' | 'microsoft' | 'impersonation';
+
+/** R-IMP-1: who really acts in an impersonation session, and the one org it is good for. */
+export interface Impersonation {
+  impersonatorId: string;
+  orgId: string;
+}
 
 export type SessionEvent =
-  | DomainEvent<'SessionStarted', { sessionId: string; userId: string; method: SignInMethod; startedAt: string; expiresAt: string }>
-  | DomainEvent<'SessionRevoked', { sessionId: string; userId: string; reason: string }>;
+  | DomainEvent<'SessionStarted', { sessionId: string; userId: string; method: SignInMethod; startedAt: string; expiresAt: string; impersonation?: Impersonation }>
+  | DomainEvent<'SessionRevoked', { sessionId: string; userId: string; reason: string }>
+  | DomainEvent<'ImpersonationStarted', { sessionId: string; userId: string; impersonatorId: string; orgId: string; expiresAt: string }>
+  | DomainEvent<'ImpersonationEnded', { sessionId: string; userId: string; impersonatorId: string; orgId: string }>;
 
 export type SessionCommand =
-  | { type: 'StartSession'; sessionId: string; userId: string; method: SignInMethod; expiresAt: string }
+  | { type: 'StartSession'; sessionId: string; userId: string; method: SignInMethod; expiresAt: string; impersonation?: Impersonation }
   | { type: 'RevokeSession'; reason: string };
 
 export interface Session {
@@ -21,6 +29,7 @@ export interface Session {
   startedAt: string;
   expiresAt: string;
   revoked: boolean;
+  impersonation?: Impersonation;
 }
 
 export const session: Decider<Session, SessionCommand, SessionEvent> = {
@@ -29,20 +38,24 @@ export const session: Decider<Session, SessionCommand, SessionEvent> = {
     switch (command.type) {
       case 'StartSession': {
         if (state.exists) throw new DomainError('session_exists');
-        const { sessionId, userId, method, expiresAt } = command;
-        return [{ type: 'SessionStarted', data: { sessionId, userId, method, startedAt: ctx.now.toISOString(), expiresAt } }];
+        const { sessionId, userId, method, expiresAt, impersonation } = command;
+        const started: SessionEvent = { type: 'SessionStarted', data: { sessionId, userId, method, startedAt: ctx.now.toISOString(), expiresAt, ...(impersonation ? { impersonation } : {}) } };
+        return impersonation ? [started, { type: 'ImpersonationStarted', data: { sessionId, userId, ...impersonation, expiresAt } }] : [started];
       }
-      case 'RevokeSession':
+      case 'RevokeSession': {
         // Only its own user ends a session this way (R-CRED-9); anyone else finds nothing.
         if (!state.exists || ctx.actor.id !== state.userId) throw new NotFound('session');
-        return state.revoked ? [] : [{ type: 'SessionRevoked', data: { sessionId: state.sessionId, userId: state.userId, reason: command.reason } }];
+        if (state.revoked) return [];
+        const revoked: SessionEvent = { type: 'SessionRevoked', data: { sessionId: state.sessionId, userId: state.userId, reason: command.reason } };
+        return state.impersonation ? [{ type: 'ImpersonationEnded', data: { sessionId: state.sessionId, userId: state.userId, ...state.impersonation } }, revoked] : [revoked];
+      }
     }
   },
   evolve(state, event) {
     switch (event.type) {
       case 'SessionStarted': {
-        const { sessionId, userId, startedAt, expiresAt } = event.data;
-        return { ...state, exists: true, sessionId, userId, startedAt, expiresAt };
+        const { sessionId, userId, startedAt, expiresAt, impersonation } = event.data;
+        return { ...state, exists: true, sessionId, userId, startedAt, expiresAt, ...(impersonation ? { impersonation } : {}) };
       }
       case 'SessionRevoked':
         return { ...state, revoked: true };

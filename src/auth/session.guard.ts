@@ -12,9 +12,22 @@ export class SessionGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<GatehouseRequest>();
     const header = request.headers.authorization;
     const token = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
-    const actor = token ? await this.sessions.authenticate(token) : undefined;
-    if (!actor) throw new DomainError('unauthenticated', 'a valid bearer token is required');
-    request.actor = actor;
+    const principal = token ? await this.sessions.authenticate(token) : undefined;
+    if (!principal) throw new DomainError('unauthenticated', 'a valid bearer token is required');
+    request.actor = principal.actor;
+    request.realActor = principal.realActor;
+    request.sessionStream = principal.sessionStream;
+    if (principal.orgScope && !withinScope(request, principal.orgScope)) {
+      throw new DomainError('impersonation_scope', 'an impersonation session works only in the organization it was started in');
+    }
     return true;
   }
+}
+
+/** An impersonation session reaches its org's routes, the impersonated profile, and its own end. */
+function withinScope(request: GatehouseRequest, orgId: string): boolean {
+  const org = (request.params as Record<string, string | undefined>).org;
+  if (org) return org === orgId;
+  const path = request.url.split('?')[0];
+  return (request.method === 'DELETE' && path === '/v1/impersonation') || (request.method === 'GET' && path === '/v1/me');
 }

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { timingSafeEqual } from 'node:crypto';
 import { serviceKey, serviceKeyStream } from '../../domain/servicekey/servicekey';
-import { isLive, session, sessionStream, type SessionCommand, type SignInMethod } from '../../domain/session/session';
+import { isLive, session, sessionStream, type Impersonation, type SessionCommand, type SignInMethod } from '../../domain/session/session';
 import { user, userStream } from '../../domain/user/user';
 import { hashToken, newId, newToken } from '../../infra/crypto/secrets';
 import type { Actor } from '../../infra/eventstore/port';
@@ -16,6 +16,18 @@ export interface IssuedSession {
 }
 
 const HOUR_MS = 3_600_000;
+/** R-IMP-1: impersonation sessions are short-lived. */
+const IMPERSONATION_MS = 30 * 60_000;
+
+/** Who a bearer token stands for. */
+export interface Principal {
+  actor: Actor;
+  /** R-IMP-1: the person really acting while impersonating `actor`. */
+  realActor?: Actor;
+  /** An impersonation session is good for one org only. */
+  orgScope?: string;
+  sessionStream?: string;
+}
 
 @Injectable()
 export class Sessions {
@@ -29,11 +41,12 @@ export class Sessions {
    * Prepares a session for `userId`: the token goes to the caller once; only its
    * hash names the stream. Returned as a change so it commits with the command that signs the user in.
    */
-  async prepare(userId: string, method: SignInMethod): Promise<{ issued: IssuedSession; change: Change }> {
+  async prepare(userId: string, method: SignInMethod, impersonation?: Impersonation): Promise<{ issued: IssuedSession; change: Change }> {
     const token = newToken();
     const from = await this.streams.load(sessionStream(hashToken(token)), session);
-    const expiresAt = new Date(this.clock().getTime() + this.settings.SESSION_TTL_HOURS * HOUR_MS).toISOString();
-    const command: SessionCommand = { type: 'StartSession', sessionId: newId(), userId, method, expiresAt };
+    const lifetime = impersonation ? IMPERSONATION_MS : this.settings.SESSION_TTL_HOURS * HOUR_MS;
+    const expiresAt = new Date(this.clock().getTime() + lifetime).toISOString();
+    const command: SessionCommand = { type: 'StartSession', sessionId: newId(), userId, method, expiresAt, ...(impersonation ? { impersonation } : {}) };
     const events = session.decide(from.state, command, { now: this.clock(), actor: { kind: 'user', id: userId } });
     return { issued: { token, sessionId: command.sessionId, expiresAt }, change: { from, events } };
   }
@@ -48,17 +61,24 @@ export class Sessions {
    * The actor behind a bearer token (a session, or a service key `ghk.<keyId>.<secret>`), or undefined.
    * Reads the token's stream each time, so an end or a revocation is seen at once (R-CRED-9).
    */
-  async authenticate(token: string): Promise<Actor | undefined> {
+  async authenticate(token: string): Promise<Principal | undefined> {
     if (token.length < 20 || token.length > 200) return undefined;
     const key = parseServiceKey(token);
     if (key) {
       const { state } = await this.streams.load(serviceKeyStream(key.keyId), serviceKey);
-      return state.exists && !state.revoked && sameHash(state.secretHash, hashToken(key.secret)) ? { kind: 'service', id: state.keyId } : undefined;
+      return state.exists && !state.revoked && sameHash(state.secretHash, hashToken(key.secret)) ? { actor: { kind: 'service', id: state.keyId } } : undefined;
     }
-    const { state } = await this.streams.load(sessionStream(hashToken(token)), session);
+    const stream = sessionStream(hashToken(token));
+    const { state } = await this.streams.load(stream, session);
     if (!state.exists) return undefined;
     const { state: account } = await this.streams.load(userStream(state.userId), user);
-    return isLive(state, this.clock(), account.sessionsRevoked) ? { kind: 'user', id: state.userId } : undefined;
+    if (!isLive(state, this.clock(), account.sessionsRevoked)) return undefined;
+    const principal: Principal = { actor: { kind: 'user', id: state.userId }, sessionStream: stream };
+    if (state.impersonation) {
+      principal.realActor = { kind: 'user', id: state.impersonation.impersonatorId };
+      principal.orgScope = state.impersonation.orgId;
+    }
+    return principal;
   }
 }
 

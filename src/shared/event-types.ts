@@ -44,6 +44,8 @@ export function gatehouseEvents(): EventRegistry {
     'LinkUsed',
     'SessionStarted',
     'SessionRevoked',
+    'ImpersonationStarted',
+    'ImpersonationEnded',
     'SessionsRevoked',
     'SignedIn',
     'SignInFailed',

@@ -6,6 +6,9 @@ import type { CommandMeta } from './streams';
 
 export interface GatehouseRequest extends FastifyRequest {
   actor?: Actor;
+  /** R-IMP-1: set while an impersonation session acts as `actor`. */
+  realActor?: Actor;
+  sessionStream?: string;
 }
 
 const ANONYMOUS: Actor = { kind: 'anonymous', id: 'anonymous' };
@@ -15,7 +18,7 @@ const CORRELATION = /^[A-Za-z0-9._:-]{1,100}$/;
 export function metaOf(request: GatehouseRequest, orgId?: string): CommandMeta {
   const given = request.headers['x-correlation-id'];
   const correlationId = typeof given === 'string' && CORRELATION.test(given) ? given : randomUUID();
-  return { actor: request.actor ?? ANONYMOUS, correlationId, ...(orgId ? { orgId } : {}) };
+  return { actor: request.actor ?? ANONYMOUS, ...(request.realActor ? { realActor: request.realActor } : {}), correlationId, ...(orgId ? { orgId } : {}) };
 }
 
 /** `@Meta('org') meta: CommandMeta` — the command metadata, scoped to the `:org` route parameter when named. */

@@ -65,6 +65,12 @@ describe('membership decider', () => {
       expect(can(staff, 'bookings.manage.location', { now: NOW })).toEqual({ allowed: false, reason: 'outside_locations' });
     });
 
+    it('R-ROLE-5 scopes nest: a permission for the whole org covers the same one for a location or one\'s own', () => {
+      const staff = accessIn(studio, 'u-staff', 'staff');
+      expect(can(staff, 'bookings.create.own', { now: NOW })).toEqual({ allowed: true, reason: 'role' });
+      expect(can(accessIn(studio, 'u-user', 'user'), 'bookings.create.any', { now: NOW })).toEqual({ allowed: false, reason: 'missing_permission' });
+    });
+
     it('a role change to the same role and scope records nothing', () => given(membership, joined()).when({ type: 'ChangeRole', roleId: 'member' }, owner).then([]));
   });
 
