@@ -9,7 +9,7 @@ import { ChangeOwnPasswordHandler, RequestPasswordResetHandler, RevokeSessionsHa
 import { MeController } from './auth/me.controller';
 import { EndImpersonationHandler, ImpersonationController, StartImpersonationHandler } from './auth/impersonation';
 import { ResetMemberMfaHandler, SignInWithMfaHandler, StartMfaEnrollmentHandler, VerifyMfaEnrollmentHandler } from './auth/mfa.handlers';
-import { RedeemPasswordLinkHandler, SignInHandler } from './auth/sign-in.handlers';
+import { RedeemMagicLinkHandler, RedeemPasswordLinkHandler, RequestMagicLinkHandler, SignInCompletion, SignInHandler } from './auth/sign-in.handlers';
 import { Settings } from './config/config';
 import { CoreModule } from './core/core.module';
 import { HealthController } from './health/health.controller';
@@ -52,6 +52,9 @@ export class AppModule {
         CreateOrganizationHandler,
         AddLocationHandler, ChangePolicyHandler, CreateRoleHandler, UpdateRoleHandler, TransferOwnershipHandler,
         SignInHandler,
+        SignInCompletion,
+        RequestMagicLinkHandler,
+        RedeemMagicLinkHandler,
         RedeemPasswordLinkHandler,
         InviteUserHandler,
         ResendInvitationHandler,

@@ -5,10 +5,10 @@ import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { AcceptInvitation } from '../invitations/accept-invitation.handler';
 import { Meta } from '../shared/request-context';
 import type { CommandMeta } from '../shared/streams';
-import { AcceptInvitationDto, EmailDto, MfaSignInDto, RedeemPasswordLinkDto, SessionDto, SignInDto } from './dto';
+import { AcceptInvitationDto, EmailDto, MfaSignInDto, TokenDto, RedeemPasswordLinkDto, SessionDto, SignInDto } from './dto';
 import { RequestPasswordReset } from './credentials.handlers';
 import { SignInWithMfa } from './mfa.handlers';
-import { RedeemPasswordLink, SignIn } from './sign-in.handlers';
+import { RedeemMagicLink, RedeemPasswordLink, RequestMagicLink, SignIn } from './sign-in.handlers';
 
 /** The public ways in: no bearer token needed. */
 @ApiTags('sign-in')
@@ -30,6 +30,21 @@ export class AuthController {
   signInMfa(@Body() body: MfaSignInDto, @Meta() meta: CommandMeta, @Req() request: FastifyRequest) {
     const userAgent = String(request.headers['user-agent'] ?? '').slice(0, 300);
     return this.commands.execute(new SignInWithMfa(body.challenge, body.code, { ip: request.ip, userAgent }, meta));
+  }
+
+  /** R-CRED-6: email a sign-in link (30 minutes); 202 whether or not the email has an account (R-SEC-3). */
+  @Post('magic-links')
+  @HttpCode(202)
+  async magicLink(@Body() body: EmailDto, @Meta() meta: CommandMeta) {
+    await this.commands.execute(new RequestMagicLink(body.email, meta));
+    return { status: 'accepted' };
+  }
+
+  @Post('magic-links/redeem')
+  @HttpCode(201)
+  redeemMagicLink(@Body() body: TokenDto, @Meta() meta: CommandMeta, @Req() request: FastifyRequest) {
+    const userAgent = String(request.headers['user-agent'] ?? '').slice(0, 300);
+    return this.commands.execute(new RedeemMagicLink(body.token, { ip: request.ip, userAgent }, meta));
   }
 
   /** R-SEC-3: 202 whether or not the email has an account. */

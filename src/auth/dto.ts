@@ -57,3 +57,8 @@ export class MfaCodeDto {
   @ApiProperty() @IsString() @IsNotEmpty() @MaxLength(20)
   code!: string;
 }
+
+export class TokenDto {
+  @ApiProperty() @IsString() @IsNotEmpty() @MaxLength(200)
+  token!: string;
+}

@@ -1,15 +1,18 @@
-import { Inject } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { normalizeEmail } from '../../domain/shared/email';
 import { DomainError } from '../../domain/shared/errors';
 import { checkPasswordStrength } from '../../domain/user/password-policy';
-import { emailReservation, emailStream, user, userStream } from '../../domain/user/user';
+import { emailReservation, emailStream, user, userStream, type User } from '../../domain/user/user';
+import type { SignInMethod } from '../../domain/session/session';
 import { hashPassword, verifyPassword } from '../../infra/crypto/passwords';
 import { emailKey } from '../../infra/crypto/secrets';
 import type { Position } from '../../infra/eventstore/port';
-import { Streams, type CommandMeta } from '../shared/streams';
+import { Streams, type Change, type CommandMeta } from '../shared/streams';
 import { CLOCK, type Clock } from '../shared/tokens';
 import { Links } from './links.service';
+import { Settings } from '../config/config';
+import { MAILER, type Mailer } from '../../infra/email/port';
 import { Sessions, type IssuedSession } from './sessions.service';
 import { SignInThrottle } from './throttle';
 
@@ -41,6 +44,36 @@ export class RedeemPasswordLink extends Command<SignedIn> {
 let decoyHash: Promise<string> | undefined;
 
 /**
+ * The end of every successful first factor: with MFA on, a challenge for the
+ * second step; otherwise a session, recorded as login activity, committed with
+ * whatever the first factor changed (a spent link).
+ */
+@Injectable()
+export class SignInCompletion {
+  constructor(
+    private readonly streams: Streams,
+    private readonly sessions: Sessions,
+    private readonly links: Links,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  async complete(account: User, method: SignInMethod, origin: Origin, meta: CommandMeta, changes: Change[]): Promise<SignedIn | MfaRequired> {
+    const context = { now: this.clock(), actor: { kind: 'user' as const, id: account.userId } };
+    if (account.mfa.secret) {
+      const expiresAt = new Date(context.now.getTime() + MFA_CHALLENGE_MS).toISOString();
+      const challenge = await this.links.issue('mfa-challenge', { userId: account.userId }, expiresAt, context);
+      await this.streams.commit([...changes, challenge.change], { ...meta, actor: context.actor });
+      return { mfaRequired: true, challenge: challenge.token, expiresAt };
+    }
+    const { issued, change } = await this.sessions.prepare(account.userId, method);
+    const from = await this.streams.load(userStream(account.userId), user);
+    const signedIn = { from, events: user.decide(from.state, { type: 'RecordSignIn', method, ip: origin.ip, userAgent: origin.userAgent, sessionId: issued.sessionId }, context) };
+    const { position } = await this.streams.commit([...changes, signedIn, change], { ...meta, actor: context.actor });
+    return { ...issued, userId: account.userId, mustChangePassword: account.mustChangePassword, position };
+  }
+}
+
+/**
  * Password sign-in: one answer for a wrong password and an unknown email; every
  * attempt on an account is recorded as login activity (R-CRED-6); failures are
  * throttled with growing delays (R-CRED-7).
@@ -49,9 +82,8 @@ let decoyHash: Promise<string> | undefined;
 export class SignInHandler implements ICommandHandler<SignIn> {
   constructor(
     private readonly streams: Streams,
-    private readonly sessions: Sessions,
     private readonly throttle: SignInThrottle,
-    private readonly links: Links,
+    private readonly completion: SignInCompletion,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
@@ -74,17 +106,7 @@ export class SignInHandler implements ICommandHandler<SignIn> {
       throw new DomainError('invalid_credentials', 'email or password is wrong');
     }
     this.throttle.succeeded(key, origin.ip);
-    if (account.mfa.secret) {
-      const expiresAt = new Date(context.now.getTime() + MFA_CHALLENGE_MS).toISOString();
-      const challenge = await this.links.issue('mfa-challenge', { userId: account.userId }, expiresAt, context);
-      await this.streams.commit([challenge.change], { ...meta, actor: context.actor });
-      return { mfaRequired: true, challenge: challenge.token, expiresAt };
-    }
-    const { issued, change } = await this.sessions.prepare(account.userId, 'password');
-    const from = await this.streams.load(userStream(account.userId), user);
-    const signedIn = { from, events: user.decide(from.state, { type: 'RecordSignIn', ...attempt, sessionId: issued.sessionId }, context) };
-    const { position } = await this.streams.commit([signedIn, change], { ...meta, actor: context.actor });
-    return { ...issued, userId: account.userId, mustChangePassword: account.mustChangePassword, position };
+    return this.completion.complete(account, 'password', origin, meta, []);
   }
 }
 
@@ -116,5 +138,58 @@ export class RedeemPasswordLinkHandler implements ICommandHandler<RedeemPassword
       const { position } = await this.streams.commit([spent.change, { from, events }, change], { ...meta, actor, ...(link.orgId ? { orgId: link.orgId } : {}) });
       return { ...issued, userId, mustChangePassword: false, position };
     });
+  }
+}
+
+export class RequestMagicLink extends Command<void> {
+  constructor(readonly email: string, readonly meta: CommandMeta) {
+    super();
+  }
+}
+
+export class RedeemMagicLink extends Command<SignedIn | MfaRequired> {
+  constructor(readonly token: string, readonly origin: Origin, readonly meta: CommandMeta) {
+    super();
+  }
+}
+
+const MAGIC_LINK_MS = 30 * 60_000; // R-CRED-2
+
+/** R-CRED-6: sign-in by a link emailed to the account; the same answer for unknown emails (R-SEC-3). */
+@CommandHandler(RequestMagicLink)
+export class RequestMagicLinkHandler implements ICommandHandler<RequestMagicLink> {
+  constructor(
+    private readonly streams: Streams,
+    private readonly links: Links,
+    private readonly settings: Settings,
+    @Inject(MAILER) private readonly mailer: Mailer,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  async execute({ email, meta }: RequestMagicLink): Promise<void> {
+    const normalized = normalizeEmail(email);
+    const { state } = await this.streams.load(emailStream(emailKey(normalized)), emailReservation);
+    if (!state.userId) return;
+    const now = this.clock();
+    const issued = await this.links.issue('magic-link', { userId: state.userId }, new Date(now.getTime() + MAGIC_LINK_MS).toISOString(), { now, actor: meta.actor });
+    await this.streams.commit([issued.change], meta);
+    const link = `${this.settings.publicUrl}/sign-in?token=${issued.token}`;
+    await this.mailer.send({ to: normalized, template: 'magic-link', subject: 'Your Gatehouse sign-in link', text: `Sign in: ${link}\nIt works once, for 30 minutes. If you did not ask for it, ignore this email.`, link });
+  }
+}
+
+@CommandHandler(RedeemMagicLink)
+export class RedeemMagicLinkHandler implements ICommandHandler<RedeemMagicLink> {
+  constructor(
+    private readonly streams: Streams,
+    private readonly links: Links,
+    private readonly completion: SignInCompletion,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  async execute({ token, origin, meta }: RedeemMagicLink) {
+    const spent = await this.links.use(token, ['magic-link'], { now: this.clock(), actor: meta.actor });
+    const { state: account } = await this.streams.load(userStream(spent.link.userId!), user);
+    return this.completion.complete(account, 'magic-link', origin, meta, [spent.change]);
   }
 }

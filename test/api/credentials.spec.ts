@@ -109,6 +109,25 @@ describe('passwords and sessions over HTTP', () => {
     expect(after.body.items.map((s: { sessionId: string }) => s.sessionId)).toEqual([fresh.sessionId]);
   });
 
+  it('R-CRED-6 R-CRED-2 signs in by a single-use magic link that lives 30 minutes; unknown emails get the same answer', async () => {
+    const org = await createOrg(t);
+    await member(org, 'magic@example.com');
+    const before = t.mailbox().length;
+    const known = await t.request('POST', '/v1/magic-links', { body: { email: 'MAGIC@example.com' } });
+    const unknown = await t.request('POST', '/v1/magic-links', { body: { email: 'nobody-magic@example.com' } });
+    expect([known.status, unknown.status]).toEqual([202, 202]);
+    expect(known.body).toEqual(unknown.body);
+    const sent = t.mailbox().slice(before);
+    expect(sent.map((m) => [m.to, m.template])).toEqual([['magic@example.com', 'magic-link']]);
+    const token = linkTokenFor(t, 'magic@example.com', 'magic-link');
+    const redeemed = await t.request('POST', '/v1/magic-links/redeem', { body: { token } });
+    expect(redeemed).toMatchObject({ status: 201, body: { token: expect.any(String) } });
+    expect(await works(redeemed.body.token)).toBe(true);
+    expect(await t.request('POST', '/v1/magic-links/redeem', { body: { token } })).toMatchObject({ status: 410, body: { code: 'link_used' } });
+    const listed = await t.request('GET', `/v1/orgs/${org.orgId}/members?q=magic`, { token: org.token, headers: { 'gatehouse-min-position': redeemed.body.position } });
+    expect(listed.body.items[0].lastSignInMethod).toBe('magic-link');
+  });
+
   it('GET /v1/me shows the profile and memberships', async () => {
     const org = await createOrg(t, { name: 'Me Org' });
     const me = await t.request('GET', '/v1/me', { token: org.token, headers: { 'gatehouse-min-position': String(await store.headPosition()) } });
