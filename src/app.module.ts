@@ -7,6 +7,7 @@ import { MembershipActionHandler } from './access/membership-action.handler';
 import { AuthController } from './auth/auth.controller';
 import { ChangeOwnPasswordHandler, RequestPasswordResetHandler, RevokeSessionsHandler, SendPasswordResetHandler, SetMemberPasswordHandler } from './auth/credentials.handlers';
 import { MeController } from './auth/me.controller';
+import { ExternalIdentityController, SignInWithIdentityHandler } from './auth/external-identity';
 import { EndImpersonationHandler, ImpersonationController, StartImpersonationHandler } from './auth/impersonation';
 import { ResetMemberMfaHandler, SignInWithMfaHandler, StartMfaEnrollmentHandler, VerifyMfaEnrollmentHandler } from './auth/mfa.handlers';
 import { RedeemMagicLinkHandler, RedeemPasswordLinkHandler, RequestMagicLinkHandler, SignInCompletion, SignInHandler } from './auth/sign-in.handlers';
@@ -47,7 +48,7 @@ export class AppModule {
         CqrsModule.forRoot(),
         CoreModule.forRoot(settings, clock),
       ],
-      controllers: [HealthController, AuthController, MeController, ImpersonationController, OrganizationsController, OrgSettingsController, InvitationsController, MembersController, ServiceKeysController, AuthorizeController, PartnersController, QueriesController, MetricsController],
+      controllers: [HealthController, AuthController, MeController, ImpersonationController, ExternalIdentityController, OrganizationsController, OrgSettingsController, InvitationsController, MembersController, ServiceKeysController, AuthorizeController, PartnersController, QueriesController, MetricsController],
       providers: [
         CreateOrganizationHandler,
         AddLocationHandler, ChangePolicyHandler, CreateRoleHandler, UpdateRoleHandler, TransferOwnershipHandler,
@@ -55,6 +56,7 @@ export class AppModule {
         SignInCompletion,
         RequestMagicLinkHandler,
         RedeemMagicLinkHandler,
+        SignInWithIdentityHandler,
         RedeemPasswordLinkHandler,
         InviteUserHandler,
         ResendInvitationHandler,

@@ -21,6 +21,8 @@ export type UserEvent =
   /** R-CRED-6: every sign-in attempt on the account, with its outcome. */
   | DomainEvent<'SignedIn', { userId: string; method: string; ip: string; userAgent: string; sessionId: string }>
   | DomainEvent<'SignInFailed', { userId: string; method: string; ip: string; userAgent: string; reason: string }>
+  /** R-CRED-10: an external identity (Google, Microsoft) linked to the account; the provider's subject only as a hash. */
+  | DomainEvent<'IdentityLinked', { userId: string; provider: string; subjectHash: string }>
   /** R-CRED-8: TOTP. The secret is sealed at the edge; backup codes are stored only as hashes. */
   | DomainEvent<'MfaEnrollmentStarted', { userId: string; sealedSecret: string }>
   | DomainEvent<'MfaEnabled', { userId: string; backupCodeHashes: string[]; step: number }>
@@ -43,7 +45,8 @@ export type UserCommand =
   | { type: 'ConfirmMfa'; step: number; backupCodeHashes: string[] }
   | { type: 'UseMfaCode'; step: number }
   | { type: 'UseBackupCode'; codeHash: string }
-  | { type: 'ResetMfa' };
+  | { type: 'ResetMfa' }
+  | { type: 'LinkIdentity'; provider: string; subjectHash: string };
 
 export interface User extends Profile {
   exists: boolean;
@@ -53,6 +56,7 @@ export interface User extends Profile {
   mustChangePassword: boolean;
   sessionsRevoked?: SessionsCutOff;
   mfa: { pendingSecret?: string; secret?: string; backupCodeHashes: string[]; lastStep: number };
+  identities: string[];
 }
 
 /** Sessions started at or before `at` have ended, but for `keepSessionId`. */
@@ -62,7 +66,7 @@ export interface SessionsCutOff {
 }
 
 export const user: Decider<User, UserCommand, UserEvent> = {
-  initialState: () => ({ exists: false, userId: '', email: '', firstName: '', lastName: '', mustChangePassword: false, mfa: { backupCodeHashes: [], lastStep: 0 } }),
+  initialState: () => ({ exists: false, userId: '', email: '', firstName: '', lastName: '', mustChangePassword: false, mfa: { backupCodeHashes: [], lastStep: 0 }, identities: [] }),
   decide(state, command, context: Context) {
     switch (command.type) {
       case 'RegisterUser': {
@@ -106,6 +110,11 @@ export const user: Decider<User, UserCommand, UserEvent> = {
           { type: 'MfaReset', data: { userId: state.userId, by: context.actor.id } },
           { type: 'SessionsRevoked', data: { userId: state.userId, at: context.now.toISOString(), reason: 'MFA reset' } },
         ];
+      case 'LinkIdentity': {
+        if (!state.exists) throw new DomainError('not_found', 'user not found');
+        const key = `${command.provider}:${command.subjectHash}`;
+        return state.identities.includes(key) ? [] : [{ type: 'IdentityLinked', data: { userId: state.userId, provider: command.provider, subjectHash: command.subjectHash } }];
+      }
       case 'RevokeSessions':
         if (!state.exists) throw new DomainError('not_found', 'user not found');
         return [{ type: 'SessionsRevoked', data: { userId: state.userId, at: context.now.toISOString(), reason: command.reason, ...(command.keepSessionId ? { keepSessionId: command.keepSessionId } : {}) } }];
@@ -123,6 +132,8 @@ export const user: Decider<User, UserCommand, UserEvent> = {
         return { ...state, passwordHash: event.data.passwordHash, mustChangePassword: event.data.mustChange };
       case 'SessionsRevoked':
         return { ...state, sessionsRevoked: { at: event.data.at, keepSessionId: event.data.keepSessionId } };
+      case 'IdentityLinked':
+        return { ...state, identities: [...state.identities, `${event.data.provider}:${event.data.subjectHash}`] };
       case 'MfaEnrollmentStarted':
         return { ...state, mfa: { ...state.mfa, pendingSecret: event.data.sealedSecret } };
       case 'MfaEnabled':
@@ -143,9 +154,9 @@ export interface Reservation {
   userId?: string;
 }
 
-type ReservationEvent = DomainEvent<'EmailReserved' | 'UsernameReserved', { userId: string }> | DomainEvent<'UsernameReleased', { userId: string }>;
+type ReservationEvent = DomainEvent<'EmailReserved' | 'UsernameReserved' | 'IdentityReserved', { userId: string }> | DomainEvent<'UsernameReleased', { userId: string }>;
 
-function reservation(reserved: 'EmailReserved' | 'UsernameReserved', taken: string): Decider<Reservation, { type: 'Reserve'; userId: string } | { type: 'Release' }, ReservationEvent> {
+function reservation(reserved: 'EmailReserved' | 'UsernameReserved' | 'IdentityReserved', taken: string): Decider<Reservation, { type: 'Reserve'; userId: string } | { type: 'Release' }, ReservationEvent> {
   return {
     initialState: () => ({}),
     decide(state, command) {
@@ -162,3 +173,7 @@ function reservation(reserved: 'EmailReserved' | 'UsernameReserved', taken: stri
 export const emailReservation = reservation('EmailReserved', 'email_taken');
 /** One account per username, case-insensitive. */
 export const usernameReservation = reservation('UsernameReserved', 'username_taken');
+
+/** One account per external identity. */
+export const identityStream = (provider: string, subjectHash: string) => `identity-${provider}-${subjectHash}`;
+export const identityReservation = reservation('IdentityReserved', 'identity_taken');

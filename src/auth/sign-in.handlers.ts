@@ -3,7 +3,7 @@ import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { normalizeEmail } from '../../domain/shared/email';
 import { DomainError } from '../../domain/shared/errors';
 import { checkPasswordStrength } from '../../domain/user/password-policy';
-import { emailReservation, emailStream, user, userStream, type User } from '../../domain/user/user';
+import { emailReservation, emailStream, user, userStream, type User, type UserEvent } from '../../domain/user/user';
 import type { SignInMethod } from '../../domain/session/session';
 import { hashPassword, verifyPassword } from '../../infra/crypto/passwords';
 import { emailKey } from '../../infra/crypto/secrets';
@@ -66,9 +66,15 @@ export class SignInCompletion {
       return { mfaRequired: true, challenge: challenge.token, expiresAt };
     }
     const { issued, change } = await this.sessions.prepare(account.userId, method);
-    const from = await this.streams.load(userStream(account.userId), user);
-    const signedIn = { from, events: user.decide(from.state, { type: 'RecordSignIn', method, ip: origin.ip, userAgent: origin.userAgent, sessionId: issued.sessionId }, context) };
-    const { position } = await this.streams.commit([...changes, signedIn, change], { ...meta, actor: context.actor });
+    // The sign-in is recorded on the user's stream: after what the first factor changed there, in the same change.
+    const stream = userStream(account.userId);
+    const earlier = changes.find((c) => c.from.stream === stream);
+    const from = earlier?.from ?? (await this.streams.load(stream, user));
+    const before = (earlier?.events ?? []).reduce((state, e) => user.evolve(state, e as UserEvent), from.state as User);
+    const recorded = user.decide(before, { type: 'RecordSignIn', method, ip: origin.ip, userAgent: origin.userAgent, sessionId: issued.sessionId }, context);
+    const signedIn = earlier ? [] : [{ from, events: recorded }];
+    if (earlier) earlier.events = [...earlier.events, ...recorded];
+    const { position } = await this.streams.commit([...changes, ...signedIn, change], { ...meta, actor: context.actor });
     return { ...issued, userId: account.userId, mustChangePassword: account.mustChangePassword, position };
   }
 }

@@ -53,6 +53,10 @@ export class Settings {
   @IsOptional() @Matches(/^[A-Za-z0-9+/]{43}=$/, { message: 'SECRET_KEY must be 32 bytes in base64 (e.g. openssl rand -base64 32)' })
   SECRET_KEY?: string;
 
+  /** R-CRED-10: the shared secret of the upstream gateway that sends verified external identities. Unset: the endpoint is off. */
+  @IsOptional() @IsString() @Matches(/^.{32,200}$/, { message: 'IDENTITY_GATEWAY_KEY must be 32 to 200 characters' })
+  IDENTITY_GATEWAY_KEY?: string;
+
   /** Base of the links in emails. */
   @IsOptional() @IsUrl({ require_tld: false, require_protocol: true })
   PUBLIC_URL?: string;
@@ -72,7 +76,7 @@ export class Settings {
 export class InvalidConfiguration extends Error {}
 
 export function loadSettings(env: Record<string, string | undefined>): Settings {
-  const known = Object.keys(new Settings()).concat(['POSTGRES_URL', 'EVENTSTORE_URL', 'PUBLIC_URL', 'MONGODB_URL', 'SECRET_KEY']);
+  const known = Object.keys(new Settings()).concat(['POSTGRES_URL', 'EVENTSTORE_URL', 'PUBLIC_URL', 'MONGODB_URL', 'SECRET_KEY', 'IDENTITY_GATEWAY_KEY']);
   const relevant = Object.fromEntries(Object.entries(env).filter(([k, v]) => known.includes(k) && v !== undefined && v !== ''));
   const settings = plainToInstance(Settings, relevant);
   const errors = validateSync(settings, { forbidUnknownValues: false });

@@ -41,6 +41,7 @@ const STATUS: Record<string, number> = {
   username_taken: 409,
   accesscode_taken: 409,
   mfa_already_enabled: 409,
+  identity_taken: 409,
   org_exists: 409,
   user_exists: 409,
   location_exists: 409, role_name_taken: 409, role_in_use: 409, not_owner: 403,

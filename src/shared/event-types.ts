@@ -49,6 +49,8 @@ export function gatehouseEvents(): EventRegistry {
     'SessionsRevoked',
     'SignedIn',
     'SignInFailed',
+    'IdentityLinked',
+    'IdentityReserved',
     'MfaEnrollmentStarted',
     'MfaEnabled',
     'MfaCodeUsed',
