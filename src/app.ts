@@ -1,4 +1,4 @@
-import { ConsoleLogger } from '@nestjs/common';
+import { ConsoleLogger, type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -9,12 +9,12 @@ import { ApiError } from './shared/api-error';
 const BODY_LIMIT = 1024 * 1024;
 
 /** Builds the HTTP app (used by main.ts and by the API tests). */
-export async function createApp(options: AppOptions & { logger?: false }): Promise<NestFastifyApplication> {
+export async function createApp(options: AppOptions & { logger?: false | LoggerService }): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(options),
     new FastifyAdapter({ bodyLimit: BODY_LIMIT }),
     {
-      logger: options.logger === false ? false : new ConsoleLogger({ json: options.settings.LOG_FORMAT === 'json' }),
+      logger: options.logger ?? new ConsoleLogger({ json: options.settings.LOG_FORMAT === 'json' }),
       abortOnError: false,
       // Our own JSON parser (acceptJson) answers malformed bodies in the API's error shape.
       bodyParser: false,

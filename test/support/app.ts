@@ -1,3 +1,4 @@
+import type { LoggerService } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,10 +15,10 @@ export interface TestApp {
 }
 
 /** A whole Gatehouse over Fastify's inject, on a fresh data folder (and the given environment). */
-export async function startApp(env: Record<string, string> = {}, options: { clock?: () => Date } = {}): Promise<TestApp> {
+export async function startApp(env: Record<string, string> = {}, options: { clock?: () => Date; logger?: LoggerService } = {}): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-app-'));
   const settings = loadSettings({ DATA_DIR: dataDir, SQLITE_SYNCHRONOUS: 'normal', ...env });
-  const app = await createApp({ settings, logger: false, clock: options.clock });
+  const app = await createApp({ settings, logger: options.logger ?? false, clock: options.clock });
   return {
     app,
     dataDir,
