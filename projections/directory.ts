@@ -25,6 +25,10 @@ export interface MemberRow extends Doc {
   joinedAt: string;
   createdAt: string;
   updatedAt: string;
+  /** R-LIST-4: when the invitation that brought the member was sent ('' when created directly). */
+  invitedAt: string;
+  disabledAt: string;
+  disabledBy: string;
   /** Folded (lower-case, no accents) keys, computed here rather than at query time. */
   nameKey: string;
   lastNameKey: string;
@@ -42,6 +46,10 @@ export interface UserDoc extends Doc {
   lastSignInAt: string;
   lastSignInMethod: string;
   orgIds: string[];
+  /** R-LIST-4: when the person first chose a password (a setup link, an invitation, or signing up). */
+  setupCompletedAt: string;
+  /** Invitations accepted but not yet turned into a membership row (same append, earlier event): org → sent at. */
+  invitedAt: Record<string, string>;
 }
 
 export interface InvitationRow extends Doc {
@@ -122,6 +130,7 @@ export const directory: Projection = {
     'OwnershipTransferred',
     'UserRegistered',
     'UserProfileUpdated',
+    'PasswordSet',
     'MemberAdded',
     'RoleChanged',
     'AccessDisabled',
@@ -154,8 +163,13 @@ export const directory: Projection = {
         return;
       }
       case 'UserRegistered':
-        docs.put<UserDoc>(USERS, { id: d.userId, email: d.email, firstName: d.firstName, lastName: d.lastName, phone: d.phone ?? '', username: d.username ?? '', createdAt: at, lastSignInAt: '', lastSignInMethod: '', orgIds: [] });
+        docs.put<UserDoc>(USERS, { id: d.userId, email: d.email, firstName: d.firstName, lastName: d.lastName, phone: d.phone ?? '', username: d.username ?? '', createdAt: at, lastSignInAt: '', lastSignInMethod: '', orgIds: [], setupCompletedAt: '', invitedAt: {} });
         return;
+      case 'PasswordSet': {
+        const user = await docs.get<UserDoc>(USERS, d.userId);
+        if (user && !user.setupCompletedAt && d.by !== 'admin') docs.put(USERS, { ...user, setupCompletedAt: at });
+        return;
+      }
       case 'UserProfileUpdated':
         return updateUser(docs, d.userId, at, d.changes, d.changes);
       case 'SessionStarted':
@@ -169,7 +183,8 @@ export const directory: Projection = {
       case 'MemberAdded': {
         const user = await docs.get<UserDoc>(USERS, d.userId);
         if (!user) return;
-        if (!user.orgIds.includes(d.orgId)) docs.put(USERS, { ...user, orgIds: [...user.orgIds, d.orgId] });
+        const { [d.orgId]: invitedAt = '', ...stillInvited } = user.invitedAt ?? {};
+        docs.put(USERS, { ...user, orgIds: user.orgIds.includes(d.orgId) ? user.orgIds : [...user.orgIds, d.orgId], invitedAt: stillInvited });
         const base = {
           id: memberId(d.orgId, d.userId),
           orgId: d.orgId,
@@ -192,6 +207,9 @@ export const directory: Projection = {
           joinedAt: at,
           createdAt: user.createdAt,
           updatedAt: at,
+          invitedAt,
+          disabledAt: '',
+          disabledBy: '',
         };
         docs.put<MemberRow>(MEMBERS, { ...base, ...keys(base) });
         const org = await docs.get<OrgRow>(ORGS, d.orgId);
@@ -209,9 +227,9 @@ export const directory: Projection = {
       case 'RoleChanged':
         return updateMember(docs, d.orgId, d.userId, at, { roleId: d.roleId, locations: d.locations ?? [] });
       case 'AccessDisabled':
-        return updateMember(docs, d.orgId, d.userId, at, { status: 'disabled' });
+        return updateMember(docs, d.orgId, d.userId, at, { status: 'disabled', disabledAt: at, disabledBy: event.actor.id });
       case 'AccessEnabled':
-        return updateMember(docs, d.orgId, d.userId, at, { status: 'active' });
+        return updateMember(docs, d.orgId, d.userId, at, { status: 'active', disabledAt: '', disabledBy: '' });
       case 'MemberApproved':
         return updateMember(docs, d.orgId, d.userId, at, { approval: 'approved' });
       case 'MemberMarkedPending':
@@ -232,6 +250,10 @@ export const directory: Projection = {
       case 'InvitationAccepted': {
         const row = await docs.get<InvitationRow>(INVITATIONS, `${d.orgId}:${d.invitationId}`);
         if (!row) return;
+        if (event.type === 'InvitationAccepted') {
+          const user = await docs.get<UserDoc>(USERS, d.userId);
+          if (user) docs.put(USERS, { ...user, invitedAt: { ...(user.invitedAt ?? {}), [d.orgId]: row.invitedAt } });
+        }
         const change = event.type === 'InvitationResent' ? { expiresAt: d.expiresAt as string } : { status: event.type === 'InvitationRevoked' ? ('revoked' as const) : ('accepted' as const) };
         docs.put(INVITATIONS, { ...row, ...change });
         return;

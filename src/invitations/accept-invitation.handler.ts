@@ -78,7 +78,8 @@ export class AcceptInvitationHandler implements ICommandHandler<AcceptInvitation
         : await this.joining.newAccount({ userId, email: from.state.email, profile: { firstName, lastName }, password: { hash: passwordHash!, mustChange: false, by: 'self' } }, orgContext);
       const joined = await this.joining.addMember(userId, { roleId: from.state.roleId, via: 'invitation' }, orgContext);
       const { issued, change: session } = await this.sessions.prepare(userId, 'invitation');
-      const { position } = await this.streams.commit([link.change, { from, events: accepted }, ...account, ...joined, session], { ...meta, actor, orgId });
+      // The account comes first: its reservation is the lock on stores without multi-stream transactions, and the read side meets the person before the acceptance.
+      const { position } = await this.streams.commit([...account, link.change, { from, events: accepted }, ...joined, session], { ...meta, actor, orgId });
       return { ...issued, userId, orgId, position };
     });
   }

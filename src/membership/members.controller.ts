@@ -1,11 +1,17 @@
-import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Put, Req, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Patch, Post, Put, Req, UseGuards } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
 import { requirePermission } from '../../domain/access/access';
 import { membership, membershipStream, type MembershipCommand } from '../../domain/membership/membership';
 import { NotFound } from '../../domain/shared/errors';
-import { user, userStream } from '../../domain/user/user';
+import { user, userStream, type User } from '../../domain/user/user';
+import { endedBy } from '../../domain/session/session';
+import type { ReadStore } from '../../infra/readstore/port';
+import { MEMBERS, SESSIONS, USERS, type MemberRow, type SessionRow, type UserDoc } from '../../projections/directory';
+import { ProjectionRunner } from '../readmodels/projection-runner';
+import { readAfter } from '../readmodels/read-your-writes';
+import { READ_STORE } from '../shared/tokens';
 import { MembershipAction } from '../access/membership-action.handler';
 import { OrgAccess } from '../access/org-access.service';
 import { SessionGuard } from '../auth/session.guard';
@@ -37,6 +43,8 @@ export class MembersController {
     private readonly commands: CommandBus,
     private readonly orgAccess: OrgAccess,
     private readonly streams: Streams,
+    private readonly runner: ProjectionRunner,
+    @Inject(READ_STORE) private readonly readStore: ReadStore,
   ) {}
 
   private act(orgId: string, userId: string, command: MembershipCommand, meta: CommandMeta) {
@@ -50,11 +58,12 @@ export class MembersController {
     return this.commands.execute(new CreateMember({ placements: [{ orgId, role, locations }] }, input, meta));
   }
 
-  /** The member as the write side knows it; the list and search views come from the read models. */
+  /** R-LIST-4: the member as the write side knows it, with dates and sessions from the read models (add Gatehouse-Min-Position to read your write). */
   @Get(':user')
   async detail(@OrgId() orgId: string, @UserId() userId: string, @Req() request: GatehouseRequest) {
     const { context } = await this.orgAccess.context(orgId, request.actor!);
     requirePermission(context.access, 'users.list.any', context);
+    await readAfter(request, this.runner);
     const { state: member } = await this.streams.load(membershipStream(orgId, userId), membership);
     if (!member.exists) throw new NotFound('member');
     const { state: account } = await this.streams.load(userStream(userId), user);
@@ -76,6 +85,29 @@ export class MembersController {
       availability: member.availability,
       notes: member.notes,
       grants: member.grants.map((g) => ({ ...g, expired: !!g.expiresAt && g.expiresAt <= context.now.toISOString() })),
+      mfaEnabled: !!account.mfa.secret,
+      ...(await this.fromReadModels(orgId, userId, account, context.now)),
+    };
+  }
+
+  /** R-LIST-4: what only the history knows (when, by whom), and the member's live sessions. */
+  private async fromReadModels(orgId: string, userId: string, account: User, now: Date) {
+    const [row, person, sessions] = await Promise.all([
+      this.readStore.getMany<MemberRow>(this.runner.collection(MEMBERS), [`${orgId}:${userId}`]).then((m) => m.get(`${orgId}:${userId}`)),
+      this.readStore.getMany<UserDoc>(this.runner.collection(USERS), [userId]).then((m) => m.get(userId)),
+      this.readStore.find<SessionRow>({ collection: this.runner.collection(SESSIONS), where: { userId, revoked: false, expiresAt: { gt: now.toISOString() } }, orderBy: [['startedAt', 'desc'], ['id', 'desc']], limit: 100 }),
+    ]);
+    return {
+      joinedAt: row?.joinedAt,
+      invitedAt: row?.invitedAt || undefined,
+      setupCompletedAt: person?.setupCompletedAt || undefined,
+      disabledAt: row?.disabledAt || undefined,
+      disabledBy: row?.disabledBy || undefined,
+      lastSignInAt: row?.lastSignInAt || undefined,
+      lastSignInMethod: row?.lastSignInMethod || undefined,
+      sessions: sessions
+        .filter((s) => !endedBy(account.sessionsRevoked, { sessionId: s.id, startedAt: s.startedAt }))
+        .map(({ id, method, startedAt, expiresAt }) => ({ sessionId: id, method, startedAt, expiresAt })),
     };
   }
 

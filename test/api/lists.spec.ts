@@ -123,6 +123,34 @@ describe.each([
     expect((await t.request('GET', `/v1/orgs/${org.orgId}/invitations`, { token: org.token })).body.items[0].expired).toBe(true);
   });
 
+  it('R-LIST-4 member detail: profile, role and scope, grants, sessions, MFA state, access code, invited-at, setup-completed-at, disabled-at/by', async () => {
+    await t.request('POST', `/v1/orgs/${org.orgId}/invitations`, { token: org.token, body: { email: 'detail@example.com', role: 'staff' } });
+    clock.advance(60_000);
+    const accepted = await t.request('POST', '/v1/invitations/accept', { body: { token: linkTokenFor(t, 'detail@example.com'), password: PASSWORD, firstName: 'De', lastName: 'Tail' } });
+    const userId = accepted.body.userId as string;
+    const m = `/v1/orgs/${org.orgId}/members/${userId}`;
+    await t.request('POST', `${m}/grants`, { token: org.token, body: { permission: 'credits.adjust.any', reason: 'desk' } });
+    clock.advance(60_000);
+    const disabled = await t.request('POST', `${m}/disable`, { token: org.token });
+    const detail = await t.request('GET', m, { token: org.token, headers: { 'gatehouse-min-position': disabled.body.position } });
+    expect(detail.body).toMatchObject({
+      userId,
+      email: 'detail@example.com',
+      firstName: 'De',
+      role: 'staff',
+      locations: null,
+      status: 'disabled',
+      mfaEnabled: false,
+      accessCode: expect.stringMatching(/^\d{6}$/),
+      grants: [expect.objectContaining({ permission: 'credits.adjust.any', reason: 'desk' })],
+      sessions: [expect.objectContaining({ sessionId: accepted.body.sessionId, method: 'invitation' })],
+      invitedAt: new Date(clock().getTime() - 120_000).toISOString(),
+      setupCompletedAt: new Date(clock().getTime() - 60_000).toISOString(),
+      disabledAt: clock().toISOString(),
+      disabledBy: org.ownerId,
+    });
+  });
+
   it('R-ROLE-7 permission history shows every role change and grant, active and expired, with actor and time', async () => {
     const m = `/v1/orgs/${org.orgId}/members/${ids.Bob}`;
     await t.request('PUT', `${m}/role`, { token: org.token, body: { role: 'admin' } });
