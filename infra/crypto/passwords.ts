@@ -1,15 +1,35 @@
 import { Algorithm, hash, verify } from '@node-rs/argon2';
 
-/** OWASP's argon2id parameters: 19 MiB, 2 iterations, 1 lane. Hashing runs on libuv's pool, off the event loop. */
+/** OWASP's argon2id parameters: 19 MiB, 2 iterations, 1 lane. */
 const PARAMETERS = { algorithm: Algorithm.Argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
+/**
+ * Hashing runs on libuv's thread pool, off the event loop. At most this many at
+ * once (one thread left for file and DNS work): a flood of sign-ins queues here
+ * instead of starving every other request.
+ */
+const MAX_PARALLEL = Math.max(1, Number(process.env.UV_THREADPOOL_SIZE ?? 4) - 1);
+let running = 0;
+const waiting: Array<() => void> = [];
+
+async function bounded<T>(work: () => Promise<T>): Promise<T> {
+  if (running >= MAX_PARALLEL) await new Promise<void>((resolve) => waiting.push(resolve));
+  running++;
+  try {
+    return await work();
+  } finally {
+    running--;
+    waiting.shift()?.();
+  }
+}
+
 export function hashPassword(password: string): Promise<string> {
-  return hash(password, PARAMETERS);
+  return bounded(() => hash(password, PARAMETERS));
 }
 
 export async function verifyPassword(passwordHash: string, password: string): Promise<boolean> {
   try {
-    return await verify(passwordHash, password);
+    return await bounded(() => verify(passwordHash, password));
   } catch {
     return false;
   }

@@ -17,6 +17,9 @@ export class SessionGuard implements CanActivate {
     request.actor = principal.actor;
     request.realActor = principal.realActor;
     request.sessionStream = principal.sessionStream;
+    if (principal.mustChangePassword && !principal.realActor && !passwordChangeRoute(request)) {
+      throw new DomainError('password_change_required', 'choose a new password first (PUT /v1/me/password)');
+    }
     if (principal.orgScope && !withinScope(request, principal.orgScope)) {
       throw new DomainError('impersonation_scope', 'an impersonation session works only in the organization it was started in');
     }
@@ -30,4 +33,10 @@ function withinScope(request: GatehouseRequest, orgId: string): boolean {
   if (org) return org === orgId;
   const path = request.url.split('?')[0];
   return (request.method === 'DELETE' && path === '/v1/impersonation') || (request.method === 'GET' && path === '/v1/me');
+}
+
+/** What a person who must change their password may still do: change it, see who they are, log out. */
+function passwordChangeRoute(request: GatehouseRequest): boolean {
+  const path = request.url.split('?')[0];
+  return (request.method === 'PUT' && path === '/v1/me/password') || (request.method === 'GET' && path === '/v1/me') || (request.method === 'DELETE' && path.startsWith('/v1/me/sessions'));
 }

@@ -26,6 +26,8 @@ export interface Principal {
   realActor?: Actor;
   /** An impersonation session is good for one org only. */
   orgScope?: string;
+  /** Set by an admin or a temporary password: until changed, only changing it is allowed. */
+  mustChangePassword?: boolean;
   sessionStream?: string;
 }
 
@@ -73,7 +75,7 @@ export class Sessions {
     if (!state.exists) return undefined;
     const { state: account } = await this.streams.load(userStream(state.userId), user);
     if (!isLive(state, this.clock(), account.sessionsRevoked)) return undefined;
-    const principal: Principal = { actor: { kind: 'user', id: state.userId }, sessionStream: stream };
+    const principal: Principal = { actor: { kind: 'user', id: state.userId }, sessionStream: stream, mustChangePassword: account.mustChangePassword };
     if (state.impersonation) {
       principal.realActor = { kind: 'user', id: state.impersonation.impersonatorId };
       principal.orgScope = state.impersonation.orgId;

@@ -33,6 +33,7 @@ const STATUS: Record<string, number> = {
   cannot_change_own_role: 403,
   cannot_impersonate_self: 403,
   impersonation_scope: 403,
+  password_change_required: 403,
   not_impersonating: 422,
   not_found: 404,
   conflict: 409,

@@ -48,7 +48,12 @@ describe('passwords and sessions over HTTP', () => {
     const reset = await t.request('POST', `/v1/orgs/${org.orgId}/members/${m.userId}/temporary-password`, { token: org.token });
     expect(reset).toMatchObject({ status: 200, body: { temporaryPassword: expect.stringMatching(/^[A-Za-z0-9]{16}$/) } });
     expect(await works(m.token)).toBe(false);
-    expect((await signIn('temp@example.com', reset.body.temporaryPassword)).body.mustChangePassword).toBe(true);
+    const forced = await signIn('temp@example.com', reset.body.temporaryPassword);
+    expect(forced.body.mustChangePassword).toBe(true);
+    // Until the temporary password is changed, nothing else works.
+    expect(await t.request('GET', `/v1/orgs/${org.orgId}`, { token: forced.body.token })).toMatchObject({ status: 403, body: { code: 'password_change_required' } });
+    expect((await t.request('PUT', '/v1/me/password', { token: forced.body.token, body: { currentPassword: reset.body.temporaryPassword, newPassword: 'my own phrase 11' } })).status).toBe(200);
+    expect((await t.request('GET', `/v1/orgs/${org.orgId}`, { token: forced.body.token })).status).toBe(200);
     const events = (await store.readAll(head)).events;
     expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['PasswordSet', 'SessionsRevoked']));
     expect(JSON.stringify(events.map((e) => e.data))).not.toContain(reset.body.temporaryPassword); // R-CRED-1

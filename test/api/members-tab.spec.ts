@@ -33,6 +33,8 @@ describe("seed 001: the Members tab story", () => {
     const signIn = await t.request('POST', '/v1/sessions', { body: { email: 'tom@example.com', password: created.body.temporaryPassword } });
     expect(signIn).toMatchObject({ status: 201, body: { userId: tom, mustChangePassword: true } });
     expect(t.mailbox().filter((m) => m.to === 'tom@example.com')).toEqual([]); // never emailed
+    // The temporary password must be changed before anything else.
+    expect((await t.request('PUT', '/v1/me/password', { token: signIn.body.token, body: { currentPassword: created.body.temporaryPassword, newPassword: 'toms own phrase 12' } })).status).toBe(200);
 
     // Change a role.
     expect((await t.request('PUT', `${members}/${tom}/role`, { token: ines.token, body: { role: 'admin' } })).status).toBe(200);

@@ -40,6 +40,9 @@ describe('no secret in clear anywhere', () => {
     secrets.push(temp.body.temporaryPassword);
     const session = await t.request('POST', '/v1/sessions', { body: { email: 'sec@example.com', password: temp.body.temporaryPassword } });
     secrets.push(session.body.token);
+    const ownPassword = 'my own new phrase 14';
+    await t.request('PUT', '/v1/me/password', { token: session.body.token, body: { currentPassword: temp.body.temporaryPassword, newPassword: ownPassword } });
+    secrets.push(ownPassword);
     const mfa = await t.request('POST', '/v1/me/mfa/totp', { token: session.body.token });
     secrets.push(mfa.body.secret);
     const verified = await t.request('POST', '/v1/me/mfa/totp/verify', { token: session.body.token, body: { code: new TOTP({ secret: Secret.fromBase32(mfa.body.secret) }).generate() } });
@@ -52,7 +55,7 @@ describe('no secret in clear anywhere', () => {
     secrets.push(linkTokenFor(t, org.ownerEmail, 'magic-link'));
     const key = await t.request('POST', `/v1/orgs/${org.orgId}/service-keys`, { token: org.token, body: { name: 'svc', permissions: ['users.list.any'] } });
     secrets.push(key.body.key, key.body.key.split('.')[2]);
-    const challenge = (await t.request('POST', '/v1/sessions', { body: { email: 'sec@example.com', password: temp.body.temporaryPassword } })).body.challenge;
+    const challenge = (await t.request('POST', '/v1/sessions', { body: { email: 'sec@example.com', password: ownPassword } })).body.challenge;
     secrets.push(challenge);
     await t.request('POST', '/v1/sessions', { body: { email: 'sec@example.com', password: 'a wrong guess here' } });
     secrets.push('a wrong guess here');

@@ -34,6 +34,7 @@ describe('R-SYS-2 partners manage several orgs; a partner user holds different r
     const session = await t.request('POST', '/v1/sessions', { body: { email: 'pat@example.com', password: PASSWORD } });
     expect(session.body.mustChangePassword).toBe(true);
     const patToken = session.body.token as string;
+    expect((await t.request('PUT', '/v1/me/password', { token: patToken, body: { currentPassword: PASSWORD, newPassword: 'pats own phrase 13' } })).status).toBe(200);
     expect((await t.request('POST', `/v1/orgs/${org1}/invitations`, { token: patToken, body: { email: 'c1@example.com' } })).status).toBe(201);
     expect(await t.request('POST', `/v1/orgs/${org2}/invitations`, { token: patToken, body: { email: 'c2@example.com' } })).toMatchObject({ status: 403, body: { details: { permission: 'members.invite.any' } } });
 
