@@ -13,13 +13,15 @@ let running = 0;
 const waiting: Array<() => void> = [];
 
 async function bounded<T>(work: () => Promise<T>): Promise<T> {
+  // A finishing call hands its slot straight to the next in line, so none can slip in between.
   if (running >= MAX_PARALLEL) await new Promise<void>((resolve) => waiting.push(resolve));
-  running++;
+  else running++;
   try {
     return await work();
   } finally {
-    running--;
-    waiting.shift()?.();
+    const next = waiting.shift();
+    if (next) next();
+    else running--;
   }
 }
 
