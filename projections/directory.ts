@@ -128,6 +128,8 @@ export const directory: Projection = {
   handles: [
     'OrganizationCreated',
     'OwnershipTransferred',
+    'OrganizationSuspended',
+    'OrganizationReactivated',
     'UserRegistered',
     'UserProfileUpdated',
     'PasswordSet',
@@ -160,6 +162,12 @@ export const directory: Projection = {
       case 'OwnershipTransferred': {
         const org = await docs.get<OrgRow>(ORGS, d.orgId);
         if (org) docs.put(ORGS, { ...org, ownerId: d.to });
+        return;
+      }
+      case 'OrganizationSuspended':
+      case 'OrganizationReactivated': {
+        const org = await docs.get<OrgRow>(ORGS, d.orgId);
+        if (org) docs.put(ORGS, { ...org, status: event.type === 'OrganizationSuspended' ? 'suspended' : 'active' });
         return;
       }
       case 'UserRegistered':

@@ -25,6 +25,7 @@ import { OrganizationsController } from './organizations/organizations.controlle
 import { ServiceKeyActionHandler, ServiceKeysController } from './organizations/service-keys';
 import { AuthorizeController } from './authz/authorize.controller';
 import { QueriesController } from './readmodels/queries.controller';
+import { ChangeOrgStatusHandler, SystemController } from './system/system.controller';
 import { Metrics, MetricsController } from './ops/metrics.controller';
 import { CreatePartnerHandler, CreatePartnerOrgHandler, PartnersController } from './organizations/partners';
 import { OrgSettingsController } from './organizations/org-settings.controller';
@@ -48,7 +49,7 @@ export class AppModule {
         CqrsModule.forRoot(),
         CoreModule.forRoot(settings, clock),
       ],
-      controllers: [HealthController, AuthController, MeController, ImpersonationController, ExternalIdentityController, OrganizationsController, OrgSettingsController, InvitationsController, MembersController, ServiceKeysController, AuthorizeController, PartnersController, QueriesController, MetricsController],
+      controllers: [HealthController, AuthController, MeController, ImpersonationController, ExternalIdentityController, OrganizationsController, OrgSettingsController, InvitationsController, MembersController, ServiceKeysController, AuthorizeController, PartnersController, QueriesController, MetricsController, SystemController],
       providers: [
         CreateOrganizationHandler,
         AddLocationHandler, ChangePolicyHandler, CreateRoleHandler, UpdateRoleHandler, TransferOwnershipHandler,
@@ -69,6 +70,7 @@ export class AppModule {
         SendSetupLinkHandler,
         ServiceKeyActionHandler,
         GrantExpiry,
+        ChangeOrgStatusHandler,
         SetMemberPasswordHandler,
         SendPasswordResetHandler,
         RequestPasswordResetHandler,

@@ -33,7 +33,9 @@ export type OrganizationEvent =
   | DomainEvent<'PolicyChanged', { orgId: string } & Partial<OrgPolicy>>
   | DomainEvent<'RoleCreated', { orgId: string; roleId: string; name: string; color: string; description: string; permissions: string[]; builtIn: false; active: true }>
   | DomainEvent<'RoleUpdated', { orgId: string; roleId: string } & Partial<RoleFields>>
-  | DomainEvent<'OwnershipTransferred', { orgId: string; from: string; to: string }>;
+  | DomainEvent<'OwnershipTransferred', { orgId: string; from: string; to: string }>
+  | DomainEvent<'OrganizationSuspended', { orgId: string; reason: string }>
+  | DomainEvent<'OrganizationReactivated', { orgId: string }>;
 
 export interface CreateOrganization {
   type: 'CreateOrganization';
@@ -74,7 +76,14 @@ export interface UpdateRole {
   holders: readonly string[];
 }
 
-export type OrganizationCommand = CreateOrganization | AddLocation | ChangePolicy | CreateRole | UpdateRole;
+/** R-SYS-1, R-ACC-7: only system admins suspend or reactivate an org; `bySystemAdmin` is that fact, checked at the edge. */
+export interface ChangeOrgStatus {
+  type: 'SuspendOrganization' | 'ReactivateOrganization';
+  bySystemAdmin: boolean;
+  reason?: string;
+}
+
+export type OrganizationCommand = CreateOrganization | AddLocation | ChangePolicy | CreateRole | UpdateRole | ChangeOrgStatus;
 
 export interface Organization {
   exists: boolean;
@@ -116,6 +125,13 @@ export function decide(state: Organization, command: OrganizationCommand, contex
   const orgId = state.orgId;
   if (command.type !== 'CreateOrganization' && !state.exists) throw new NotFound('organization');
   switch (command.type) {
+    case 'SuspendOrganization':
+    case 'ReactivateOrganization': {
+      if (!command.bySystemAdmin) throw new DomainError('forbidden', 'only system administrators suspend or reactivate organizations', { permission: 'system' });
+      const suspend = command.type === 'SuspendOrganization';
+      if ((state.status === 'suspended') === suspend) return [];
+      return suspend ? [{ type: 'OrganizationSuspended', data: { orgId, reason: command.reason ?? '' } }] : [{ type: 'OrganizationReactivated', data: { orgId } }];
+    }
     case 'CreateOrganization': {
       if (state.exists) throw new DomainError('org_exists', 'organization already exists');
       const { roles, defaultRole } = presetRoles(command.preset);
@@ -292,6 +308,10 @@ export function evolve(state: Organization, event: OrganizationEvent): Organizat
     }
     case 'OwnershipTransferred':
       return { ...state, ownerId: event.data.to };
+    case 'OrganizationSuspended':
+      return { ...state, status: 'suspended' };
+    case 'OrganizationReactivated':
+      return { ...state, status: 'active' };
     default:
       return state;
   }

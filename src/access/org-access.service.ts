@@ -1,11 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { accessOf, type MemberAccess } from '../../domain/access/access';
+import { accessOf, can, type MemberAccess } from '../../domain/access/access';
+import { OWNER_ROLE_ID } from '../../domain/access/roles';
 import { membership, membershipStream } from '../../domain/membership/membership';
 import { organization, orgStream, type OrgContext, type Organization } from '../../domain/organization/organization';
-import { NotFound } from '../../domain/shared/errors';
+import { DomainError, NotFound } from '../../domain/shared/errors';
 import { isPartnerAdmin, partner, partnerStream } from '../../domain/partner/partner';
 import { serviceAccess, serviceKey, serviceKeyStream } from '../../domain/servicekey/servicekey';
 import type { Actor } from '../../infra/eventstore/port';
+import { Settings } from '../config/config';
 import { Streams, type Loaded } from '../shared/streams';
 import { CLOCK, type Clock } from '../shared/tokens';
 
@@ -17,6 +19,7 @@ import { CLOCK, type Clock } from '../shared/tokens';
 export class OrgAccess {
   constructor(
     private readonly streams: Streams,
+    private readonly settings: Settings,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
@@ -26,18 +29,38 @@ export class OrgAccess {
   async load(orgId: string, actor: Actor): Promise<{ org: Loaded<Organization>; access: MemberAccess | undefined }> {
     const org = await this.streams.load(orgStream(orgId), organization);
     if (!org.state.exists || org.state.status === 'deleted') throw new NotFound('organization');
+    if (actor.kind === 'system') return { org, access: undefined };
+    const systemAdmin = await this.isSystemAdmin(actor);
+    // R-ACC-7: a suspended org is closed to all but system admins, who can reactivate it.
+    if (org.state.status === 'suspended' && !systemAdmin) {
+      const member = actor.kind === 'user' ? await this.streams.load(membershipStream(orgId, actor.id), membership) : undefined;
+      if (actor.kind === 'service' || member?.state.exists) throw new DomainError('org_suspended', 'this organization is suspended');
+      throw new NotFound('organization');
+    }
     if (actor.kind === 'service') {
       const key = await this.streams.load(serviceKeyStream(actor.id), serviceKey);
       if (key.state.orgId !== orgId) throw new NotFound('organization');
       return { org, access: serviceAccess(key.state) };
     }
-    if (actor.kind === 'system') return { org, access: undefined };
     if (actor.kind !== 'user') throw new NotFound('organization');
     const member = await this.streams.load(membershipStream(orgId, actor.id), membership);
     if (member.state.exists) return { org, access: accessOf(org.state, member.state) };
     const viaPartner = await this.partnerAccess(org.state, actor.id);
-    if (!viaPartner) throw new NotFound('organization');
-    return { org, access: viaPartner };
+    if (viaPartner) return { org, access: viaPartner };
+    // R-SYS-1: system admins reach every org, as its Owner would but without owning it; their events name them.
+    if (systemAdmin) {
+      const asOwner = accessOf(org.state, { userId: actor.id, roleId: OWNER_ROLE_ID, locations: null, status: 'active', approval: 'approved', banned: false, grants: [] });
+      return { org, access: { ...asOwner, owner: false } };
+    }
+    throw new NotFound('organization');
+  }
+
+  /** R-SYS-1: a system admin is an active member of the SYSTEM_ADMIN_ORG org who may manage it (org.manage.any there). */
+  async isSystemAdmin(actor: Actor): Promise<boolean> {
+    const systemOrg = this.settings.SYSTEM_ADMIN_ORG;
+    if (!systemOrg || actor.kind !== 'user') return false;
+    const [{ state: org }, { state: member }] = await Promise.all([this.streams.load(orgStream(systemOrg), organization), this.streams.load(membershipStream(systemOrg, actor.id), membership)]);
+    return org.exists && member.exists && can(accessOf(org, member), 'org.manage.any', { now: this.clock() }).allowed;
   }
 
   /**

@@ -38,6 +38,7 @@ export class StartImpersonationHandler implements ICommandHandler<StartImpersona
     const { context } = await this.orgAccess.context(orgId, meta.actor);
     const target = await this.streams.load(membershipStream(orgId, userId), membership);
     requireImpersonationAuthority(target.state, context);
+    if (await this.orgAccess.isSystemAdmin({ kind: 'user', id: userId })) throw new DomainError('system_admin_protected', 'system administrators cannot be impersonated');
     const { issued, change } = await this.sessions.prepare(userId, 'impersonation', { impersonatorId: meta.actor.id, orgId });
     const { position } = await this.streams.commit([change], meta);
     return { ...issued, userId, position };

@@ -1,5 +1,5 @@
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, ValidateIf, validateSync } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, IsUrl, IsUUID, Matches, Max, Min, ValidateIf, validateSync } from 'class-validator';
 import { resolve } from 'node:path';
 
 const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : Number(value));
@@ -42,6 +42,10 @@ export class Settings {
   @IsOptional() @IsIn(['full', 'normal'])
   SQLITE_SYNCHRONOUS: 'full' | 'normal' = 'full';
 
+  /** R-SYS-1: the org whose admins administer every org (created with `npm run cli -- create-system-org`). */
+  @IsOptional() @IsUUID()
+  SYSTEM_ADMIN_ORG?: string;
+
   /** `open`: anyone may create an organization (the embedded default); `closed`: system admins only. */
   @IsOptional() @IsIn(['open', 'closed'])
   SIGNUP: 'open' | 'closed' = 'open';
@@ -76,7 +80,7 @@ export class Settings {
 export class InvalidConfiguration extends Error {}
 
 export function loadSettings(env: Record<string, string | undefined>): Settings {
-  const known = Object.keys(new Settings()).concat(['POSTGRES_URL', 'EVENTSTORE_URL', 'PUBLIC_URL', 'MONGODB_URL', 'SECRET_KEY', 'IDENTITY_GATEWAY_KEY']);
+  const known = Object.keys(new Settings()).concat(['POSTGRES_URL', 'EVENTSTORE_URL', 'PUBLIC_URL', 'MONGODB_URL', 'SECRET_KEY', 'IDENTITY_GATEWAY_KEY', 'SYSTEM_ADMIN_ORG']);
   const relevant = Object.fromEntries(Object.entries(env).filter(([k, v]) => known.includes(k) && v !== undefined && v !== ''));
   const settings = plainToInstance(Settings, relevant);
   const errors = validateSync(settings, { forbidUnknownValues: false });

@@ -34,6 +34,8 @@ const STATUS: Record<string, number> = {
   cannot_impersonate_self: 403,
   impersonation_scope: 403,
   password_change_required: 403,
+  org_suspended: 403,
+  system_admin_protected: 403,
   not_impersonating: 422,
   not_found: 404,
   conflict: 409,

@@ -8,6 +8,8 @@ export function gatehouseEvents(): EventRegistry {
   const registry = new EventRegistry();
   for (const type of [
     'OrganizationCreated',
+    'OrganizationSuspended',
+    'OrganizationReactivated',
     'LocationAdded',
     'PolicyChanged',
     'RoleCreated',

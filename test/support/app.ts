@@ -11,12 +11,13 @@ export interface TestApp {
   dataDir: string;
   request(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, options?: { token?: string; body?: unknown; payload?: string; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Record<string, unknown> }>;
   mailbox(): Array<{ to: string; template: string; subject: string; text: string; link?: string; sentAt: string }>;
-  close(): Promise<void>;
+  /** Stops the app; the data folder is removed unless kept (to start another app on it). */
+  close(options?: { keepData?: boolean }): Promise<void>;
 }
 
 /** A whole Gatehouse over Fastify's inject, on a fresh data folder (and the given environment). */
-export async function startApp(env: Record<string, string> = {}, options: { clock?: () => Date; logger?: LoggerService } = {}): Promise<TestApp> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-app-'));
+export async function startApp(env: Record<string, string> = {}, options: { clock?: () => Date; logger?: LoggerService; dataDir?: string } = {}): Promise<TestApp> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'gatehouse-app-'));
   const settings = loadSettings({ DATA_DIR: dataDir, SQLITE_SYNCHRONOUS: 'normal', ...env });
   const app = await createApp({ settings, logger: options.logger ?? false, clock: options.clock });
   return {
@@ -47,9 +48,9 @@ export async function startApp(env: Record<string, string> = {}, options: { cloc
       }
       return files.map((f) => JSON.parse(readFileSync(join(folder, f), 'utf8')));
     },
-    async close() {
+    async close({ keepData = false } = {}) {
       await app.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!keepData) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
