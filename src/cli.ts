@@ -1,5 +1,10 @@
 import 'reflect-metadata';
-import { InvalidConfiguration, loadSettings } from './config/config';
+import { CommandBus } from '@nestjs/cqrs';
+import { NestFactory } from '@nestjs/core';
+import { randomUUID } from 'node:crypto';
+import { AppModule } from './app.module';
+import { InvalidConfiguration, loadSettings, type Settings } from './config/config';
+import { CreateOrganization } from './organizations/create-organization.handler';
 import { PROJECTIONS, ProjectionRunner } from './readmodels/projection-runner';
 import { openEventStore } from './shared/event-store.provider';
 import { openReadStore } from './shared/read-store.provider';
@@ -7,6 +12,8 @@ import { openReadStore } from './shared/read-store.provider';
 const USAGE = `Gatehouse operator commands (configured by the same environment as the service):
   node dist/src/cli.js projections            status of every projection
   node dist/src/cli.js rebuild <projection>   rebuild into a fresh generation, then switch to it (no downtime)
+  GATEHOUSE_ADMIN_PASSWORD=… node dist/src/cli.js create-system-org --name N --email E --first F --last L
+                                              the org whose admins administer every org; prints its id for SYSTEM_ADMIN_ORG
 Projections: ${PROJECTIONS.map((p) => p.name).join(', ')}`;
 
 const log = (fields: Record<string, unknown>) => process.stdout.write(JSON.stringify({ time: new Date().toISOString(), ...fields }) + '\n');
@@ -18,6 +25,7 @@ async function main(args: string[]): Promise<number> {
     return command ? 0 : 2;
   }
   const settings = loadSettings(process.env);
+  if (command === 'create-system-org') return createSystemOrg(settings, args.slice(1));
   const clock = () => new Date();
   const events = await openEventStore(settings, clock);
   const readStore = openReadStore(settings);
@@ -49,6 +57,26 @@ async function main(args: string[]): Promise<number> {
   } finally {
     await events.close();
     await readStore.close();
+  }
+}
+
+/** R-SYS-1: the first system admin is the Owner of a new org; SYSTEM_ADMIN_ORG then names it. The password comes from the environment, never the command line. */
+async function createSystemOrg(settings: Settings, args: string[]): Promise<number> {
+  const flag = (name: string) => {
+    const i = args.indexOf(`--${name}`);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const [name, email, firstName, lastName] = ['name', 'email', 'first', 'last'].map(flag);
+  const password = process.env.GATEHOUSE_ADMIN_PASSWORD;
+  if (!name || !email || !firstName || !lastName || !password) throw new Error('create-system-org needs --name --email --first --last and GATEHOUSE_ADMIN_PASSWORD');
+  const app = await NestFactory.createApplicationContext(AppModule.forRoot({ settings }), { logger: false });
+  try {
+    const meta = { actor: { kind: 'system' as const, id: 'cli' }, correlationId: randomUUID() };
+    const created = await app.get(CommandBus).execute(new CreateOrganization({ name, preset: 'team', owner: { email, firstName, lastName, password } }, meta));
+    log({ msg: 'system org created: start Gatehouse with SYSTEM_ADMIN_ORG set to its id', orgId: created.orgId, ownerId: created.ownerId });
+    return 0;
+  } finally {
+    await app.close();
   }
 }
 

@@ -41,6 +41,8 @@ export class Metrics implements OnModuleInit {
   }
 
   onModuleInit(): void {
+    // No HTTP server in an application context (the CLI): nothing to observe.
+    if (!this.adapter.httpAdapter) return;
     const fastify = this.adapter.httpAdapter.getInstance<FastifyInstance>();
     fastify.addHook('onResponse', async (request, reply) => {
       // The route pattern, not the URL: ids would make every request its own series.
