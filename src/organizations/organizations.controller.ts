@@ -4,6 +4,7 @@ import { ApiBearerAuth, ApiCreatedResponse, ApiTags } from '@nestjs/swagger';
 import { DomainError } from '../../domain/shared/errors';
 import { OrgAccess } from '../access/org-access.service';
 import { SessionGuard } from '../auth/session.guard';
+import { Sessions } from '../auth/sessions.service';
 import { Settings } from '../config/config';
 import { OrgId } from '../shared/params';
 import { Meta, type GatehouseRequest } from '../shared/request-context';
@@ -18,14 +19,22 @@ export class OrganizationsController {
     private readonly commands: CommandBus,
     private readonly orgAccess: OrgAccess,
     private readonly settings: Settings,
+    private readonly sessions: Sessions,
   ) {}
 
-  /** Open to anyone when SIGNUP=open; otherwise system admins only (arrives with system administration). */
+  /** Open to anyone when SIGNUP=open; otherwise system admins only (R-SYS-1), who then act as themselves. */
   @Post()
   @HttpCode(201)
   @ApiCreatedResponse({ type: OrganizationCreatedDto })
-  create(@Body() body: CreateOrganizationDto, @Meta() meta: CommandMeta) {
-    if (this.settings.SIGNUP !== 'open') throw new DomainError('forbidden', 'organizations are created by system administrators', { permission: 'system' });
+  async create(@Body() body: CreateOrganizationDto, @Meta() meta: CommandMeta, @Req() request: GatehouseRequest) {
+    if (this.settings.SIGNUP !== 'open') {
+      const header = request.headers.authorization;
+      const principal = typeof header === 'string' && header.startsWith('Bearer ') ? await this.sessions.authenticate(header.slice(7).trim()) : undefined;
+      if (!principal || !(await this.orgAccess.isSystemAdmin(principal.actor))) {
+        throw new DomainError('forbidden', 'organizations are created by system administrators', { permission: 'system' });
+      }
+      meta = { ...meta, actor: principal.actor };
+    }
     return this.commands.execute(new CreateOrganization({ ...body, preset: body.preset ?? 'team' }, meta));
   }
 

@@ -50,6 +50,20 @@ describe('system administration over HTTP (R-SYS-1, R-ACC-7)', () => {
     expect((await t.request('GET', `/v1/orgs/${tenant.orgId}`, { token: tenant.token })).status).toBe(200);
   });
 
+  it('R-SYS-1 with SIGNUP=closed only system admins create orgs', async () => {
+    // A second process on the same data, started with sign-up closed.
+    const closed = await startApp({ SIGNUP: 'closed', SYSTEM_ADMIN_ORG: system.orgId }, { dataDir: t.dataDir });
+    try {
+      const body = { name: 'Anyone', owner: { email: 'anyone@example.com', firstName: 'A', lastName: 'Nyone', password: PASSWORD } };
+      expect(await closed.request('POST', '/v1/orgs', { body })).toMatchObject({ status: 403, body: { details: { permission: 'system' } } });
+      expect(await closed.request('POST', '/v1/orgs', { body, token: tenant.token })).toMatchObject({ status: 403 });
+      const made = await closed.request('POST', '/v1/orgs', { body, token: system.token });
+      expect(made.status).toBe(201);
+    } finally {
+      await closed.close({ keepData: true });
+    }
+  });
+
   it('R-IMP-1 system admins are never impersonated', async () => {
     // A system admin who is also a member of the tenant, as staff.
     const added = await t.request('POST', `/v1/orgs/${tenant.orgId}/members`, { token: tenant.token, body: { email: system.ownerEmail, firstName: 'S', lastName: 'A', mode: 'setup-email', role: 'user' } });
