@@ -35,8 +35,8 @@ export class AuthController {
   /** R-CRED-6: email a sign-in link (30 minutes); 202 whether or not the email has an account (R-SEC-3). */
   @Post('magic-links')
   @HttpCode(202)
-  async magicLink(@Body() body: EmailDto, @Meta() meta: CommandMeta) {
-    await this.commands.execute(new RequestMagicLink(body.email, meta));
+  async magicLink(@Body() body: EmailDto, @Meta() meta: CommandMeta, @Req() request: FastifyRequest) {
+    await this.commands.execute(new RequestMagicLink(body.email, request.ip, meta));
     return { status: 'accepted' };
   }
 
@@ -50,8 +50,8 @@ export class AuthController {
   /** R-SEC-3: 202 whether or not the email has an account. */
   @Post('password-resets')
   @HttpCode(202)
-  async requestReset(@Body() body: EmailDto, @Meta() meta: CommandMeta) {
-    await this.commands.execute(new RequestPasswordReset(body.email, meta));
+  async requestReset(@Body() body: EmailDto, @Meta() meta: CommandMeta, @Req() request: FastifyRequest) {
+    await this.commands.execute(new RequestPasswordReset(body.email, request.ip, meta));
     return { status: 'accepted' };
   }
 

@@ -15,6 +15,7 @@ import { Settings } from '../config/config';
 import { Streams, type Change, type CommandMeta } from '../shared/streams';
 import { CLOCK, type Clock } from '../shared/tokens';
 import { Links } from './links.service';
+import { limitEmailRequests, RequestLimit } from './throttle';
 
 type Done = { position: Position };
 
@@ -34,7 +35,7 @@ export class SendPasswordReset extends Command<Done> {
 
 /** The public "forgot my password": the same answer whether or not the email exists (R-SEC-3). */
 export class RequestPasswordReset extends Command<void> {
-  constructor(readonly email: string, readonly meta: CommandMeta) {
+  constructor(readonly email: string, readonly ip: string, readonly meta: CommandMeta) {
     super();
   }
 }
@@ -54,6 +55,7 @@ export class RevokeSessions extends Command<Done> {
 }
 
 const RESET_LINK_MS = 3_600_000; // R-CRED-2: password reset, 1 hour
+
 
 const personal = (account: User) => [account.email.split('@')[0], account.firstName, account.lastName];
 
@@ -119,6 +121,7 @@ export class SendPasswordResetHandler implements ICommandHandler<SendPasswordRes
 @CommandHandler(RequestPasswordReset)
 export class RequestPasswordResetHandler implements ICommandHandler<RequestPasswordReset> {
   constructor(
+    private readonly limit: RequestLimit,
     private readonly streams: Streams,
     private readonly links: Links,
     private readonly settings: Settings,
@@ -126,8 +129,9 @@ export class RequestPasswordResetHandler implements ICommandHandler<RequestPassw
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
-  async execute({ email, meta }: RequestPasswordReset): Promise<void> {
+  async execute({ email, ip, meta }: RequestPasswordReset): Promise<void> {
     const normalized = normalizeEmail(email);
+    limitEmailRequests(this.limit, 'reset', emailKey(normalized), ip);
     const { state: reservation } = await this.streams.load(emailStream(emailKey(normalized)), emailReservation);
     if (!reservation.userId) return; // nothing to send, and nothing said about it
     const now = this.clock();

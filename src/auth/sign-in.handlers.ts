@@ -14,7 +14,7 @@ import { Links } from './links.service';
 import { Settings } from '../config/config';
 import { MAILER, type Mailer } from '../../infra/email/port';
 import { Sessions, type IssuedSession } from './sessions.service';
-import { SignInThrottle } from './throttle';
+import { limitEmailRequests, RequestLimit, SignInThrottle } from './throttle';
 
 export type SignedIn = IssuedSession & { userId: string; mustChangePassword: boolean; position: Position };
 /** With MFA on, the password step answers with a challenge for the second step (POST /v1/sessions/mfa). */
@@ -148,7 +148,7 @@ export class RedeemPasswordLinkHandler implements ICommandHandler<RedeemPassword
 }
 
 export class RequestMagicLink extends Command<void> {
-  constructor(readonly email: string, readonly meta: CommandMeta) {
+  constructor(readonly email: string, readonly ip: string, readonly meta: CommandMeta) {
     super();
   }
 }
@@ -165,6 +165,7 @@ const MAGIC_LINK_MS = 30 * 60_000; // R-CRED-2
 @CommandHandler(RequestMagicLink)
 export class RequestMagicLinkHandler implements ICommandHandler<RequestMagicLink> {
   constructor(
+    private readonly limit: RequestLimit,
     private readonly streams: Streams,
     private readonly links: Links,
     private readonly settings: Settings,
@@ -172,8 +173,9 @@ export class RequestMagicLinkHandler implements ICommandHandler<RequestMagicLink
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
-  async execute({ email, meta }: RequestMagicLink): Promise<void> {
+  async execute({ email, ip, meta }: RequestMagicLink): Promise<void> {
     const normalized = normalizeEmail(email);
+    limitEmailRequests(this.limit, 'magic', emailKey(normalized), ip);
     const { state } = await this.streams.load(emailStream(emailKey(normalized)), emailReservation);
     if (!state.userId) return;
     const now = this.clock();

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { DomainError } from '../../domain/shared/errors';
 import { CLOCK, type Clock } from '../shared/tokens';
 
 interface Counter {
@@ -80,4 +81,39 @@ export class SignInThrottle {
   private forgetOld(now: number): void {
     for (const [key, counter] of this.counters) if (now - counter.lastFailureAt > FORGET_MS) this.counters.delete(key);
   }
+}
+
+/**
+ * R-SEC-3: public endpoints that send email (password reset, magic link) are
+ * limited per address and per email, the same way whether or not the email has
+ * an account, so the limit tells a stranger nothing.
+ */
+@Injectable()
+export class RequestLimit {
+  private readonly hits = new Map<string, number[]>();
+
+  constructor(@Inject(CLOCK) private readonly clock: Clock) {}
+
+  /** Records a request; returns how long to wait (0: allowed). */
+  take(limits: Array<{ key: string; max: number; windowMs: number }>): number {
+    const now = this.clock().getTime();
+    let wait = 0;
+    for (const { key, max, windowMs } of limits) {
+      const recent = (this.hits.get(key) ?? []).filter((at) => now - at < windowMs);
+      if (recent.length >= max) wait = Math.max(wait, recent[0] + windowMs - now);
+      this.hits.set(key, recent);
+    }
+    if (wait === 0) for (const { key } of limits) this.hits.get(key)!.push(now);
+    if (this.hits.size > 100_000) for (const [key, times] of this.hits) if (times.every((at) => now - at > 3_600_000)) this.hits.delete(key);
+    return wait;
+  }
+}
+
+/** R-SEC-3: at most 5 emails an hour to one address, and 30 requests an hour from one IP. */
+export function limitEmailRequests(limit: RequestLimit, kind: string, emailKey: string, ip: string): void {
+  const wait = limit.take([
+    { key: `${kind}:email:${emailKey}`, max: 5, windowMs: 3_600_000 },
+    { key: `${kind}:ip:${ip}`, max: 30, windowMs: 3_600_000 },
+  ]);
+  if (wait > 0) throw new DomainError('too_many_requests', 'too many requests: try again later', { retryAfterSeconds: Math.ceil(wait / 1000) });
 }

@@ -8,7 +8,7 @@ import { OrgAccess } from '../access/org-access.service';
 import { Links } from '../auth/links.service';
 import { SessionGuard } from '../auth/session.guard';
 import { Sessions } from '../auth/sessions.service';
-import { SignInThrottle } from '../auth/throttle';
+import { RequestLimit, SignInThrottle } from '../auth/throttle';
 import { Settings } from '../config/config';
 import { Joining } from '../membership/joining';
 import { eventStoreProvider } from '../shared/event-store.provider';
@@ -32,7 +32,7 @@ class Shutdown implements OnApplicationShutdown {
   }
 }
 
-const SHARED = [Streams, Sessions, SessionGuard, Links, OrgAccess, Joining, ProjectionRunner, SignInThrottle];
+const SHARED = [Streams, Sessions, SessionGuard, Links, OrgAccess, Joining, ProjectionRunner, SignInThrottle, RequestLimit];
 
 /** What every feature module uses: settings, clock, the event store, the mailer, the command path, sessions and access. */
 @Global()

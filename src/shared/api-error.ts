@@ -55,6 +55,7 @@ const STATUS: Record<string, number> = {
   invitation_revoked: 410,
   read_model_behind: 503,
   too_many_attempts: 429,
+  too_many_requests: 429,
 };
 
 export function statusOf(code: string): number {

@@ -91,6 +91,15 @@ describe('passwords and sessions over HTTP', () => {
     expect(t.mailbox().slice(before).map((m) => m.to)).toEqual([org.ownerEmail.toLowerCase()]);
   });
 
+  it('R-SEC-3 emails from public endpoints are limited per email and per address, the same for unknown emails', async () => {
+    for (const email of ['limit-unknown@example.com', (await createOrg(t)).ownerEmail]) {
+      for (let i = 0; i < 5; i++) expect((await t.request('POST', '/v1/password-resets', { body: { email } })).status).toBe(202);
+      const limited = await t.request('POST', '/v1/password-resets', { body: { email } });
+      expect(limited).toMatchObject({ status: 429, body: { code: 'too_many_requests' } });
+      expect(limited.headers['retry-after']).toBeDefined();
+    }
+  });
+
   it('R-CRED-9 sessions are listed per user; one can be revoked, or all ("log out everywhere"), effective at once', async () => {
     const org = await createOrg(t);
     await member(org, 'multi@example.com');
