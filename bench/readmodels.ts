@@ -447,8 +447,8 @@ async function main(): Promise<void> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-bench-readmodels-'));
   undo.push(() => fs.rmSync(tmp, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }));
   const freeGb = fs.statfsSync(tmp).bavail * fs.statfsSync(tmp).bsize / 1e9;
-  // About 1.2 kB per event in the event store and 1 kB per member-event in the read store, with copies for the standalone runs.
-  const neededGb = ((options.deploymentMembers || options.orgMembers) * 4 * 2.2e3 + options.orgMembers * 4 * 1e3 * options.catchupRuns) / 1e9;
+  // Seen here: about 4.5 kB per member across event store and read store, plus 3.5 kB per member of the org for a standalone catch-up's store.
+  const neededGb = ((options.deploymentMembers || options.orgMembers) * 4.5e3 + options.orgMembers * 3.5e3) / 1e9;
   if (freeGb < neededGb * 1.2) throw new Error(`the temp dir has ${freeGb.toFixed(1)} GB free; this run needs about ${neededGb.toFixed(1)} GB`);
 
   const catchUps: CatchUpRow[] = [];
