@@ -78,11 +78,30 @@ export class SqliteReadStore implements ReadStore {
   async find<D extends Doc>(query: Query): Promise<D[]> {
     const name = this.ensureTable(query.collection);
     const { clause, params } = this.whereOf(query.where, query.anyOf);
-    const keyset = keysetAlternatives(query).map((alt) => `(${alt.map(({ field, op, value }) => (params.push(bind(value)), `${column(field)} ${op === 'eq' ? '=' : op === 'gt' ? '>' : '<'} ?`)).join(' AND ')})`);
-    const where = [clause, ...(keyset.length ? [`(${keyset.join(' OR ')})`] : [])].filter(Boolean).join(' AND ');
+    const keyset = this.keysetOf(query, params);
+    const where = [clause, keyset].filter(Boolean).join(' AND ');
     const order = query.orderBy.map(([f, dir]) => `${column(f)} ${dir === 'asc' ? 'ASC' : 'DESC'}`).join(', ');
     const rows = this.db.prepare(`SELECT doc FROM ${name} ${where ? `WHERE ${where}` : ''} ORDER BY ${order} LIMIT ?`).all(...params, query.limit) as Array<{ doc: string }>;
     return rows.map((r) => JSON.parse(r.doc) as D);
+  }
+
+  /**
+   * Keyset pagination that SQLite serves from the (…, key, id) index: for a sort on
+   * (key, id), `key >= last AND (key > last OR id > lastId)` gives the index a range
+   * to seek to (an OR of alternatives, or a row value, does not on expression indexes).
+   */
+  private keysetOf(query: Query, params: unknown[]): string {
+    if (!query.after) return '';
+    const alternatives = keysetAlternatives(query);
+    const directions = new Set(query.orderBy.map(([, d]) => d));
+    if (query.orderBy.length === 2 && directions.size === 1) {
+      const [[field], [idField]] = query.orderBy;
+      const [value, id] = query.after.map(bind);
+      const [wide, strict] = directions.has('asc') ? ['>=', '>'] : ['<=', '<'];
+      params.push(value, value, id);
+      return `${column(field)} ${wide} ? AND (${column(field)} ${strict} ? OR ${column(idField)} ${strict} ?)`;
+    }
+    return `(${alternatives.map((alt) => `(${alt.map(({ field, op, value }) => (params.push(bind(value)), `${column(field)} ${op === 'eq' ? '=' : op === 'gt' ? '>' : '<'} ?`)).join(' AND ')})`).join(' OR ')})`;
   }
 
   async count(collection: string, where: Record<string, Condition>): Promise<number> {
