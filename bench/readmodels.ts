@@ -809,7 +809,7 @@ function report(r: ReportInput): string {
     );
     for (const c of r.cv) {
       const onPage = c.seen + c.unseen ? `${Math.round((100 * c.seen) / (c.seen + c.unseen))} %` : '–';
-      lines.push(`| ${c.label} | ${int(c.sent)} | ${int(c.accepted)}${c.failed ? ` (${c.failed} failed)` : ''} | ${num(c.acceptedRate)} | ${ms(c.post.p50)} | ${ms(c.post.p99)} | ${ms(c.visible.p50)} | ${ms(c.visible.p99)} | ${onPage} | ${c.checked} / ${c.missing} | ${c.notVisible} |`);
+      lines.push(`| ${c.label} | ${int(c.sent)} | ${int(c.accepted)}${c.failed ? ` (${c.failed} failed)` : ''} | ${num(c.acceptedRate)} | ${ms(c.post.p50)} | ${ms(c.post.p99)} | ${ms(c.visible.p50)} | ${ms(c.visible.p99)} | ${onPage} | ${int(c.checked)} / ${c.missing} | ${c.notVisible} |`);
     }
     for (const rate of new Set(r.cv.map((c) => c.offered).filter((o) => o !== undefined))) {
       const runs = r.cv.filter((c) => c.offered === rate);
