@@ -4,11 +4,11 @@
  *
  *   npm run bench:signin                  # print the tables (markdown)
  *   npm run bench:signin -- --write       # and replace the results block in BENCHMARKS.md
- *   npm run bench:signin -- --quick       # one short run of everything (about 1 minute), a smoke test
+ *   npm run bench:signin -- --quick       # one short run of everything (about 40 s), a smoke test
  *   options: --runs 3 --seconds 5 --check-seconds 3 --argon-runs 5 --argon-seconds 1
  *            --members 64 --sessions 10000 --concurrency 4,16 --check-concurrency 1,16
- *            --quiet-wait 0   (a shared machine: before each measured row, wait for other processes to leave
- *                              the cores idle, at most this many seconds in all)
+ *            --quiet-wait 0   (a shared machine: before each measured row, wait for other
+ *                              processes to leave the cores idle, at most this long in all)
  *
  * The app runs as in production (createApp, embedded SQLite, synchronous=FULL) in
  * its own process (bench/support/signin-server.ts), listening on 127.0.0.1; the
@@ -580,7 +580,7 @@ async function main(): Promise<void> {
     `- argon2id as the app uses it (infra/crypto/passwords.ts: m=19 456 KiB, t=2, p=1, @node-rs/argon2 on the libuv pool, at most UV_THREADPOOL_SIZE − 1 = ${APP_BOUND} at once), called in the bench process. "Cores used" is the process's CPU time over wall time; "per core" divides by it.`,
     `- App: createApp as main.ts builds it, in its own process, embedded SQLite (WAL, synchronous=FULL, the default) in a temp dir on ${machine.tempFs}, UV_THREADPOOL_SIZE ${threadpool}; listening on 127.0.0.1, driven by this bench over keep-alive HTTP/1.1 (node:http, one socket per client). "App cores used" and "app CPU per request" count all of the app's threads, argon2 included.`,
     `- Sign-ins: POST /v1/sessions with email and password for ${options.members} members created over HTTP (POST /v1/orgs/{org}/members, set-password); each concurrent client signs in its own members in turn (never two at once for one account). Each run of ${options.seconds} s starts with the projections caught up; a 1 s warm-up per row first.`,
-    `- Session checks: ${num(options.sessions)} live sessions, one per member, appended straight to the event store with known tokens (src/auth/sessions.service.ts reads \`session-<hash>\` and the user's stream), ${num(eventCount)} events in the log. Each run is a fresh app process on that data dir: after a 1 s warm-up of the code paths with other tokens, "cold" is the first touch of each token (shuffled, at most ${num(Math.floor(options.sessions / options.checkConcurrency.length))} per row, ${options.checkSeconds} s at most), then every token is touched once, then "warm" picks tokens at random for ${options.checkSeconds} s. GET /v1/me: the session guard, the user's stream, and the read model (members, orgs).`,
+    `- Session checks: ${num(options.sessions)} live sessions, one per member, appended straight to the event store with known tokens (src/auth/sessions.service.ts reads \`session-<hash>\` and the user's stream), ${num(eventCount)} events in the log. Each run is a fresh app process on that data dir: after a 1 s warm-up of the code paths with other tokens, "cold" is the first touch of each token (shuffled, at most ${num(Math.floor(options.sessions / options.checkConcurrency.length))} per row, ${options.checkSeconds} s at most), then every token is touched once, then "warm" picks tokens at random for ${options.checkSeconds} s; "during a sign-in flood": the same warm check from one client while ${Math.max(...options.concurrency)} clients sign in (no CPU per request: the sign-ins' CPU is in the app's). GET /v1/me: the session guard, the user's stream, and the read model (members, orgs).`,
     `- Each figure: median of ${options.runs} runs (argon2id: ${options.argonRuns} runs of ${options.argonSeconds} s), [min–max] of those runs; runs interleaved across rows${options.quietWait > 0 ? `; before each row the bench waited for other processes to leave the cores idle (${Math.round(waited)} s of at most ${options.quietWait} s in all)` : ''}. App start to listening with the projections caught up (not counted): ${bootMs.map((b) => `${(b / 1000).toFixed(1)} s`).join(', ')}; the first one also projects the seeded events.`,
     '',
     argonTable,
