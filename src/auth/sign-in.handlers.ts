@@ -68,13 +68,19 @@ export class SignInCompletion {
     const { issued, change } = await this.sessions.prepare(account.userId, method);
     // The sign-in is recorded on the user's stream: after what the first factor changed there, in the same change.
     const stream = userStream(account.userId);
+    const record = { type: 'RecordSignIn' as const, method, ip: origin.ip, userAgent: origin.userAgent, sessionId: issued.sessionId };
     const earlier = changes.find((c) => c.from.stream === stream);
-    const from = earlier?.from ?? (await this.streams.load(stream, user));
-    const before = (earlier?.events ?? []).reduce((state, e) => user.evolve(state, e as UserEvent), from.state as User);
-    const recorded = user.decide(before, { type: 'RecordSignIn', method, ip: origin.ip, userAgent: origin.userAgent, sessionId: issued.sessionId }, context);
-    const signedIn = earlier ? [] : [{ from, events: recorded }];
-    if (earlier) earlier.events = [...earlier.events, ...recorded];
-    const { position } = await this.streams.commit([...changes, ...signedIn, change], { ...meta, actor: context.actor });
+    if (earlier) {
+      const before = earlier.events.reduce((state, e) => user.evolve(state, e as UserEvent), earlier.from.state as User);
+      earlier.events = [...earlier.events, ...user.decide(before, record, context)];
+      const { position } = await this.streams.commit([...changes, change], { ...meta, actor: context.actor });
+      return { ...issued, userId: account.userId, mustChangePassword: account.mustChangePassword, position };
+    }
+    // Two sign-ins of one account at once both append to its stream: the later one reads again and retries.
+    const { position } = await this.streams.retrying(async () => {
+      const from = await this.streams.load(stream, user);
+      return this.streams.commit([...changes, { from, events: user.decide(from.state, record, context) }, change], { ...meta, actor: context.actor });
+    }, stream);
     return { ...issued, userId: account.userId, mustChangePassword: account.mustChangePassword, position };
   }
 }
@@ -106,8 +112,11 @@ export class SignInHandler implements ICommandHandler<SignIn> {
     if (!account || !account.passwordHash || !ok) {
       this.throttle.failed(key, origin.ip);
       if (account) {
-        const from = await this.streams.load(userStream(account.userId), user);
-        await this.streams.commit([{ from, events: user.decide(from.state, { type: 'RecordSignIn', ...attempt, failureReason: account.passwordHash ? 'wrong_password' : 'no_password' }, context) }], { ...meta, actor: context.actor });
+        // Retried like a success: a conflict must not answer differently from an unknown email (R-SEC-3).
+        await this.streams.retrying(async () => {
+          const from = await this.streams.load(userStream(account.userId), user);
+          await this.streams.commit([{ from, events: user.decide(from.state, { type: 'RecordSignIn', ...attempt, failureReason: account.passwordHash ? 'wrong_password' : 'no_password' }, context) }], { ...meta, actor: context.actor });
+        }, userStream(account.userId));
       }
       throw new DomainError('invalid_credentials', 'email or password is wrong');
     }

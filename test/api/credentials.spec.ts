@@ -100,6 +100,15 @@ describe('passwords and sessions over HTTP', () => {
     }
   });
 
+  it('R-SEC-3 simultaneous sign-ins of one account all succeed, and simultaneous wrong ones all answer 401', async () => {
+    const org = await createOrg(t);
+    await member(org, 'twice@example.com');
+    const right = await Promise.all(Array.from({ length: 6 }, () => signIn('twice@example.com')));
+    expect(right.map((r) => r.status)).toEqual([201, 201, 201, 201, 201, 201]);
+    const wrong = await Promise.all(Array.from({ length: 4 }, (_, i) => signIn('twice@example.com', `not it ${i} at all`)));
+    expect(wrong.map((r) => r.status)).toEqual([401, 401, 401, 401]);
+  });
+
   it('R-CRED-9 sessions are listed per user; one can be revoked, or all ("log out everywhere"), effective at once', async () => {
     const org = await createOrg(t);
     await member(org, 'multi@example.com');
