@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { Algorithm, hash, verify } from '@node-rs/argon2';
 
 /** OWASP's argon2id parameters: 19 MiB, 2 iterations, 1 lane. */
@@ -5,10 +6,12 @@ const PARAMETERS = { algorithm: Algorithm.Argon2id, memoryCost: 19_456, timeCost
 
 /**
  * Hashing runs on libuv's thread pool, off the event loop. At most this many at
- * once (one thread left for file and DNS work): a flood of sign-ins queues here
- * instead of starving every other request.
+ * once: one pool thread stays free for file and DNS work, and one core for the
+ * event loop, so a flood of sign-ins queues here instead of starving every other
+ * request (bench/signin: on 2 cores, 1 at a time kept session checks fast with
+ * the same sign-in rate).
  */
-const MAX_PARALLEL = Math.max(1, Number(process.env.UV_THREADPOOL_SIZE ?? 4) - 1);
+const MAX_PARALLEL = Math.max(1, Math.min(Number(process.env.UV_THREADPOOL_SIZE ?? 4) - 1, availableParallelism() - 1));
 let running = 0;
 const waiting: Array<() => void> = [];
 

@@ -120,8 +120,9 @@ export class Streams {
     }, stream);
   }
 
+  /** Least recently used goes first: a Map keeps insertion order, so a touched stream moves to the end. */
   private remember(stream: string, version: number, state: unknown, decider: unknown): void {
-    if (this.cache.size >= CACHE_LIMIT && !this.cache.has(stream)) {
+    if (!this.cache.delete(stream) && this.cache.size >= CACHE_LIMIT) {
       this.cache.delete(this.cache.keys().next().value as string);
     }
     this.cache.set(stream, { version, state, decider });
