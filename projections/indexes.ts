@@ -12,6 +12,7 @@ export const READ_MODEL_INDEXES: IndexSpec[] = [
   { collection: MEMBERS, fields: ['orgId', 'lastSignInAt', 'id'] },
   { collection: INVITATIONS, fields: ['orgId', 'status', 'invitedAt', 'id'] },
   { collection: MEMBERS, fields: ['userId', 'orgId'] },
+  { collection: MEMBERS, fields: ['orgId', 'roleId', 'id'] },
   { collection: ORGS, fields: ['nameKey', 'id'] },
   { collection: SESSIONS, fields: ['userId', 'startedAt', 'id'] },
   { collection: PERMISSION_HISTORY, fields: ['orgId', 'userId', 'seq'] },

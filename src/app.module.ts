@@ -25,7 +25,7 @@ import { OrganizationsController } from './organizations/organizations.controlle
 import { ServiceKeyActionHandler, ServiceKeysController } from './organizations/service-keys';
 import { AuthorizeController } from './authz/authorize.controller';
 import { QueriesController } from './readmodels/queries.controller';
-import { ChangeOrgStatusHandler, SystemController } from './system/system.controller';
+import { ChangeOrgStatusHandler, ChangePlanHandler, DeadLettersController, SystemController } from './system/system.controller';
 import { Metrics, MetricsController } from './ops/metrics.controller';
 import { CreatePartnerHandler, CreatePartnerOrgHandler, PartnersController } from './organizations/partners';
 import { OrgSettingsController } from './organizations/org-settings.controller';
@@ -49,7 +49,7 @@ export class AppModule {
         CqrsModule.forRoot(),
         CoreModule.forRoot(settings, clock),
       ],
-      controllers: [HealthController, AuthController, MeController, ImpersonationController, ExternalIdentityController, OrganizationsController, OrgSettingsController, InvitationsController, MembersController, ServiceKeysController, AuthorizeController, PartnersController, QueriesController, MetricsController, SystemController],
+      controllers: [HealthController, AuthController, MeController, ImpersonationController, ExternalIdentityController, OrganizationsController, OrgSettingsController, InvitationsController, MembersController, ServiceKeysController, AuthorizeController, PartnersController, QueriesController, MetricsController, SystemController, DeadLettersController],
       providers: [
         CreateOrganizationHandler,
         AddLocationHandler, ChangePolicyHandler, CreateRoleHandler, UpdateRoleHandler, TransferOwnershipHandler,
@@ -71,6 +71,7 @@ export class AppModule {
         ServiceKeyActionHandler,
         GrantExpiry,
         ChangeOrgStatusHandler,
+        ChangePlanHandler,
         SetMemberPasswordHandler,
         SendPasswordResetHandler,
         RequestPasswordResetHandler,

@@ -24,7 +24,8 @@ async function main(args: string[]): Promise<number> {
     process.stdout.write(USAGE + '\n');
     return command ? 0 : 2;
   }
-  const settings = loadSettings(process.env);
+  // Operator commands never send the service's emails or Stripe calls: the running service does.
+  const settings = loadSettings({ ...process.env, CONSUMERS: 'off' });
   if (command === 'create-system-org') return createSystemOrg(settings, args.slice(1));
   const clock = () => new Date();
   const events = await openEventStore(settings, clock);

@@ -12,12 +12,27 @@ export interface LinkTarget {
   invitationId?: string;
 }
 
+/**
+ * Who a link is emailed to, and how. The token travels sealed (only Gatehouse's
+ * key opens it): the email consumer reads it from the log and sends the message,
+ * so an accepted command's email is not lost by a crash right after the commit.
+ */
+export interface LinkDelivery {
+  to: string;
+  /** The actor's confirmation copy (R-CRED-3). */
+  bcc?: string;
+  sealedToken: string;
+  /** Chooses the wording: e.g. `new-account`, `resend`, `by-admin`. */
+  variant?: string;
+}
+
 export type LinkEvent =
   | DomainEvent<'LinkIssued', { purpose: LinkPurpose; expiresAt: string } & LinkTarget>
+  | DomainEvent<'LinkEmailRequested', { purpose: LinkPurpose; expiresAt: string } & LinkTarget & LinkDelivery>
   | DomainEvent<'LinkUsed', { purpose: LinkPurpose }>;
 
 export type LinkCommand =
-  | ({ type: 'IssueLink'; purpose: LinkPurpose; expiresAt: string } & LinkTarget)
+  | ({ type: 'IssueLink'; purpose: LinkPurpose; expiresAt: string; delivery?: LinkDelivery } & LinkTarget)
   | { type: 'UseLink'; purposes: readonly LinkPurpose[] };
 
 export interface Link extends LinkTarget {
@@ -33,8 +48,9 @@ export const link: Decider<Link, LinkCommand, LinkEvent> = {
     switch (command.type) {
       case 'IssueLink': {
         if (state.exists) throw new DomainError('link_exists');
-        const { type: _type, ...data } = command;
-        return [{ type: 'LinkIssued', data }];
+        const { type: _type, delivery, ...data } = command;
+        const issued: LinkEvent = { type: 'LinkIssued', data };
+        return delivery ? [issued, { type: 'LinkEmailRequested', data: { ...data, ...delivery } }] : [issued];
       }
       case 'UseLink':
         // R-INV-5: a dead link says why, and changes nothing.

@@ -35,7 +35,15 @@ export type OrganizationEvent =
   | DomainEvent<'RoleUpdated', { orgId: string; roleId: string } & Partial<RoleFields>>
   | DomainEvent<'OwnershipTransferred', { orgId: string; from: string; to: string }>
   | DomainEvent<'OrganizationSuspended', { orgId: string; reason: string }>
-  | DomainEvent<'OrganizationReactivated', { orgId: string }>;
+  | DomainEvent<'OrganizationReactivated', { orgId: string }>
+  | DomainEvent<'PlanChanged', { orgId: string; plan: string; previousPlan: string; stripe: StripeSubscription | null }>;
+
+/** The org's seat subscription in Stripe (R-BILL-1): its quantity follows the member count. */
+export interface StripeSubscription {
+  customerId: string;
+  subscriptionId: string;
+  subscriptionItemId: string;
+}
 
 export interface CreateOrganization {
   type: 'CreateOrganization';
@@ -83,7 +91,15 @@ export interface ChangeOrgStatus {
   reason?: string;
 }
 
-export type OrganizationCommand = CreateOrganization | AddLocation | ChangePolicy | CreateRole | UpdateRole | ChangeOrgStatus;
+/** R-SYS-1: system admins change an org's plan, and with it the Stripe subscription its seats are billed on. */
+export interface ChangePlan {
+  type: 'ChangePlan';
+  bySystemAdmin: boolean;
+  plan: string;
+  stripe: StripeSubscription | null;
+}
+
+export type OrganizationCommand = CreateOrganization | AddLocation | ChangePolicy | CreateRole | UpdateRole | ChangeOrgStatus | ChangePlan;
 
 export interface Organization {
   exists: boolean;
@@ -95,6 +111,8 @@ export interface Organization {
   locations: Record<string, Location>;
   policy: OrgPolicy;
   partnerId?: string;
+  plan: string;
+  stripe: StripeSubscription | null;
 }
 
 /** What every org-scoped decision gets: the time, the actor, the org and the actor's access in it (from the write side). */
@@ -118,6 +136,8 @@ export const initialOrganization = (): Organization => ({
   roles: {},
   locations: {},
   policy: { invitationExpiryHours: DEFAULT_INVITATION_EXPIRY_HOURS, defaultRole: '', doorAccess: false },
+  plan: 'free',
+  stripe: null,
 });
 
 export function decide(state: Organization, command: OrganizationCommand, context: OrgDecisionContext): OrganizationEvent[] {
@@ -131,6 +151,12 @@ export function decide(state: Organization, command: OrganizationCommand, contex
       const suspend = command.type === 'SuspendOrganization';
       if ((state.status === 'suspended') === suspend) return [];
       return suspend ? [{ type: 'OrganizationSuspended', data: { orgId, reason: command.reason ?? '' } }] : [{ type: 'OrganizationReactivated', data: { orgId } }];
+    }
+    case 'ChangePlan': {
+      if (!command.bySystemAdmin) throw new DomainError('forbidden', 'only system administrators change plans', { permission: 'system' });
+      const sameStripe = JSON.stringify(state.stripe) === JSON.stringify(command.stripe);
+      if (state.plan === command.plan && sameStripe) return [];
+      return [{ type: 'PlanChanged', data: { orgId, plan: command.plan, previousPlan: state.plan, stripe: command.stripe } }];
     }
     case 'CreateOrganization': {
       if (state.exists) throw new DomainError('org_exists', 'organization already exists');
@@ -289,6 +315,8 @@ export function evolve(state: Organization, event: OrganizationEvent): Organizat
         locations: {},
         policy: event.data.policy,
         ...(event.data.partnerId ? { partnerId: event.data.partnerId } : {}),
+        plan: 'free',
+        stripe: null,
       };
     case 'LocationAdded': {
       const { locationId, name } = event.data;
@@ -312,6 +340,8 @@ export function evolve(state: Organization, event: OrganizationEvent): Organizat
       return { ...state, status: 'suspended' };
     case 'OrganizationReactivated':
       return { ...state, status: 'active' };
+    case 'PlanChanged':
+      return { ...state, plan: event.data.plan, stripe: event.data.stripe };
     default:
       return state;
   }

@@ -19,7 +19,8 @@ export class MailboxMailer implements Mailer {
     const sentAt = this.clock();
     const name = `${sentAt.toISOString().replace(/[:.]/g, '-')}-${String(this.sequence++).padStart(6, '0')}-${randomUUID().slice(0, 8)}.json`;
     const temp = join(this.folder, `.${name}.tmp`);
-    await writeFile(temp, JSON.stringify({ ...email, sentAt: sentAt.toISOString() }, null, 2));
+    const { model: _model, ...message } = email;
+    await writeFile(temp, JSON.stringify({ ...message, sentAt: sentAt.toISOString() }, null, 2));
     await rename(temp, join(this.folder, name));
   }
 }

@@ -5,6 +5,8 @@ export interface OutgoingEmail {
   subject: string;
   text: string;
   link?: string;
+  /** Extra fields for a provider's template (Postmark's TemplateModel); subject, text and link are always in it. */
+  model?: Record<string, string | number>;
 }
 
 export interface Mailer {

@@ -8,10 +8,8 @@ import { checkPasswordStrength } from '../../domain/user/password-policy';
 import { emailReservation, emailStream, user, userStream, type User } from '../../domain/user/user';
 import { hashPassword, verifyPassword } from '../../infra/crypto/passwords';
 import { emailKey, newTemporaryPassword } from '../../infra/crypto/secrets';
-import { MAILER, type Mailer } from '../../infra/email/port';
 import type { Position } from '../../infra/eventstore/port';
 import { OrgAccess } from '../access/org-access.service';
-import { Settings } from '../config/config';
 import { Streams, type Change, type CommandMeta } from '../shared/streams';
 import { CLOCK, type Clock } from '../shared/tokens';
 import { Links } from './links.service';
@@ -92,8 +90,6 @@ export class SendPasswordResetHandler implements ICommandHandler<SendPasswordRes
     private readonly streams: Streams,
     private readonly orgAccess: OrgAccess,
     private readonly links: Links,
-    private readonly settings: Settings,
-    @Inject(MAILER) private readonly mailer: Mailer,
   ) {}
 
   async execute({ orgId, userId, meta }: SendPasswordReset) {
@@ -103,17 +99,8 @@ export class SendPasswordResetHandler implements ICommandHandler<SendPasswordRes
     const { state: account } = await this.streams.load(userStream(userId), user);
     const { state: actor } = await this.streams.load(userStream(meta.actor.id), user);
     const expiresAt = new Date(context.now.getTime() + RESET_LINK_MS).toISOString();
-    const issued = await this.links.issue('password-reset', { userId, orgId }, expiresAt, context);
+    const issued = await this.links.issue('password-reset', { userId, orgId }, expiresAt, context, { to: account.email, ...(actor.email ? { bcc: actor.email } : {}), variant: 'by-admin' });
     const { position } = await this.streams.commit([issued.change], meta);
-    const link = `${this.settings.publicUrl}/reset-password?token=${issued.token}`;
-    await this.mailer.send({
-      to: account.email,
-      ...(actor.email ? { bcc: actor.email } : {}),
-      template: 'password-reset',
-      subject: 'Reset your Gatehouse password',
-      text: `An administrator sent you a link to choose a new password: ${link}\nIt works once, for one hour.`,
-      link,
-    });
     return { position };
   }
 }
@@ -124,8 +111,6 @@ export class RequestPasswordResetHandler implements ICommandHandler<RequestPassw
     private readonly limit: RequestLimit,
     private readonly streams: Streams,
     private readonly links: Links,
-    private readonly settings: Settings,
-    @Inject(MAILER) private readonly mailer: Mailer,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
@@ -135,10 +120,8 @@ export class RequestPasswordResetHandler implements ICommandHandler<RequestPassw
     const { state: reservation } = await this.streams.load(emailStream(emailKey(normalized)), emailReservation);
     if (!reservation.userId) return; // nothing to send, and nothing said about it
     const now = this.clock();
-    const issued = await this.links.issue('password-reset', { userId: reservation.userId }, new Date(now.getTime() + RESET_LINK_MS).toISOString(), { now, actor: meta.actor });
+    const issued = await this.links.issue('password-reset', { userId: reservation.userId }, new Date(now.getTime() + RESET_LINK_MS).toISOString(), { now, actor: meta.actor }, { to: normalized, variant: 'self' });
     await this.streams.commit([issued.change], meta);
-    const link = `${this.settings.publicUrl}/reset-password?token=${issued.token}`;
-    await this.mailer.send({ to: normalized, template: 'password-reset', subject: 'Reset your Gatehouse password', text: `Choose a new password: ${link}\nIt works once, for one hour. If you did not ask for this, ignore this email.`, link });
   }
 }
 

@@ -11,8 +11,6 @@ import type { Position } from '../../infra/eventstore/port';
 import { Streams, type Change, type CommandMeta } from '../shared/streams';
 import { CLOCK, type Clock } from '../shared/tokens';
 import { Links } from './links.service';
-import { Settings } from '../config/config';
-import { MAILER, type Mailer } from '../../infra/email/port';
 import { Sessions, type IssuedSession } from './sessions.service';
 import { limitEmailRequests, RequestLimit, SignInThrottle } from './throttle';
 
@@ -177,8 +175,6 @@ export class RequestMagicLinkHandler implements ICommandHandler<RequestMagicLink
     private readonly limit: RequestLimit,
     private readonly streams: Streams,
     private readonly links: Links,
-    private readonly settings: Settings,
-    @Inject(MAILER) private readonly mailer: Mailer,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
@@ -188,10 +184,8 @@ export class RequestMagicLinkHandler implements ICommandHandler<RequestMagicLink
     const { state } = await this.streams.load(emailStream(emailKey(normalized)), emailReservation);
     if (!state.userId) return;
     const now = this.clock();
-    const issued = await this.links.issue('magic-link', { userId: state.userId }, new Date(now.getTime() + MAGIC_LINK_MS).toISOString(), { now, actor: meta.actor });
+    const issued = await this.links.issue('magic-link', { userId: state.userId }, new Date(now.getTime() + MAGIC_LINK_MS).toISOString(), { now, actor: meta.actor }, { to: normalized });
     await this.streams.commit([issued.change], meta);
-    const link = `${this.settings.publicUrl}/sign-in?token=${issued.token}`;
-    await this.mailer.send({ to: normalized, template: 'magic-link', subject: 'Your Gatehouse sign-in link', text: `Sign in: ${link}\nIt works once, for 30 minutes. If you did not ask for it, ignore this email.`, link });
   }
 }
 

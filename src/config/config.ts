@@ -65,6 +65,36 @@ export class Settings {
   @IsOptional() @IsUrl({ require_tld: false, require_protocol: true })
   PUBLIC_URL?: string;
 
+  /** `off`: this process sends no email and no Stripe call (operator commands; a second process beside the service). */
+  @IsOptional() @IsIn(['on', 'off'])
+  CONSUMERS: 'on' | 'off' = 'on';
+
+  /** Tries of an email or Stripe call before it goes to the dead letters (R-BILL-3); the wait doubles from CONSUMER_RETRY_MS. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(20)
+  CONSUMER_MAX_TRIES = 6;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(60_000)
+  CONSUMER_RETRY_MS = 500;
+
+  /** Sends email through Postmark's templates; unset, emails go to the mailbox folder in DATA_DIR. */
+  @IsOptional() @IsString() @Matches(/^[A-Za-z0-9-]{8,100}$/, { message: 'POSTMARK_SERVER_TOKEN must be a Postmark server token' })
+  POSTMARK_SERVER_TOKEN?: string;
+
+  /** Postmark's API base, for a proxy or a test double (default https://api.postmarkapp.com). */
+  @IsOptional() @IsUrl({ require_tld: false, require_protocol: true })
+  POSTMARK_API_URL?: string;
+
+  @IsOptional() @IsString()
+  MAIL_FROM = 'Gatehouse <no-reply@gatehouse.local>';
+
+  /** Seat changes go to Stripe when set; unset, they are skipped with a log line. */
+  @IsOptional() @IsString() @Matches(/^(sk|rk)_(test|live)_[A-Za-z0-9]{8,}$/, { message: 'STRIPE_SECRET_KEY must be a Stripe secret or restricted key (sk_… or rk_…)' })
+  STRIPE_SECRET_KEY?: string;
+
+  /** Stripe's API base, for a proxy or a test double (default https://api.stripe.com). */
+  @IsOptional() @IsUrl({ require_tld: false, require_protocol: true })
+  STRIPE_API_URL?: string;
+
   @IsOptional() @IsIn(['json', 'text'])
   LOG_FORMAT: 'json' | 'text' = 'json';
 
@@ -80,7 +110,7 @@ export class Settings {
 export class InvalidConfiguration extends Error {}
 
 export function loadSettings(env: Record<string, string | undefined>): Settings {
-  const known = Object.keys(new Settings()).concat(['POSTGRES_URL', 'EVENTSTORE_URL', 'PUBLIC_URL', 'MONGODB_URL', 'SECRET_KEY', 'IDENTITY_GATEWAY_KEY', 'SYSTEM_ADMIN_ORG']);
+  const known = Object.keys(new Settings()).concat(['POSTGRES_URL', 'EVENTSTORE_URL', 'PUBLIC_URL', 'MONGODB_URL', 'SECRET_KEY', 'IDENTITY_GATEWAY_KEY', 'SYSTEM_ADMIN_ORG', 'POSTMARK_SERVER_TOKEN', 'POSTMARK_API_URL', 'STRIPE_SECRET_KEY', 'STRIPE_API_URL']);
   const relevant = Object.fromEntries(Object.entries(env).filter(([k, v]) => known.includes(k) && v !== undefined && v !== ''));
   const settings = plainToInstance(Settings, relevant);
   const errors = validateSync(settings, { forbidUnknownValues: false });

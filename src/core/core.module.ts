@@ -1,7 +1,10 @@
 import { Global, Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { join } from 'node:path';
+import { noSeatBilling, SEAT_BILLING } from '../../infra/billing/port';
+import { StripeSeatBilling } from '../../infra/billing/stripe';
 import { MailboxMailer } from '../../infra/email/mailbox';
 import { MAILER } from '../../infra/email/port';
+import { PostmarkMailer } from '../../infra/email/postmark';
 import { SecretBox } from '../../infra/crypto/sealing';
 import type { EventStore } from '../../infra/eventstore/port';
 import { OrgAccess } from '../access/org-access.service';
@@ -16,6 +19,9 @@ import { Streams } from '../shared/streams';
 import { openReadStore } from '../shared/read-store.provider';
 import type { ReadStore } from '../../infra/readstore/port';
 import { ProjectionRunner } from '../readmodels/projection-runner';
+import { ConsumerRunner, CONSUMERS } from '../messaging/consumer-runner';
+import { EmailConsumer } from '../messaging/email.consumer';
+import { SeatConsumer } from '../messaging/seats.consumer';
 import { CLOCK, EVENT_STORE, READ_STORE, type Clock } from '../shared/tokens';
 
 /** Closes the stores when the app stops (after the projections have stopped reading). */
@@ -24,15 +30,17 @@ class Shutdown implements OnApplicationShutdown {
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(READ_STORE) private readonly readStore: ReadStore,
     private readonly runner: ProjectionRunner,
+    private readonly consumers: ConsumerRunner,
   ) {}
   async onApplicationShutdown() {
+    await this.consumers.onApplicationShutdown();
     await this.runner.onApplicationShutdown();
     await this.store.close();
     await this.readStore.close();
   }
 }
 
-const SHARED = [Streams, Sessions, SessionGuard, Links, OrgAccess, Joining, ProjectionRunner, SignInThrottle, RequestLimit];
+const SHARED = [Streams, Sessions, SessionGuard, Links, OrgAccess, Joining, ProjectionRunner, ConsumerRunner, SignInThrottle, RequestLimit];
 
 /** What every feature module uses: settings, clock, the event store, the mailer, the command path, sessions and access. */
 @Global()
@@ -45,7 +53,15 @@ export class CoreModule {
         { provide: Settings, useValue: settings },
         { provide: CLOCK, useValue: clock },
         eventStoreProvider,
-        { provide: MAILER, inject: [CLOCK], useFactory: (c: Clock) => new MailboxMailer(join(settings.dataDir, 'mailbox'), c) },
+        {
+          provide: MAILER,
+          inject: [CLOCK],
+          useFactory: (c: Clock) => (settings.POSTMARK_SERVER_TOKEN ? new PostmarkMailer(settings.POSTMARK_SERVER_TOKEN, settings.MAIL_FROM, settings.POSTMARK_API_URL) : new MailboxMailer(join(settings.dataDir, 'mailbox'), c)),
+        },
+        { provide: SEAT_BILLING, useFactory: () => (settings.STRIPE_SECRET_KEY ? new StripeSeatBilling(settings.STRIPE_SECRET_KEY, settings.STRIPE_API_URL) : noSeatBilling) },
+        EmailConsumer,
+        SeatConsumer,
+        { provide: CONSUMERS, inject: [EmailConsumer, SeatConsumer], useFactory: (...consumers: unknown[]) => consumers },
         { provide: READ_STORE, useFactory: () => openReadStore(settings) },
         {
           provide: SecretBox,

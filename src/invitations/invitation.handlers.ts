@@ -1,4 +1,4 @@
-import { Inject } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { invitation, invitationStream, type Invitation, type InvitationEvent } from '../../domain/invitation/invitation';
 import { membership, membershipStream } from '../../domain/membership/membership';
@@ -6,11 +6,9 @@ import type { OrgContext } from '../../domain/organization/organization';
 import { normalizeEmail } from '../../domain/shared/email';
 import { emailReservation, emailStream } from '../../domain/user/user';
 import { emailKey } from '../../infra/crypto/secrets';
-import { MAILER, type Mailer } from '../../infra/email/port';
 import type { Position } from '../../infra/eventstore/port';
 import { OrgAccess } from '../access/org-access.service';
 import { Links } from '../auth/links.service';
-import { Settings } from '../config/config';
 import { Streams, type CommandMeta } from '../shared/streams';
 
 export interface InviteUserInput {
@@ -46,40 +44,30 @@ export class RevokeInvitation extends Command<{ position: Position }> {
 }
 
 /** Invitation commands share their shape: load the org context and the invitation, decide, append a new link with it, email it. */
+@Injectable()
 abstract class InvitationHandler {
   constructor(
     protected readonly streams: Streams,
     protected readonly orgAccess: OrgAccess,
     protected readonly links: Links,
-    protected readonly settings: Settings,
-    @Inject(MAILER) protected readonly mailer: Mailer,
   ) {}
 
-  /** Decides `command` on the invitation; when it sends a link, the link is issued in the same append and emailed after. */
-  protected async run(orgId: string, invitationId: string, meta: CommandMeta, command: (state: Invitation, context: OrgContext, tokenHash: string) => InvitationEvent[] | Promise<InvitationEvent[]>, withLink: boolean) {
+  /**
+   * Decides `command` on the invitation. When it sends a link (to `emailTo`, or the
+   * invitation's email), the link and the request to email it are in the same append.
+   */
+  protected async run(orgId: string, invitationId: string, meta: CommandMeta, command: (state: Invitation, context: OrgContext, tokenHash: string) => InvitationEvent[] | Promise<InvitationEvent[]>, link: false | { emailTo?: string }) {
     const stream = invitationStream(orgId, invitationId);
-    const { result, token, state } = await this.streams.retrying(async () => {
+    return this.streams.retrying(async () => {
       const { context } = await this.orgAccess.context(orgId, meta.actor);
       const from = await this.streams.load(stream, invitation);
       const expiresAt = new Date(context.now.getTime() + context.org.policy.invitationExpiryHours * 3_600_000).toISOString();
-      const issued = withLink ? await this.links.issue('invitation', { orgId, invitationId }, expiresAt, context) : undefined;
+      const to = link ? (link.emailTo ?? from.state.email) : '';
+      const issued = link && to ? await this.links.issue('invitation', { orgId, invitationId }, expiresAt, context, { to }) : undefined;
       const events = await command(from.state, context, issued?.tokenHash ?? '');
       const result = await this.streams.commit([{ from, events }, ...(issued ? [issued.change] : [])], meta);
-      return { result, token: issued?.token, state: events.reduce(invitation.evolve, from.state) };
+      return { result, state: events.reduce(invitation.evolve, from.state) };
     }, stream);
-    if (token) await this.sendInvitation(state, token);
-    return { result, state };
-  }
-
-  private async sendInvitation(state: Invitation, token: string): Promise<void> {
-    const link = `${this.settings.publicUrl}/invitations/accept?token=${token}`;
-    await this.mailer.send({
-      to: state.email,
-      template: 'invitation',
-      subject: 'You are invited to join an organization on Gatehouse',
-      text: `You have been invited. Accept the invitation: ${link}\nThe link works once and expires at ${state.expiresAt}.`,
-      link,
-    });
   }
 }
 
@@ -102,7 +90,7 @@ export class InviteUserHandler extends InvitationHandler implements ICommandHand
         resent = events[0]?.type === 'InvitationResent';
         return events;
       },
-      true,
+      { emailTo: email },
     );
     return { invitationId, expiresAt: state.expiresAt, resent, position: result.position };
   }
@@ -112,7 +100,7 @@ export class InviteUserHandler extends InvitationHandler implements ICommandHand
 @CommandHandler(ResendInvitation)
 export class ResendInvitationHandler extends InvitationHandler implements ICommandHandler<ResendInvitation> {
   async execute({ orgId, invitationId, meta }: ResendInvitation): Promise<InvitationSent> {
-    const { result, state } = await this.run(orgId, invitationId, meta, (current, context, tokenHash) => invitation.decide(current, { type: 'ResendInvitation', tokenHash }, context), true);
+    const { result, state } = await this.run(orgId, invitationId, meta, (current, context, tokenHash) => invitation.decide(current, { type: 'ResendInvitation', tokenHash }, context), {});
     return { invitationId, expiresAt: state.expiresAt, resent: true, position: result.position };
   }
 }

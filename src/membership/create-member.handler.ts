@@ -7,12 +7,10 @@ import { checkPasswordStrength } from '../../domain/user/password-policy';
 import { emailReservation, emailStream } from '../../domain/user/user';
 import { hashPassword } from '../../infra/crypto/passwords';
 import { emailKey, newId, newTemporaryPassword } from '../../infra/crypto/secrets';
-import { MAILER, type Mailer } from '../../infra/email/port';
 import { CLOCK, type Clock } from '../shared/tokens';
 import type { Position } from '../../infra/eventstore/port';
 import { OrgAccess } from '../access/org-access.service';
 import { Links } from '../auth/links.service';
-import { Settings } from '../config/config';
 import { Streams, type Change, type CommandMeta } from '../shared/streams';
 import { Joining } from './joining';
 
@@ -64,8 +62,6 @@ export class CreateMemberHandler implements ICommandHandler<CreateMember> {
     private readonly orgAccess: OrgAccess,
     private readonly joining: Joining,
     private readonly links: Links,
-    private readonly settings: Settings,
-    @Inject(MAILER) private readonly mailer: Mailer,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
@@ -88,7 +84,6 @@ export class CreateMemberHandler implements ICommandHandler<CreateMember> {
       // Authorization and each role are checked (by the membership decisions) before anything is written.
       const changes: Change[] = [...(await this.partnerChanges(destination, userId, meta)), ...(await this.placements(destination, userId, existing ? 'existing' : 'created', meta))];
       const context = { now: this.clock(), actor: meta.actor };
-      let setupToken: string | undefined;
       if (!existing) {
         const profile = { firstName: input.firstName, lastName: input.lastName, ...(input.phone ? { phone: input.phone } : {}), ...(input.username ? { username: input.username } : {}) };
         const password = passwordHash ? { hash: passwordHash, mustChange: input.mode === 'temporary-password' || !!input.mustChangePassword, by: 'admin' as const } : undefined;
@@ -96,19 +91,13 @@ export class CreateMemberHandler implements ICommandHandler<CreateMember> {
         if (input.mode === 'setup-email') {
           const { org } = await this.orgAccess.load(first.orgId, meta.actor);
           const expiresAt = new Date(context.now.getTime() + org.state.policy.invitationExpiryHours * 3_600_000).toISOString();
-          const issued = await this.links.issue('setup', { userId, orgId: first.orgId }, expiresAt, context);
-          changes.push(issued.change);
-          setupToken = issued.token;
+          changes.push((await this.links.issue('setup', { userId, orgId: first.orgId }, expiresAt, context, { to: email, variant: 'new-account' })).change);
         }
       }
       const { position } = await this.streams.commit(changes, { ...meta, orgId: first.orgId });
-      return { userId, addedExisting: !!existing, position, setupToken };
+      return { userId, addedExisting: !!existing, position };
     });
 
-    if (outcome.setupToken) {
-      const link = `${this.settings.publicUrl}/setup?token=${outcome.setupToken}`;
-      await this.mailer.send({ to: email, template: 'setup', subject: 'Set up your Gatehouse account', text: `An account was created for you. Choose your password: ${link}`, link });
-    }
     return {
       userId: outcome.userId,
       addedExisting: outcome.addedExisting,

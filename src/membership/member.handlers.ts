@@ -1,4 +1,3 @@
-import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { requirePermission } from '../../domain/access/access';
 import { accessCodeReservation, accessCodeStream, requireValidAccessCode } from '../../domain/accesscode/accesscode';
@@ -7,10 +6,8 @@ import { NotFound } from '../../domain/shared/errors';
 import { user, userStream, usernameReservation, usernameStream, type Profile } from '../../domain/user/user';
 import { usernameKey } from '../../infra/crypto/secrets';
 import type { Position } from '../../infra/eventstore/port';
-import { MAILER, type Mailer } from '../../infra/email/port';
 import { OrgAccess } from '../access/org-access.service';
 import { Links } from '../auth/links.service';
-import { Settings } from '../config/config';
 import { Streams, type Change, type CommandMeta } from '../shared/streams';
 
 export class UpdateMember extends Command<{ position: Position }> {
@@ -106,8 +103,6 @@ export class SendSetupLinkHandler implements ICommandHandler<SendSetupLink> {
     private readonly streams: Streams,
     private readonly orgAccess: OrgAccess,
     private readonly links: Links,
-    private readonly settings: Settings,
-    @Inject(MAILER) private readonly mailer: Mailer,
   ) {}
 
   async execute({ orgId, userId, meta }: SendSetupLink) {
@@ -117,17 +112,8 @@ export class SendSetupLinkHandler implements ICommandHandler<SendSetupLink> {
     requirePermission(context.access, 'users.credentials.any', context);
     const { state: account } = await this.streams.load(userStream(userId), user);
     const expiresAt = new Date(context.now.getTime() + RESEND_LINK_MS).toISOString();
-    const issued = await this.links.issue('setup', { userId, orgId }, expiresAt, context);
+    const issued = await this.links.issue('setup', { userId, orgId }, expiresAt, context, { to: account.email, variant: account.passwordHash ? 'after-setup' : 'resend' });
     const { position } = await this.streams.commit([issued.change], meta);
-    const link = `${this.settings.publicUrl}/setup?token=${issued.token}`;
-    const completed = !!account.passwordHash;
-    await this.mailer.send({
-      to: account.email,
-      template: 'setup',
-      subject: completed ? 'Reset your Gatehouse password' : 'Set up your Gatehouse account',
-      text: `${completed ? 'Choose a new password' : 'Choose your password'}: ${link}\nThe link works once and expires at ${expiresAt}.`,
-      link,
-    });
     return { position };
   }
 }

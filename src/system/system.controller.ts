@@ -1,8 +1,9 @@
-import { Body, Controller, Get, HttpCode, Inject, Post, Query, Req, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Put, Query, Req, UseGuards } from '@nestjs/common';
 import { Command, CommandBus, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { IsOptional, IsString, MaxLength } from 'class-validator';
-import { organization, orgStream } from '../../domain/organization/organization';
+import { ApiBearerAuth, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsOptional, IsString, Matches, MaxLength, ValidateNested } from 'class-validator';
+import { organization, orgStream, type StripeSubscription } from '../../domain/organization/organization';
 import { DomainError, NotFound } from '../../domain/shared/errors';
 import type { Position } from '../../infra/eventstore/port';
 import type { ReadStore } from '../../infra/readstore/port';
@@ -10,6 +11,7 @@ import { ORGS, type OrgRow } from '../../projections/directory';
 import { fold } from '../../projections/projection';
 import { OrgAccess } from '../access/org-access.service';
 import { SessionGuard } from '../auth/session.guard';
+import { ConsumerRunner } from '../messaging/consumer-runner';
 import { ProjectionRunner } from '../readmodels/projection-runner';
 import { readAfter } from '../readmodels/read-your-writes';
 import { OrgId } from '../shared/params';
@@ -20,6 +22,23 @@ import { CLOCK, READ_STORE, type Clock } from '../shared/tokens';
 export class SuspendDto {
   @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(500)
   reason?: string;
+}
+
+export class StripeSubscriptionDto implements StripeSubscription {
+  @ApiProperty({ example: 'cus_NffrFeUfNV2Hib' }) @IsString() @Matches(/^cus_[A-Za-z0-9]{4,64}$/, { message: 'customerId must be a Stripe customer id (cus_…)' })
+  customerId!: string;
+  @ApiProperty({ example: 'sub_1MowQVLkdIwHu7ixeRlqHVzs' }) @IsString() @Matches(/^sub_[A-Za-z0-9]{4,64}$/, { message: 'subscriptionId must be a Stripe subscription id (sub_…)' })
+  subscriptionId!: string;
+  @ApiProperty({ example: 'si_NcLYdDxLHxlFo7' }) @IsString() @Matches(/^si_[A-Za-z0-9]{4,64}$/, { message: 'subscriptionItemId must be a Stripe subscription item id (si_…)' })
+  subscriptionItemId!: string;
+}
+
+export class PlanDto {
+  @ApiProperty({ example: 'business' }) @IsString() @Matches(/^[a-z0-9][a-z0-9-]{0,39}$/, { message: 'plan is a lower-case name of up to 40 letters, digits and dashes' })
+  plan!: string;
+  /** The subscription the org's seats are billed on (R-BILL-1); absent: none. */
+  @ApiPropertyOptional({ type: StripeSubscriptionDto }) @IsOptional() @ValidateNested() @Type(() => StripeSubscriptionDto)
+  stripe?: StripeSubscriptionDto;
 }
 
 export class OrgsQuery {
@@ -55,6 +74,29 @@ export class ChangeOrgStatusHandler implements ICommandHandler<ChangeOrgStatus> 
   }
 }
 
+export class ChangePlan extends Command<{ position: Position }> {
+  constructor(readonly orgId: string, readonly input: PlanDto, readonly meta: CommandMeta) {
+    super();
+  }
+}
+
+/** R-SYS-1: a system admin changes an org's plan and the Stripe subscription its seats follow (R-BILL-1). */
+@CommandHandler(ChangePlan)
+export class ChangePlanHandler implements ICommandHandler<ChangePlan> {
+  constructor(
+    private readonly streams: Streams,
+    private readonly orgAccess: OrgAccess,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  async execute({ orgId, input, meta }: ChangePlan) {
+    const bySystemAdmin = await this.orgAccess.isSystemAdmin(meta.actor);
+    const stripe = input.stripe ? { customerId: input.stripe.customerId, subscriptionId: input.stripe.subscriptionId, subscriptionItemId: input.stripe.subscriptionItemId } : null;
+    const { position } = await this.streams.handle(orgStream(orgId), organization, { type: 'ChangePlan', bySystemAdmin, plan: input.plan, stripe }, { now: this.clock(), actor: meta.actor }, meta);
+    return { plan: input.plan, stripe, position };
+  }
+}
+
 @ApiTags('system')
 @ApiBearerAuth()
 @UseGuards(SessionGuard)
@@ -82,9 +124,47 @@ export class SystemController {
     return this.commands.execute(new ChangeOrgStatus(orgId, true, body.reason, meta));
   }
 
+  @Put(':org/plan')
+  plan(@OrgId() orgId: string, @Body() body: PlanDto, @Meta('org') meta: CommandMeta) {
+    return this.commands.execute(new ChangePlan(orgId, body, meta));
+  }
+
   @Post(':org/reactivate')
   @HttpCode(200)
   reactivate(@OrgId() orgId: string, @Meta('org') meta: CommandMeta) {
     return this.commands.execute(new ChangeOrgStatus(orgId, false, undefined, meta));
+  }
+}
+
+/** R-BILL-3: what failed every try, for operators to see and re-drive. */
+@ApiTags('system')
+@ApiBearerAuth()
+@UseGuards(SessionGuard)
+@Controller('v1/system/dead-letters')
+export class DeadLettersController {
+  constructor(
+    private readonly orgAccess: OrgAccess,
+    private readonly consumers: ConsumerRunner,
+  ) {}
+
+  @Get()
+  async list(@Req() request: GatehouseRequest) {
+    await this.requireSystemAdmin(request);
+    const letters = await this.consumers.list(200);
+    return { items: letters.map(({ event: _event, _pos, ...letter }) => letter) };
+  }
+
+  @Post(':id/redrive')
+  @HttpCode(200)
+  async redrive(@Param('id') id: string, @Req() request: GatehouseRequest) {
+    await this.requireSystemAdmin(request);
+    const letter = /^[a-z-]{1,40}:[0-9a-f-]{36}$/.test(id) ? await this.consumers.redrive(id) : undefined;
+    if (!letter) throw new NotFound('dead letter');
+    const { event: _event, _pos, ...rest } = letter;
+    return rest;
+  }
+
+  private async requireSystemAdmin(request: GatehouseRequest): Promise<void> {
+    if (!(await this.orgAccess.isSystemAdmin(request.actor!))) throw new DomainError('forbidden', 'system administrators only', { permission: 'system' });
   }
 }

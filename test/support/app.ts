@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp } from '../../src/app';
 import { loadSettings } from '../../src/config/config';
+import { ConsumerRunner } from '../../src/messaging/consumer-runner';
 
 export interface TestApp {
   app: NestFastifyApplication;
@@ -18,7 +19,7 @@ export interface TestApp {
 /** A whole Gatehouse over Fastify's inject, on a fresh data folder (and the given environment). */
 export async function startApp(env: Record<string, string> = {}, options: { clock?: () => Date; logger?: LoggerService; dataDir?: string } = {}): Promise<TestApp> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'gatehouse-app-'));
-  const settings = loadSettings({ DATA_DIR: dataDir, SQLITE_SYNCHRONOUS: 'normal', ...env });
+  const settings = loadSettings({ DATA_DIR: dataDir, SQLITE_SYNCHRONOUS: 'normal', CONSUMER_RETRY_MS: '20', ...env });
   const app = await createApp({ settings, logger: options.logger ?? false, clock: options.clock });
   return {
     app,
@@ -29,6 +30,8 @@ export async function startApp(env: Record<string, string> = {}, options: { cloc
       const payload = options.payload ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
       if (payload !== undefined) headers['content-type'] ??= 'application/json';
       const response = await app.inject({ method, url, headers, payload });
+      // Emails go out from the log, after the answer: a test reads the mailbox once they have.
+      if (method !== 'GET') await app.get(ConsumerRunner).settled();
       const text = response.body;
       let body: unknown = text;
       try {

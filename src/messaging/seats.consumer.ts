@@ -1,0 +1,77 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import { billingStream, seatDelta, type BillingEvent } from '../../domain/billing/billing';
+import type { OrganizationEvent, StripeSubscription } from '../../domain/organization/organization';
+import { SEAT_BILLING, type SeatBilling } from '../../infra/billing/port';
+import type { EventStore, RecordedEvent } from '../../infra/eventstore/port';
+import type { Doc } from '../../projections/projection';
+import { EVENT_STORE } from '../shared/tokens';
+import { derivedEventId, type Consumer, type ConsumerScope, type Effect } from './consumer';
+
+export const SEATS = 'billing_seats';
+
+/** What the seat consumer knows of an org: its member count and where its seats are billed. */
+export interface SeatsDoc extends Doc {
+  orgId: string;
+  members: number;
+  stripe: StripeSubscription | null;
+  /** The quantity last set in Stripe (null before the first). */
+  billed: number | null;
+}
+
+/**
+ * R-BILL-1: keeps each org's Stripe seat quantity equal to its member count.
+ * Every change is set with the causing event's id as Stripe's idempotency key, so
+ * a repeat (a crash after the call, a redelivery) never changes seats twice; then
+ * `SeatQuantityUpdated` is recorded (its id derived from the same event), which
+ * the email consumer turns into notices to Owners and Admins.
+ */
+@Injectable()
+export class SeatConsumer implements Consumer {
+  readonly name = 'seats';
+  readonly handles = ['MemberAdded', 'MemberRemoved', 'PlanChanged'];
+  private readonly logger = new Logger('seats');
+
+  constructor(
+    @Inject(SEAT_BILLING) private readonly billing: SeatBilling,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+  ) {}
+
+  async handle(event: RecordedEvent, scope: ConsumerScope, redrive: boolean): Promise<Effect | undefined> {
+    const orgId = (event.data as { orgId: string }).orgId;
+    const current = (await scope.get<SeatsDoc>(SEATS, orgId)) ?? { id: orgId, orgId, members: 0, stripe: null, billed: null };
+    if (redrive) {
+      // Folded already; what is right now is the quantity for today's count.
+      return this.setSeats(current, event, `${event.eventId}:redrive:${current.members}`, scope, false);
+    }
+    if (scope.holds(current)) return undefined;
+    const next: SeatsDoc = { ...current, members: Math.max(0, current.members + seatDelta(event.type)) };
+    if (event.type === 'PlanChanged') next.stripe = (event.data as Extract<OrganizationEvent, { type: 'PlanChanged' }>['data']).stripe;
+    const linked = event.type === 'PlanChanged' && next.stripe && next.stripe.subscriptionItemId !== current.stripe?.subscriptionItemId;
+    if (!next.stripe || (!linked && next.members === current.members)) {
+      scope.put(SEATS, next);
+      return undefined;
+    }
+    return this.setSeats(next, event, event.eventId, scope, true);
+  }
+
+  private setSeats(doc: SeatsDoc, event: RecordedEvent, key: string, scope: ConsumerScope, fold: boolean): Effect | undefined {
+    const stripe = doc.stripe;
+    if (!stripe) return undefined;
+    const quantity = doc.members;
+    if (fold) scope.put(SEATS, { ...doc, billed: this.billing.enabled ? quantity : doc.billed });
+    if (!this.billing.enabled) {
+      this.logger.log({ message: 'seat change not sent: no Stripe key configured', orgId: doc.orgId, eventId: event.eventId, quantity });
+      return undefined;
+    }
+    return async () => {
+      await this.billing.setSeats(stripe.subscriptionItemId, quantity, `seats:${key}`);
+      if (!fold) scope.put(SEATS, { ...doc, billed: quantity });
+      const recorded: BillingEvent = { type: 'SeatQuantityUpdated', data: { orgId: doc.orgId, subscriptionItemId: stripe.subscriptionItemId, quantity, previousQuantity: doc.billed, causedBy: event.eventId } };
+      // The id is derived from the cause: recording it again after a crash is the same append, not a second one.
+      const eventId = derivedEventId(createHash('sha256').update(`seats:${key}`).digest('hex'));
+      const metadata = { actor: { kind: 'system' as const, id: 'seats' }, orgId: doc.orgId, correlationId: event.correlationId, causationId: event.eventId };
+      await this.store.append(billingStream(doc.orgId), [{ eventId, type: recorded.type, data: recorded.data, metadata }], 'any');
+    };
+  }
+}
