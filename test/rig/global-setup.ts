@@ -1,4 +1,5 @@
 import { startFerretDb, type RunningFerretDb } from './ferretdb';
+import { startKafka, type RunningKafka } from './kafka';
 import { redactUrl, startPostgres, type RunningPostgres } from './postgres';
 
 /** What global-setup started, for global-teardown (Jest shares only globalThis between them). */
@@ -7,6 +8,8 @@ export interface RigState {
   postgres?: RunningPostgres;
   /** Absent when MONGODB_URL came from outside. */
   ferretdb?: RunningFerretDb;
+  /** Absent when KAFKA_BROKERS came from outside. */
+  kafka?: RunningKafka;
   detach(): void;
 }
 
@@ -18,32 +21,38 @@ declare global {
 export default async function globalSetup(): Promise<void> {
   const externalPostgres = process.env.POSTGRES_URL;
   const externalMongo = process.env.MONGODB_URL;
+  const externalKafka = process.env.KAFKA_BROKERS;
 
   // Started side by side: each takes a few seconds on a cold machine.
-  const [pg, mongo] = await Promise.allSettled([
+  const [pg, mongo, bus] = await Promise.allSettled([
     externalPostgres ? Promise.resolve(undefined) : startPostgres(),
     externalMongo ? Promise.resolve(undefined) : startFerretDb(),
+    externalKafka ? Promise.resolve(undefined) : startKafka(),
   ]);
   const postgres = pg.status === 'fulfilled' ? pg.value : undefined;
   const ferretdb = mongo.status === 'fulfilled' ? mongo.value : undefined;
-  if (pg.status === 'rejected' || mongo.status === 'rejected') {
+  const kafka = bus.status === 'fulfilled' ? bus.value : undefined;
+  if (pg.status === 'rejected' || mongo.status === 'rejected' || bus.status === 'rejected') {
     // Teardown does not run when setup throws: stop whatever did start.
     postgres?.stopSync();
     ferretdb?.stopSync();
-    const errors = [pg, mongo].flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
+    kafka?.stopSync();
+    const errors = [pg, mongo, bus].flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
     throw errors.length === 1 ? errors[0] : new AggregateError(errors, errors.map((e) => String(e)).join('\n'));
   }
 
   // Workers are forked after global setup, so they inherit these.
   if (postgres) process.env.POSTGRES_URL = postgres.url;
   if (ferretdb) process.env.MONGODB_URL = ferretdb.url;
+  if (kafka) process.env.KAFKA_BROKERS = kafka.brokers;
 
-  if (postgres || ferretdb) {
+  if (postgres || ferretdb || kafka) {
     // A Ctrl-C or kill skips globalTeardown; stop the servers anyway, then let the
     // signal do what it would have done.
     const stopAllSync = () => {
       postgres?.stopSync();
       ferretdb?.stopSync();
+      kafka?.stopSync();
     };
     const onExit = () => stopAllSync();
     const onSignal = (signal: NodeJS.Signals) => {
@@ -56,6 +65,7 @@ export default async function globalSetup(): Promise<void> {
     globalThis.__gatehouseRig = {
       postgres,
       ferretdb,
+      kafka,
       detach() {
         process.off('exit', onExit);
         process.off('SIGINT', onSignal);
@@ -74,6 +84,11 @@ export default async function globalSetup(): Promise<void> {
     process.stderr.write(`[rig] MongoDB wire: ${ferretdb.url} (throwaway ${ferretdb.description})\n`);
   } else {
     process.stderr.write(`[rig] MongoDB wire: ${redactMongoUrl(externalMongo as string)} (from MONGODB_URL)\n`);
+  }
+  if (kafka) {
+    process.stderr.write(`[rig] Kafka: ${kafka.brokers} (throwaway ${kafka.description})\n`);
+  } else {
+    process.stderr.write(`[rig] Kafka: ${externalKafka} (from KAFKA_BROKERS)\n`);
   }
 }
 
