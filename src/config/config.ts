@@ -69,6 +69,14 @@ export class Settings {
   @IsOptional() @IsIn(['on', 'off'])
   CONSUMERS: 'on' | 'off' = 'on';
 
+  /** Kafka brokers (host:port, comma-separated): events are published to gatehouse.events. Unset: no Kafka. */
+  @IsOptional() @Matches(/^[A-Za-z0-9.-]+:\d{1,5}(,[A-Za-z0-9.-]+:\d{1,5})*$/, { message: 'KAFKA_BROKERS must be host:port[,host:port…]' })
+  KAFKA_BROKERS?: string;
+
+  /** Partitions of the topics Gatehouse creates (an org's events always share one). */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1000)
+  KAFKA_PARTITIONS = 6;
+
   /** Tries of an email or Stripe call before it goes to the dead letters (R-BILL-3); the wait doubles from CONSUMER_RETRY_MS. */
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(20)
   CONSUMER_MAX_TRIES = 6;
@@ -110,7 +118,7 @@ export class Settings {
 export class InvalidConfiguration extends Error {}
 
 export function loadSettings(env: Record<string, string | undefined>): Settings {
-  const known = Object.keys(new Settings()).concat(['POSTGRES_URL', 'EVENTSTORE_URL', 'PUBLIC_URL', 'MONGODB_URL', 'SECRET_KEY', 'IDENTITY_GATEWAY_KEY', 'SYSTEM_ADMIN_ORG', 'POSTMARK_SERVER_TOKEN', 'POSTMARK_API_URL', 'STRIPE_SECRET_KEY', 'STRIPE_API_URL']);
+  const known = Object.keys(new Settings()).concat(['POSTGRES_URL', 'EVENTSTORE_URL', 'PUBLIC_URL', 'MONGODB_URL', 'SECRET_KEY', 'IDENTITY_GATEWAY_KEY', 'SYSTEM_ADMIN_ORG', 'POSTMARK_SERVER_TOKEN', 'POSTMARK_API_URL', 'STRIPE_SECRET_KEY', 'STRIPE_API_URL', 'KAFKA_BROKERS']);
   const relevant = Object.fromEntries(Object.entries(env).filter(([k, v]) => known.includes(k) && v !== undefined && v !== ''));
   const settings = plainToInstance(Settings, relevant);
   const errors = validateSync(settings, { forbidUnknownValues: false });

@@ -19,7 +19,8 @@ import { Streams } from '../shared/streams';
 import { openReadStore } from '../shared/read-store.provider';
 import type { ReadStore } from '../../infra/readstore/port';
 import { ProjectionRunner } from '../readmodels/projection-runner';
-import { ConsumerRunner, CONSUMERS } from '../messaging/consumer-runner';
+import { ConsumerRunner, CONSUMERS, DEAD_LETTER_SINK } from '../messaging/consumer-runner';
+import { KafkaPublisher } from '../messaging/kafka-publisher';
 import { EmailConsumer } from '../messaging/email.consumer';
 import { SeatConsumer } from '../messaging/seats.consumer';
 import { CLOCK, EVENT_STORE, READ_STORE, type Clock } from '../shared/tokens';
@@ -31,16 +32,18 @@ class Shutdown implements OnApplicationShutdown {
     @Inject(READ_STORE) private readonly readStore: ReadStore,
     private readonly runner: ProjectionRunner,
     private readonly consumers: ConsumerRunner,
+    private readonly publisher: KafkaPublisher,
   ) {}
   async onApplicationShutdown() {
     await this.consumers.onApplicationShutdown();
+    await this.publisher.onApplicationShutdown();
     await this.runner.onApplicationShutdown();
     await this.store.close();
     await this.readStore.close();
   }
 }
 
-const SHARED = [Streams, Sessions, SessionGuard, Links, OrgAccess, Joining, ProjectionRunner, ConsumerRunner, SignInThrottle, RequestLimit];
+const SHARED = [Streams, Sessions, SessionGuard, Links, OrgAccess, Joining, ProjectionRunner, ConsumerRunner, KafkaPublisher, SignInThrottle, RequestLimit];
 
 /** What every feature module uses: settings, clock, the event store, the mailer, the command path, sessions and access. */
 @Global()
@@ -61,6 +64,7 @@ export class CoreModule {
         { provide: SEAT_BILLING, useFactory: () => (settings.STRIPE_SECRET_KEY ? new StripeSeatBilling(settings.STRIPE_SECRET_KEY, settings.STRIPE_API_URL) : noSeatBilling) },
         EmailConsumer,
         SeatConsumer,
+        { provide: DEAD_LETTER_SINK, useExisting: KafkaPublisher },
         { provide: CONSUMERS, inject: [EmailConsumer, SeatConsumer], useFactory: (...consumers: unknown[]) => consumers },
         { provide: READ_STORE, useFactory: () => openReadStore(settings) },
         {

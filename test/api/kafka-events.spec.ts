@@ -1,0 +1,165 @@
+import { Kafka, logLevel } from 'kafkajs';
+import { randomUUID } from 'node:crypto';
+import type { EventStore, RecordedEvent } from '../../infra/eventstore/port';
+import { KafkaPublisher } from '../../src/messaging/kafka-publisher';
+import { EVENT_STORE } from '../../src/shared/tokens';
+import { startKafka, type RunningKafka } from '../rig/kafka';
+import { createOrg, startApp, type OrgSession, type TestApp } from '../support/app';
+import { startFakeStripe, type FakeStripe } from '../support/fake-stripe';
+
+interface Published {
+  key: string;
+  partition: number;
+  offset: string;
+  envelope: { eventId: string; type: string; position: string; orgId?: string; stream: string; data: Record<string, unknown> };
+}
+
+/** Reads gatehouse.events from the start until `done` says it has seen enough (or the time is up). */
+async function readTopic(brokers: string, done: (seen: Published[]) => boolean, timeoutMs = 60_000): Promise<Published[]> {
+  const kafka = new Kafka({ clientId: 'test-reader', brokers: brokers.split(','), logLevel: logLevel.NOTHING, retry: { retries: 30, initialRetryTime: 200, maxRetryTime: 2_000 } });
+  const consumer = kafka.consumer({ groupId: `test-${randomUUID()}` });
+  const seen: Published[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic: 'gatehouse.events', fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`only ${seen.length} messages read in ${timeoutMs} ms`)), timeoutMs);
+      void consumer
+        .run({
+          eachMessage: async ({ partition, message }) => {
+            seen.push({ key: message.key!.toString(), partition, offset: message.offset, envelope: JSON.parse(message.value!.toString()) });
+            if (done(seen)) {
+              clearTimeout(timer);
+              resolve();
+            }
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    await consumer.disconnect().catch(() => undefined);
+  }
+  return seen;
+}
+
+async function waitForPublisher(t: TestApp, timeoutMs = 60_000): Promise<void> {
+  const head = await (t.app.get(EVENT_STORE) as EventStore).headPosition();
+  const publisher = t.app.get(KafkaPublisher);
+  const until = Date.now() + timeoutMs;
+  while (publisher.position < head) {
+    if (Date.now() > until) throw new Error(`publisher at ${publisher.position}, head ${head}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function allEvents(t: TestApp): Promise<RecordedEvent[]> {
+  const { events } = await (t.app.get(EVENT_STORE) as EventStore).readAll(0n, { limit: 1_000_000 });
+  return events;
+}
+
+/** Every event once at least, and each key's events in log order (duplicates allowed: at-least-once). */
+function expectCompleteAndOrdered(log: RecordedEvent[], published: Published[]): void {
+  const firstSeen = new Map<string, Published>();
+  for (const p of published) if (!firstSeen.has(p.envelope.eventId)) firstSeen.set(p.envelope.eventId, p);
+  expect(log.filter((e) => !firstSeen.has(e.eventId)).map((e) => e.type)).toEqual([]);
+  const byKey = new Map<string, bigint[]>();
+  for (const p of firstSeen.values()) byKey.set(p.key, [...(byKey.get(p.key) ?? []), BigInt(p.envelope.position)]);
+  for (const [key, positions] of byKey) {
+    const sorted = [...positions].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    expect({ key, positions }).toEqual({ key, positions: sorted });
+  }
+  // One key, one partition: an org's order holds for any consumer.
+  const partitions = new Map<string, Set<number>>();
+  for (const p of published) partitions.set(p.key, (partitions.get(p.key) ?? new Set()).add(p.partition));
+  expect([...partitions.values()].filter((s) => s.size > 1)).toEqual([]);
+}
+
+describe('events out to Kafka (SPEC 3.2), on a real broker', () => {
+  it('publishes every event with its envelope, keyed by org, without password or token hashes', async () => {
+    const t = await startApp({ KAFKA_BROKERS: process.env.KAFKA_BROKERS!, KAFKA_PARTITIONS: '3' });
+    try {
+      const org = await createOrg(t);
+      await t.request('POST', `/v1/orgs/${org.orgId}/invitations`, { token: org.token, body: { email: 'kafka@example.com' } });
+      await waitForPublisher(t);
+      const log = await allEvents(t);
+      const ids = new Set(log.map((e) => e.eventId));
+      // The topic is shared with other tests: keep this app's events.
+      const published = (await readTopic(process.env.KAFKA_BROKERS!, (seen) => [...ids].every((id) => seen.some((p) => p.envelope.eventId === id)))).filter((p) => ids.has(p.envelope.eventId));
+      expectCompleteAndOrdered(log, published);
+      const created = published.find((p) => p.envelope.type === 'OrganizationCreated')!;
+      expect(created.key).toBe(org.orgId);
+      expect(created.envelope).toMatchObject({ stream: `org-${org.orgId}`, position: expect.stringMatching(/^\d+$/) });
+      expect(created.envelope).toEqual(expect.objectContaining({ eventId: expect.any(String), schemaVersion: 1, actor: expect.any(Object), correlationId: expect.any(String), recordedAt: expect.any(String) }));
+      const passwordSet = published.find((p) => p.envelope.type === 'PasswordSet')!;
+      expect(passwordSet.envelope.data).not.toHaveProperty('passwordHash');
+      expect(published.find((p) => p.envelope.type === 'InvitationResent' || p.envelope.type === 'UserInvited')).toBeDefined();
+    } finally {
+      await t.close();
+    }
+  });
+
+  describe('across a broker kill and restart', () => {
+    let kafka: RunningKafka;
+    let stripe: FakeStripe;
+    let t: TestApp;
+    let system: OrgSession;
+
+    beforeAll(async () => {
+      [kafka, stripe] = await Promise.all([startKafka({ own: true }), startFakeStripe()]);
+      const first = await startApp();
+      system = await createOrg(first, { name: 'Operators' });
+      await first.close({ keepData: true });
+      t = await startApp({ SYSTEM_ADMIN_ORG: system.orgId, KAFKA_BROKERS: kafka.brokers, KAFKA_PARTITIONS: '4', STRIPE_SECRET_KEY: stripe.secretKey, STRIPE_API_URL: `http://127.0.0.1:${stripe.port}` }, { dataDir: first.dataDir });
+    }, 180_000);
+    afterAll(async () => {
+      await t?.close();
+      await Promise.all([kafka?.stop(), stripe?.close()]);
+    });
+
+    it('1 000 commands: every event published, in order per org, and each seat change reaches Stripe once (R-BILL-1)', async () => {
+      const orgs: Array<OrgSession & { itemId: string }> = [];
+      for (let i = 0; i < 4; i++) {
+        const org = await createOrg(t, { name: `Kafka ${i}` });
+        const { subscriptionId, itemId } = stripe.addSubscriptionItem(1);
+        expect((await t.request('PUT', `/v1/system/orgs/${org.orgId}/plan`, { token: system.token, body: { plan: 'team', stripe: { customerId: `cus_K${i}xyz`, subscriptionId, subscriptionItemId: itemId } } })).status).toBe(200);
+        orgs.push({ ...org, itemId });
+      }
+      const COMMANDS = 1_000;
+      let accepted = 0;
+      const send = async (n: number) => {
+        const org = orgs[n % orgs.length];
+        const created = await t.app.inject({ method: 'POST', url: `/v1/orgs/${org.orgId}/members`, headers: { authorization: `Bearer ${org.token}`, 'content-type': 'application/json' }, payload: JSON.stringify({ email: `k${n}@example.com`, firstName: 'K', lastName: `N${n}`, mode: 'setup-email' }) });
+        expect(created.statusCode).toBe(201);
+        accepted++;
+      };
+      // Four clients in parallel; the broker dies a third of the way in and comes back while commands keep coming.
+      const clients = [0, 1, 2, 3].map(async (c) => {
+        for (let n = c; n < COMMANDS; n += 4) await send(n);
+      });
+      const outage = (async () => {
+        while (accepted < COMMANDS / 3) await new Promise((r) => setTimeout(r, 20));
+        await kafka.kill();
+        await new Promise((r) => setTimeout(r, 2_000));
+        await kafka.restart();
+      })();
+      await Promise.all([...clients, outage]);
+      expect(accepted).toBe(COMMANDS);
+
+      await waitForPublisher(t, 120_000);
+      const log = await allEvents(t);
+      const ids = new Set(log.map((e) => e.eventId));
+      const published = await readTopic(kafka.brokers, (seen) => new Set(seen.map((p) => p.envelope.eventId)).size >= ids.size, 120_000);
+      expectCompleteAndOrdered(log, published);
+
+      // Seats: the consumers follow the log, whatever the broker does; one applied update per member added.
+      const { ConsumerRunner } = await import('../../src/messaging/consumer-runner');
+      await t.app.get(ConsumerRunner).settled(120_000);
+      for (const org of orgs) {
+        const applied = stripe.requests.filter((r) => r.method === 'POST' && r.path === `/v1/subscription_items/${org.itemId}` && !r.replayed && r.status === 200);
+        expect(applied).toHaveLength(1 + COMMANDS / orgs.length);
+        expect(new Set(applied.map((r) => r.idempotencyKey)).size).toBe(applied.length);
+        expect(stripe.subscriptionItems.get(org.itemId)!.quantity).toBe(1 + COMMANDS / orgs.length);
+      }
+    }, 600_000);
+  });
+});
