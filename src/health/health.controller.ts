@@ -3,6 +3,8 @@ import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { EventStore } from '../../infra/eventstore/port';
 import type { ReadStore } from '../../infra/readstore/port';
+import { ConsumerRunner } from '../messaging/consumer-runner';
+import { KafkaPublisher } from '../messaging/kafka-publisher';
 import { ProjectionRunner } from '../readmodels/projection-runner';
 import { EVENT_STORE, READ_STORE } from '../shared/tokens';
 
@@ -15,6 +17,8 @@ export class HealthController {
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(READ_STORE) private readonly readStore: ReadStore,
     private readonly runner: ProjectionRunner,
+    private readonly consumers: ConsumerRunner,
+    private readonly publisher: KafkaPublisher,
   ) {}
 
   /** Liveness: the process answers. */
@@ -36,7 +40,11 @@ export class HealthController {
     const projections = await within(this.runner.status(), CHECK_TIMEOUT_MS).catch(() => []);
     const up = eventStore.status === 'up' && readStore.status === 'up';
     void reply.status(up ? 200 : 503);
-    return { status: up ? 'ok' : 'unavailable', checks: { eventStore, readStore }, projections };
+    // Consumers and Kafka publication lag behind a broker or Stripe outage without making the service unready.
+    const head = (await within(this.store.headPosition(), CHECK_TIMEOUT_MS).catch(() => undefined)) ?? 0n;
+    const consumers = this.consumers.status().map((c) => ({ ...c, behind: BigInt(c.position) < head }));
+    const publisher = this.publisher.enabled ? { ...this.publisher.status(), behind: this.publisher.position < head } : { enabled: false };
+    return { status: up ? 'ok' : 'unavailable', checks: { eventStore, readStore }, projections, consumers, kafka: publisher };
   }
 }
 
