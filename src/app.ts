@@ -1,6 +1,7 @@
 import { ConsoleLogger, type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import secureJson from 'secure-json-parse';
 import { AppModule, type AppOptions } from './app.module';
@@ -32,8 +33,22 @@ export async function createApp(options: AppOptions & { logger?: false | LoggerS
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
+  const brokers = options.settings.KAFKA_BROKERS;
+  if (brokers && options.settings.CONSUMERS === 'on') {
+    // SPEC 3.2: commands in over Kafka, request/reply on gatehouse.commands.
+    app.connectMicroservice<MicroserviceOptions>({
+      transport: Transport.KAFKA,
+      options: {
+        client: { clientId: 'gatehouse', brokers: brokers.split(','), retry: { retries: 30, initialRetryTime: 200, maxRetryTime: 2_000 } },
+        consumer: { groupId: 'gatehouse-commands', retry: { retries: 30, initialRetryTime: 200, maxRetryTime: 2_000 } },
+        producer: { idempotent: true, maxInFlightRequests: 1 },
+        subscribe: { fromBeginning: false },
+      },
+    });
+  }
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
+  if (brokers && options.settings.CONSUMERS === 'on') await app.startAllMicroservices();
   return app;
 }
 

@@ -1,0 +1,144 @@
+import { Controller, Inject, Logger } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { Ctx, MessagePattern, Payload, type KafkaContext } from '@nestjs/microservices';
+import type { FastifyInstance } from 'fastify';
+import { createHash } from 'node:crypto';
+import { SecretBox } from '../../infra/crypto/sealing';
+import type { ReadStore } from '../../infra/readstore/port';
+import type { Doc } from '../../projections/projection';
+import { READ_STORE } from '../shared/tokens';
+import { COMMANDS_TOPIC } from './kafka-publisher';
+
+/**
+ * Command types on `gatehouse.commands` and the HTTP route each one is: the same
+ * validation, authorization and error codes as HTTP, because it is the same path
+ * through the app. `{org}`, `{user}`, … are taken from the payload; the rest of
+ * the payload is the body.
+ */
+export const COMMAND_ROUTES: Record<string, { method: 'POST' | 'PUT' | 'PATCH' | 'DELETE'; path: string }> = {
+  'members.create': { method: 'POST', path: '/v1/orgs/{org}/members' },
+  'members.update': { method: 'PATCH', path: '/v1/orgs/{org}/members/{user}' },
+  'members.remove': { method: 'DELETE', path: '/v1/orgs/{org}/members/{user}' },
+  'members.role.change': { method: 'PUT', path: '/v1/orgs/{org}/members/{user}/role' },
+  'members.disable': { method: 'POST', path: '/v1/orgs/{org}/members/{user}/disable' },
+  'members.enable': { method: 'POST', path: '/v1/orgs/{org}/members/{user}/enable' },
+  'members.approve': { method: 'POST', path: '/v1/orgs/{org}/members/{user}/approve' },
+  'members.ban': { method: 'POST', path: '/v1/orgs/{org}/members/{user}/ban' },
+  'members.unban': { method: 'POST', path: '/v1/orgs/{org}/members/{user}/unban' },
+  'members.grant': { method: 'POST', path: '/v1/orgs/{org}/members/{user}/grants' },
+  'members.availability.set': { method: 'PUT', path: '/v1/orgs/{org}/members/{user}/availability' },
+  'invitations.create': { method: 'POST', path: '/v1/orgs/{org}/invitations' },
+  'invitations.resend': { method: 'POST', path: '/v1/orgs/{org}/invitations/{invitation}/resend' },
+  'invitations.revoke': { method: 'DELETE', path: '/v1/orgs/{org}/invitations/{invitation}' },
+};
+
+export const COMMAND_RESULTS = 'command_results';
+
+export interface CommandReply {
+  ok: boolean;
+  result?: unknown;
+  error?: { code: string; message: string; details?: unknown };
+  position?: string;
+}
+
+/** A reply kept for its idempotency key; sealed, since a result can hold a temporary password. */
+interface StoredReply extends Doc {
+  sealed: string;
+  at: string;
+}
+
+const PARAM = /\{(\w+)\}/g;
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{8,200}$/;
+
+/**
+ * Commands over Kafka (SPEC 3.2): request/reply on `gatehouse.commands` through
+ * @nestjs/microservices' Kafka transport (the reply goes to the request's
+ * `kafka_replyTopic` with its `kafka_correlationId`). The caller's credentials
+ * ride in the `authorization` header. An idempotency key makes a retried command
+ * (a redelivery after a crash, or the caller's own retry) return the first reply
+ * without running again.
+ */
+@Controller()
+export class KafkaCommandsController {
+  private readonly logger = new Logger('kafka-commands');
+  /** Commands with one key run one at a time: a duplicate waits for the first and gets its reply. */
+  private readonly inFlight = new Map<string, Promise<CommandReply>>();
+
+  constructor(
+    private readonly adapter: HttpAdapterHost,
+    @Inject(READ_STORE) private readonly readStore: ReadStore,
+    private readonly box: SecretBox,
+  ) {}
+
+  @MessagePattern(COMMANDS_TOPIC)
+  async handle(@Payload() message: unknown, @Ctx() context: KafkaContext): Promise<CommandReply> {
+    const headers = context.getMessage().headers ?? {};
+    const authorization = headers.authorization?.toString();
+    const command = message as { type?: unknown; payload?: unknown; idempotencyKey?: unknown } | null;
+    if (!command || typeof command !== 'object' || typeof command.type !== 'string' || !COMMAND_ROUTES[command.type]) {
+      return rejected('unknown_command', `type must be one of ${Object.keys(COMMAND_ROUTES).join(', ')}`);
+    }
+    if (command.payload !== undefined && (typeof command.payload !== 'object' || command.payload === null || Array.isArray(command.payload))) {
+      return rejected('validation_failed', 'payload must be an object');
+    }
+    if (command.idempotencyKey !== undefined && (typeof command.idempotencyKey !== 'string' || !IDEMPOTENCY_KEY.test(command.idempotencyKey))) {
+      return rejected('validation_failed', 'idempotencyKey must be 8 to 200 letters, digits or ._:-');
+    }
+    const run = () => this.dispatch(command.type as string, (command.payload ?? {}) as Record<string, unknown>, authorization);
+    if (!command.idempotencyKey) return run();
+    // Keyed per caller: one service's key never answers another's command.
+    const id = createHash('sha256').update(`${authorization ?? ''}\u0000${command.idempotencyKey}`).digest('hex');
+    const pending = this.inFlight.get(id);
+    if (pending) return pending;
+    const reply = this.once(id, run);
+    this.inFlight.set(id, reply);
+    try {
+      return await reply;
+    } finally {
+      this.inFlight.delete(id);
+    }
+  }
+
+  private async once(id: string, run: () => Promise<CommandReply>): Promise<CommandReply> {
+    const stored = (await this.readStore.getMany<StoredReply>(COMMAND_RESULTS, [id])).get(id);
+    if (stored) return JSON.parse(this.box.open(stored.sealed)) as CommandReply;
+    const reply = await run();
+    // A rejection is not kept: the same command, fixed or retried later, may pass.
+    const doc: StoredReply = { id, sealed: this.box.seal(JSON.stringify(reply)), at: new Date().toISOString() };
+    if (reply.ok) await this.readStore.write({ puts: [{ collection: COMMAND_RESULTS, doc }], deletes: [] }, { projection: 'kafka-commands', position: BigInt(reply.position ?? 0) });
+    return reply;
+  }
+
+  private async dispatch(type: string, payload: Record<string, unknown>, authorization: string | undefined): Promise<CommandReply> {
+    const route = COMMAND_ROUTES[type];
+    const body = { ...payload };
+    let missing: string | undefined;
+    const url = route.path.replace(PARAM, (_, name: string) => {
+      const value = body[name];
+      delete body[name];
+      if (typeof value !== 'string' || value === '') missing ??= name;
+      return encodeURIComponent(String(value ?? ''));
+    });
+    if (missing) return rejected('validation_failed', `payload.${missing} is required`);
+    const fastify = this.adapter.httpAdapter.getInstance<FastifyInstance>();
+    const hasBody = route.method !== 'DELETE' || Object.keys(body).length > 0;
+    const response = await fastify.inject({
+      method: route.method,
+      url,
+      headers: { ...(authorization ? { authorization } : {}), ...(hasBody ? { 'content-type': 'application/json' } : {}) },
+      ...(hasBody ? { payload: JSON.stringify(body) } : {}),
+    });
+    const parsed = response.body ? (JSON.parse(response.body) as Record<string, unknown>) : {};
+    if (response.statusCode >= 400) {
+      if (response.statusCode >= 500) this.logger.error({ message: 'command failed', type, status: response.statusCode });
+      const { code = 'error', message = '', details } = parsed as { code?: string; message?: string; details?: unknown };
+      return { ok: false, error: { code, message, ...(details ? { details } : {}) } };
+    }
+    const { position, ...result } = parsed as { position?: string };
+    return { ok: true, result, ...(position ? { position } : {}) };
+  }
+}
+
+function rejected(code: string, message: string): CommandReply {
+  return { ok: false, error: { code, message } };
+}

@@ -1,0 +1,101 @@
+import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
+import { randomUUID } from 'node:crypto';
+import { createOrg, startApp, type OrgSession, type TestApp } from '../support/app';
+
+/** A plain kafkajs caller (no Nest): sends on gatehouse.commands with Nest's reply headers, awaits its reply. */
+class Caller {
+  private readonly pending = new Map<string, (reply: any) => void>();
+  private constructor(
+    private readonly producer: Producer,
+    private readonly consumer: Consumer,
+    private readonly replyTopic: string,
+  ) {}
+
+  static async connect(brokers: string): Promise<Caller> {
+    const kafka = new Kafka({ clientId: 'test-caller', brokers: brokers.split(','), logLevel: logLevel.NOTHING, retry: { retries: 30, initialRetryTime: 200, maxRetryTime: 2_000 } });
+    const replyTopic = `test.replies.${randomUUID()}`;
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: replyTopic, numPartitions: 1 }] });
+    await admin.disconnect();
+    const producer = kafka.producer();
+    const consumer = kafka.consumer({ groupId: `test-caller-${randomUUID()}` });
+    await Promise.all([producer.connect(), consumer.connect()]);
+    await consumer.subscribe({ topic: replyTopic, fromBeginning: true });
+    const caller = new Caller(producer, consumer, replyTopic);
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const id = message.headers?.kafka_correlationId?.toString();
+        if (id) caller.pending.get(id)?.(JSON.parse(message.value!.toString()));
+      },
+    });
+    return caller;
+  }
+
+  send(value: unknown, token?: string, timeoutMs = 30_000): Promise<any> {
+    const id = randomUUID();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no reply')), timeoutMs);
+      this.pending.set(id, (reply) => {
+        clearTimeout(timer);
+        resolve(reply);
+      });
+      void this.producer
+        .send({
+          topic: 'gatehouse.commands',
+          messages: [{ value: typeof value === 'string' ? value : JSON.stringify(value), headers: { kafka_correlationId: id, kafka_replyTopic: this.replyTopic, kafka_replyPartition: '0', ...(token ? { authorization: `Bearer ${token}` } : {}) } }],
+        })
+        .catch(reject);
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.producer.disconnect(), this.consumer.disconnect()]);
+  }
+}
+
+describe('commands over Kafka, request/reply on gatehouse.commands (SPEC 3.2)', () => {
+  let t: TestApp;
+  let org: OrgSession;
+  let caller: Caller;
+
+  beforeAll(async () => {
+    t = await startApp({ KAFKA_BROKERS: process.env.KAFKA_BROKERS!, KAFKA_PARTITIONS: '2' });
+    org = await createOrg(t);
+    caller = await Caller.connect(process.env.KAFKA_BROKERS!);
+  }, 120_000);
+  afterAll(async () => {
+    await caller?.close();
+    await t?.close();
+  });
+
+  it('a command runs with the caller’s credentials and replies with its result and position', async () => {
+    const reply = await caller.send({ type: 'invitations.create', payload: { org: org.orgId, email: 'over-kafka@example.com' }, idempotencyKey: `k-${randomUUID()}` }, org.token);
+    expect(reply).toMatchObject({ ok: true, result: { invitationId: expect.any(String), resent: false }, position: expect.stringMatching(/^\d+$/) });
+    const pending = await t.request('GET', `/v1/orgs/${org.orgId}/invitations`, { token: org.token, headers: { 'gatehouse-min-position': reply.position } });
+    expect(pending.body.items.map((i: { email: string }) => i.email)).toContain('over-kafka@example.com');
+  });
+
+  it('the same validation, authorization and error codes as HTTP, and a rejected command changes nothing', async () => {
+    expect(await caller.send({ type: 'members.create', payload: { org: org.orgId, email: 'not-an-email', firstName: 'A', lastName: 'B', mode: 'setup-email' } }, org.token)).toMatchObject({ ok: false, error: { code: 'validation_failed' } });
+    expect(await caller.send({ type: 'invitations.create', payload: { org: org.orgId, email: 'x@example.com' } })).toMatchObject({ ok: false, error: { code: 'unauthenticated' } });
+    const stranger = await createOrg(t);
+    expect(await caller.send({ type: 'invitations.create', payload: { org: org.orgId, email: 'x@example.com' } }, stranger.token)).toMatchObject({ ok: false, error: { code: 'not_found' } });
+    expect(await caller.send({ type: 'nope', payload: {} }, org.token)).toMatchObject({ ok: false, error: { code: 'unknown_command' } });
+    expect(await caller.send('{not json', org.token)).toMatchObject({ ok: false, error: { code: 'unknown_command' } });
+    expect(await caller.send({ type: 'members.disable', payload: { org: org.orgId } }, org.token)).toMatchObject({ ok: false, error: { code: 'validation_failed', message: 'payload.user is required' } });
+  });
+
+  it('a retried command with the same idempotency key is a no-op that returns the first result', async () => {
+    const key = `create-${randomUUID()}`;
+    const command = { type: 'members.create', payload: { org: org.orgId, email: 'once@example.com', firstName: 'Otto', lastName: 'Once', mode: 'temporary-password' }, idempotencyKey: key };
+    const [first, second] = await Promise.all([caller.send(command, org.token), caller.send(command, org.token)]);
+    const third = await caller.send(command, org.token);
+    expect(first).toMatchObject({ ok: true, result: { userId: expect.any(String), temporaryPassword: expect.any(String) } });
+    expect(second).toEqual(first);
+    expect(third).toEqual(first);
+    // Without the key, the same command is a second command: here, an existing user added again.
+    const members = await t.request('GET', `/v1/orgs/${org.orgId}/members?q=once`, { token: org.token, headers: { 'gatehouse-min-position': first.position } });
+    expect(members.body.items).toHaveLength(1);
+  });
+});
