@@ -1,11 +1,14 @@
 /**
  * Events out to Kafka: how long an event takes from its commit to a consumer of
  * `gatehouse.events` while create-member commands arrive at a fixed rate, and how fast
- * the publisher catches up on a log it has never published.
+ * the publisher catches up on a log it has never published. Commands in over Kafka:
+ * commands/s and round trip of request/reply on `gatehouse.commands`, closed loop and
+ * open loop, beside the same command through HTTP inject.
  *
- *   npm run bench:kafka                       # print the report (markdown): about 1½ minutes on 2 cores
+ *   npm run bench:kafka                       # print the report (markdown): about 4 minutes on 2 cores
  *   npm run bench:kafka -- --write            # and replace the results block in BENCHMARKS.md
  *   options: --rates 200,500 --seconds 10 --runs 3 --catchup-events 50000 --catchup-runs 3 --brokers host:port
+ *            --command-outstanding 1,16,64 --command-rates 50,200 (0: no open loop) --command-seconds 5
  *   KAFKA_BROKERS=host:port   use that broker (as --brokers); otherwise the bench starts one from the cached jars
  */
 import { Logger } from '@nestjs/common';
@@ -21,12 +24,13 @@ import { SqliteEventStore } from '../infra/eventstore/sqlite';
 import { SqliteReadStore } from '../infra/readstore/sqlite';
 import { createApp } from '../src/app';
 import { loadSettings } from '../src/config/config';
-import { EVENTS_TOPIC, KafkaPublisher } from '../src/messaging/kafka-publisher';
+import { COMMANDS_TOPIC, EVENTS_TOPIC, KafkaPublisher } from '../src/messaging/kafka-publisher';
 import { ProjectionRunner } from '../src/readmodels/projection-runner';
 import { gatehouseEvents } from '../src/shared/event-types';
 import { EVENT_STORE } from '../src/shared/tokens';
 import { addMembers, seedOrg } from './support/dataset';
 import { kafkaTarget, type KafkaTarget } from './support/kafka';
+import type { CallerCommand, CallerReport, CallerRequest } from './support/kafka-caller';
 import { ms, percentiles, type Percentiles } from './support/latency';
 import { machineFacts } from './support/machine';
 import { spread } from './support/measure';
@@ -40,6 +44,11 @@ interface Options {
   catchupEvents: number;
   catchupRuns: number;
   brokers?: string;
+  /** Requests kept outstanding by the closed-loop command runs. */
+  commandOutstanding: number[];
+  /** Commands/s of the open-loop runs over Kafka; none if empty. */
+  commandRates: number[];
+  commandSeconds: number;
 }
 
 const MARKS = {
@@ -68,6 +77,10 @@ function parseOptions(argv: string[]): Options {
   };
   const rates = (raw('rates') ?? '200,500').split(',').map(Number);
   if (rates.some((r) => !Number.isFinite(r) || r < 1 || r > 10_000)) throw new Error('--rates must be commands/s from 1 to 10000, comma-separated');
+  const commandOutstanding = (raw('command-outstanding') ?? '1,16,64').split(',').map(Number);
+  if (commandOutstanding.some((n) => !Number.isInteger(n) || n < 1 || n > 1_000)) throw new Error('--command-outstanding must be whole numbers from 1 to 1000, comma-separated');
+  const commandRates = (raw('command-rates') ?? '50,200').split(',').map(Number).filter((r) => r !== 0);
+  if (commandRates.some((r) => !Number.isFinite(r) || r < 1 || r > 10_000)) throw new Error('--command-rates must be commands/s from 1 to 10000, comma-separated (0 for none)');
   return {
     write: argv.includes('--write'),
     rates,
@@ -76,6 +89,9 @@ function parseOptions(argv: string[]): Options {
     catchupEvents: Math.round(value('catchup-events', 50_000, 0, 5_000_000)),
     catchupRuns: Math.round(value('catchup-runs', 3, 1, 9)),
     brokers: raw('brokers'),
+    commandOutstanding,
+    commandRates,
+    commandSeconds: value('command-seconds', 5, 1, 120),
   };
 }
 
@@ -261,6 +277,94 @@ async function catchUpRun(store: EventStore, brokers: string, dir: string, run: 
   return { events, seconds, onTopic: after - before };
 }
 
+// ---------------------------------------------------------------- commands over Kafka
+
+/** The kafkajs caller of `gatehouse.commands` in its own process (bench/support/kafka-caller.ts). */
+class Caller {
+  private constructor(private readonly child: ChildProcess) {}
+
+  static async start(brokers: string, logFile: string): Promise<Caller> {
+    const out = fs.openSync(logFile, 'a');
+    const child = fork(path.join(__dirname, 'support', 'kafka-caller.js'), [brokers, COMMANDS_TOPIC], { stdio: ['ignore', out, out, 'ipc'] });
+    fs.closeSync(out);
+    const caller = new Caller(child);
+    await withTimeout(caller.next('ready'), 60, 'the caller joining its reply group');
+    return caller;
+  }
+
+  private next<T>(type: string): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const onMessage = (message: { type: string }) => {
+        if (message.type !== type) return;
+        this.child.off('message', onMessage);
+        this.child.off('exit', onExit);
+        resolve(message as T);
+      };
+      const onExit = (code: number | null) => reject(new Error(`the caller process exited (${code}) while the bench waited for '${type}'`));
+      this.child.on('message', onMessage);
+      this.child.once('exit', onExit);
+    });
+  }
+
+  run(request: Exclude<CallerRequest, { type: 'stop' }>): Promise<CallerReport> {
+    const answer = this.next<CallerReport>('done');
+    this.child.send(request);
+    return withTimeout(answer, request.seconds * 10 + 120, `the caller's ${request.type}-loop run`);
+  }
+
+  stop(): void {
+    if (this.child.connected) this.child.send({ type: 'stop' } satisfies CallerRequest);
+  }
+
+  kill(): void {
+    if (this.child.exitCode === null) this.child.kill('SIGKILL');
+  }
+}
+
+/** One command run: over Kafka (the caller's report) or HTTP inject (the same shape, measured here). */
+interface CommandRun extends CallerReport {
+  via: 'kafka' | 'http';
+  /** Outstanding requests (closed loop), or 0 for the open loop. */
+  outstanding: number;
+  rate: number;
+}
+
+const commandsPerSecond = (run: CommandRun) => run.ok / run.seconds;
+
+/** The caller's closed loop, through `app.inject` in the bench's (the app's) process: send → 201 is the round trip. */
+async function httpClosedLoop(app: NestFastifyApplication, command: CallerCommand, outstanding: number, seconds: number): Promise<CallerReport> {
+  const latencies: number[] = [];
+  const errors: string[] = [];
+  let sent = 0;
+  let failed = 0;
+  let lastAt = 0;
+  const start = performance.now();
+  const deadline = start + seconds * 1000;
+  const loop = async () => {
+    while (performance.now() < deadline) {
+      const n = sent++;
+      const sentAt = performance.now();
+      const reply = await inject(app, 'POST', `/v1/orgs/${command.org}/members`, command.token, { email: `kh.${command.tag}.${n}@example.org`, firstName: 'Http', lastName: `Caller ${n}`, mode: 'setup-email' });
+      lastAt = performance.now();
+      if (reply.status === 201) latencies.push(lastAt - sentAt);
+      else if (++failed <= 3) errors.push(`${reply.status} ${JSON.stringify(reply.body)}`);
+    }
+  };
+  await Promise.all(Array.from({ length: outstanding }, loop));
+  return { sent, ok: latencies.length, failed, errors, latencies, seconds: (lastAt - start) / 1000 };
+}
+
+/** Partitions of `gatehouse.commands` and the messages on each (high watermarks). */
+async function commandPartitions(brokers: string): Promise<number[]> {
+  const admin = new Kafka({ clientId: 'gatehouse-bench-admin', brokers: brokers.split(','), logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    return (await admin.fetchTopicOffsets(COMMANDS_TOPIC)).sort((a, b) => a.partition - b.partition).map((p) => Number(p.high));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
@@ -343,10 +447,45 @@ async function main(): Promise<void> {
     }
   }
   consumer.stop();
+
+  // ---- 2. Commands in over Kafka: request/reply on gatehouse.commands, beside HTTP inject.
+  log('starting the command caller');
+  const caller = await Caller.start(target.brokers, path.join(tmp, 'caller.log'));
+  undo.push(() => caller.kill());
+  const command = (tag: string): CallerCommand => ({ org: org.orgId, token: org.token, tag: `${runId}${tag}` });
+  const logRun = (run: CommandRun) => {
+    const latency = percentiles(run.latencies);
+    log(`  ${run.via}: ${run.ok}/${run.sent} ok, ${num(commandsPerSecond(run))} commands/s, round trip p50 ${ms(latency.p50)} ms p99 ${ms(latency.p99)} ms`);
+    for (const error of run.errors) log(`  ${run.via} failure: ${error}`);
+  };
+  log('warm-up: one command over Kafka, then 2 s at 16 outstanding over Kafka and HTTP');
+  const first = await caller.run({ type: 'closed', outstanding: 1, seconds: 0.001, command: command('cw0') });
+  if (first.ok !== 1) throw new Error(`the first command over Kafka failed: ${first.errors.join('; ')}`);
+  logRun({ ...(await caller.run({ type: 'closed', outstanding: 16, seconds: 2, command: command('cw') })), via: 'kafka', outstanding: 16, rate: 0 });
+  logRun({ ...(await httpClosedLoop(app, command('hw'), 16, 2)), via: 'http', outstanding: 16, rate: 0 });
+  const commandRuns: CommandRun[] = [];
+  for (let run = 0; run < options.runs; run++) {
+    for (const outstanding of options.commandOutstanding) {
+      log(`commands: ${outstanding} outstanding for ${options.commandSeconds} s, over Kafka then HTTP, run ${run + 1}/${options.runs}`);
+      const kafka: CommandRun = { ...(await caller.run({ type: 'closed', outstanding, seconds: options.commandSeconds, command: command(`ck${outstanding}n${run}`) })), via: 'kafka', outstanding, rate: 0 };
+      logRun(kafka);
+      const http: CommandRun = { ...(await httpClosedLoop(app, command(`ch${outstanding}n${run}`), outstanding, options.commandSeconds)), via: 'http', outstanding, rate: 0 };
+      logRun(http);
+      commandRuns.push(kafka, http);
+    }
+    for (const rate of options.commandRates) {
+      log(`commands: ${rate}/s over Kafka for ${options.commandSeconds} s, open loop, run ${run + 1}/${options.runs}`);
+      const open: CommandRun = { ...(await caller.run({ type: 'open', rate, seconds: options.commandSeconds, command: command(`co${rate}n${run}`) })), via: 'kafka', outstanding: 0, rate };
+      logRun(open);
+      commandRuns.push(open);
+    }
+  }
+  caller.stop();
+  const partitions = await commandPartitions(target.brokers);
   await app.close();
   appOpen = false;
 
-  // ---- 2. Catch-up: the publisher alone on a log it has never published.
+  // ---- 3. Catch-up: the publisher alone on a log it has never published.
   const catchUps: CatchUpRun[] = [];
   let seeded = { events: 0, seconds: 0 };
   if (options.catchupEvents > 0) {
@@ -368,7 +507,7 @@ async function main(): Promise<void> {
   }
 
   await target.stop();
-  const body = report({ options, machine, broker: target.description, appSeconds, loads, catchUps, seeded, minutes: (performance.now() - began) / 60_000 });
+  const body = report({ options, machine, broker: target.description, appSeconds, loads, commandRuns, partitions, partitionsSetting: settings.KAFKA_PARTITIONS, catchUps, seeded, minutes: (performance.now() - began) / 60_000 });
   process.stdout.write(`${body}\n`);
   if (options.write) {
     writeSection(path.resolve(__dirname, '..', '..', 'BENCHMARKS.md'), body, MARKS);
@@ -384,6 +523,10 @@ interface ReportInput {
   broker: string;
   appSeconds: number;
   loads: Map<number, LoadRun[]>;
+  commandRuns: CommandRun[];
+  /** Messages on each partition of gatehouse.commands at the end of the command runs. */
+  partitions: number[];
+  partitionsSetting: number;
   catchUps: CatchUpRun[];
   seeded: { events: number; seconds: number };
   minutes: number;
@@ -399,7 +542,7 @@ function report(r: ReportInput): string {
     `### Kafka, ${machine.date}`,
     '',
     `- Machine: ${machine.nproc} cores (nproc), ${machine.cpuModel.replace(/ \d+-Core Processor$/, '')}, Node ${machine.node}, ${machine.kernel}, load average at start ${machine.loadAverage}; temp dir ${machine.tempFs}, ${int(machine.fdatasyncPerSecond)} fdatasync/s. Whole run: ${num(r.minutes)} min.`,
-    `- Broker: ${r.broker}; on the same machine, so it shares the 2 cores with the app and the consumer. \`${EVENTS_TOPIC}\` created by the publisher with KAFKA_PARTITIONS = 6; one org, so every event of the load runs goes to one partition (key = org id).`,
+    `- Broker: ${r.broker}; on the same machine, so it shares the 2 cores with the app, the consumer and the command caller. \`${EVENTS_TOPIC}\` created by the publisher with KAFKA_PARTITIONS = 6; one org, so every event of the load runs goes to one partition (key = org id).`,
     `- App: \`createApp\` with \`loadSettings({ DATA_DIR, KAFKA_BROKERS })\` and nothing else set: SQLite event store (WAL, synchronous=FULL), embedded read store, the KafkaPublisher (idempotent producer, acks all, one request in flight, batches of up to 500 events, checkpoint in the read store) and the Kafka command consumer on. Start with Kafka: ${num(r.appSeconds)} s.`,
     `- Consumer: kafkajs 2.2.4 in its own process (\`bench/support/kafka-consumer.ts\`), a fresh consumer group, default fetch settings. Latency = the consumer's wall clock when it got the message − the envelope's \`recordedAt\` (the commit's time, millisecond resolution, so up to 1 ms is truncation), same machine clock.`,
     '',
@@ -432,7 +575,33 @@ function report(r: ReportInput): string {
       `| ${int(r.catchUps[0].events)} | ${range(r.catchUps.map((c) => c.seconds), num)} | ${range(rates, num)} | ${r.catchUps.map((c) => int(c.onTopic)).join(', ')} |`,
     );
   }
-  lines.push('', 'Commands over Kafka (request/reply on `gatehouse.commands`): not measured by this bench.');
+  if (r.commandRuns.length > 0) {
+    const kafkaRuns = r.commandRuns.filter((x) => x.via === 'kafka');
+    lines.push(
+      '',
+      '#### Commands over Kafka: request/reply',
+      '',
+      `The same create-member command (\`members.create\`, setup-email mode, no idempotency key) as a message on \`${COMMANDS_TOPIC}\` from a kafkajs 2.2.4 caller in its own process (\`bench/support/kafka-caller.ts\`: default producer, acks all; a random message key per request; replies on a one-partition topic of its own, which its consumer reads), and, for comparison, through Fastify's \`inject\` in the app's process (the path the Kafka controller itself dispatches to). \`${COMMANDS_TOPIC}\`: ${r.partitions.length} partitions (KAFKA_PARTITIONS = ${r.partitionsSetting}), read by the app's Nest Kafka server (one consumer group, kafkajs \`eachMessage\` with kafkajs' default \`partitionsConsumedConcurrently\` of 1: one message at a time, whatever the partition); messages per partition at the end: ${r.partitions.map(int).join(', ')}. The events consumer above was stopped; the publisher and the projections ran. Closed loop: that many requests outstanding, each sent when the one before it was answered, ${options.commandSeconds} s a run; round trip = send → reply received (Kafka) or → 201 (HTTP). Open loop: request i sent at start + i/rate whatever happened to the others; round trip from the scheduled send. Commands/s = answered ÷ (start → last answer). Runs interleaved (Kafka then HTTP for each outstanding count, then the open-loop rates) after a 2 s warm-up at 16 outstanding each way. Each figure: median of ${options.runs} runs, [min–max].`,
+      '',
+      '| Via | Load | Answered ok (of sent) | Commands/s | Round trip p50 ms | Round trip p99 ms | Round trip max ms |',
+      '|:--|:--|--:|--:|--:|--:|--:|',
+    );
+    const loads = [...options.commandOutstanding.map((o) => ({ outstanding: o, rate: 0 })), ...options.commandRates.map((rate) => ({ outstanding: 0, rate }))];
+    for (const load of loads) {
+      for (const via of ['kafka', 'http'] as const) {
+        const runs = r.commandRuns.filter((x) => x.via === via && x.outstanding === load.outstanding && x.rate === load.rate);
+        if (runs.length === 0) continue;
+        const latency = runs.map((x) => percentiles(x.latencies));
+        const ok = runs.reduce((s, x) => s + x.ok, 0);
+        const sent = runs.reduce((s, x) => s + x.sent, 0);
+        lines.push(
+          `| ${via === 'kafka' ? 'Kafka' : 'HTTP inject'} | ${load.rate ? `open loop, ${int(load.rate)}/s` : `closed, ${load.outstanding} outstanding`} | ${int(ok)} of ${int(sent)} | ${range(runs.map(commandsPerSecond), num)} | ${range(latency.map((l) => l.p50), ms)} | ${range(latency.map((l) => l.p99), ms)} | ${range(latency.map((l) => l.max), ms)} |`,
+        );
+      }
+    }
+    const failed = kafkaRuns.reduce((s, x) => s + x.failed, 0);
+    if (failed > 0) lines.push('', `${int(failed)} Kafka requests failed or had no reply in 60 s (the first of each run are in the bench's log).`);
+  }
   return lines.join('\n');
 }
 

@@ -76,7 +76,8 @@ export async function kafkaTarget(given?: string): Promise<KafkaTarget | string>
       const properties = path.join(dir, 'server.properties');
       fs.writeFileSync(properties, serverProperties(dir, port, controllerPort));
       fs.rmSync(path.join(dir, 'data'), { recursive: true, force: true });
-      const format = spawnSync(java, jvm('kafka.tools.StorageTool', ['format', '-t', randomBytes(16).toString('base64url'), '-c', properties, '--standalone']), { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+      // `--cluster-id=…`: a base64url id can start with '-', which the tool would read as an option.
+      const format = spawnSync(java, jvm('kafka.tools.StorageTool', ['format', `--cluster-id=${randomBytes(16).toString('base64url')}`, '-c', properties, '--standalone']), { cwd: dir, encoding: 'utf8', timeout: 60_000 });
       if (format.status !== 0) return `no broker: Kafka storage format failed (${format.error?.message ?? `exit ${format.status}`}): ${(format.stderr || format.stdout || '').trim().split('\n').slice(-3).join(' / ')}`;
       const out = fs.openSync(path.join(dir, 'kafka.out'), 'a');
       child = spawn(java, jvm('kafka.Kafka', [properties]), { cwd: dir, stdio: ['ignore', out, out] });
