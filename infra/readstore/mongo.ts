@@ -1,7 +1,7 @@
 import { MongoClient, type AnyBulkWriteOperation, type Collection, type Db, type Filter } from 'mongodb';
 import type { Doc } from '../../projections/projection';
 import type { Changes, Condition, IndexSpec, Query, ReadStore } from './port';
-import { checkName, keysetAlternatives, prefixEnd } from './query-shape';
+import { checkName, keysetAlternatives, keysetBound, mergePages, prefixEnd } from './query-shape';
 
 const field = (name: string) => (name === 'id' ? '_id' : checkName(name));
 /** Documents keyed by the read model's own string ids. */
@@ -58,13 +58,28 @@ export class MongoReadStore implements ReadStore {
     return BigInt((doc?.position as string | undefined) ?? 0);
   }
 
+  /**
+   * An OR of ranges on different keys (a text search on name, last name and email) is
+   * sent as one query per alternative, merged here: each is then a plain range on its
+   * own index, between which MongoDB's planner picks the cheaper of reading the range
+   * and sorting it or walking the sort index, instead of having to serve the whole OR
+   * and the sort with one plan.
+   */
   async find<D extends Doc>(query: Query): Promise<D[]> {
-    const clauses: Filter<Stored>[] = [filterOf(query.where)];
-    if (query.anyOf?.length) clauses.push({ $or: query.anyOf.map(filterOf) });
+    if (!query.anyOf?.length) return this.select<D>(query, [query.where]);
+    return mergePages(query, await Promise.all(query.anyOf.map((alternative) => this.select<D>(query, [query.where, alternative]))));
+  }
+
+  private async select<D extends Doc>(query: Query, conditions: Array<Record<string, Condition>>): Promise<D[]> {
+    const clauses = conditions.map(filterOf).filter((c) => Object.keys(c).length);
+    const bound = keysetBound(query);
+    // Beside the OR of keyset alternatives, a bound on the first sort key gives the index scan a start.
+    if (bound) clauses.push({ [field(bound.field)]: { [bound.op === 'gte' ? '$gte' : '$lte']: bound.value } });
     const keyset = keysetAlternatives(query);
     if (keyset.length) clauses.push({ $or: keyset.map((alt) => Object.fromEntries(alt.map(({ field: f, op, value }) => [field(f), op === 'eq' ? value : { [op === 'gt' ? '$gt' : '$lt']: value }]))) });
     const sort = Object.fromEntries(query.orderBy.map(([f, dir]) => [field(f), dir === 'asc' ? 1 : -1])) as Record<string, 1 | -1>;
-    const docs = await this.collection(query.collection).find(clauses.length === 1 ? clauses[0] : { $and: clauses }).sort(sort).limit(query.limit).toArray();
+    const filter = clauses.length === 0 ? {} : clauses.length === 1 ? clauses[0] : { $and: clauses };
+    const docs = await this.collection(query.collection).find(filter).sort(sort).limit(query.limit).toArray();
     return docs.map((d) => fromMongo<D>(d));
   }
 

@@ -3,11 +3,19 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Doc } from '../../projections/projection';
 import type { Changes, Condition, IndexSpec, Query, ReadStore } from './port';
-import { checkName, keysetAlternatives, prefixEnd } from './query-shape';
+import { checkName, keysetAlternatives, keysetBound, mergePages, prefixEnd } from './query-shape';
 
 const table = (collection: string) => `rm_${checkName(collection)}`;
 const column = (field: string) => (field === 'id' ? 'id' : `json_extract(doc, '$.${checkName(field)}')`);
 const bind = (value: unknown) => (typeof value === 'boolean' ? (value ? 1 : 0) : value);
+const orderOf = (query: Query) => query.orderBy.map(([f, dir]) => `${column(f)} ${dir === 'asc' ? 'ASC' : 'DESC'}`).join(', ');
+/** Below this many matches an alternative of a query is read whole and sorted (see pagesOfAlternatives). */
+const SPARSE = 250;
+/** Rows a walk in sort order reads at most while looking for a page of dense alternatives' matches: per row of the page, and at least. */
+const WALK_ROWS_PER_ROW = 80;
+const WALK_ROWS_AT_LEAST = 1000;
+/** Prepared statements kept: queries differ only in their shape (fields, list lengths), so a few hundred cover them. */
+const STATEMENTS_KEPT = 500;
 
 /**
  * The embedded read store: documents as JSON in SQLite, with expression indexes on
@@ -18,8 +26,14 @@ export class SqliteReadStore implements ReadStore {
   readonly name = 'sqlite';
   private readonly db: Database.Database;
   private readonly tables = new Set<string>();
+  /** Prepared statements by SQL text, least recently used first. */
+  private readonly statements = new Map<string, Database.Statement>();
 
-  constructor(file: string) {
+  constructor(
+    file: string,
+    /** For tests: how many rows a walk in sort order reads before it gives up, instead of a number by page size (see pagesOfAlternatives). */
+    private readonly walkBudget?: number,
+  ) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
@@ -40,6 +54,17 @@ export class SqliteReadStore implements ReadStore {
     return name;
   }
 
+  private statement(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (statement) this.statements.delete(sql);
+    else {
+      statement = this.db.prepare(sql);
+      if (this.statements.size >= STATEMENTS_KEPT) this.statements.delete(this.statements.keys().next().value!);
+    }
+    this.statements.set(sql, statement);
+    return statement;
+  }
+
   async ensureIndexes(indexes: IndexSpec[]): Promise<void> {
     for (const { collection, fields } of indexes) {
       const name = this.ensureTable(collection);
@@ -52,7 +77,7 @@ export class SqliteReadStore implements ReadStore {
     const found = new Map<string, D>();
     for (let i = 0; i < ids.length; i += 500) {
       const chunk = ids.slice(i, i + 500);
-      const rows = this.db.prepare(`SELECT doc FROM ${name} WHERE id IN (${chunk.map(() => '?').join(',')})`).all(...chunk) as Array<{ doc: string }>;
+      const rows = this.statement(`SELECT doc FROM ${name} WHERE id IN (${chunk.map(() => '?').join(',')})`).all(...chunk) as Array<{ doc: string }>;
       for (const row of rows) {
         const doc = JSON.parse(row.doc) as D;
         found.set(doc.id, doc);
@@ -64,89 +89,139 @@ export class SqliteReadStore implements ReadStore {
   async write(changes: Changes, checkpoint: { projection: string; position: bigint }): Promise<void> {
     for (const { collection } of [...changes.puts, ...changes.deletes]) this.ensureTable(collection);
     this.db.transaction(() => {
-      for (const { collection, doc } of changes.puts) this.db.prepare(`INSERT OR REPLACE INTO ${table(collection)} (id, doc) VALUES (?, ?)`).run(doc.id, JSON.stringify(doc));
-      for (const { collection, id } of changes.deletes) this.db.prepare(`DELETE FROM ${table(collection)} WHERE id = ?`).run(id);
-      this.db.prepare('INSERT OR REPLACE INTO rm_checkpoints (projection, position) VALUES (?, ?)').run(checkpoint.projection, checkpoint.position.toString());
+      for (const { collection, doc } of changes.puts) this.statement(`INSERT OR REPLACE INTO ${table(collection)} (id, doc) VALUES (?, ?)`).run(doc.id, JSON.stringify(doc));
+      for (const { collection, id } of changes.deletes) this.statement(`DELETE FROM ${table(collection)} WHERE id = ?`).run(id);
+      this.statement('INSERT OR REPLACE INTO rm_checkpoints (projection, position) VALUES (?, ?)').run(checkpoint.projection, checkpoint.position.toString());
     })();
   }
 
   async checkpoint(projection: string): Promise<bigint> {
-    const row = this.db.prepare('SELECT position FROM rm_checkpoints WHERE projection = ?').get(projection) as { position: string } | undefined;
+    const row = this.statement('SELECT position FROM rm_checkpoints WHERE projection = ?').get(projection) as { position: string } | undefined;
     return BigInt(row?.position ?? 0);
   }
 
   async find<D extends Doc>(query: Query): Promise<D[]> {
-    const name = this.ensureTable(query.collection);
-    const { clause, params } = this.whereOf(query.where, query.anyOf);
-    const keyset = this.keysetOf(query, params);
-    const where = [clause, keyset].filter(Boolean).join(' AND ');
-    const order = query.orderBy.map(([f, dir]) => `${column(f)} ${dir === 'asc' ? 'ASC' : 'DESC'}`).join(', ');
-    const rows = this.db.prepare(`SELECT doc FROM ${name} ${where ? `WHERE ${where}` : ''} ORDER BY ${order} LIMIT ?`).all(...params, query.limit) as Array<{ doc: string }>;
-    return rows.map((r) => JSON.parse(r.doc) as D);
+    if (query.anyOf?.length) return mergePages(query, this.pagesOfAlternatives<D>(query));
+    return this.select<D>(query, [query.where]);
   }
 
   /**
-   * Keyset pagination that SQLite serves from the (…, key, id) index: for a sort on
-   * (key, id), `key >= last AND (key > last OR id > lastId)` gives the index a range
-   * to seek to (an OR of alternatives, or a row value, does not on expression indexes).
+   * An OR of ranges on different keys (a text search on name, last name and email) is
+   * served by no index: SQLite walks the collection in sort order and tests every row,
+   * which is quick when matches are dense and a walk of the whole org when there are
+   * none. So each alternative gets the first page of its own matches, the cheap way:
+   * - a range on the sort key itself: from its index, in order;
+   * - a range with few matches (counted on its own index, up to SPARSE): read whole and sorted;
+   * - the dense rest together: by a walk in sort order that gives up after 80 rows per row
+   *   of the page (matches many but far from the start, as emails are in a sort by name),
+   *   and then read whole and sorted after all.
    */
-  private keysetOf(query: Query, params: unknown[]): string {
-    if (!query.after) return '';
-    const alternatives = keysetAlternatives(query);
-    const directions = new Set(query.orderBy.map(([, d]) => d));
-    if (query.orderBy.length === 2 && directions.size === 1) {
-      const [[field], [idField]] = query.orderBy;
-      const [value, id] = query.after.map(bind);
-      const [wide, strict] = directions.has('asc') ? ['>=', '>'] : ['<=', '<'];
-      params.push(value, value, id);
-      return `${column(field)} ${wide} ? AND (${column(field)} ${strict} ? OR ${column(idField)} ${strict} ?)`;
+  private pagesOfAlternatives<D extends Doc>(query: Query): D[][] {
+    const [sortField] = query.orderBy[0];
+    const pages: D[][] = [];
+    const dense: Array<Record<string, Condition>> = [];
+    for (const alternative of query.anyOf!) {
+      const fields = Object.keys(alternative);
+      const inSortOrder = fields.length === 1 && fields[0] === sortField;
+      if (inSortOrder || this.countUpTo(query.collection, [query.where, alternative], SPARSE) < SPARSE) pages.push(this.select<D>(query, [query.where, alternative]));
+      else dense.push(alternative);
     }
-    return `(${alternatives.map((alt) => `(${alt.map(({ field, op, value }) => (params.push(bind(value)), `${column(field)} ${op === 'eq' ? '=' : op === 'gt' ? '>' : '<'} ?`)).join(' AND ')})`).join(' OR ')})`;
+    if (dense.length) {
+      const walked = this.walk<D>(query, dense);
+      if (walked.length === query.limit) pages.push(walked);
+      else for (const alternative of dense) pages.push(this.select<D>(query, [query.where, alternative]));
+    }
+    return pages;
+  }
+
+  private select<D extends Doc>(query: Query, conditions: Array<Record<string, Condition>>): D[] {
+    const name = this.ensureTable(query.collection);
+    const params: unknown[] = [];
+    const where = [this.allOf(conditions, params, keysetBound(query)), this.keysetOf(query, params)].filter(Boolean).join(' AND ');
+    const rows = this.statement(`SELECT doc FROM ${name} ${where ? `WHERE ${where}` : ''} ORDER BY ${orderOf(query)} LIMIT ?`).all(...params, query.limit) as Array<{ doc: string }>;
+    return rows.map((r) => JSON.parse(r.doc) as D);
+  }
+
+  /** The first page of rows matching any of `alternatives`, found within a budget of rows read in sort order. */
+  private walk<D extends Doc>(query: Query, alternatives: Array<Record<string, Condition>>): D[] {
+    const name = this.ensureTable(query.collection);
+    const params: unknown[] = [];
+    const where = [this.allOf([query.where], params, keysetBound(query)), this.keysetOf(query, params)].filter(Boolean).join(' AND ');
+    params.push(this.walkBudget ?? Math.max(WALK_ROWS_AT_LEAST, WALK_ROWS_PER_ROW * query.limit));
+    const any = alternatives.map((alternative) => `(${this.allOf([alternative], params) || 'TRUE'})`).join(' OR ');
+    // The subquery's LIMIT keeps SQLite from pushing the filter into it, and it yields its rows in order.
+    const sql = `SELECT doc FROM (SELECT id, doc FROM ${name} ${where ? `WHERE ${where}` : ''} ORDER BY ${orderOf(query)} LIMIT ?) WHERE ${any} LIMIT ?`;
+    return (this.statement(sql).all(...params, query.limit) as Array<{ doc: string }>).map((r) => JSON.parse(r.doc) as D);
+  }
+
+  private countUpTo(collection: string, conditions: Array<Record<string, Condition>>, cap: number): number {
+    const params: unknown[] = [];
+    const clause = this.allOf(conditions, params);
+    return (this.statement(`SELECT count(*) AS n FROM (SELECT 1 FROM ${this.ensureTable(collection)} ${clause ? `WHERE ${clause}` : ''} LIMIT ?)`).get(...params, cap) as { n: number }).n;
+  }
+
+  /** Keyset pagination: the rows after the cursor (the seek bound on the first sort key comes from `allOf`). */
+  private keysetOf(query: Query, params: unknown[]): string {
+    const alternatives = keysetAlternatives(query).map((alt) => `(${alt.map(({ field, op, value }) => (params.push(bind(value)), `${column(field)} ${op === 'eq' ? '=' : op === 'gt' ? '>' : '<'} ?`)).join(' AND ')})`);
+    return alternatives.length ? `(${alternatives.join(' OR ')})` : '';
   }
 
   async count(collection: string, where: Record<string, Condition>): Promise<number> {
     const name = this.ensureTable(collection);
-    const { clause, params } = this.whereOf(where);
-    return (this.db.prepare(`SELECT count(*) AS n FROM ${name} ${clause ? `WHERE ${clause}` : ''}`).get(...params) as { n: number }).n;
+    const params: unknown[] = [];
+    const clause = this.allOf([where], params);
+    return (this.statement(`SELECT count(*) AS n FROM ${name} ${clause ? `WHERE ${clause}` : ''}`).get(...params) as { n: number }).n;
   }
 
   async reset(projection: string, collections: readonly string[]): Promise<void> {
     this.db.transaction(() => {
-      for (const c of collections) this.db.prepare(`DELETE FROM ${this.ensureTable(c)}`).run();
-      this.db.prepare('DELETE FROM rm_checkpoints WHERE projection = ?').run(projection);
+      for (const c of collections) this.statement(`DELETE FROM ${this.ensureTable(c)}`).run();
+      this.statement('DELETE FROM rm_checkpoints WHERE projection = ?').run(projection);
     })();
   }
 
   async generation(projection: string): Promise<number> {
-    const row = this.db.prepare('SELECT generation FROM rm_generations WHERE projection = ?').get(projection) as { generation: number } | undefined;
+    const row = this.statement('SELECT generation FROM rm_generations WHERE projection = ?').get(projection) as { generation: number } | undefined;
     return row?.generation ?? 1;
   }
 
   async switchGeneration(projection: string, generation: number): Promise<void> {
-    this.db.prepare('INSERT OR REPLACE INTO rm_generations (projection, generation) VALUES (?, ?)').run(projection, generation);
+    this.statement('INSERT OR REPLACE INTO rm_generations (projection, generation) VALUES (?, ?)').run(projection, generation);
   }
 
   async ping(): Promise<void> {
-    this.db.prepare('SELECT 1').get();
+    this.statement('SELECT 1').get();
   }
 
   async close(): Promise<void> {
     this.db.close();
   }
 
-  private whereOf(where: Record<string, Condition>, anyOf?: Array<Record<string, Condition>>): { clause: string; params: unknown[] } {
-    const params: unknown[] = [];
-    const all = (conditions: Record<string, Condition>) =>
-      Object.entries(conditions).map(([field, c]) => {
+  /**
+   * All of `conditions` hold (each a field → condition); their values are pushed onto
+   * `params`. `seek` is a cursor's bound on the first sort key: beside the OR of keyset
+   * alternatives it gives the (…, key, id) index a range to seek to, where the OR alone
+   * (or a row value, on expression indexes) does not. SQLite seeks by one bound per side,
+   * so where a prefix bounds the same key, the two are one bound: the tighter.
+   */
+  private allOf(conditions: Array<Record<string, Condition>>, params: unknown[], seek?: { field: string; op: 'gte' | 'lte'; value: string | number }): string {
+    const parts = conditions.flatMap((fields) =>
+      Object.entries(fields).map(([field, c]) => {
         const col = column(field);
         if (typeof c !== 'object') return params.push(bind(c)), `${col} = ?`;
         if ('in' in c) return params.push(...c.in.map(bind)), `${col} IN (${c.in.map(() => '?').join(',') || 'NULL'})`;
-        if ('prefix' in c) return params.push(c.prefix, prefixEnd(c.prefix)), `${col} >= ? AND ${col} < ?`;
+        if ('prefix' in c) {
+          if (seek?.field !== field) return params.push(c.prefix, prefixEnd(c.prefix)), `${col} >= ? AND ${col} < ?`;
+          const { op, value } = seek;
+          seek = undefined;
+          if (op === 'gte') return params.push(c.prefix, bind(value), prefixEnd(c.prefix)), `${col} >= max(?, ?) AND ${col} < ?`;
+          return params.push(c.prefix, prefixEnd(c.prefix), bind(value)), `${col} >= ? AND ${col} <= min(?, ?)`;
+        }
         if ('gt' in c) return params.push(c.gt), `${col} > ?`;
         return params.push(c.lt), `${col} < ?`;
-      });
-    const parts = all(where);
-    if (anyOf?.length) parts.push(`(${anyOf.map((alt) => `(${all(alt).join(' AND ')})`).join(' OR ')})`);
-    return { clause: parts.join(' AND '), params };
+      }),
+    );
+    if (seek) parts.push((params.push(bind(seek.value)), `${column(seek.field)} ${seek.op === 'gte' ? '>=' : '<='} ?`));
+    return parts.join(' AND ');
   }
 }

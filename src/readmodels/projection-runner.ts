@@ -109,6 +109,10 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
     progress.lastEventAt = events[events.length - 1]?.recordedAt ?? progress.lastEventAt;
     progress.appliedAt = this.clock();
     this.wake();
+    // With a synchronous store every await above resolves at once, so a long catch-up would be
+    // one chain of microtasks that starves timers and requests (the app would not even finish
+    // booting): let them in between batches.
+    await new Promise((resolve) => setImmediate(resolve));
   }
 
   private async restart(projection: Projection, generation: number): Promise<void> {

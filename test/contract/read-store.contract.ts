@@ -1,4 +1,4 @@
-import type { ReadStore } from '../../infra/readstore/port';
+import type { Condition, ReadStore } from '../../infra/readstore/port';
 import { fold } from '../../projections/projection';
 
 interface Person {
@@ -72,6 +72,91 @@ export function readStoreContract(name: string, open: () => Promise<{ store: Rea
     it('matches any of several conditions', async () => {
       const rows = await store.find<Person>({ collection: 'people', where: { orgId: 'o1' }, anyOf: [{ nameKey: { prefix: 'bob' } }, { emailKey: { prefix: 'zoe' } }], orderBy: [['id', 'asc']], limit: 10 });
       expect(ids(rows)).toEqual(['p2', 'p3']);
+    });
+
+    it('R-LIST-2 a text filter that matches nobody answers an empty page, also after a cursor', async () => {
+      const nobody: Array<Record<string, Condition>> = [{ nameKey: { prefix: 'zqx' } }, { emailKey: { prefix: 'zqx' } }];
+      const orderBy: Array<[string, 'asc' | 'desc']> = [['nameKey', 'asc'], ['id', 'asc']];
+      expect(await store.find<Person>({ collection: 'people', where: { orgId: 'o1' }, anyOf: nobody, orderBy, limit: 10 })).toEqual([]);
+      expect(await store.find<Person>({ collection: 'people', where: { orgId: 'o1' }, anyOf: nobody, orderBy, limit: 10, after: ['ana', 'p1'] })).toEqual([]);
+      // A prefix others have, in another org only.
+      expect(await store.find<Person>({ collection: 'people', where: { orgId: 'o1' }, anyOf: [{ nameKey: { prefix: 'ana o' } }, { emailKey: { prefix: 'other' } }] as Array<Record<string, Condition>>, orderBy, limit: 10 })).toEqual([]);
+    });
+
+    it('R-LIST-2 a prefix of names and of emails: the matches of both merged in sort order, each once, paged by cursor', async () => {
+      await store.ensureIndexes([
+        { collection: 'directory', fields: ['orgId', 'nameKey', 'id'] },
+        { collection: 'directory', fields: ['orgId', 'emailKey', 'id'] },
+      ]);
+      const rows: Array<Pick<Person, 'id' | 'orgId' | 'nameKey' | 'emailKey' | 'joinedAt'>> = [
+        { id: 'd1', orgId: 'o1', nameKey: 'bo berg', emailKey: 'zed@x.io', joinedAt: '2026-02-05' },
+        { id: 'd2', orgId: 'o1', nameKey: 'zed zulu', emailKey: 'bob@x.io', joinedAt: '2026-02-01' },
+        { id: 'd3', orgId: 'o1', nameKey: 'bob baker', emailKey: 'bob.b@x.io', joinedAt: '2026-02-03' }, // both keys
+        { id: 'd4', orgId: 'o1', nameKey: 'boris', emailKey: 'b@x.io', joinedAt: '2026-02-02' },
+        { id: 'd5', orgId: 'o1', nameKey: 'carl', emailKey: 'bo@x.io', joinedAt: '2026-02-06' },
+        { id: 'd6', orgId: 'o1', nameKey: 'boris', emailKey: 'boris@x.io', joinedAt: '2026-02-04' }, // same name as d4: id decides
+        { id: 'd7', orgId: 'o1', nameKey: 'ann', emailKey: 'ann@x.io', joinedAt: '2026-02-07' },
+        { id: 'd8', orgId: 'o2', nameKey: 'bob other', emailKey: 'bob@y.io', joinedAt: '2026-02-08' },
+      ];
+      await store.write({ puts: rows.map((doc) => ({ collection: 'directory', doc })), deletes: [] }, { projection: 'contract-directory', position: 1n });
+      const bo: Array<Record<string, Condition>> = [{ nameKey: { prefix: 'bo' } }, { emailKey: { prefix: 'bo' } }];
+      const pages = async (orderBy: Array<[string, 'asc' | 'desc']>, limit: number) => {
+        const seen: string[][] = [];
+        let after: Array<string | number> | undefined;
+        for (;;) {
+          const page = await store.find<Person>({ collection: 'directory', where: { orgId: 'o1' }, anyOf: bo, orderBy, limit, after });
+          seen.push(ids(page));
+          if (page.length < limit) return seen;
+          const last = page[page.length - 1] as unknown as Record<string, string>;
+          after = orderBy.map(([field]) => last[field]);
+        }
+      };
+      expect(await pages([['nameKey', 'asc'], ['id', 'asc']], 2)).toEqual([['d1', 'd3'], ['d4', 'd6'], ['d5', 'd2'], []]);
+      expect(await pages([['nameKey', 'desc'], ['id', 'desc']], 4)).toEqual([['d2', 'd5', 'd6', 'd4'], ['d3', 'd1']]);
+      expect(await pages([['joinedAt', 'desc'], ['id', 'desc']], 3)).toEqual([['d5', 'd1', 'd6'], ['d3', 'd4', 'd2'], []]);
+      expect(ids(await store.find<Person>({ collection: 'directory', where: { orgId: 'o1' }, anyOf: bo, orderBy: [['nameKey', 'asc'], ['id', 'asc']], limit: 3, after: ['boris', 'd4'] }))).toEqual(['d6', 'd5', 'd2']);
+    });
+
+    it('R-LIST-2 a text filter over many matches pages the same as filtering and sorting every document', async () => {
+      await store.ensureIndexes([
+        { collection: 'crowd', fields: ['orgId', 'nameKey', 'id'] },
+        { collection: 'crowd', fields: ['orgId', 'emailKey', 'id'] },
+        { collection: 'crowd', fields: ['orgId', 'joinedAt', 'id'] },
+      ]);
+      const first = ['ada', 'bea', 'cy', 'eli', 'emma', 'finn', 'ida', 'max', 'mia', 'ole', 'sam', 'zoe'];
+      // Enough that one key has hundreds of matches (the embedded store reads those differently from a few).
+      const crowd = Array.from({ length: 400 }, (_, n) => ({
+        id: `c${String(n).padStart(3, '0')}`,
+        orgId: n % 11 === 0 ? 'o2' : 'o1',
+        nameKey: `${first[(n * 7) % first.length]} ${String((n * 37) % 101).padStart(3, '0')}`,
+        emailKey: n % 5 === 0 ? `${first[n % first.length]}.${n}@x.io` : `e${(n * 13) % 97}.${n}@x.io`,
+        joinedAt: `2026-03-${String(1 + ((n * 17) % 28)).padStart(2, '0')}`,
+      }));
+      await store.write({ puts: crowd.map((doc) => ({ collection: 'crowd', doc })), deletes: [] }, { projection: 'contract-crowd', position: 1n });
+      type Row = (typeof crowd)[number];
+      const plain = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+      for (const [prefix, orderBy, limit] of [
+        ['e', [['nameKey', 'asc'], ['id', 'asc']], 25],
+        ['e', [['joinedAt', 'desc'], ['id', 'desc']], 40],
+        ['m', [['nameKey', 'desc'], ['id', 'desc']], 7],
+        ['zoe', [['nameKey', 'asc'], ['id', 'asc']], 10],
+        ['e1', [['nameKey', 'asc'], ['id', 'asc']], 10],
+      ] as Array<[string, Array<[keyof Row, 'asc' | 'desc']>, number]>) {
+        const expected = crowd
+          .filter((r) => r.orgId === 'o1' && (r.nameKey.startsWith(prefix) || r.emailKey.startsWith(prefix)))
+          .sort((a, b) => orderBy.reduce((order, [field, direction]) => order || (direction === 'asc' ? 1 : -1) * plain(a[field], b[field]), 0))
+          .map((r) => r.id);
+        const paged: string[] = [];
+        let after: Array<string | number> | undefined;
+        for (let round = 0; round < 100; round++) {
+          const page = await store.find<Row>({ collection: 'crowd', where: { orgId: 'o1' }, anyOf: [{ nameKey: { prefix } }, { emailKey: { prefix } }] as Array<Record<string, Condition>>, orderBy, limit, after });
+          paged.push(...ids(page));
+          if (page.length < limit) break;
+          const last = page[page.length - 1];
+          after = orderBy.map(([field]) => last[field]);
+        }
+        expect({ prefix, orderBy, paged }).toEqual({ prefix, orderBy, paged: expected });
+      }
     });
 
     it('pages in a stable total order with keyset cursors, ascending and descending', async () => {
