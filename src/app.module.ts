@@ -27,7 +27,7 @@ import { AuthorizeController } from './authz/authorize.controller';
 import { QueriesController } from './readmodels/queries.controller';
 import { ChangeOrgStatusHandler, ChangePlanHandler, DeadLettersController, SystemController } from './system/system.controller';
 import { Metrics, MetricsController } from './ops/metrics.controller';
-import { KafkaCommandsController } from './messaging/kafka-commands';
+import { KafkaCommands } from './messaging/kafka-commands';
 import { CreatePartnerHandler, CreatePartnerOrgHandler, PartnersController } from './organizations/partners';
 import { OrgSettingsController } from './organizations/org-settings.controller';
 import { AddLocationHandler, ChangePolicyHandler, CreateRoleHandler, TransferOwnershipHandler, UpdateRoleHandler } from './organizations/org-settings.handlers';
@@ -50,7 +50,7 @@ export class AppModule {
         CqrsModule.forRoot(),
         CoreModule.forRoot(settings, clock),
       ],
-      controllers: [HealthController, AuthController, MeController, ImpersonationController, ExternalIdentityController, OrganizationsController, OrgSettingsController, InvitationsController, MembersController, ServiceKeysController, AuthorizeController, PartnersController, QueriesController, MetricsController, SystemController, DeadLettersController, KafkaCommandsController],
+      controllers: [HealthController, AuthController, MeController, ImpersonationController, ExternalIdentityController, OrganizationsController, OrgSettingsController, InvitationsController, MembersController, ServiceKeysController, AuthorizeController, PartnersController, QueriesController, MetricsController, SystemController, DeadLettersController],
       providers: [
         CreateOrganizationHandler,
         AddLocationHandler, ChangePolicyHandler, CreateRoleHandler, UpdateRoleHandler, TransferOwnershipHandler,
@@ -73,6 +73,7 @@ export class AppModule {
         GrantExpiry,
         ChangeOrgStatusHandler,
         ChangePlanHandler,
+        KafkaCommands,
         SetMemberPasswordHandler,
         SendPasswordResetHandler,
         RequestPasswordResetHandler,

@@ -1,10 +1,12 @@
 import { ConsoleLogger, type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
+import { ServerKafka, type MicroserviceOptions } from '@nestjs/microservices';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import secureJson from 'secure-json-parse';
 import { AppModule, type AppOptions } from './app.module';
+import { KafkaCommands } from './messaging/kafka-commands';
+import { topicsOf } from './messaging/kafka-publisher';
 import { ApiError } from './shared/api-error';
 
 const BODY_LIMIT = 1024 * 1024;
@@ -35,16 +37,19 @@ export async function createApp(options: AppOptions & { logger?: false | LoggerS
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
   const brokers = options.settings.KAFKA_BROKERS;
   if (brokers && options.settings.CONSUMERS === 'on') {
-    // SPEC 3.2: commands in over Kafka, request/reply on gatehouse.commands.
-    app.connectMicroservice<MicroserviceOptions>({
-      transport: Transport.KAFKA,
-      options: {
-        client: { clientId: 'gatehouse', brokers: brokers.split(','), retry: { retries: 30, initialRetryTime: 200, maxRetryTime: 2_000 } },
-        consumer: { groupId: 'gatehouse-commands', retry: { retries: 30, initialRetryTime: 200, maxRetryTime: 2_000 } },
-        producer: { idempotent: true, maxInFlightRequests: 1 },
-        subscribe: { fromBeginning: false },
-      },
+    // SPEC 3.2: commands in over Kafka, request/reply on gatehouse.commands (the topic's name comes from settings).
+    const topics = topicsOf(options.settings);
+    const server = new ServerKafka({
+      client: { clientId: 'gatehouse', brokers: brokers.split(','), retry: { retries: 30, initialRetryTime: 200, maxRetryTime: 2_000 } },
+      consumer: { groupId: `${topics.groupPrefix}.commands`, retry: { retries: 30, initialRetryTime: 200, maxRetryTime: 2_000 } },
+      // Replies need no order between them; commands of all partitions run side by side (bench/kafka).
+      producer: {},
+      subscribe: { fromBeginning: false },
+      run: { partitionsConsumedConcurrently: options.settings.KAFKA_PARTITIONS },
     });
+    const commands = app.get(KafkaCommands);
+    server.addHandler(topics.commands, (message, context) => commands.handle(message, context));
+    app.connectMicroservice<MicroserviceOptions>({ strategy: server });
   }
   await app.init();
   await app.getHttpAdapter().getInstance().ready();

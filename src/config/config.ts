@@ -73,6 +73,10 @@ export class Settings {
   @IsOptional() @Matches(/^[A-Za-z0-9.-]+:\d{1,5}(,[A-Za-z0-9.-]+:\d{1,5})*$/, { message: 'KAFKA_BROKERS must be host:port[,host:port…]' })
   KAFKA_BROKERS?: string;
 
+  /** Topics are `<prefix>.events`, `<prefix>.commands`, `<prefix>.dead-letters`; consumer groups start with it too. */
+  @IsOptional() @Matches(/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}$/, { message: 'KAFKA_TOPIC_PREFIX must be letters, digits, dots, dashes or underscores' })
+  KAFKA_TOPIC_PREFIX = 'gatehouse';
+
   /** Partitions of the topics Gatehouse creates (an org's events always share one). */
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1000)
   KAFKA_PARTITIONS = 6;

@@ -74,7 +74,7 @@ export class CoreModule {
         ...SHARED,
         Shutdown,
       ],
-      exports: [Settings, CLOCK, EVENT_STORE, READ_STORE, MAILER, SecretBox, ...SHARED],
+      exports: [Settings, CLOCK, EVENT_STORE, READ_STORE, MAILER, SecretBox, DEAD_LETTER_SINK, ...SHARED],
     };
   }
 }

@@ -1,18 +1,25 @@
 import { Inject, Injectable, Logger, Optional, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { Admin, Consumer as KafkaConsumer } from 'kafkajs';
 import type { EventStore, Position, RecordedEvent, Subscription } from '../../infra/eventstore/port';
 import type { ReadStore } from '../../infra/readstore/port';
 import type { Doc } from '../../projections/projection';
 import { Settings } from '../config/config';
 import { CLOCK, EVENT_STORE, READ_STORE, type Clock } from '../shared/tokens';
-import { ConsumerScope, PermanentFailure, type Consumer } from './consumer';
+import { ConsumerScope, errorName, PermanentFailure, type Consumer } from './consumer';
+import { ensureTopics, fromEnvelope, kafkaClient, topicsOf } from './kafka-publisher';
 
 export const CONSUMERS = Symbol('Consumers');
 export const DEAD_LETTER_SINK = Symbol('DeadLetterSink');
 export const DEAD_LETTERS = 'dead_letters';
+/** Events a consumer has handled, by id: Kafka delivers at least once, so a redelivery is recognised here. */
+export const HANDLED = 'consumer_handled';
 
 /** Where dead letters go besides the read store: the `gatehouse.dead-letters` topic when Kafka is configured. */
 export interface DeadLetterSink {
   publish(letter: DeadLetter): Promise<void>;
+  publishDeadLetter(key: string, record: Record<string, unknown>): Promise<void>;
+  /** The last position Kafka acknowledged (what Kafka consumers can have seen). */
+  readonly position: Position;
 }
 
 /** An event whose effect failed every try (R-BILL-3): kept with the reason until an operator re-drives it. */
@@ -47,6 +54,8 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
   private readonly subscriptions = new Map<string, Subscription>();
   private readonly failures = new Map<string, number>();
   private running = true;
+  /** Kafka mode: each consumer's group, and per partition the next offset it will handle. */
+  private readonly groups = new Map<string, { consumer: KafkaConsumer; next: Map<number, bigint>; position: Position }>();
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
@@ -60,6 +69,10 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
   async onApplicationBootstrap(): Promise<void> {
     await this.readStore.ensureIndexes([{ collection: DEAD_LETTERS, fields: ['status', 'failedAt', 'id'] }]);
     if (this.settings.CONSUMERS === 'off') return;
+    if (this.fromKafka) {
+      await this.followKafka();
+      return;
+    }
     for (const consumer of this.consumers) {
       const from = await this.readStore.checkpoint(checkpointOf(consumer.name));
       this.subscriptions.set(
@@ -74,23 +87,113 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
     }
   }
 
+  /** With Kafka configured, consumers read `gatehouse.events` (the design); without, the log itself. */
+  get fromKafka(): boolean {
+    return !!this.settings.KAFKA_BROKERS;
+  }
+
   async onApplicationShutdown(): Promise<void> {
     this.running = false;
     await Promise.all([...this.subscriptions.values()].map((s) => s.stop()));
+    await Promise.all([...this.groups.values()].map((g) => g.consumer.disconnect().catch(() => undefined)));
+    this.groups.clear();
   }
 
-  /** Resolves once every consumer has handled the log up to its head as it is now (tests and the CLI). */
+  /**
+   * One consumer group per consumer on `gatehouse.events`. Offsets are committed
+   * after a message is handled; a message delivered again (a rebalance, a crash
+   * before the commit) is recognised by its event id and not handled twice.
+   */
+  private async followKafka(): Promise<void> {
+    const kafka = kafkaClient(this.settings, 'gatehouse-consumers');
+    await ensureTopics(kafka, this.settings);
+    const topics = topicsOf(this.settings);
+    for (const consumer of this.consumers) {
+      const group = kafka.consumer({ groupId: this.groupOf(consumer.name), retry: { retries: 30, initialRetryTime: 200, maxRetryTime: 2_000 } });
+      const state = { consumer: group, next: new Map<number, bigint>(), position: 0n };
+      this.groups.set(consumer.name, state);
+      await group.connect();
+      await group.subscribe({ topic: topics.events, fromBeginning: true });
+      await group.run({
+        eachMessage: async ({ partition, message, heartbeat }) => {
+          const type = message.headers?.['gatehouse-event-type']?.toString();
+          if (type === undefined || consumer.handles.includes(type)) {
+            let event: RecordedEvent | undefined;
+            try {
+              event = fromEnvelope(message.value?.toString() ?? '');
+            } catch (error) {
+              await this.poison(consumer, partition, message.offset, message.value?.toString() ?? '', error);
+            }
+            if (event && consumer.handles.includes(event.type)) await this.deliver(consumer, event, heartbeat);
+          }
+          const position = /^\d+$/.test(message.headers?.['gatehouse-position']?.toString() ?? '') ? BigInt(message.headers!['gatehouse-position']!.toString()) : 0n;
+          if (position > state.position) state.position = position;
+          state.next.set(partition, BigInt(message.offset) + 1n);
+        },
+      });
+    }
+    this.logger.log({ message: 'consumers follow Kafka', topic: topics.events, consumers: this.consumers.map((c) => c.name) });
+  }
+
+  private groupOf(consumer: string): string {
+    return `${topicsOf(this.settings).groupPrefix}.consumer.${consumer}`;
+  }
+
+  /** A message on gatehouse.events that is no event: kept as a dead letter, and the consumer goes on. */
+  private async poison(consumer: Consumer, partition: number, offset: string, value: string, error: unknown): Promise<void> {
+    const now = this.clock().toISOString();
+    const events = topicsOf(this.settings).events;
+    const letter = { id: `${consumer.name}:kafka-${partition}-${offset}`, consumer: consumer.name, eventId: '', eventType: 'malformed', stream: `${events}/${partition}`, position: offset, reason: `malformed message: ${reasonOf(error)}`, tries: 1, failedAt: now, status: 'dead' as const, raw: value.slice(0, 10_000) };
+    await this.readStore.write({ puts: [{ collection: DEAD_LETTERS, doc: letter as unknown as DeadLetter }], deletes: [] }, { projection: `consumer:${consumer.name}@kafka`, position: 0n });
+    this.logger.error({ message: 'malformed message dead-lettered', consumer: consumer.name, partition, offset, error: errorName(error) });
+    await this.sink?.publishDeadLetter(letter.stream, { source: events, ...letter }).catch(() => undefined);
+  }
+
+  /**
+   * Resolves once every consumer has handled the whole log, including what the
+   * consumers themselves appended meanwhile (a seat change's record), so the log
+   * is quiet as far as they are concerned (tests and the CLI).
+   */
   async settled(timeoutMs = 10_000): Promise<void> {
-    const head = await this.store.headPosition();
     const until = Date.now() + timeoutMs;
-    while ([...this.subscriptions.values()].some((s) => s.checkpoint < head)) {
-      if (Date.now() > until) throw new Error('consumers did not reach the head of the log in time');
-      await new Promise((resolve) => setTimeout(resolve, 5));
+    for (;;) {
+      const head = await this.store.headPosition();
+      await this.reach(head, until);
+      if ((await this.store.headPosition()) === head) return;
     }
   }
 
-  status(): Array<{ consumer: string; position: string; failures: number }> {
-    return [...this.subscriptions].map(([consumer, s]) => ({ consumer, position: s.checkpoint.toString(), failures: this.failures.get(consumer) ?? 0 }));
+  private async reach(head: Position, until: number): Promise<void> {
+    const wait = async (done: () => boolean | Promise<boolean>) => {
+      while (!(await done())) {
+        if (Date.now() > until) throw new Error('consumers did not reach the head of the log in time');
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    };
+    if (!this.fromKafka || this.groups.size === 0) return wait(() => ![...this.subscriptions.values()].some((s) => s.checkpoint < head));
+    // Kafka: published up to the head, then every partition read up to its end.
+    await wait(() => (this.sink?.position ?? 0n) >= head);
+    const admin = kafkaClient(this.settings, 'gatehouse-settled').admin();
+    await admin.connect();
+    try {
+      const ends = await admin.fetchTopicOffsets(topicsOf(this.settings).events);
+      for (const [name, group] of this.groups) {
+        const committed = await this.committed(admin, name);
+        await wait(() => ends.every(({ partition, high }) => (group.next.get(partition) ?? committed.get(partition) ?? 0n) >= BigInt(high)));
+      }
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+
+  private async committed(admin: Admin, consumer: string): Promise<Map<number, bigint>> {
+    const [topic] = await admin.fetchOffsets({ groupId: this.groupOf(consumer), topics: [topicsOf(this.settings).events] });
+    return new Map((topic?.partitions ?? []).filter((p) => p.offset !== '-1').map((p) => [p.partition, BigInt(p.offset)]));
+  }
+
+  status(): Array<{ consumer: string; source: 'log' | 'kafka'; position: string; failures: number }> {
+    if (this.groups.size > 0) return [...this.groups].map(([consumer, g]) => ({ consumer, source: 'kafka' as const, position: g.position.toString(), failures: this.failures.get(consumer) ?? 0 }));
+    return [...this.subscriptions].map(([consumer, s]) => ({ consumer, source: 'log' as const, position: s.checkpoint.toString(), failures: this.failures.get(consumer) ?? 0 }));
   }
 
   private async deliverBatch(consumer: Consumer, events: RecordedEvent[], next: Position): Promise<void> {
@@ -103,9 +206,15 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
     await this.readStore.write({ puts: [], deletes: [] }, { projection: checkpointOf(consumer.name), position: next });
   }
 
-  private async deliver(consumer: Consumer, event: RecordedEvent): Promise<void> {
+  private async deliver(consumer: Consumer, event: RecordedEvent, heartbeat?: () => Promise<void>): Promise<void> {
     const maxTries = this.settings.CONSUMER_MAX_TRIES;
+    const handledId = `${consumer.name}:${event.eventId}`;
+    const kafka = heartbeat !== undefined;
+    const checkpoint = { projection: kafka ? `consumer:${consumer.name}@kafka` : checkpointOf(consumer.name), position: event.position };
+    const handled = kafka ? [{ collection: HANDLED, doc: { id: handledId, at: this.clock().toISOString() } }] : [];
+    if (kafka && (await this.readStore.getMany(HANDLED, [handledId])).has(handledId)) return;
     for (let tries = 1; ; tries++) {
+      await heartbeat?.().catch(() => undefined);
       const scope = new ConsumerScope(this.readStore, event);
       let failure: unknown;
       try {
@@ -115,7 +224,7 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
         failure = error;
       }
       if (failure === undefined) {
-        await this.readStore.write(scope.changes(), { projection: checkpointOf(consumer.name), position: event.position });
+        await this.readStore.write(scope.changes(handled), checkpoint);
         return;
       }
       this.failures.set(consumer.name, (this.failures.get(consumer.name) ?? 0) + 1);
@@ -129,7 +238,7 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
       if (!this.running) throw failure;
       // Its documents are folded all the same: later events build on them.
       const letter = deadLetter(consumer.name, event, failure, tries, this.clock());
-      await this.readStore.write(scope.changes([{ collection: DEAD_LETTERS, doc: letter }]), { projection: checkpointOf(consumer.name), position: event.position });
+      await this.readStore.write(scope.changes([...handled, { collection: DEAD_LETTERS, doc: letter }]), checkpoint);
       this.logger.error({ message: 'effect dead-lettered', consumer: consumer.name, eventId: event.eventId, eventType: event.type, tries, permanent, error: errorName(failure) });
       await this.sink?.publish(letter).catch((error) => this.logger.error({ message: 'dead letter not published', eventId: event.eventId, error: errorName(error) }));
       return;
@@ -185,10 +294,4 @@ function deadLetter(consumer: string, event: RecordedEvent, error: unknown, trie
 function reasonOf(error: unknown): string {
   const e = error as { message?: string; code?: string | number; statusCode?: number };
   return [e.statusCode ? `HTTP ${e.statusCode}` : '', e.code !== undefined ? `code ${e.code}` : '', e.message ?? String(error)].filter(Boolean).join(': ').slice(0, 1000);
-}
-
-/** For logs: the kind of failure, never its message (which may carry personal data). */
-export function errorName(error: unknown): string {
-  const e = error as { name?: string; code?: string | number; statusCode?: number; type?: string };
-  return [e.name ?? 'Error', e.type, e.statusCode, e.code].filter((x) => x !== undefined && x !== '').join(' ');
 }

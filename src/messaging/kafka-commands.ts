@@ -1,13 +1,16 @@
-import { Controller, Inject, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { Ctx, MessagePattern, Payload, type KafkaContext } from '@nestjs/microservices';
+import type { KafkaContext } from '@nestjs/microservices';
 import type { FastifyInstance } from 'fastify';
 import { createHash } from 'node:crypto';
+import { Optional } from '@nestjs/common';
+import { Settings } from '../config/config';
 import { SecretBox } from '../../infra/crypto/sealing';
 import type { ReadStore } from '../../infra/readstore/port';
 import type { Doc } from '../../projections/projection';
 import { READ_STORE } from '../shared/tokens';
-import { COMMANDS_TOPIC } from './kafka-publisher';
+import { DEAD_LETTER_SINK, type DeadLetterSink } from './consumer-runner';
+import { topicsOf } from './kafka-publisher';
 
 /**
  * Command types on `gatehouse.commands` and the HTTP route each one is: the same
@@ -58,8 +61,8 @@ const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{8,200}$/;
  * (a redelivery after a crash, or the caller's own retry) return the first reply
  * without running again.
  */
-@Controller()
-export class KafkaCommandsController {
+@Injectable()
+export class KafkaCommands {
   private readonly logger = new Logger('kafka-commands');
   /** Commands with one key run one at a time: a duplicate waits for the first and gets its reply. */
   private readonly inFlight = new Map<string, Promise<CommandReply>>();
@@ -68,14 +71,30 @@ export class KafkaCommandsController {
     private readonly adapter: HttpAdapterHost,
     @Inject(READ_STORE) private readonly readStore: ReadStore,
     private readonly box: SecretBox,
+    private readonly settings: Settings,
+    @Optional() @Inject(DEAD_LETTER_SINK) private readonly deadLetters?: DeadLetterSink,
   ) {}
 
-  @MessagePattern(COMMANDS_TOPIC)
-  async handle(@Payload() message: unknown, @Ctx() context: KafkaContext): Promise<CommandReply> {
+  /** The handler of the commands topic (registered on the Kafka server in src/app.ts). */
+  async handle(message: unknown, context: KafkaContext): Promise<CommandReply> {
     const headers = context.getMessage().headers ?? {};
     const authorization = headers.authorization?.toString();
     const command = message as { type?: unknown; payload?: unknown; idempotencyKey?: unknown } | null;
     if (!command || typeof command !== 'object' || typeof command.type !== 'string' || !COMMAND_ROUTES[command.type]) {
+      // A poison message: answered if it can be, and kept for operators — its reason, never its content (it may hold a password).
+      const kafkaMessage = context.getMessage();
+      await this.deadLetters
+        ?.publishDeadLetter(topicsOf(this.settings).commands, {
+          source: topicsOf(this.settings).commands,
+          reason: typeof command === 'object' && command !== null ? 'unknown command type' : 'not a JSON object',
+          type: typeof command?.type === 'string' ? command.type.slice(0, 100) : null,
+          partition: context.getPartition(),
+          offset: kafkaMessage.offset,
+          bytes: kafkaMessage.value?.length ?? 0,
+          correlationId: headers.kafka_correlationId?.toString() ?? null,
+          failedAt: new Date().toISOString(),
+        })
+        .catch((error) => this.logger.error({ message: 'dead letter not published', error: String((error as Error).name) }));
       return rejected('unknown_command', `type must be one of ${Object.keys(COMMAND_ROUTES).join(', ')}`);
     }
     if (command.payload !== undefined && (typeof command.payload !== 'object' || command.payload === null || Array.isArray(command.payload))) {

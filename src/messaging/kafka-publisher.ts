@@ -4,11 +4,19 @@ import type { EventStore, Position, RecordedEvent, Subscription } from '../../in
 import type { ReadStore } from '../../infra/readstore/port';
 import { Settings } from '../config/config';
 import { EVENT_STORE, READ_STORE } from '../shared/tokens';
-import { errorName, type DeadLetter, type DeadLetterSink } from './consumer-runner';
+import { errorName } from './consumer';
+import type { DeadLetter, DeadLetterSink } from './consumer-runner';
 
+/** The topics' names under the default prefix. */
 export const EVENTS_TOPIC = 'gatehouse.events';
-export const DEAD_LETTERS_TOPIC = 'gatehouse.dead-letters';
 export const COMMANDS_TOPIC = 'gatehouse.commands';
+export const DEAD_LETTERS_TOPIC = 'gatehouse.dead-letters';
+
+/** SPEC 3.2's topics: `gatehouse.events`, `gatehouse.commands`, `gatehouse.dead-letters` under the default prefix. */
+export function topicsOf(settings: Settings) {
+  const prefix = settings.KAFKA_TOPIC_PREFIX;
+  return { events: `${prefix}.events`, commands: `${prefix}.commands`, deadLetters: `${prefix}.dead-letters`, groupPrefix: prefix };
+}
 const CHECKPOINT = 'publisher:kafka';
 
 /**
@@ -38,6 +46,33 @@ export function kafkaClient(settings: Settings, clientId: string): Kafka {
     // A broker restart takes seconds: keep trying (RIG.md: 0 lost, 0 duplicated across a kill).
     retry: { retries: 30, initialRetryTime: 200, maxRetryTime: 2_000 },
   });
+}
+
+/** Creates Gatehouse's topics when missing; several processes (or two services of one) may race to it. */
+export async function ensureTopics(kafka: Kafka, settings: Settings): Promise<void> {
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    const existing = new Set(await admin.listTopics());
+    const { events, commands, deadLetters } = topicsOf(settings);
+    const topics = [events, commands, deadLetters].filter((t) => !existing.has(t));
+    if (topics.length > 0) {
+      await admin.createTopics({ waitForLeaders: true, topics: topics.map((topic) => ({ topic, numPartitions: settings.KAFKA_PARTITIONS })) }).catch((error: { type?: string }) => {
+        if (error.type !== 'TOPIC_ALREADY_EXISTS') throw error;
+      });
+    }
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+/** An event as it travels on `gatehouse.events`, back in the log's shape (withheld fields stay absent). */
+export function fromEnvelope(value: string): RecordedEvent {
+  const parsed = JSON.parse(value) as Record<string, unknown>;
+  if (typeof parsed.eventId !== 'string' || typeof parsed.type !== 'string' || typeof parsed.position !== 'string' || typeof parsed.data !== 'object' || parsed.data === null) {
+    throw new Error('not an event envelope');
+  }
+  return { ...(parsed as unknown as RecordedEvent), position: BigInt(parsed.position), recordedAt: new Date(String(parsed.recordedAt)) };
 }
 
 /**
@@ -70,7 +105,7 @@ export class KafkaPublisher implements OnApplicationBootstrap, OnApplicationShut
   async onApplicationBootstrap(): Promise<void> {
     if (!this.enabled) return;
     const kafka = kafkaClient(this.settings, 'gatehouse-publisher');
-    await this.ensureTopics(kafka);
+    await ensureTopics(kafka, this.settings);
     this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: { retries: 30, initialRetryTime: 200, maxRetryTime: 2_000 } });
     await this.producer.connect();
     const from = await this.readStore.checkpoint(CHECKPOINT);
@@ -79,7 +114,7 @@ export class KafkaPublisher implements OnApplicationBootstrap, OnApplicationShut
       batchSize: 500,
       onError: (error) => this.running && this.logger.error({ message: 'publisher stopped', error: errorName(error) }),
     });
-    this.logger.log({ message: 'publishing events to Kafka', topic: EVENTS_TOPIC, from: from.toString() });
+    this.logger.log({ message: 'publishing events to Kafka', topic: topicsOf(this.settings).events, from: from.toString() });
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -99,21 +134,14 @@ export class KafkaPublisher implements OnApplicationBootstrap, OnApplicationShut
 
   /** R-BILL-3: a dead letter also goes to `gatehouse.dead-letters`, for operators' tools (the event's data stays home). */
   async publish(letter: DeadLetter): Promise<void> {
-    if (!this.producer) return;
     const { event: _event, _pos, ...summary } = letter;
-    await this.producer.send({ topic: DEAD_LETTERS_TOPIC, acks: -1, messages: [{ key: letter.orgId ?? letter.stream, value: JSON.stringify(summary), headers: { 'gatehouse-event-id': letter.eventId } }] });
+    await this.publishDeadLetter(letter.orgId ?? letter.stream, { source: topicsOf(this.settings).events, ...summary });
   }
 
-  private async ensureTopics(kafka: Kafka): Promise<void> {
-    const admin = kafka.admin();
-    try {
-      await admin.connect();
-      const existing = new Set(await admin.listTopics());
-      const topics = [EVENTS_TOPIC, DEAD_LETTERS_TOPIC, COMMANDS_TOPIC, `${COMMANDS_TOPIC}.reply`].filter((t) => !existing.has(t));
-      if (topics.length > 0) await admin.createTopics({ waitForLeaders: true, topics: topics.map((topic) => ({ topic, numPartitions: this.settings.KAFKA_PARTITIONS })) });
-    } finally {
-      await admin.disconnect().catch(() => undefined);
-    }
+  /** Anything that could not be handled, with its reason (a malformed command or event, a failed effect). */
+  async publishDeadLetter(key: string, record: Record<string, unknown>): Promise<void> {
+    if (!this.producer) return;
+    await this.producer.send({ topic: topicsOf(this.settings).deadLetters, acks: -1, messages: [{ key, value: JSON.stringify(record) }] });
   }
 
   private async publishEvents(events: RecordedEvent[], next: Position): Promise<void> {
@@ -126,7 +154,7 @@ export class KafkaPublisher implements OnApplicationBootstrap, OnApplicationShut
     for (let attempt = 1; ; attempt++) {
       if (!this.running) throw new Error('stopping');
       try {
-        await this.producer!.send({ topic: EVENTS_TOPIC, acks: -1, messages });
+        await this.producer!.send({ topic: topicsOf(this.settings).events, acks: -1, messages });
         break;
       } catch (error) {
         const delay = Math.min(200 * 2 ** attempt, 5_000);

@@ -1,5 +1,6 @@
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
+import { readTopic } from '../support/kafka';
 import { createOrg, startApp, type OrgSession, type TestApp } from '../support/app';
 
 /** A plain kafkajs caller (no Nest): sends on gatehouse.commands with Nest's reply headers, awaits its reply. */
@@ -9,9 +10,10 @@ class Caller {
     private readonly producer: Producer,
     private readonly consumer: Consumer,
     private readonly replyTopic: string,
+    private readonly commandsTopic: string,
   ) {}
 
-  static async connect(brokers: string): Promise<Caller> {
+  static async connect(brokers: string, commandsTopic: string): Promise<Caller> {
     const kafka = new Kafka({ clientId: 'test-caller', brokers: brokers.split(','), logLevel: logLevel.NOTHING, retry: { retries: 30, initialRetryTime: 200, maxRetryTime: 2_000 } });
     const replyTopic = `test.replies.${randomUUID()}`;
     const admin = kafka.admin();
@@ -22,7 +24,7 @@ class Caller {
     const consumer = kafka.consumer({ groupId: `test-caller-${randomUUID()}` });
     await Promise.all([producer.connect(), consumer.connect()]);
     await consumer.subscribe({ topic: replyTopic, fromBeginning: true });
-    const caller = new Caller(producer, consumer, replyTopic);
+    const caller = new Caller(producer, consumer, replyTopic, commandsTopic);
     await consumer.run({
       eachMessage: async ({ message }) => {
         const id = message.headers?.kafka_correlationId?.toString();
@@ -42,7 +44,7 @@ class Caller {
       });
       void this.producer
         .send({
-          topic: 'gatehouse.commands',
+          topic: this.commandsTopic,
           messages: [{ value: typeof value === 'string' ? value : JSON.stringify(value), headers: { kafka_correlationId: id, kafka_replyTopic: this.replyTopic, kafka_replyPartition: '0', ...(token ? { authorization: `Bearer ${token}` } : {}) } }],
         })
         .catch(reject);
@@ -59,10 +61,13 @@ describe('commands over Kafka, request/reply on gatehouse.commands (SPEC 3.2)', 
   let org: OrgSession;
   let caller: Caller;
 
+  // Its own topics on the shared broker (SPEC's gatehouse.* names under another prefix).
+  const prefix = `test-${randomUUID().slice(0, 8)}`;
+
   beforeAll(async () => {
-    t = await startApp({ KAFKA_BROKERS: process.env.KAFKA_BROKERS!, KAFKA_PARTITIONS: '2' });
+    t = await startApp({ KAFKA_BROKERS: process.env.KAFKA_BROKERS!, KAFKA_PARTITIONS: '2', KAFKA_TOPIC_PREFIX: prefix });
     org = await createOrg(t);
-    caller = await Caller.connect(process.env.KAFKA_BROKERS!);
+    caller = await Caller.connect(process.env.KAFKA_BROKERS!, `${prefix}.commands`);
   }, 120_000);
   afterAll(async () => {
     await caller?.close();
@@ -83,6 +88,12 @@ describe('commands over Kafka, request/reply on gatehouse.commands (SPEC 3.2)', 
     expect(await caller.send({ type: 'invitations.create', payload: { org: org.orgId, email: 'x@example.com' } }, stranger.token)).toMatchObject({ ok: false, error: { code: 'not_found' } });
     expect(await caller.send({ type: 'nope', payload: {} }, org.token)).toMatchObject({ ok: false, error: { code: 'unknown_command' } });
     expect(await caller.send('{not json', org.token)).toMatchObject({ ok: false, error: { code: 'unknown_command' } });
+    // Both poison messages are on the dead-letter topic, with their reason and without their content.
+    const letters = (await readTopic(process.env.KAFKA_BROKERS!, `${prefix}.dead-letters`, (seen) => seen.length >= 2)).map((m) => JSON.parse(m.value));
+    expect(letters).toEqual([
+      expect.objectContaining({ source: `${prefix}.commands`, reason: 'unknown command type', type: 'nope' }),
+      expect.objectContaining({ source: `${prefix}.commands`, reason: 'not a JSON object', type: null, bytes: 9 }),
+    ]);
     expect(await caller.send({ type: 'members.disable', payload: { org: org.orgId } }, org.token)).toMatchObject({ ok: false, error: { code: 'validation_failed', message: 'payload.user is required' } });
   });
 

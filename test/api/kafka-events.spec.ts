@@ -1,11 +1,12 @@
-import { Kafka, logLevel } from 'kafkajs';
-import { randomUUID } from 'node:crypto';
 import type { EventStore, RecordedEvent } from '../../infra/eventstore/port';
 import { KafkaPublisher } from '../../src/messaging/kafka-publisher';
 import { EVENT_STORE } from '../../src/shared/tokens';
 import { startKafka, type RunningKafka } from '../rig/kafka';
 import { createOrg, startApp, type OrgSession, type TestApp } from '../support/app';
 import { startFakeStripe, type FakeStripe } from '../support/fake-stripe';
+import { randomUUID } from 'node:crypto';
+import { produce, readTopic, type ReadMessage } from '../support/kafka';
+import { ConsumerRunner } from '../../src/messaging/consumer-runner';
 
 interface Published {
   key: string;
@@ -14,33 +15,22 @@ interface Published {
   envelope: { eventId: string; type: string; position: string; orgId?: string; stream: string; data: Record<string, unknown> };
 }
 
-/** Reads gatehouse.events from the start until `done` says it has seen enough (or the time is up). */
-async function readTopic(brokers: string, done: (seen: Published[]) => boolean, timeoutMs = 60_000): Promise<Published[]> {
-  const kafka = new Kafka({ clientId: 'test-reader', brokers: brokers.split(','), logLevel: logLevel.NOTHING, retry: { retries: 30, initialRetryTime: 200, maxRetryTime: 2_000 } });
-  const consumer = kafka.consumer({ groupId: `test-${randomUUID()}` });
-  const seen: Published[] = [];
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic: 'gatehouse.events', fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`only ${seen.length} messages read in ${timeoutMs} ms`)), timeoutMs);
-      void consumer
-        .run({
-          eachMessage: async ({ partition, message }) => {
-            seen.push({ key: message.key!.toString(), partition, offset: message.offset, envelope: JSON.parse(message.value!.toString()) });
-            if (done(seen)) {
-              clearTimeout(timer);
-              resolve();
-            }
-          },
-        })
-        .catch(reject);
+/** Reads gatehouse.events from the start until `done` says it has seen enough. */
+async function readEvents(brokers: string, prefix: string, done: (seen: Published[]) => boolean, timeoutMs = 60_000): Promise<Published[]> {
+  const parse = (seen: ReadMessage[]) =>
+    seen.flatMap((m) => {
+      try {
+        const envelope = JSON.parse(m.value);
+        return envelope?.eventId ? [{ key: m.key!, partition: m.partition, offset: m.offset, envelope } as Published] : [];
+      } catch {
+        return []; // a poison message a test put there
+      }
     });
-  } finally {
-    await consumer.disconnect().catch(() => undefined);
-  }
-  return seen;
+  return parse(await readTopic(brokers, `${prefix}.events`, (seen) => done(parse(seen)), timeoutMs));
 }
+
+/** Each app its own topics on the shared broker: SPEC's `gatehouse.*` names with another prefix. */
+const newPrefix = () => `test-${randomUUID().slice(0, 8)}`;
 
 async function waitForPublisher(t: TestApp, timeoutMs = 60_000): Promise<void> {
   const head = await (t.app.get(EVENT_STORE) as EventStore).headPosition();
@@ -76,7 +66,8 @@ function expectCompleteAndOrdered(log: RecordedEvent[], published: Published[]):
 
 describe('events out to Kafka (SPEC 3.2), on a real broker', () => {
   it('publishes every event with its envelope, keyed by org, without password or token hashes', async () => {
-    const t = await startApp({ KAFKA_BROKERS: process.env.KAFKA_BROKERS!, KAFKA_PARTITIONS: '3' });
+    const prefix = newPrefix();
+    const t = await startApp({ KAFKA_BROKERS: process.env.KAFKA_BROKERS!, KAFKA_PARTITIONS: '3', KAFKA_TOPIC_PREFIX: prefix });
     try {
       const org = await createOrg(t);
       await t.request('POST', `/v1/orgs/${org.orgId}/invitations`, { token: org.token, body: { email: 'kafka@example.com' } });
@@ -84,7 +75,7 @@ describe('events out to Kafka (SPEC 3.2), on a real broker', () => {
       const log = await allEvents(t);
       const ids = new Set(log.map((e) => e.eventId));
       // The topic is shared with other tests: keep this app's events.
-      const published = (await readTopic(process.env.KAFKA_BROKERS!, (seen) => [...ids].every((id) => seen.some((p) => p.envelope.eventId === id)))).filter((p) => ids.has(p.envelope.eventId));
+      const published = await readEvents(process.env.KAFKA_BROKERS!, prefix, (seen) => [...ids].every((id) => seen.some((p) => p.envelope.eventId === id)));
       expectCompleteAndOrdered(log, published);
       const created = published.find((p) => p.envelope.type === 'OrganizationCreated')!;
       expect(created.key).toBe(org.orgId);
@@ -93,6 +84,26 @@ describe('events out to Kafka (SPEC 3.2), on a real broker', () => {
       const passwordSet = published.find((p) => p.envelope.type === 'PasswordSet')!;
       expect(passwordSet.envelope.data).not.toHaveProperty('passwordHash');
       expect(published.find((p) => p.envelope.type === 'InvitationResent' || p.envelope.type === 'UserInvited')).toBeDefined();
+      // The email consumer read it back from Kafka and sent the invitation.
+      expect(t.app.get(ConsumerRunner).status().map((c) => c.source)).toEqual(['kafka', 'kafka']);
+      expect(t.mailbox().filter((m) => m.to === 'kafka@example.com')).toHaveLength(1);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('R-BILL-3 a poison message on gatehouse.events lands in the dead letters (and on gatehouse.dead-letters) and the consumers go on', async () => {
+    const prefix = newPrefix();
+    const t = await startApp({ KAFKA_BROKERS: process.env.KAFKA_BROKERS!, KAFKA_PARTITIONS: '1', KAFKA_TOPIC_PREFIX: prefix });
+    try {
+      const org = await createOrg(t);
+      await produce(process.env.KAFKA_BROKERS!, `${prefix}.events`, [{ key: org.orgId, value: '{"eventId": "half an envelope', headers: { 'gatehouse-event-type': 'LinkEmailRequested' } }]);
+      await t.request('POST', `/v1/orgs/${org.orgId}/invitations`, { token: org.token, body: { email: 'after-poison@example.com' } });
+      expect(t.mailbox().filter((m) => m.to === 'after-poison@example.com')).toHaveLength(1);
+      const letters = await t.app.get(ConsumerRunner).list();
+      expect(letters).toEqual([expect.objectContaining({ consumer: 'email', eventType: 'malformed', reason: expect.stringContaining('malformed message'), status: 'dead' })]);
+      const [onTopic] = await readTopic(process.env.KAFKA_BROKERS!, `${prefix}.dead-letters`, (seen) => seen.length >= 1);
+      expect(JSON.parse(onTopic.value)).toMatchObject({ source: `${prefix}.events`, consumer: 'email', eventType: 'malformed' });
     } finally {
       await t.close();
     }
@@ -109,7 +120,7 @@ describe('events out to Kafka (SPEC 3.2), on a real broker', () => {
       const first = await startApp();
       system = await createOrg(first, { name: 'Operators' });
       await first.close({ keepData: true });
-      t = await startApp({ SYSTEM_ADMIN_ORG: system.orgId, KAFKA_BROKERS: kafka.brokers, KAFKA_PARTITIONS: '4', STRIPE_SECRET_KEY: stripe.secretKey, STRIPE_API_URL: `http://127.0.0.1:${stripe.port}` }, { dataDir: first.dataDir });
+      t = await startApp({ SYSTEM_ADMIN_ORG: system.orgId, KAFKA_BROKERS: kafka.brokers, KAFKA_PARTITIONS: '4', KAFKA_TOPIC_PREFIX: 'gatehouse', STRIPE_SECRET_KEY: stripe.secretKey, STRIPE_API_URL: `http://127.0.0.1:${stripe.port}` }, { dataDir: first.dataDir });
     }, 180_000);
     afterAll(async () => {
       await t?.close();
@@ -145,14 +156,17 @@ describe('events out to Kafka (SPEC 3.2), on a real broker', () => {
       await Promise.all([...clients, outage]);
       expect(accepted).toBe(COMMANDS);
 
+      // Seat changes append SeatQuantityUpdated, which is published and read again: settled() waits for all of it.
+      await t.app.get(ConsumerRunner).settled(120_000);
       await waitForPublisher(t, 120_000);
       const log = await allEvents(t);
       const ids = new Set(log.map((e) => e.eventId));
-      const published = await readTopic(kafka.brokers, (seen) => new Set(seen.map((p) => p.envelope.eventId)).size >= ids.size, 120_000);
+      const published = await readEvents(kafka.brokers, 'gatehouse', (seen) => new Set(seen.map((p) => p.envelope.eventId)).size >= ids.size, 120_000);
       expectCompleteAndOrdered(log, published);
 
       // Seats: the consumers follow the log, whatever the broker does; one applied update per member added.
-      const { ConsumerRunner } = await import('../../src/messaging/consumer-runner');
+      // The email and seat consumers read gatehouse.events too: across the outage, each seat change reached Stripe once.
+      expect(t.app.get(ConsumerRunner).status().map((s) => s.source)).toEqual(['kafka', 'kafka']);
       await t.app.get(ConsumerRunner).settled(120_000);
       for (const org of orgs) {
         const applied = stripe.requests.filter((r) => r.method === 'POST' && r.path === `/v1/subscription_items/${org.itemId}` && !r.replayed && r.status === 200);

@@ -243,8 +243,8 @@ async function formatStorage(broker: Broker): Promise<void> {
   const clusterId = randomBytes(16).toString('base64url');
   const args = javaArgs(broker, 'kafka.tools.StorageTool', [
     'format',
-    '-t',
-    clusterId,
+    // One argument: an id that starts with '-' (1 in 64) would be read as an option otherwise.
+    `--cluster-id=${clusterId}`,
     '-c',
     path.join(broker.dir, 'server.properties'),
     '--standalone',
