@@ -211,8 +211,9 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
     const handledId = `${consumer.name}:${event.eventId}`;
     const kafka = heartbeat !== undefined;
     const checkpoint = { projection: kafka ? `consumer:${consumer.name}@kafka` : checkpointOf(consumer.name), position: event.position };
-    const handled = kafka ? [{ collection: HANDLED, doc: { id: handledId, at: this.clock().toISOString() } }] : [];
-    if (kafka && (await this.readStore.getMany(HANDLED, [handledId])).has(handledId)) return;
+    // Recorded from either source, so a deployment that moves between the log and Kafka sends nothing twice.
+    const handled = [{ collection: HANDLED, doc: { id: handledId, at: this.clock().toISOString() } }];
+    if ((await this.readStore.getMany(HANDLED, [handledId])).has(handledId)) return;
     for (let tries = 1; ; tries++) {
       await heartbeat?.().catch(() => undefined);
       const scope = new ConsumerScope(this.readStore, event);

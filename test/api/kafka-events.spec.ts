@@ -92,6 +92,24 @@ describe('events out to Kafka (SPEC 3.2), on a real broker', () => {
     }
   });
 
+  it('a deployment that moves from the log to Kafka sends no email twice', async () => {
+    const first = await startApp();
+    const org = await createOrg(first);
+    await first.request('POST', `/v1/orgs/${org.orgId}/invitations`, { token: org.token, body: { email: 'moved@example.com' } });
+    expect(first.mailbox().filter((m) => m.to === 'moved@example.com')).toHaveLength(1);
+    await first.close({ keepData: true });
+    // Now with Kafka: the whole log is published, and the consumers read all of it from the topic.
+    const second = await startApp({ KAFKA_BROKERS: process.env.KAFKA_BROKERS!, KAFKA_PARTITIONS: '1', KAFKA_TOPIC_PREFIX: newPrefix() }, { dataDir: first.dataDir });
+    try {
+      await second.request('POST', `/v1/orgs/${org.orgId}/invitations`, { token: org.token, body: { email: 'after-move@example.com' } });
+      expect(second.app.get(ConsumerRunner).status().map((c) => c.source)).toEqual(['kafka', 'kafka']);
+      expect(second.mailbox().filter((m) => m.to === 'moved@example.com')).toHaveLength(1);
+      expect(second.mailbox().filter((m) => m.to === 'after-move@example.com')).toHaveLength(1);
+    } finally {
+      await second.close();
+    }
+  });
+
   it('R-BILL-3 a poison message on gatehouse.events lands in the dead letters (and on gatehouse.dead-letters) and the consumers go on', async () => {
     const prefix = newPrefix();
     const t = await startApp({ KAFKA_BROKERS: process.env.KAFKA_BROKERS!, KAFKA_PARTITIONS: '1', KAFKA_TOPIC_PREFIX: prefix });
