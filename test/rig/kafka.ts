@@ -1,10 +1,20 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import {
+  createOwnedTempDir,
+  freePorts,
+  killAndWaitSync,
+  killRecordedServer,
+  reapStaleDirs,
+  runScriptToStderr,
+  tail,
+  waitUntilReady,
+  type StartFailure,
+} from './processes';
 
 /**
  * A real Apache Kafka broker (KRaft, one node that is both broker and controller), run
@@ -42,7 +52,6 @@ export interface StartKafkaOptions {
 export const KAFKA_VERSION = '4.1.1';
 
 const DIR_PREFIX = 'gatehouse-kafka-rig-';
-const OWNER_FILE = 'owner.pid';
 const SERVER_PID_FILE = 'kafka.pid';
 const MAIN_CLASS = 'kafka.Kafka';
 const NODE_ID = 1;
@@ -91,15 +100,14 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Runni
   const cache = await ensureJars();
   reapStaleServers();
 
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), DIR_PREFIX));
-  fs.writeFileSync(path.join(dir, OWNER_FILE), String(process.pid));
+  const dir = createOwnedTempDir(DIR_PREFIX);
   const broker: Broker = { dir, cache, port: 0, child: undefined };
 
   let stopped = false;
   const stopSync = () => {
     if (stopped) return;
     stopped = true;
-    if (broker.child) killAndWaitSync(broker.child);
+    if (broker.child) killAndWaitSync(broker.child, 5_000);
     fs.rmSync(dir, { recursive: true, force: true });
   };
   const kill = async () => {
@@ -170,13 +178,7 @@ async function ensureJars(): Promise<string> {
     `\n[rig] Kafka jars not found in ${cache}: fetching them now with ${path.relative(process.cwd(), FETCH_SCRIPT)} ` +
       '(once per machine, ~5-40 s)...\n',
   );
-  // Async, so servers starting alongside are not held up. The script's own output goes
-  // to stderr (stdout may carry Jest's --json report).
-  const status = await new Promise<number | string>((resolve) => {
-    const fetch = spawn('bash', [FETCH_SCRIPT], { stdio: ['ignore', 2, 2] });
-    fetch.once('error', (err) => resolve(err.message));
-    fetch.once('exit', (code, signal) => resolve(code ?? `signal ${signal}`));
-  });
+  const status = await runScriptToStderr(FETCH_SCRIPT);
   if (status !== 0 || !ready()) {
     throw new Error(
       `Kafka (the broker the tests use) is not available: ${FETCH_SCRIPT} failed ` +
@@ -265,7 +267,7 @@ async function formatStorage(broker: Broker): Promise<void> {
 }
 
 /** Spawns the broker into broker.child; resolves undefined once ready, or why it is not. */
-async function launch(broker: Broker): Promise<{ reason: string; exited: boolean } | undefined> {
+async function launch(broker: Broker): Promise<StartFailure | undefined> {
   const out = fs.openSync(path.join(broker.dir, 'kafka.out'), 'a');
   try {
     broker.child = spawn(
@@ -280,52 +282,11 @@ async function launch(broker: Broker): Promise<{ reason: string; exited: boolean
   broker.child.unref();
   broker.child.on('error', () => undefined); // surfaced by waitUntilReady
   if (broker.child.pid) fs.writeFileSync(path.join(broker.dir, SERVER_PID_FILE), String(broker.child.pid));
-  return waitUntilReady(broker.child, broker.port);
+  // The broker opens its client port only once it is registered and unfenced.
+  return waitUntilReady(broker.child, broker.port, READY_TIMEOUT_MS, () => askForMetadata(`127.0.0.1:${broker.port}`));
 }
 
-/** Resolves undefined once a kafkajs admin client sees this broker in the cluster, or the reason it failed. */
-async function waitUntilReady(
-  child: ChildProcess,
-  port: number,
-): Promise<{ reason: string; exited: boolean } | undefined> {
-  let exitReason: string | undefined;
-  const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
-    exitReason = `it exited (${code !== null ? `code ${code}` : `signal ${signal}`})`;
-  };
-  const onError = (err: Error) => {
-    exitReason = `it could not be run: ${err.message}`;
-  };
-  child.once('exit', onExit);
-  child.once('error', onError);
-  const address = `127.0.0.1:${port}`;
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  let lastError = 'no attempt made';
-  try {
-    while (Date.now() < deadline) {
-      if (exitReason) return { reason: exitReason, exited: true };
-      // The broker opens its client port only once it is registered and unfenced;
-      // a plain connect first keeps kafkajs from logging refused connections.
-      if (await canConnect(port)) {
-        try {
-          await askForMetadata(address);
-          return undefined;
-        } catch (err) {
-          lastError = (err as Error).message;
-        }
-      } else {
-        lastError = `nothing listening on ${address}`;
-      }
-      await sleep(100);
-    }
-    return exitReason
-      ? { reason: exitReason, exited: true }
-      : { reason: `not ready after ${READY_TIMEOUT_MS / 1000} s (last error: ${lastError})`, exited: false };
-  } finally {
-    child.off('exit', onExit);
-    child.off('error', onError);
-  }
-}
-
+/** Succeeds once a kafkajs admin client sees this broker in the cluster. */
 async function askForMetadata(address: string): Promise<void> {
   const admin = new Kafka({
     clientId: 'gatehouse-rig-probe',
@@ -359,20 +320,6 @@ async function askForMetadata(address: string): Promise<void> {
   }
 }
 
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    socket.setTimeout(1_000);
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-    socket.once('timeout', () => done(false));
-  });
-}
-
 /** SIGKILL and wait until Node has reaped the JVM, so its ports, data-dir lock and memory are free. */
 async function killAndWait(child: ChildProcess): Promise<void> {
   if (!child.pid || child.exitCode !== null || child.signalCode !== null) return;
@@ -389,102 +336,16 @@ async function killAndWait(child: ChildProcess): Promise<void> {
   if (!exited) throw new Error(`the Kafka JVM (pid ${pid}) did not exit within 10 s of SIGKILL`);
 }
 
-/** SIGKILL and wait, without the event loop, until it is gone. */
-function killAndWaitSync(child: ChildProcess): void {
-  if (!child.pid || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    child.kill('SIGKILL');
-  } catch {
-    return;
-  }
-  waitGoneSync(child.pid, 5_000);
-}
-
-/** Gone or a zombie (an exit handler cannot reap it; init does once we exit). */
-function waitGoneSync(pid: number, timeoutMs: number): void {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    let stat: string;
-    try {
-      stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    } catch {
-      return;
-    }
-    if (/^\d+ \(.*\) [ZX]/s.test(stat)) return;
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
-  }
-}
-
 /** Stops brokers left behind by runs (or test workers) that died before stopping them. */
 function reapStaleServers(): void {
-  let entries: string[];
-  try {
-    entries = fs.readdirSync(os.tmpdir()).filter((e) => e.startsWith(DIR_PREFIX));
-  } catch {
-    return;
-  }
-  for (const entry of entries) {
-    const dir = path.join(os.tmpdir(), entry);
-    try {
-      const owner = Number(fs.readFileSync(path.join(dir, OWNER_FILE), 'utf8'));
-      if (!owner || isAlive(owner)) continue;
-      const serverPid = Number(readOr(path.join(dir, SERVER_PID_FILE), ''));
-      // Check it is still this broker, not an unrelated process that reused the pid.
-      const cmdline = serverPid ? readOr(`/proc/${serverPid}/cmdline`, '') : '';
-      if (cmdline.includes(MAIN_CLASS) && cmdline.includes(dir)) {
-        try {
-          process.kill(serverPid, 'SIGKILL');
-          waitGoneSync(serverPid, 5_000);
-        } catch {
-          // Already gone, or not ours.
-        }
-      }
-      fs.rmSync(dir, { recursive: true, force: true });
-    } catch {
-      // Someone else's dir, or one still being created: leave it alone.
-    }
-  }
-}
-
-function readOr(file: string, fallback: string): string {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch {
-    return fallback;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists but belongs to another user.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Distinct free ports, all held open together so the kernel cannot hand out one twice. */
-async function freePorts(count: number): Promise<number[]> {
-  const servers: net.Server[] = [];
-  try {
-    for (let i = 0; i < count; i++) {
-      const server = net.createServer();
-      server.unref();
-      servers.push(server);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', resolve);
-      });
-    }
-    return servers.map((s) => (s.address() as net.AddressInfo).port);
-  } finally {
-    await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  reapStaleDirs(DIR_PREFIX, (dir) =>
+    killRecordedServer(
+      path.join(dir, SERVER_PID_FILE),
+      // Still this broker: the pid may have been reused.
+      (cmdline) => cmdline.includes(MAIN_CLASS) && cmdline.includes(dir),
+      5_000,
+    ),
+  );
 }
 
 function logs(dir: string): string {
@@ -494,8 +355,4 @@ function logs(dir: string): string {
     '--- its stdout/stderr ---',
     tail(path.join(dir, 'kafka.out')),
   ].join('\n');
-}
-
-function tail(file: string, lines = 30): string {
-  return readOr(file, '(no log)').trimEnd().split('\n').slice(-lines).join('\n') || '(empty log)';
 }

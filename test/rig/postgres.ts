@@ -1,10 +1,9 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
+import { createOwnedTempDir, freePort, reapStaleDirs, tail } from './processes';
 
 export interface RunningPostgres {
   /** Superuser URL of the throwaway cluster (trust auth, no password). */
@@ -24,7 +23,8 @@ export interface TestDatabase {
 }
 
 const DIR_PREFIX = 'gatehouse-pg-';
-const OWNER_FILE = 'owner.pid';
+// initdb and pg_ctl get this long before they are killed.
+const COMMAND_TIMEOUT_MS = 120_000;
 
 const SERVER_OPTIONS = [
   // Durability is pointless for a cluster deleted after the run; these make writes cheap.
@@ -56,8 +56,7 @@ export async function startPostgres(): Promise<RunningPostgres> {
 
   reapStaleClusters(bin('pg_ctl'), runAs?.name);
 
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), DIR_PREFIX));
-  fs.writeFileSync(path.join(dir, OWNER_FILE), String(process.pid));
+  const dir = createOwnedTempDir(DIR_PREFIX);
   if (runAs) fs.chownSync(dir, runAs.uid, runAs.gid);
   const dataDir = path.join(dir, 'data');
   const logFile = path.join(dir, 'postgres.log');
@@ -67,13 +66,14 @@ export async function startPostgres(): Promise<RunningPostgres> {
     if (stopped) return;
     stopped = true;
     if (fs.existsSync(path.join(dataDir, 'postmaster.pid'))) {
-      run(bin('pg_ctl'), ['-D', dataDir, '-m', 'immediate', '-w', 'stop'], runAs?.name, dir);
+      runSync(bin('pg_ctl'), ['-D', dataDir, '-m', 'immediate', '-w', 'stop'], runAs?.name, dir);
     }
     fs.rmSync(dir, { recursive: true, force: true });
   };
 
   try {
-    const init = run(
+    // Async (as is the start below), so FerretDB and Kafka starting alongside are not held up.
+    const init = await run(
       bin('initdb'),
       ['-D', dataDir, '--auth=trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', `--locale=${pickLocale()}`],
       runAs?.name,
@@ -85,7 +85,7 @@ export async function startPostgres(): Promise<RunningPostgres> {
     for (let attempt = 1; ; attempt++) {
       const port = await freePort();
       const options = [...SERVER_OPTIONS, `-c port=${port}`, `-k '${dir}'`].join(' ');
-      const start = run(
+      const start = await run(
         bin('pg_ctl'),
         ['-D', dataDir, '-l', logFile, '-w', '-t', '60', '-o', options, 'start'],
         runAs?.name,
@@ -196,11 +196,42 @@ function osUser(name: string): { name: string; uid: number; gid: number } {
   }
 }
 
-function run(cmd: string, args: string[], asUser: string | undefined, cwd: string) {
+interface CommandResult {
+  status: number | null;
+  output: string;
+}
+
+function runSync(cmd: string, args: string[], asUser: string | undefined, cwd: string): CommandResult {
   const [file, argv] = asUser ? ['runuser', ['-u', asUser, '--', cmd, ...args]] : [cmd, args];
-  const r = spawnSync(file, argv, { cwd, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(file, argv, { cwd, encoding: 'utf8', timeout: COMMAND_TIMEOUT_MS });
   const output = [r.error?.message, r.stdout, r.stderr].filter(Boolean).join('\n').trim();
   return { status: r.status, output };
+}
+
+/** runSync without blocking the event loop. */
+function run(cmd: string, args: string[], asUser: string | undefined, cwd: string): Promise<CommandResult> {
+  const [file, argv] = asUser ? ['runuser', ['-u', asUser, '--', cmd, ...args]] : [cmd, args];
+  return new Promise((resolve) => {
+    const child = spawn(file, argv, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    let error: Error | undefined;
+    const timer = setTimeout(() => {
+      error = new Error(`${file} did not finish within ${COMMAND_TIMEOUT_MS / 1000} s`);
+      child.kill('SIGTERM');
+    }, COMMAND_TIMEOUT_MS);
+    const done = (status: number | null) => {
+      clearTimeout(timer);
+      resolve({ status, output: [error?.message, stdout, stderr].filter(Boolean).join('\n').trim() });
+    };
+    child.once('error', (err) => {
+      error = err;
+      done(null);
+    });
+    child.once('close', (code) => done(error ? null : code));
+  });
 }
 
 /** C.UTF-8 gives Unicode-aware lower()/upper() like a production cluster; plain C only folds ASCII. */
@@ -222,56 +253,12 @@ function serverVersion(postgresBin: string): string {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** Stops clusters left behind by runs that were killed before their teardown ran. */
 function reapStaleClusters(pgCtl: string, asUser: string | undefined): void {
-  let entries: string[];
-  try {
-    entries = fs.readdirSync(os.tmpdir()).filter((e) => e.startsWith(DIR_PREFIX));
-  } catch {
-    return;
-  }
-  for (const entry of entries) {
-    const dir = path.join(os.tmpdir(), entry);
-    try {
-      const owner = Number(fs.readFileSync(path.join(dir, OWNER_FILE), 'utf8'));
-      if (!owner || isAlive(owner)) continue;
-      const dataDir = path.join(dir, 'data');
-      if (fs.existsSync(path.join(dataDir, 'postmaster.pid'))) {
-        run(pgCtl, ['-D', dataDir, '-m', 'immediate', '-w', 'stop'], asUser, dir);
-      }
-      fs.rmSync(dir, { recursive: true, force: true });
-    } catch {
-      // Someone else's dir, or one still being created: leave it alone.
+  reapStaleDirs(DIR_PREFIX, (dir) => {
+    const dataDir = path.join(dir, 'data');
+    if (fs.existsSync(path.join(dataDir, 'postmaster.pid'))) {
+      runSync(pgCtl, ['-D', dataDir, '-m', 'immediate', '-w', 'stop'], asUser, dir);
     }
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists but belongs to another user.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function tail(file: string, lines = 30): string {
-  try {
-    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
+  });
 }
