@@ -3,6 +3,7 @@ import type { Admin, Consumer as KafkaConsumer } from 'kafkajs';
 import type { EventStore, Position, RecordedEvent, Subscription } from '../../infra/eventstore/port';
 import type { ReadStore } from '../../infra/readstore/port';
 import type { Doc } from '../../projections/projection';
+import { DomainError } from '../../domain/shared/errors';
 import { Settings } from '../config/config';
 import { CLOCK, EVENT_STORE, READ_STORE, type Clock } from '../shared/tokens';
 import { ConsumerScope, errorName, PermanentFailure, type Consumer } from './consumer';
@@ -35,8 +36,9 @@ export interface DeadLetter extends Doc {
   failedAt: string;
   status: 'dead' | 'redriven';
   redrivenAt?: string;
-  /** The event itself, so a re-drive needs nothing else. */
-  event: Omit<RecordedEvent, 'position' | 'recordedAt'> & { position: string; recordedAt: string };
+  /** The event itself, so a re-drive needs nothing else; absent for a malformed message, which `raw` holds instead. */
+  event?: Omit<RecordedEvent, 'position' | 'recordedAt'> & { position: string; recordedAt: string };
+  raw?: string;
 }
 
 const checkpointOf = (consumer: string) => `consumer:${consumer}`;
@@ -143,8 +145,8 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
   private async poison(consumer: Consumer, partition: number, offset: string, value: string, error: unknown): Promise<void> {
     const now = this.clock().toISOString();
     const events = topicsOf(this.settings).events;
-    const letter = { id: `${consumer.name}:kafka-${partition}-${offset}`, consumer: consumer.name, eventId: '', eventType: 'malformed', stream: `${events}/${partition}`, position: offset, reason: `malformed message: ${reasonOf(error)}`, tries: 1, failedAt: now, status: 'dead' as const, raw: value.slice(0, 10_000) };
-    await this.readStore.write({ puts: [{ collection: DEAD_LETTERS, doc: letter as unknown as DeadLetter }], deletes: [] }, { projection: `consumer:${consumer.name}@kafka`, position: 0n });
+    const letter: DeadLetter = { id: `${consumer.name}:kafka-${partition}-${offset}`, consumer: consumer.name, eventId: '', eventType: 'malformed', stream: `${events}/${partition}`, position: offset, reason: `malformed message: ${reasonOf(error)}`, tries: 1, failedAt: now, status: 'dead', raw: value.slice(0, 10_000) };
+    await this.readStore.write({ puts: [{ collection: DEAD_LETTERS, doc: letter }], deletes: [] }, { projection: `consumer:${consumer.name}@kafka`, position: 0n });
     this.logger.error({ message: 'malformed message dead-lettered', consumer: consumer.name, partition, offset, error: errorName(error) });
     await this.sink?.publishDeadLetter(letter.stream, { source: events, ...letter }).catch(() => undefined);
   }
@@ -255,6 +257,7 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
     const letter = (await this.readStore.getMany<DeadLetter>(DEAD_LETTERS, [id])).get(id);
     if (!letter) return undefined;
     if (letter.status !== 'dead') return letter;
+    if (!letter.event) throw new DomainError('not_redrivable', 'a malformed message holds no event to handle again');
     const consumer = this.consumers.find((c) => c.name === letter.consumer);
     if (!consumer) throw new Error(`no consumer ${letter.consumer}`);
     const event: RecordedEvent = { ...letter.event, position: BigInt(letter.event.position), recordedAt: new Date(letter.event.recordedAt) };

@@ -39,6 +39,7 @@ const STATUS: Record<string, number> = {
   not_impersonating: 422,
   not_found: 404,
   conflict: 409,
+  not_redrivable: 409,
   already_member: 409,
   email_taken: 409,
   username_taken: 409,

@@ -120,6 +120,7 @@ describe('events out to Kafka (SPEC 3.2), on a real broker', () => {
       expect(t.mailbox().filter((m) => m.to === 'after-poison@example.com')).toHaveLength(1);
       const letters = await t.app.get(ConsumerRunner).list();
       expect(letters).toEqual([expect.objectContaining({ consumer: 'email', eventType: 'malformed', reason: expect.stringContaining('malformed message'), status: 'dead' })]);
+      await expect(t.app.get(ConsumerRunner).redrive(letters[0].id)).rejects.toMatchObject({ code: 'not_redrivable' });
       const [onTopic] = await readTopic(process.env.KAFKA_BROKERS!, `${prefix}.dead-letters`, (seen) => seen.length >= 1);
       expect(JSON.parse(onTopic.value)).toMatchObject({ source: `${prefix}.events`, consumer: 'email', eventType: 'malformed' });
     } finally {
