@@ -23,6 +23,7 @@ import { machineFacts } from './support/machine';
 import { timed, type Operation } from './support/measure';
 import { medianEvents, num, table, writeSection, type MeasuredRow, type Row } from './support/report';
 import { memberAdded, openEventStoreDb, postgresFacts, postgresTarget, rawInsert, RAW_TABLE } from './support/stores';
+import { cleanupOnExit } from './support/cleanup';
 
 interface Options {
   seconds: number;
@@ -120,23 +121,7 @@ async function main(): Promise<void> {
   const registry = new EventRegistry().register('MemberAdded');
 
   // Everything started here is undone here, also on Ctrl-C, a failure or the watchdog.
-  const undo: Array<() => void> = [];
-  const undoAll = () => {
-    while (undo.length) {
-      try {
-        undo.pop()!();
-      } catch {
-        // Keep undoing the rest.
-      }
-    }
-  };
-  process.once('exit', undoAll);
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      undoAll();
-      process.exit(130);
-    });
-  }
+  const { undo, undoAll } = cleanupOnExit();
 
   const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
   log('machine facts (includes a 1 s fdatasync probe of the temp dir)');

@@ -35,6 +35,7 @@ import { ms, percentiles, type Percentiles } from './support/latency';
 import { machineFacts } from './support/machine';
 import { spread } from './support/measure';
 import { num, writeSection } from './support/report';
+import { cleanupOnExit } from './support/cleanup';
 
 interface Options {
   write: boolean;
@@ -374,23 +375,7 @@ async function main(): Promise<void> {
   // The app runs without a logger; the publisher made outside it (catch-up) would log to stdout, where the report goes.
   Logger.overrideLogger(['error']);
 
-  const undo: Array<() => void> = [];
-  const undoAll = () => {
-    while (undo.length) {
-      try {
-        undo.pop()!();
-      } catch {
-        // Keep undoing the rest.
-      }
-    }
-  };
-  process.once('exit', undoAll);
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      undoAll();
-      process.exit(130);
-    });
-  }
+  const { undo } = cleanupOnExit();
   const watchdog = setTimeout(() => {
     log('watchdog: not finished after 30 min, giving up');
     process.exit(2);

@@ -37,6 +37,7 @@ import { ms, percentiles, sleep, type Percentiles } from './support/latency';
 import { machineFacts } from './support/machine';
 import { spread } from './support/measure';
 import { num, writeSection } from './support/report';
+import { cleanupOnExit } from './support/cleanup';
 
 interface Options {
   quick: boolean;
@@ -479,23 +480,7 @@ async function main(): Promise<void> {
   const registry = gatehouseEvents();
   const began = performance.now();
 
-  const undo: Array<() => void> = [];
-  const undoAll = () => {
-    while (undo.length) {
-      try {
-        undo.pop()!();
-      } catch {
-        // Keep undoing the rest.
-      }
-    }
-  };
-  process.once('exit', undoAll);
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      undoAll();
-      process.exit(130);
-    });
-  }
+  const { undo, undoAll } = cleanupOnExit();
   // Twice the longest run seen here, with room: a hang ends the bench instead of the machine's patience.
   const watchdogMinutes = options.quick ? 20 : 60;
   const watchdog = setTimeout(() => {

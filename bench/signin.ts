@@ -37,6 +37,7 @@ import { spread } from './support/measure';
 import { num, writeSection } from './support/report';
 import { AppProcess, Client, drive, type HttpSample, type Response } from './support/signin-client';
 import { seedSessions, type SeededSession } from './support/signin-seed';
+import { cleanupOnExit } from './support/cleanup';
 
 interface Options {
   runs: number;
@@ -218,23 +219,7 @@ async function main(): Promise<void> {
   const tag = randomBytes(3).toString('hex');
 
   // Everything started here is undone here, also on Ctrl-C, a failure or the watchdog.
-  const undo: Array<() => void> = [];
-  const undoAll = () => {
-    while (undo.length) {
-      try {
-        undo.pop()!();
-      } catch {
-        // Keep undoing the rest.
-      }
-    }
-  };
-  process.once('exit', undoAll);
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      undoAll();
-      process.exit(130);
-    });
-  }
+  const { undo, undoAll } = cleanupOnExit();
 
   const checkRowsPerRun = 3 + options.checkConcurrency.length * 4; // cold ×2 (by token budget), warm, 401, live, flood
   const plannedSeconds =
