@@ -91,13 +91,23 @@ export const USERS = 'users';
 export const INVITATIONS = 'invitations';
 export const ORGS = 'orgs';
 
+type Data = Record<string, any>;
+
 const memberId = (orgId: string, userId: string) => `${orgId}:${userId}`;
+
+/** A profile text: null or absent is empty (the edge refuses null; an event recorded before it did may hold one). */
+const text = (value: unknown): string => (value === null || value === undefined ? '' : (value as string));
+
+/** The profile fields of an event, null and absent ones as empty text. */
+function profileOf(fields: Data | null | undefined): Data {
+  return Object.fromEntries(Object.entries(fields ?? {}).map(([field, value]) => [field, text(value)]));
+}
 
 function keys(row: Pick<MemberRow, 'firstName' | 'lastName' | 'email' | 'status' | 'approval' | 'banned'>) {
   return {
-    nameKey: fold(`${row.firstName} ${row.lastName}`),
-    lastNameKey: fold(row.lastName),
-    emailKey: row.email.toLowerCase(),
+    nameKey: fold(`${text(row.firstName)} ${text(row.lastName)}`),
+    lastNameKey: fold(text(row.lastName)),
+    emailKey: text(row.email).toLowerCase(),
     assignable: row.status === 'active' && row.approval === 'approved' && !row.banned,
   };
 }
@@ -115,8 +125,6 @@ async function updateUser(docs: Workspace, userId: string, at: string, change: P
   docs.put(USERS, { ...user, ...change });
   for (const orgId of user.orgIds) await updateMember(docs, orgId, userId, at, memberChange);
 }
-
-type Data = Record<string, any>;
 
 /**
  * Members, people, invitations and orgs, folded from the log: the lists the admin
@@ -157,7 +165,7 @@ export const directory: Projection = {
     const at = event.recordedAt.toISOString();
     switch (event.type) {
       case 'OrganizationCreated':
-        docs.put<OrgRow>(ORGS, { id: d.orgId, name: d.name, nameKey: fold(d.name), preset: d.preset, status: 'active', ownerId: d.ownerId, partnerId: d.partnerId ?? '', memberCount: 0, createdAt: at });
+        docs.put<OrgRow>(ORGS, { id: d.orgId, name: text(d.name), nameKey: fold(text(d.name)), preset: d.preset, status: 'active', ownerId: d.ownerId, partnerId: d.partnerId ?? '', memberCount: 0, createdAt: at });
         return;
       case 'OwnershipTransferred': {
         const org = await docs.get<OrgRow>(ORGS, d.orgId);
@@ -171,15 +179,17 @@ export const directory: Projection = {
         return;
       }
       case 'UserRegistered':
-        docs.put<UserDoc>(USERS, { id: d.userId, email: d.email, firstName: d.firstName, lastName: d.lastName, phone: d.phone ?? '', username: d.username ?? '', createdAt: at, lastSignInAt: '', lastSignInMethod: '', orgIds: [], setupCompletedAt: '', invitedAt: {} });
+        docs.put<UserDoc>(USERS, { id: d.userId, email: text(d.email), firstName: text(d.firstName), lastName: text(d.lastName), phone: text(d.phone), username: text(d.username), createdAt: at, lastSignInAt: '', lastSignInMethod: '', orgIds: [], setupCompletedAt: '', invitedAt: {} });
         return;
       case 'PasswordSet': {
         const user = await docs.get<UserDoc>(USERS, d.userId);
         if (user && !user.setupCompletedAt && d.by !== 'admin') docs.put(USERS, { ...user, setupCompletedAt: at });
         return;
       }
-      case 'UserProfileUpdated':
-        return updateUser(docs, d.userId, at, d.changes, d.changes);
+      case 'UserProfileUpdated': {
+        const changes = profileOf(d.changes);
+        return updateUser(docs, d.userId, at, changes, changes);
+      }
       case 'SessionStarted':
         docs.put<SessionRow>(SESSIONS, { id: d.sessionId, userId: d.userId, method: d.method, startedAt: d.startedAt ?? at, expiresAt: d.expiresAt, revoked: false, stream: event.stream });
         return updateUser(docs, d.userId, at, { lastSignInAt: at, lastSignInMethod: d.method }, { lastSignInAt: at, lastSignInMethod: d.method });

@@ -1,3 +1,4 @@
+import type { MembershipEvent } from '../domain/membership/membership';
 import type { RecordedEvent } from '../infra/eventstore/port';
 import type { Doc, Projection, Workspace } from './projection';
 
@@ -12,7 +13,10 @@ export interface PermissionHistoryEntry extends Doc {
   grantId?: string;
   permission?: string;
   location?: string;
+  /** A grant given with an expiry: when it ends. */
   expiresAt?: string;
+  /** A grant expired: when it ended (the entry's `at` is when that was recorded, which can be later). */
+  expiredAt?: string;
   reason?: string;
   actor: RecordedEvent['actor'];
   realActor?: RecordedEvent['actor'];
@@ -23,38 +27,38 @@ export interface PermissionHistoryEntry extends Doc {
 
 export const PERMISSION_HISTORY = 'permission_history';
 
-const KIND: Record<string, PermissionHistoryEntry['kind']> = {
-  MemberAdded: 'role-set',
-  RoleChanged: 'role-changed',
-  PermissionGranted: 'grant-given',
-  PermissionRevoked: 'grant-revoked',
-  PermissionExpired: 'grant-expired',
+type Handled = 'MemberAdded' | 'RoleChanged' | 'PermissionGranted' | 'PermissionRevoked' | 'PermissionExpired';
+type DataOf<T extends Handled> = Extract<MembershipEvent, { type: T }>['data'];
+type What = Pick<PermissionHistoryEntry, 'kind' | 'roleId' | 'previousRoleId' | 'locations' | 'grantId' | 'permission' | 'location' | 'expiresAt' | 'expiredAt' | 'reason'>;
+
+/** What each event says about who could do what, typed by the event: a field the event does not carry fails to compile. */
+const WHAT: { [T in Handled]: (d: DataOf<T>) => What } = {
+  MemberAdded: (d) => ({ kind: 'role-set', roleId: d.roleId, locations: d.locations }),
+  RoleChanged: (d) => ({ kind: 'role-changed', roleId: d.roleId, previousRoleId: d.previousRoleId, locations: d.locations }),
+  PermissionGranted: (d) => ({ kind: 'grant-given', grantId: d.grantId, permission: d.permission, location: d.location, expiresAt: d.expiresAt, reason: d.reason }),
+  PermissionRevoked: (d) => ({ kind: 'grant-revoked', grantId: d.grantId, permission: d.permission }),
+  PermissionExpired: (d) => ({ kind: 'grant-expired', grantId: d.grantId, permission: d.permission, expiredAt: d.expiredAt }),
 };
 
 /** The audit trail of who could do what: append-only, one document per event, kept forever. */
 export const permissionHistory: Projection = {
   name: 'permission-history.v1',
   collections: [PERMISSION_HISTORY],
-  handles: Object.keys(KIND),
+  handles: Object.keys(WHAT),
   async apply(event: RecordedEvent, docs: Workspace): Promise<void> {
-    const d = event.data as Record<string, any>;
-    const entry: PermissionHistoryEntry = {
+    const d = event.data as { orgId: string; userId: string };
+    const what = (WHAT[event.type as Handled] as (data: unknown) => What)(event.data);
+    // Absent and empty fields are left out; `locations` is kept even when null (every location).
+    const present = Object.fromEntries(Object.entries(what).filter(([field, value]) => (field === 'locations' ? value !== undefined : !!value)));
+    docs.put<PermissionHistoryEntry>(PERMISSION_HISTORY, {
       id: event.eventId,
       orgId: d.orgId,
       userId: d.userId,
-      kind: KIND[event.type],
-      ...(d.roleId ? { roleId: d.roleId } : {}),
-      ...(d.previousRoleId ? { previousRoleId: d.previousRoleId } : {}),
-      ...('locations' in d ? { locations: d.locations } : {}),
-      ...(d.grantId ? { grantId: d.grantId, permission: d.permission } : {}),
-      ...(d.location ? { location: d.location } : {}),
-      ...(d.expiresAt ? { expiresAt: d.expiresAt } : {}),
-      ...(d.reason ? { reason: d.reason } : {}),
+      ...(present as What),
       actor: event.actor,
       ...(event.realActor ? { realActor: event.realActor } : {}),
       at: event.recordedAt.toISOString(),
       seq: event.position.toString().padStart(20, '0'),
-    };
-    docs.put(PERMISSION_HISTORY, entry);
+    });
   },
 };
