@@ -19,7 +19,9 @@ export interface LinkTarget {
  */
 export interface LinkDelivery {
   to: string;
-  /** The actor's confirmation copy (R-CRED-3). */
+  /** Who asked for it on the person's behalf: told that it was sent, never given the link (R-CRED-3, R-SEC-4). */
+  confirmTo?: string;
+  /** Older events named the actor's copy so; read as `confirmTo` (no link is ever copied). */
   bcc?: string;
   sealedToken: string;
   /** Chooses the wording: e.g. `new-account`, `resend`, `by-admin`. */

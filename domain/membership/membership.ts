@@ -1,3 +1,4 @@
+import { managesAccount, requireNotImpersonating, type AccountManager } from '../access/account';
 import { assignableRole, isGrantLive, requireCeiling, requirePermission, type Grant, type MemberAccess, type Standing } from '../access/access';
 import { isPermissionName, PERMISSIONS } from '../access/permissions';
 import type { OrgContext } from '../organization/organization';
@@ -253,28 +254,52 @@ export const membership: Decider<Membership, MembershipCommand, MembershipEvent,
   evolve,
 };
 
+/** R-SEC-4: only the managing org (or partner) and system admins reach the account itself; other orgs manage the membership only. */
+function requireManagedHere(account: { managedBy?: AccountManager }, ctx: OrgContext): void {
+  if (!managesAccount(account.managedBy, ctx.org, ctx.standing)) {
+    throw new DomainError('account_managed_elsewhere', 'this account is managed by another organization: here you manage only the membership');
+  }
+}
+
 /**
- * Who may set, reset or send a reset of a member's password (R-CRED-4, R-CRED-5):
- * an actor with users.credentials.any, over a member whose role it could itself
- * assign (R-ROLE-2), and never over the Owner unless it is the Owner.
+ * Who may set, reset or send a reset of a member's password, reset its MFA or send
+ * it a setup link (R-CRED-4, R-CRED-5, R-CRED-8, R-CRT-4): an actor with
+ * users.credentials.any, in the org that manages the account (R-SEC-4), over a
+ * member whose role it could itself assign (R-ROLE-2), never over the Owner unless
+ * it is the Owner, and never from an impersonation session (R-IMP-1).
  */
-export function requireCredentialsAuthority(target: Membership, ctx: OrgContext): void {
+export function requireCredentialsAuthority(target: Membership, account: { managedBy?: AccountManager }, ctx: OrgContext): void {
   requireMember(target);
+  requireNotImpersonating(ctx, "change anyone's credentials");
   const access = requirePermission(ctx.access, 'users.credentials.any', ctx);
   if (ctx.org.ownerId === target.userId && actorUserId(ctx) !== target.userId) {
     throw new DomainError('owner_protected', "only the Owner changes the Owner's credentials");
   }
+  requireManagedHere(account, ctx);
   const role = ctx.org.roles[target.roleId];
   if (role && !role.owner) requireCeiling(access, role.permissions, target.locations, ctx.now);
 }
 
 /**
+ * Who may edit a member's profile (name, phone, bio, username): users.update.any in
+ * the org that manages the account (R-SEC-4); the Owner's profile only by the Owner (SPEC 5.7).
+ */
+export function requireProfileAuthority(target: Membership, account: { managedBy?: AccountManager }, ctx: OrgContext): void {
+  requireMember(target);
+  requirePermission(ctx.access, 'users.update.any', ctx);
+  if (actorUserId(ctx) === target.userId) return;
+  if (ctx.org.ownerId === target.userId) throw new DomainError('owner_protected', "only the Owner edits the Owner's profile");
+  requireManagedHere(account, ctx);
+}
+
+/**
  * R-IMP-1: impersonation needs users.impersonate.any, over an active member of
  * lower or equal access (every permission of its role is the actor's), never the
- * Owner, never oneself. (System admins are protected too, once they exist.)
+ * Owner, never oneself, and never from an impersonation session.
  */
 export function requireImpersonationAuthority(target: Membership, ctx: OrgContext): void {
   requireMember(target);
+  requireNotImpersonating(ctx, 'start another impersonation');
   const access = requirePermission(ctx.access, 'users.impersonate.any', ctx);
   if (actorUserId(ctx) === target.userId) throw new DomainError('cannot_impersonate_self', 'you cannot impersonate yourself');
   if (ctx.org.ownerId === target.userId) throw new DomainError('owner_protected', 'the Owner cannot be impersonated');

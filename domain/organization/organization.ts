@@ -1,3 +1,4 @@
+import type { ActorStanding } from '../access/account';
 import type { Role, Preset } from '../access/roles';
 import { presetRoles } from '../access/roles';
 import { assignableRole, requireCeiling, requirePermission, type MemberAccess } from '../access/access';
@@ -119,6 +120,10 @@ export interface Organization {
 export interface OrgContext extends Context {
   org: Organization;
   access: MemberAccess | undefined;
+  /** Whether the actor is a system admin or an admin of the org's partner (R-SEC-4, R-SYS-1, R-SYS-2); absent: neither. */
+  standing?: ActorStanding;
+  /** R-IMP-1: the person really acting when `actor` is being impersonated. */
+  realActor?: Context['actor'];
 }
 
 /** The org decider runs for the org's creation (no actor access yet) and for its settings (the actor's access in it). */

@@ -1,5 +1,5 @@
 import type { Context, Decider, DomainEvent } from '../shared/decider';
-import { DomainError, Forbidden } from '../shared/errors';
+import { DomainError, NotFound } from '../shared/errors';
 
 /** A partner manages several organizations (seed 003, R-SYS-2). */
 export const partnerStream = (partnerId: string) => `partner-${partnerId}`;
@@ -24,8 +24,9 @@ export interface Partner {
 
 export const isPartnerAdmin = (partner: Partner, userId: string) => partner.exists && partner.admins.includes(userId);
 
+/** R-SEC-1: to anyone but its admins a partner answers as if it did not exist (no id probing). */
 export function requirePartnerAdmin(partner: Partner, userId: string): void {
-  if (!isPartnerAdmin(partner, userId)) throw new Forbidden('orgs.manage.partner', 'only admins of this partner may do this');
+  if (!isPartnerAdmin(partner, userId)) throw new NotFound('partner');
 }
 
 export const partner: Decider<Partner, PartnerCommand, PartnerEvent> = {

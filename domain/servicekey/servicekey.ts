@@ -1,3 +1,4 @@
+import { requireNotImpersonating } from '../access/account';
 import { requireCeiling, requirePermission, type MemberAccess } from '../access/access';
 import { isPermissionName, PERMISSIONS } from '../access/permissions';
 import type { Role } from '../access/roles';
@@ -33,6 +34,8 @@ export const serviceKey: Decider<ServiceKey, ServiceKeyCommand, ServiceKeyEvent,
     switch (command.type) {
       case 'IssueServiceKey': {
         if (state.exists) throw new DomainError('service_key_exists');
+        // R-IMP-1: a key would outlive the impersonation session that minted it.
+        requireNotImpersonating(ctx, 'issue service keys');
         const unknown = command.permissions.filter((p) => !isPermissionName(p) || !PERMISSIONS.includes(p));
         if (unknown.length) throw new DomainError('unknown_permission', 'no such permissions', { permissions: unknown });
         // R-ROLE-2: a key carries no permission its issuer does not hold.

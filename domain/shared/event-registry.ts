@@ -2,7 +2,12 @@
  * Event types, their current schema version and the upcasters that lift old
  * versions on read. Stored events are never rewritten (SPEC 4).
  */
-export type Upcaster = (data: any) => any;
+export type Upcaster = (data: any, envelope: UpcastEnvelope) => any;
+
+/** What an upcaster may read of the stored envelope besides the data (e.g. the org the event was recorded in). */
+export interface UpcastEnvelope {
+  orgId?: string;
+}
 
 interface EventTypeEntry {
   version: number;
@@ -26,11 +31,11 @@ export class EventRegistry {
   }
 
   /** Lifts `data` stored at `version` to the current version of `type`. */
-  upcast(type: string, version: number, data: unknown): { version: number; data: unknown } {
+  upcast(type: string, version: number, data: unknown, envelope: UpcastEnvelope = {}): { version: number; data: unknown } {
     const entry = this.types.get(type);
     if (!entry || version >= entry.version) return { version, data };
     let lifted = data;
-    for (let v = version; v < entry.version; v++) lifted = entry.upcasters[v](lifted);
+    for (let v = version; v < entry.version; v++) lifted = entry.upcasters[v](lifted, envelope);
     return { version: entry.version, data: lifted };
   }
 

@@ -1,3 +1,4 @@
+import type { AccountManager } from '../access/account';
 import type { Context, Decider, DomainEvent } from '../shared/decider';
 import { DomainError } from '../shared/errors';
 
@@ -15,7 +16,8 @@ export interface Profile {
 }
 
 export type UserEvent =
-  | DomainEvent<'UserRegistered', { userId: string; email: string } & Profile>
+  /** `managedBy`: the org or partner that made the account manages it with the person (R-SEC-4); absent: only the person and system admins. */
+  | DomainEvent<'UserRegistered', { userId: string; email: string; managedBy?: AccountManager } & Profile>
   | DomainEvent<'UserProfileUpdated', { userId: string; changes: Partial<Profile> }>
   | DomainEvent<'PasswordSet', { userId: string; passwordHash: string; mustChange: boolean; by: 'self' | 'admin' | 'setup' }>
   /** R-CRED-6: every sign-in attempt on the account, with its outcome. */
@@ -33,7 +35,7 @@ export type UserEvent =
   | DomainEvent<'SessionsRevoked', { userId: string; at: string; reason: string; keepSessionId?: string }>;
 
 export type UserCommand =
-  | ({ type: 'RegisterUser'; userId: string; email: string } & Profile)
+  | ({ type: 'RegisterUser'; userId: string; email: string; managedBy?: AccountManager } & Profile)
   | { type: 'UpdateProfile'; changes: Partial<Profile> }
   /** The hash is made at the edge (argon2id); the password itself never reaches the domain. */
   | { type: 'SetPassword'; passwordHash: string; mustChange: boolean; by: 'self' | 'admin' | 'setup' }
@@ -52,6 +54,7 @@ export interface User extends Profile {
   exists: boolean;
   userId: string;
   email: string;
+  managedBy?: AccountManager;
   passwordHash?: string;
   mustChangePassword: boolean;
   sessionsRevoked?: SessionsCutOff;

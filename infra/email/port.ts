@@ -1,7 +1,7 @@
 export interface OutgoingEmail {
   to: string;
   bcc?: string;
-  template: 'invitation' | 'setup' | 'password-reset' | 'magic-link' | 'seat-change';
+  template: 'invitation' | 'setup' | 'password-reset' | 'magic-link' | 'seat-change' | 'sent-confirmation' | 'member-added';
   subject: string;
   text: string;
   link?: string;

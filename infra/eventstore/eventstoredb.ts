@@ -264,7 +264,7 @@ export class EventStoreDbEventStore implements EventStore {
 
   private toRecorded(event: LogEvent): RecordedEvent {
     const envelope = envelopeOf(event);
-    const { version, data } = this.options.registry.upcast(event.type, envelope.schemaVersion, event.data);
+    const { version, data } = this.options.registry.upcast(event.type, envelope.schemaVersion, event.data, { orgId: envelope.orgId });
     return {
       eventId: envelope.eventId,
       type: event.type,

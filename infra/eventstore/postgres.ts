@@ -279,7 +279,7 @@ export class PostgresEventStore implements EventStore {
   }
 
   private toRecorded(row: EventRow): RecordedEvent {
-    const { version, data } = this.options.registry.upcast(row.type, row.schema_version, row.data);
+    const { version, data } = this.options.registry.upcast(row.type, row.schema_version, row.data, { orgId: row.org_id ?? undefined });
     return {
       eventId: row.event_id,
       type: row.type,

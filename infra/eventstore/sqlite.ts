@@ -223,7 +223,7 @@ export class SqliteEventStore implements EventStore {
 
   private toRecorded(row: EventRow): RecordedEvent {
     const metadata = JSON.parse(row.metadata);
-    const { version, data } = this.options.registry.upcast(row.type, row.schema_version, JSON.parse(row.data));
+    const { version, data } = this.options.registry.upcast(row.type, row.schema_version, JSON.parse(row.data), { orgId: row.org_id ?? undefined });
     return {
       eventId: row.event_id,
       type: row.type,

@@ -65,10 +65,10 @@ export class SetMemberPasswordHandler implements ICommandHandler<SetMemberPasswo
   ) {}
 
   async execute({ orgId, userId, password, meta }: SetMemberPassword) {
-    const { context } = await this.orgAccess.context(orgId, meta.actor);
+    const { context } = await this.orgAccess.context(orgId, meta.actor, meta.realActor);
     const member = await this.streams.load(membershipStream(orgId, userId), membership);
-    requireCredentialsAuthority(member.state, context);
     const account = await this.streams.load(userStream(userId), user);
+    requireCredentialsAuthority(member.state, account.state, context);
     const temporaryPassword = password === 'temporary' ? newTemporaryPassword() : undefined;
     if (password !== 'temporary') checkPasswordStrength(password.chosen, personal(account.state));
     const passwordHash = await hashPassword(temporaryPassword ?? (password as { chosen: string }).chosen);
@@ -93,13 +93,14 @@ export class SendPasswordResetHandler implements ICommandHandler<SendPasswordRes
   ) {}
 
   async execute({ orgId, userId, meta }: SendPasswordReset) {
-    const { context } = await this.orgAccess.context(orgId, meta.actor);
+    const { context } = await this.orgAccess.context(orgId, meta.actor, meta.realActor);
     const member = await this.streams.load(membershipStream(orgId, userId), membership);
-    requireCredentialsAuthority(member.state, context);
     const { state: account } = await this.streams.load(userStream(userId), user);
+    requireCredentialsAuthority(member.state, account, context);
     const { state: actor } = await this.streams.load(userStream(meta.actor.id), user);
     const expiresAt = new Date(context.now.getTime() + RESET_LINK_MS).toISOString();
-    const issued = await this.links.issue('password-reset', { userId, orgId }, expiresAt, context, { to: account.email, ...(actor.email ? { bcc: actor.email } : {}), variant: 'by-admin' });
+    // R-SEC-4: the actor's copy confirms the sending and carries no link.
+    const issued = await this.links.issue('password-reset', { userId, orgId }, expiresAt, context, { to: account.email, ...(actor.email ? { confirmTo: actor.email } : {}), variant: 'by-admin' });
     const { position } = await this.streams.commit([issued.change], meta);
     return { position };
   }

@@ -35,7 +35,7 @@ export class StartImpersonationHandler implements ICommandHandler<StartImpersona
   ) {}
 
   async execute({ orgId, userId, meta }: StartImpersonation) {
-    const { context } = await this.orgAccess.context(orgId, meta.actor);
+    const { context } = await this.orgAccess.context(orgId, meta.actor, meta.realActor);
     const target = await this.streams.load(membershipStream(orgId, userId), membership);
     requireImpersonationAuthority(target.state, context);
     if (await this.orgAccess.isSystemAdmin({ kind: 'user', id: userId })) throw new DomainError('system_admin_protected', 'system administrators cannot be impersonated');

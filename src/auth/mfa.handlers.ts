@@ -163,9 +163,10 @@ export class ResetMemberMfaHandler implements ICommandHandler<ResetMemberMfa> {
   ) {}
 
   async execute({ orgId, userId, meta }: ResetMemberMfa) {
-    const { context } = await this.orgAccess.context(orgId, meta.actor);
+    const { context } = await this.orgAccess.context(orgId, meta.actor, meta.realActor);
     const member = await this.streams.load(membershipStream(orgId, userId), membership);
-    requireCredentialsAuthority(member.state, context);
+    const { state: account } = await this.streams.load(userStream(userId), user);
+    requireCredentialsAuthority(member.state, account, context);
     return this.streams.retrying(async () => {
       const from = await this.streams.load(userStream(userId), user);
       return { position: (await this.streams.commit([{ from, events: user.decide(from.state, { type: 'ResetMfa' }, context) }], meta)).position };

@@ -75,7 +75,7 @@ export class AcceptInvitationHandler implements ICommandHandler<AcceptInvitation
       const lastName = input.lastName ?? from.state.lastName ?? '';
       const account = existingId
         ? []
-        : await this.joining.newAccount({ userId, email: from.state.email, profile: { firstName, lastName }, password: { hash: passwordHash!, mustChange: false, by: 'self' } }, orgContext);
+        : await this.joining.newAccount({ userId, email: from.state.email, profile: { firstName, lastName }, managedBy: { orgId }, password: { hash: passwordHash!, mustChange: false, by: 'self' } }, orgContext);
       const joined = await this.joining.addMember(userId, { roleId: from.state.roleId, via: 'invitation' }, orgContext);
       const { issued, change: session } = await this.sessions.prepare(userId, 'invitation');
       // The account comes first: its reservation is the lock on stores without multi-stream transactions, and the read side meets the person before the acceptance.

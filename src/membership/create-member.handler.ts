@@ -87,7 +87,9 @@ export class CreateMemberHandler implements ICommandHandler<CreateMember> {
       if (!existing) {
         const profile = { firstName: input.firstName, lastName: input.lastName, ...(input.phone ? { phone: input.phone } : {}), ...(input.username ? { username: input.username } : {}) };
         const password = passwordHash ? { hash: passwordHash, mustChange: input.mode === 'temporary-password' || !!input.mustChangePassword, by: 'admin' as const } : undefined;
-        changes.unshift(...(await this.joining.newAccount({ userId, email, profile, password }, context)));
+        // R-SEC-4: a partner's account is the partner's; otherwise the org that made it manages it.
+        const managedBy = destination.partner ? { partnerId: destination.partner.partnerId } : { orgId: first.orgId };
+        changes.unshift(...(await this.joining.newAccount({ userId, email, profile, managedBy, password }, context)));
         if (input.mode === 'setup-email') {
           const { org } = await this.orgAccess.load(first.orgId, meta.actor);
           const expiresAt = new Date(context.now.getTime() + org.state.policy.invitationExpiryHours * 3_600_000).toISOString();

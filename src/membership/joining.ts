@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { AccountManager } from '../../domain/access/account';
 import { accessCodeProblem, accessCodeReservation, accessCodeStream } from '../../domain/accesscode/accesscode';
 import { membership, membershipStream, type MembershipCommand } from '../../domain/membership/membership';
 import type { OrgContext } from '../../domain/organization/organization';
@@ -12,6 +13,8 @@ export interface NewAccount {
   /** Normalized. */
   email: string;
   profile: Profile;
+  /** R-SEC-4: the org or partner that makes the account manages it. */
+  managedBy: AccountManager;
   password?: { hash: string; mustChange: boolean; by: 'self' | 'admin' | 'setup' };
 }
 
@@ -25,7 +28,7 @@ export class Joining {
   constructor(private readonly streams: Streams) {}
 
   /** An account: the email (and username) reserved, the user registered, maybe a password. */
-  async newAccount({ userId, email, profile, password }: NewAccount, context: Context): Promise<Change[]> {
+  async newAccount({ userId, email, profile, managedBy, password }: NewAccount, context: Context): Promise<Change[]> {
     const changes: Change[] = [];
     const reservation = await this.streams.load(emailStream(emailKey(email)), emailReservation);
     // The reservation goes first: on a store without multi-stream transactions it is the lock.
@@ -35,7 +38,7 @@ export class Joining {
       changes.push({ from: name, events: usernameReservation.decide(name.state, { type: 'Reserve', userId }, context) });
     }
     const account = await this.streams.load(userStream(userId), user);
-    const events = user.decide(account.state, { type: 'RegisterUser', userId, email, ...profile }, context);
+    const events = user.decide(account.state, { type: 'RegisterUser', userId, email, managedBy, ...profile }, context);
     if (password) {
       const registered = events.reduce(user.evolve, account.state);
       events.push(...user.decide(registered, { type: 'SetPassword', passwordHash: password.hash, mustChange: password.mustChange, by: password.by }, context));

@@ -1,7 +1,7 @@
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { requirePermission } from '../../domain/access/access';
 import { accessCodeReservation, accessCodeStream, requireValidAccessCode } from '../../domain/accesscode/accesscode';
-import { membership, membershipStream } from '../../domain/membership/membership';
+import { membership, membershipStream, requireCredentialsAuthority, requireProfileAuthority } from '../../domain/membership/membership';
 import { NotFound } from '../../domain/shared/errors';
 import { user, userStream, usernameReservation, usernameStream, type Profile } from '../../domain/user/user';
 import { usernameKey } from '../../infra/crypto/secrets';
@@ -32,12 +32,17 @@ export class UpdateMemberHandler implements ICommandHandler<UpdateMember> {
 
   execute({ orgId, userId, changes: { notes, ...profile }, meta }: UpdateMember) {
     return this.streams.retrying(async () => {
-      const { context } = await this.orgAccess.context(orgId, meta.actor);
+      const { context } = await this.orgAccess.context(orgId, meta.actor, meta.realActor);
       const member = await this.streams.load(membershipStream(orgId, userId), membership);
       if (!member.state.exists) throw new NotFound('member');
       requirePermission(context.access, 'users.update.any', context);
       const account = await this.streams.load(userStream(userId), user);
-      const changes: Change[] = [{ from: account, events: user.decide(account.state, { type: 'UpdateProfile', changes: profile }, context) }];
+      const changes: Change[] = [];
+      // Notes belong to the membership; the profile to the account and whoever manages it (R-SEC-4).
+      if (Object.values(profile).some((v) => v !== undefined)) {
+        requireProfileAuthority(member.state, account.state, context);
+        changes.push({ from: account, events: user.decide(account.state, { type: 'UpdateProfile', changes: profile }, context) });
+      }
       if (notes !== undefined) changes.push({ from: member, events: membership.decide(member.state, { type: 'UpdateNotes', notes }, context) });
       const renamed = profile.username !== undefined && profile.username.toLowerCase() !== account.state.username?.toLowerCase();
       if (renamed) {
@@ -106,11 +111,11 @@ export class SendSetupLinkHandler implements ICommandHandler<SendSetupLink> {
   ) {}
 
   async execute({ orgId, userId, meta }: SendSetupLink) {
-    const { context } = await this.orgAccess.context(orgId, meta.actor);
+    const { context } = await this.orgAccess.context(orgId, meta.actor, meta.realActor);
     const member = await this.streams.load(membershipStream(orgId, userId), membership);
-    if (!member.state.exists) throw new NotFound('member');
-    requirePermission(context.access, 'users.credentials.any', context);
     const { state: account } = await this.streams.load(userStream(userId), user);
+    // It can replace a password: the same authority as setting one (the Owner's own only by the Owner, R-SEC-4).
+    requireCredentialsAuthority(member.state, account, context);
     const expiresAt = new Date(context.now.getTime() + RESEND_LINK_MS).toISOString();
     const issued = await this.links.issue('setup', { userId, orgId }, expiresAt, context, { to: account.email, variant: account.passwordHash ? 'after-setup' : 'resend' });
     const { position } = await this.streams.commit([issued.change], meta);

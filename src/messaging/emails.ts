@@ -17,7 +17,7 @@ export function linkEmail(purpose: LinkPurpose, delivery: Omit<LinkDelivery, 'se
   const path = LINK_PATHS[purpose];
   if (!path) throw new Error(`no email for ${purpose} links`);
   const link = `${publicUrl}${path}?token=${token}`;
-  const base = { to: delivery.to, ...(delivery.bcc ? { bcc: delivery.bcc } : {}), link };
+  const base = { to: delivery.to, link };
   switch (purpose) {
     case 'invitation':
       return { ...base, template: 'invitation', subject: 'You are invited to join an organization on Gatehouse', text: `You have been invited. Accept the invitation: ${link}\nThe link works once and expires at ${expiresAt}.` };
@@ -31,6 +31,26 @@ export function linkEmail(purpose: LinkPurpose, delivery: Omit<LinkDelivery, 'se
     default:
       return { ...base, template: 'magic-link', subject: 'Your Gatehouse sign-in link', text: `Sign in: ${link}\nIt works once, for 30 minutes. If you did not ask for it, ignore this email.` };
   }
+}
+
+/**
+ * R-CRED-3, R-SEC-4: the actor who sent a link on someone's behalf is told it went out.
+ * The copy names the recipient, never the link: whoever holds it could use it.
+ */
+export function sentConfirmationEmail(purpose: LinkPurpose, to: string, recipient: string): OutgoingEmail {
+  const what = purpose === 'password-reset' ? 'a password reset link' : purpose === 'invitation' ? 'an invitation' : 'a sign-in link';
+  return { to, template: 'sent-confirmation', subject: `Sent: ${what} to ${recipient}`, text: `Gatehouse sent ${what} to ${recipient}. Only they can use it.`, model: { recipient, purpose } };
+}
+
+/** R-SEC-4: a person hears of every org that adds their existing account. */
+export function addedToOrgEmail(to: string, orgName: string, publicUrl: string): OutgoingEmail {
+  return {
+    to,
+    template: 'member-added',
+    subject: `You were added to ${orgName} on Gatehouse`,
+    text: `${orgName} added your Gatehouse account as a member. Sign in with your usual credentials: ${publicUrl}/sign-in\nThat organization manages only your membership, never your password or profile. If you did not expect this, tell your administrator.`,
+    model: { orgName },
+  };
 }
 
 /** R-BILL-1: an org's Owners and Admins hear of every seat change. */

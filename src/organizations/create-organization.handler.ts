@@ -47,7 +47,7 @@ export class CreateOrganizationHandler implements ICommandHandler<CreateOrganiza
     const context = { now: this.clock(), actor: meta.actor };
 
     return this.streams.retrying(async () => {
-      const account = await this.joining.newAccount({ userId: ownerId, email, profile: { firstName, lastName }, password: { hash: passwordHash, mustChange: false, by: 'self' } }, context);
+      const account = await this.joining.newAccount({ userId: ownerId, email, profile: { firstName, lastName }, managedBy: { orgId }, password: { hash: passwordHash, mustChange: false, by: 'self' } }, context);
       const org = await this.streams.load(orgStream(orgId), organization);
       const created = organization.decide(org.state, { type: 'CreateOrganization', orgId, name: input.name, preset: input.preset, ownerId }, context);
       const orgContext = { ...context, org: created.reduce(organization.evolve, org.state), access: undefined };

@@ -37,7 +37,7 @@ export class ServiceKeyActionHandler implements ICommandHandler<ServiceKeyAction
 
   execute({ orgId, keyId, command, meta }: ServiceKeyAction) {
     return this.streams.retrying(async () => {
-      const { context } = await this.orgAccess.context(orgId, meta.actor);
+      const { context } = await this.orgAccess.context(orgId, meta.actor, meta.realActor);
       const from = await this.streams.load(serviceKeyStream(keyId), serviceKey);
       const { position } = await this.streams.commit([{ from, events: serviceKey.decide(from.state, command, context) }], meta);
       return { position };

@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { requirePermission } from '../../domain/access/access';
-import { AVAILABILITIES } from '../../domain/membership/membership';
+import { AVAILABILITIES, membership, membershipStream } from '../../domain/membership/membership';
 import { DomainError, NotFound } from '../../domain/shared/errors';
 import { LOGIN_ACTIVITY, type LoginAttempt } from '../../projections/login-activity';
 import type { Condition, ReadStore } from '../../infra/readstore/port';
@@ -14,6 +14,7 @@ import { OrgAccess } from '../access/org-access.service';
 import { SessionGuard } from '../auth/session.guard';
 import { OrgId, UserId } from '../shared/params';
 import type { GatehouseRequest } from '../shared/request-context';
+import { Streams } from '../shared/streams';
 import { CLOCK, READ_STORE, type Clock } from '../shared/tokens';
 import { ProjectionRunner } from './projection-runner';
 import { readAfter } from './read-your-writes';
@@ -89,6 +90,7 @@ const memberItem = ({ _pos, nameKey, lastNameKey, emailKey, ...row }: MemberRow)
 export class QueriesController {
   constructor(
     private readonly orgAccess: OrgAccess,
+    private readonly streams: Streams,
     private readonly runner: ProjectionRunner,
     @Inject(READ_STORE) private readonly readStore: ReadStore,
     @Inject(CLOCK) private readonly clock: Clock,
@@ -173,6 +175,8 @@ export class QueriesController {
   @Get('members/:user/permission-history')
   async permissionHistory(@OrgId() orgId: string, @UserId() userId: string, @QueryParams() query: PageQuery, @Req() request: GatehouseRequest) {
     await this.authorize(orgId, request, 'audit.read.any');
+    // R-SEC-1: someone who never was a member of this org answers 404; a removed member's history stays readable.
+    if ((await this.streams.load(membershipStream(orgId, userId), membership)).version < 0) throw new NotFound('member');
     const limit = query.limit ?? 100;
     const rows = await this.readStore.find<PermissionHistoryEntry>({ collection: this.runner.collection(PERMISSION_HISTORY), where: { orgId, userId }, orderBy: [['seq', 'desc'], ['id', 'desc']], limit: limit + 1, after: decodeCursor(query.cursor, 2) });
     const page = rows.slice(0, limit);

@@ -36,6 +36,8 @@ const STATUS: Record<string, number> = {
   password_change_required: 403,
   org_suspended: 403,
   system_admin_protected: 403,
+  account_managed_elsewhere: 403,
+  not_while_impersonating: 403,
   not_impersonating: 422,
   not_found: 404,
   conflict: 409,

@@ -17,7 +17,6 @@ export function gatehouseEvents(): EventRegistry {
     'RoleCreated',
     'RoleUpdated',
     'OwnershipTransferred',
-    'UserRegistered',
     'UserProfileUpdated',
     'PasswordSet',
     'EmailReserved',
@@ -69,5 +68,7 @@ export function gatehouseEvents(): EventRegistry {
   ]) {
     registry.register(type, 1);
   }
+  // v2 names the account's manager (R-SEC-4). A v1 account was made by a command in one org: that org manages it.
+  registry.register('UserRegistered', 2, { 1: (data, { orgId }) => ({ ...data, ...(orgId ? { managedBy: { orgId } } : {}) }) });
   return registry;
 }

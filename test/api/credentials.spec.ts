@@ -69,12 +69,17 @@ describe('passwords and sessions over HTTP', () => {
     expect((await t.request('POST', `/v1/orgs/${org.orgId}/members/${target.userId}/temporary-password`, { token: admin.token })).status).toBe(200);
   });
 
-  it('R-CRED-3 a reset email goes to the member with a copy to the actor; following it sets a new password and ends old sessions', async () => {
+  it('R-CRED-3 R-SEC-4 a reset email goes to the member and a confirmation without the link to the actor; following it sets a new password and ends old sessions', async () => {
     const org = await createOrg(t);
     const m = await member(org, 'reset@example.com');
     expect((await t.request('POST', `/v1/orgs/${org.orgId}/members/${m.userId}/password-reset`, { token: org.token })).status).toBe(200);
     const mail = t.mailbox().filter((x) => x.to === 'reset@example.com' && x.template === 'password-reset').pop() as { bcc?: string; link?: string };
-    expect(mail.bcc).toBe(org.ownerEmail.toLowerCase());
+    expect(mail.bcc).toBeUndefined();
+    const token = linkTokenFor(t, 'reset@example.com', 'password-reset');
+    const copy = t.mailbox().filter((x) => x.to === org.ownerEmail.toLowerCase() && x.template === 'sent-confirmation').pop()!;
+    expect(copy.subject).toContain('reset@example.com');
+    expect(copy.link).toBeUndefined();
+    expect(JSON.stringify(copy)).not.toContain(token);
     const redeemed = await t.request('POST', '/v1/password-resets/redeem', { body: { token: linkTokenFor(t, 'reset@example.com', 'password-reset'), newPassword: 'fresh phrase 10 ok' } });
     expect(redeemed.status).toBe(200);
     expect(await works(m.token)).toBe(false);

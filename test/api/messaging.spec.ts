@@ -95,11 +95,15 @@ describe('Postmark: emails through the real SDK, at a local server that answers 
     expect(t.mailbox()).toEqual([]); // Postmark configured: nothing in the local folder
   });
 
-  it('R-CRED-3 an admin-sent reset goes to the member with the actor in Bcc', async () => {
+  it('R-CRED-3 R-SEC-4 an admin-sent reset goes to the member; the actor gets a confirmation that carries no link', async () => {
     const userId = await addMember(t, org, 'reset-pm@example.com');
     expect((await t.request('POST', `/v1/orgs/${org.orgId}/members/${userId}/password-reset`, { token: org.token })).status).toBe(200);
     const [sent] = postmark.sent.filter((m) => m.body.To === 'reset-pm@example.com');
-    expect(sent.body).toMatchObject({ TemplateAlias: 'password-reset', Bcc: org.ownerEmail.toLowerCase() });
+    expect(sent.body).toMatchObject({ TemplateAlias: 'password-reset' });
+    expect(sent.body.Bcc).toBeUndefined();
+    const [copy] = postmark.sent.filter((m) => m.body.To === org.ownerEmail.toLowerCase() && m.body.TemplateAlias === 'sent-confirmation');
+    expect(copy.body.TemplateModel).not.toHaveProperty('link');
+    expect(JSON.stringify(copy.body)).not.toContain(String(sent.body.TemplateModel.link));
   });
 
   it('R-BILL-3 a failing Postmark is retried with backoff and the email still goes out once', async () => {

@@ -38,9 +38,9 @@ describe('R-SYS-2 partners manage several orgs; a partner user holds different r
     expect((await t.request('POST', `/v1/orgs/${org1}/invitations`, { token: patToken, body: { email: 'c1@example.com' } })).status).toBe(201);
     expect(await t.request('POST', `/v1/orgs/${org2}/invitations`, { token: patToken, body: { email: 'c2@example.com' } })).toMatchObject({ status: 403, body: { details: { permission: 'members.invite.any' } } });
 
-    // Pat is no partner admin: the partner's own list and new orgs are out of reach.
-    expect((await t.request('GET', `/v1/partners/${p}/orgs`, { token: patToken })).status).toBe(403);
-    expect((await t.request('POST', `/v1/partners/${p}/orgs`, { token: patToken, body: { name: 'Nope' } })).status).toBe(403);
+    // Pat is no partner admin: the partner answers as if it did not exist, like a random id (R-SEC-1: no probing).
+    expect((await t.request('GET', `/v1/partners/${p}/orgs`, { token: patToken })).status).toBe(404);
+    expect((await t.request('POST', `/v1/partners/${p}/orgs`, { token: patToken, body: { name: 'Nope' } })).status).toBe(404);
 
     // A partner admin manages every org of the partner, even one it is no member of.
     const admin = await t.request('POST', `/v1/partners/${p}/users`, { token: founder.token, body: { email: 'ada@example.com', firstName: 'Ada', lastName: 'Admin', mode: 'set-password', password: PASSWORD, orgs: [{ orgId: org1, role: 'org-user' }], partnerAdmin: true } });
@@ -53,6 +53,6 @@ describe('R-SYS-2 partners manage several orgs; a partner user holds different r
     // An org outside the partner answers 404 (R-SEC-1); a role above the actor's is refused (R-ROLE-2).
     const outsider = await createOrg(t);
     expect(await t.request('POST', `/v1/partners/${p}/users`, { token: founder.token, body: { email: 'x@example.com', firstName: 'X', lastName: 'Y', mode: 'setup-email', orgs: [{ orgId: outsider.orgId }] } })).toMatchObject({ status: 404 });
-    expect(await t.request('POST', `/v1/partners/${p}/users`, { token: patToken, body: { email: 'y@example.com', firstName: 'X', lastName: 'Y', mode: 'setup-email', orgs: [{ orgId: org1 }] } })).toMatchObject({ status: 403 });
+    expect(await t.request('POST', `/v1/partners/${p}/users`, { token: patToken, body: { email: 'y@example.com', firstName: 'X', lastName: 'Y', mode: 'setup-email', orgs: [{ orgId: org1 }] } })).toMatchObject({ status: 404 });
   });
 });
