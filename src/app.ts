@@ -3,11 +3,11 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ServerKafka, type MicroserviceOptions } from '@nestjs/microservices';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import secureJson from 'secure-json-parse';
 import { AppModule, type AppOptions } from './app.module';
 import { KafkaCommands } from './messaging/kafka-commands';
 import { topicsOf } from './messaging/kafka-publisher';
-import { ApiError } from './shared/api-error';
+import { answerClientError, answerFrameworkError } from './shared/api-error';
+import { parseJsonBody } from './shared/json-body';
 
 const BODY_LIMIT = 1024 * 1024;
 
@@ -15,7 +15,8 @@ const BODY_LIMIT = 1024 * 1024;
 export async function createApp(options: AppOptions & { logger?: false | LoggerService }): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(options),
-    new FastifyAdapter({ bodyLimit: BODY_LIMIT }),
+    // Fastify answers some requests itself (a too-long path parameter, a malformed URL, oversized headers): in the API's error shape too.
+    new FastifyAdapter({ bodyLimit: BODY_LIMIT, frameworkErrors: answerFrameworkError, clientErrorHandler: answerClientError }),
     {
       logger: options.logger ?? new ConsoleLogger({ json: options.settings.LOG_FORMAT === 'json' }),
       abortOnError: false,
@@ -57,16 +58,15 @@ export async function createApp(options: AppOptions & { logger?: false | LoggerS
   return app;
 }
 
-/** Fastify's JSON parser, with a malformed body answered in the API's error shape (`malformed_json`) and prototype poisoning refused. */
+/** JSON bodies through parseJsonBody: anything it refuses is answered in the API's error shape before a later stage sees it (R-SEC-5). */
 function acceptJson(app: NestFastifyApplication): void {
   const fastify = app.getHttpAdapter().getInstance();
   fastify.removeContentTypeParser('application/json');
-  fastify.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (_request, body, done) => {
-    if (body === '') return done(null, undefined);
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: BODY_LIMIT }, (request, body, done) => {
     try {
-      done(null, secureJson.parse(body as string, undefined, { protoAction: 'error', constructorAction: 'error' }));
-    } catch {
-      done(new ApiError(400, { code: 'malformed_json', message: 'the request body is not valid JSON' }), undefined);
+      done(null, parseJsonBody(request.headers['content-type'], body as Buffer));
+    } catch (error) {
+      done(error as Error, undefined);
     }
   });
 }

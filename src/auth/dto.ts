@@ -1,8 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsEmail, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
+import { IsEmailAddress, IsPlainText, MayOmit } from '../shared/validators';
 
 export class SignInDto {
-  @ApiProperty() @IsEmail() @MaxLength(254)
+  @ApiProperty() @IsEmailAddress() @MaxLength(254)
   email!: string;
 
   @ApiProperty({ writeOnly: true }) @IsString() @IsNotEmpty() @MaxLength(128)
@@ -22,13 +23,13 @@ export class AcceptInvitationDto {
   token!: string;
 
   @ApiPropertyOptional({ writeOnly: true, description: 'a new password, or the current one of an existing account' })
-  @IsOptional() @IsString() @IsNotEmpty() @MaxLength(128)
+  @MayOmit() @IsString() @IsNotEmpty() @MaxLength(128)
   password?: string;
 
-  @ApiPropertyOptional() @IsOptional() @IsString() @IsNotEmpty() @MaxLength(100)
+  @ApiPropertyOptional() @MayOmit() @IsString() @IsNotEmpty() @MaxLength(100) @IsPlainText()
   firstName?: string;
 
-  @ApiPropertyOptional() @IsOptional() @IsString() @IsNotEmpty() @MaxLength(100)
+  @ApiPropertyOptional() @MayOmit() @IsString() @IsNotEmpty() @MaxLength(100) @IsPlainText()
   lastName?: string;
 }
 
@@ -41,7 +42,7 @@ export class SessionDto {
 }
 
 export class EmailDto {
-  @ApiProperty() @IsEmail() @MaxLength(254)
+  @ApiProperty() @IsEmailAddress() @MaxLength(254)
   email!: string;
 }
 

@@ -2,7 +2,7 @@ import { Body, Controller, HttpCode, Inject, Post, Req } from '@nestjs/common';
 import { Command, CommandBus, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { ApiProperty, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
-import { IsBoolean, IsEmail, IsIn, IsNotEmpty, IsString, MaxLength } from 'class-validator';
+import { IsBoolean, IsIn, IsNotEmpty, IsString, MaxLength } from 'class-validator';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { normalizeEmail } from '../../domain/shared/email';
 import { DomainError, NotFound } from '../../domain/shared/errors';
@@ -10,6 +10,7 @@ import { emailReservation, emailStream, identityReservation, identityStream, use
 import { emailKey } from '../../infra/crypto/secrets';
 import { Settings } from '../config/config';
 import { Meta } from '../shared/request-context';
+import { IsEmailAddress } from '../shared/validators';
 import { Streams, type CommandMeta } from '../shared/streams';
 import { CLOCK, type Clock } from '../shared/tokens';
 import { SignInCompletion, type MfaRequired, type Origin, type SignedIn } from './sign-in.handlers';
@@ -24,7 +25,7 @@ export class VerifiedIdentityDto {
   @ApiProperty({ description: "the provider's stable subject id" }) @IsString() @IsNotEmpty() @MaxLength(255)
   subject!: string;
 
-  @ApiProperty() @IsEmail() @MaxLength(254)
+  @ApiProperty() @IsEmailAddress() @MaxLength(254)
   email!: string;
 
   @ApiProperty({ description: 'the provider verified the email' }) @IsBoolean()

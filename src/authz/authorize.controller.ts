@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
 import { accessOf, can, requirePermission } from '../../domain/access/access';
 import { membership, membershipStream } from '../../domain/membership/membership';
 import { OrgAccess } from '../access/org-access.service';
@@ -9,6 +9,7 @@ import { OrgId } from '../shared/params';
 import type { GatehouseRequest } from '../shared/request-context';
 import { Streams } from '../shared/streams';
 import { CLOCK, type Clock } from '../shared/tokens';
+import { MayOmit } from '../shared/validators';
 
 export class AuthorizeDto {
   @ApiProperty({ description: 'user id of the principal' }) @IsString() @IsNotEmpty() @MaxLength(64)
@@ -17,7 +18,7 @@ export class AuthorizeDto {
   @ApiProperty({ example: 'bookings.create.own' }) @IsString() @IsNotEmpty() @MaxLength(100)
   permission!: string;
 
-  @ApiPropertyOptional() @IsOptional() @IsString() @IsNotEmpty() @MaxLength(64)
+  @ApiPropertyOptional() @MayOmit() @IsString() @IsNotEmpty() @MaxLength(64)
   location?: string;
 }
 

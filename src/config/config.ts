@@ -110,6 +110,14 @@ export class Settings {
   @IsOptional() @IsIn(['json', 'text'])
   LOG_FORMAT: 'json' | 'text' = 'json';
 
+  /** A bearer token /metrics asks for when set (a secret: never printed). Unset: /metrics is open. */
+  @IsOptional() @Matches(/^[\x21-\x7e]{16,200}$/, { message: 'METRICS_TOKEN must be 16 to 200 printable ASCII characters (e.g. openssl rand -hex 32)' })
+  METRICS_TOKEN?: string;
+
+  /** Serve /metrics on this port only, not on PORT. Unset: on PORT. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(65535)
+  METRICS_PORT?: number;
+
   get dataDir(): string {
     return resolve(this.DATA_DIR);
   }
@@ -121,13 +129,17 @@ export class Settings {
 
 export class InvalidConfiguration extends Error {}
 
+const SECRETS = new Set(['METRICS_TOKEN', 'SECRET_KEY', 'IDENTITY_GATEWAY_KEY', 'POSTMARK_SERVER_TOKEN', 'STRIPE_SECRET_KEY']);
+
 export function loadSettings(env: Record<string, string | undefined>): Settings {
-  const known = Object.keys(new Settings()).concat(['POSTGRES_URL', 'EVENTSTORE_URL', 'PUBLIC_URL', 'MONGODB_URL', 'SECRET_KEY', 'IDENTITY_GATEWAY_KEY', 'SYSTEM_ADMIN_ORG', 'POSTMARK_SERVER_TOKEN', 'POSTMARK_API_URL', 'STRIPE_SECRET_KEY', 'STRIPE_API_URL', 'KAFKA_BROKERS']);
+  const known = Object.keys(new Settings()).concat(['POSTGRES_URL', 'EVENTSTORE_URL', 'PUBLIC_URL', 'MONGODB_URL', 'SECRET_KEY', 'IDENTITY_GATEWAY_KEY', 'SYSTEM_ADMIN_ORG', 'POSTMARK_SERVER_TOKEN', 'POSTMARK_API_URL', 'STRIPE_SECRET_KEY', 'STRIPE_API_URL', 'KAFKA_BROKERS', 'METRICS_TOKEN', 'METRICS_PORT']);
   const relevant = Object.fromEntries(Object.entries(env).filter(([k, v]) => known.includes(k) && v !== undefined && v !== ''));
   const settings = plainToInstance(Settings, relevant);
   const errors = validateSync(settings, { forbidUnknownValues: false });
   if (errors.length > 0) {
-    const lines = errors.flatMap((e) => Object.values(e.constraints ?? {}).map((m) => `  ${e.property}=${JSON.stringify(e.value ?? '')}: ${m}`));
+    // A secret's value is never printed, not even a wrong one.
+    const shown = (e: { property: string; value?: unknown }) => (SECRETS.has(e.property) ? '(hidden)' : JSON.stringify(e.value ?? ''));
+    const lines = errors.flatMap((e) => Object.values(e.constraints ?? {}).map((m) => `  ${e.property}=${shown(e)}: ${m}`));
     throw new InvalidConfiguration(`Invalid configuration:\n${lines.join('\n')}`);
   }
   return settings;

@@ -1,19 +1,20 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsEmail, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
+import { IsEmailAddress, IsPlainText, MayOmit } from '../shared/validators';
 
 export class InviteUserDto {
   @ApiProperty({ example: 'grace@example.com' })
-  @IsEmail() @MaxLength(254)
+  @IsEmailAddress() @MaxLength(254)
   email!: string;
 
   @ApiPropertyOptional({ description: "role id; the org's default role when absent", example: 'member' })
-  @IsOptional() @IsString() @IsNotEmpty() @MaxLength(64)
+  @MayOmit() @IsString() @IsNotEmpty() @MaxLength(64)
   role?: string;
 
-  @ApiPropertyOptional() @IsOptional() @IsString() @IsNotEmpty() @MaxLength(100)
+  @ApiPropertyOptional() @MayOmit() @IsString() @IsNotEmpty() @MaxLength(100) @IsPlainText()
   firstName?: string;
 
-  @ApiPropertyOptional() @IsOptional() @IsString() @IsNotEmpty() @MaxLength(100)
+  @ApiPropertyOptional() @MayOmit() @IsString() @IsNotEmpty() @MaxLength(100) @IsPlainText()
   lastName?: string;
 }
 

@@ -1,14 +1,24 @@
-import { Controller, Get, Header, Injectable, type OnModuleInit } from '@nestjs/common';
+import { Controller, Get, Header, Headers, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { ApiExcludeEndpoint } from '@nestjs/swagger';
 import type { FastifyInstance } from 'fastify';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Settings } from '../config/config';
 import { ProjectionRunner } from '../readmodels/projection-runner';
+import { ApiError, type ApiErrorBody } from '../shared/api-error';
 
-/** Prometheus metrics: request rate and latency per route, projection positions and lag, the process itself. */
+const PROMETHEUS_TEXT = 'text/plain; version=0.0.4; charset=utf-8';
+
+/**
+ * Prometheus metrics: request rate and latency per route, projection positions and lag, the process itself.
+ * With METRICS_PORT set they are served on a port of their own (one a firewall can keep inside), and only there.
+ */
 @Injectable()
-export class Metrics implements OnModuleInit {
+export class Metrics implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
   readonly registry = new Registry();
+  private server?: Server;
   private readonly requests = new Histogram({
     name: 'gatehouse_http_request_duration_seconds',
     help: 'HTTP requests by method, route and status',
@@ -19,6 +29,7 @@ export class Metrics implements OnModuleInit {
 
   constructor(
     private readonly adapter: HttpAdapterHost,
+    private readonly settings: Settings,
     runner: ProjectionRunner,
   ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'gatehouse_' });
@@ -50,16 +61,81 @@ export class Metrics implements OnModuleInit {
       this.requests.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
     });
   }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const port = this.settings.METRICS_PORT;
+    // The CLI runs without an HTTP server: nothing to serve then either.
+    if (port === undefined || !this.adapter.httpAdapter) return;
+    const server = createServer((request, response) => void this.answer(request, response));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, this.settings.HOST, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.server = server;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections(); // a scraper's keep-alive connection must not hold the shutdown
+    await closed;
+  }
+
+  /** The metrics port: GET /metrics (with the token when one is set), nothing else. */
+  private async answer(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const path = (request.url ?? '').split('?')[0];
+    const refusal = path !== '/metrics' || request.method !== 'GET'
+      ? { status: 404, body: { code: 'not_found', message: 'only GET /metrics is served on this port' } }
+      : scrapeRefusal(this.settings, request.headers.authorization);
+    try {
+      if (refusal) {
+        response.writeHead(refusal.status, { 'content-type': 'application/json; charset=utf-8', ...(refusal.status === 401 ? { 'www-authenticate': 'Bearer' } : {}) });
+        response.end(JSON.stringify(refusal.body));
+        return;
+      }
+      const text = await this.registry.metrics();
+      response.writeHead(200, { 'content-type': PROMETHEUS_TEXT });
+      response.end(text);
+    } catch {
+      if (!response.headersSent) response.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
+      response.end(JSON.stringify({ code: 'internal', message: 'internal error' }));
+    }
+  }
+}
+
+/**
+ * Who may scrape: with METRICS_TOKEN set, only a caller with `Authorization: Bearer <token>`
+ * (compared in constant time). Unset: anyone who reaches the port, as on a fresh `npm start`.
+ */
+function scrapeRefusal(settings: Settings, authorization: string | undefined): { status: number; body: ApiErrorBody } | undefined {
+  const expected = settings.METRICS_TOKEN;
+  if (!expected) return undefined;
+  const given = /^Bearer (.+)$/i.exec(authorization ?? '')?.[1] ?? '';
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  if (timingSafeEqual(digest(given), digest(expected))) return undefined;
+  return { status: 401, body: { code: 'unauthenticated', message: 'metrics need the bearer token set in METRICS_TOKEN' } };
 }
 
 @Controller('metrics')
 export class MetricsController {
-  constructor(private readonly metrics: Metrics) {}
+  constructor(
+    private readonly metrics: Metrics,
+    private readonly settings: Settings,
+  ) {}
 
   @Get()
   @ApiExcludeEndpoint()
-  @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
-  scrape(): Promise<string> {
+  @Header('content-type', PROMETHEUS_TEXT)
+  scrape(@Headers('authorization') authorization?: string): Promise<string> {
+    // With METRICS_PORT, metrics live on that port only: the API's port answers like any unknown route.
+    if (this.settings.METRICS_PORT !== undefined) throw new ApiError(404, { code: 'not_found', message: 'Cannot GET /metrics' });
+    const refusal = scrapeRefusal(this.settings, authorization);
+    if (refusal) throw new ApiError(refusal.status, refusal.body);
     return this.metrics.registry.metrics();
   }
 }

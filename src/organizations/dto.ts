@@ -1,20 +1,21 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsBoolean, IsEmail, IsIn, IsInt, IsNotEmpty, IsObject, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsInt, IsNotEmpty, IsObject, IsString, IsUUID, Matches, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
 import { PRESETS, type Preset } from '../../domain/access/roles';
 import { INVITATION_EXPIRY_LIMITS } from '../../domain/organization/organization';
+import { IsEmailAddress, IsPlainText, MayOmit } from '../shared/validators';
 
 export class OwnerDto {
   @ApiProperty({ example: 'ada@example.com' })
-  @IsEmail() @MaxLength(254)
+  @IsEmailAddress() @MaxLength(254)
   email!: string;
 
   @ApiProperty({ example: 'Ada' })
-  @IsString() @IsNotEmpty() @MaxLength(100)
+  @IsString() @IsNotEmpty() @MaxLength(100) @IsPlainText()
   firstName!: string;
 
   @ApiProperty({ example: 'Lovelace' })
-  @IsString() @IsNotEmpty() @MaxLength(100)
+  @IsString() @IsNotEmpty() @MaxLength(100) @IsPlainText()
   lastName!: string;
 
   @ApiProperty({ minLength: 10, maxLength: 128, writeOnly: true })
@@ -24,11 +25,11 @@ export class OwnerDto {
 
 export class CreateOrganizationDto {
   @ApiProperty({ example: 'Acme Studio' })
-  @IsString() @IsNotEmpty() @MaxLength(120)
+  @IsString() @IsNotEmpty() @MaxLength(120) @IsPlainText()
   name!: string;
 
   @ApiPropertyOptional({ enum: PRESETS, default: 'team' })
-  @IsOptional() @IsIn(PRESETS)
+  @MayOmit() @IsIn(PRESETS)
   preset?: Preset;
 
   @ApiProperty({ type: OwnerDto })
@@ -46,21 +47,21 @@ export class OrganizationCreatedDto {
 
 export class AddLocationDto {
   @ApiProperty({ example: 'North studio' })
-  @IsString() @IsNotEmpty() @MaxLength(120)
+  @IsString() @IsNotEmpty() @MaxLength(120) @IsPlainText()
   name!: string;
 }
 
 export class ChangePolicyDto {
   @ApiPropertyOptional({ minimum: INVITATION_EXPIRY_LIMITS.min, maximum: INVITATION_EXPIRY_LIMITS.max, description: 'R-INV-1: 1 hour to 30 days' })
-  @IsOptional() @IsInt() @Min(INVITATION_EXPIRY_LIMITS.min) @Max(INVITATION_EXPIRY_LIMITS.max)
+  @MayOmit() @IsInt() @Min(INVITATION_EXPIRY_LIMITS.min) @Max(INVITATION_EXPIRY_LIMITS.max)
   invitationExpiryHours?: number;
 
   @ApiPropertyOptional({ description: 'role id given to new members when none is named (R-CRT-3)' })
-  @IsOptional() @IsString() @IsNotEmpty() @MaxLength(64)
+  @MayOmit() @IsString() @IsNotEmpty() @MaxLength(64)
   defaultRole?: string;
 
   @ApiPropertyOptional({ description: 'members get a 6-digit door code (R-CODE-1)' })
-  @IsOptional() @IsBoolean()
+  @MayOmit() @IsBoolean()
   doorAccess?: boolean;
 }
 
@@ -69,7 +70,7 @@ const COLOR_MESSAGE = 'color is #rrggbb, e.g. #2563eb';
 
 export class CreateRoleDto {
   @ApiProperty({ example: 'Front desk' })
-  @IsString() @IsNotEmpty() @MaxLength(60)
+  @IsString() @IsNotEmpty() @MaxLength(60) @IsPlainText()
   name!: string;
 
   @ApiProperty({ example: '#0891b2' })
@@ -86,24 +87,24 @@ export class CreateRoleDto {
 }
 
 export class UpdateRoleDto {
-  @ApiPropertyOptional() @IsOptional() @IsString() @IsNotEmpty() @MaxLength(60)
+  @ApiPropertyOptional() @MayOmit() @IsString() @IsNotEmpty() @MaxLength(60) @IsPlainText()
   name?: string;
 
-  @ApiPropertyOptional() @IsOptional() @Matches(COLOR, { message: COLOR_MESSAGE })
+  @ApiPropertyOptional() @MayOmit() @Matches(COLOR, { message: COLOR_MESSAGE })
   color?: string;
 
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(500)
+  @ApiPropertyOptional() @MayOmit() @IsString() @MaxLength(500)
   description?: string;
 
   @ApiPropertyOptional({ type: [String], description: 'custom roles only' })
-  @IsOptional() @IsArray() @ArrayMaxSize(100) @IsString({ each: true }) @MaxLength(100, { each: true })
+  @MayOmit() @IsArray() @ArrayMaxSize(100) @IsString({ each: true }) @MaxLength(100, { each: true })
   permissions?: string[];
 
-  @ApiPropertyOptional({ description: 'only active roles can be assigned (R-ROLE-4)' }) @IsOptional() @IsBoolean()
+  @ApiPropertyOptional({ description: 'only active roles can be assigned (R-ROLE-4)' }) @MayOmit() @IsBoolean()
   active?: boolean;
 
   @ApiPropertyOptional({ description: 'with active=false: move the role\'s members to this role in the same command' })
-  @IsOptional() @IsString() @IsNotEmpty() @MaxLength(64)
+  @MayOmit() @IsString() @IsNotEmpty() @MaxLength(64)
   moveMembersTo?: string;
 }
 
@@ -113,6 +114,6 @@ export class TransferOwnershipDto {
   toUserId!: string;
 
   @ApiPropertyOptional({ description: "the role the Owner steps down to; by default the preset's most powerful role after the Owner" })
-  @IsOptional() @IsString() @IsNotEmpty() @MaxLength(64)
+  @MayOmit() @IsString() @IsNotEmpty() @MaxLength(64)
   formerOwnerRole?: string;
 }

@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Inject, Param, ParseUUIDPipe, Post, Re
 import { Command, CommandBus, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsNotEmpty, IsOptional, IsString, IsUUID, MaxLength, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsNotEmpty, IsString, IsUUID, MaxLength, ValidateNested } from 'class-validator';
 import { OWNER_ROLE_ID, PRESETS, type Preset } from '../../domain/access/roles';
 import { organization, orgStream } from '../../domain/organization/organization';
 import { partner, partnerStream, requirePartnerAdmin } from '../../domain/partner/partner';
@@ -17,17 +17,18 @@ import { Joining } from '../membership/joining';
 import { Meta, type GatehouseRequest } from '../shared/request-context';
 import { Streams, type CommandMeta } from '../shared/streams';
 import { CLOCK, type Clock } from '../shared/tokens';
+import { IsPlainText, MayOmit } from '../shared/validators';
 
 export class CreatePartnerDto {
-  @ApiProperty() @IsString() @IsNotEmpty() @MaxLength(120)
+  @ApiProperty() @IsString() @IsNotEmpty() @MaxLength(120) @IsPlainText()
   name!: string;
 }
 
 export class CreatePartnerOrgDto {
-  @ApiProperty() @IsString() @IsNotEmpty() @MaxLength(120)
+  @ApiProperty() @IsString() @IsNotEmpty() @MaxLength(120) @IsPlainText()
   name!: string;
 
-  @ApiPropertyOptional({ enum: PRESETS, default: 'partner' }) @IsOptional() @IsIn(PRESETS)
+  @ApiPropertyOptional({ enum: PRESETS, default: 'partner' }) @MayOmit() @IsIn(PRESETS)
   preset?: Preset;
 }
 
@@ -35,10 +36,10 @@ export class PlacementDto {
   @ApiProperty() @IsUUID()
   orgId!: string;
 
-  @ApiPropertyOptional() @IsOptional() @IsString() @IsNotEmpty() @MaxLength(64)
+  @ApiPropertyOptional() @MayOmit() @IsString() @IsNotEmpty() @MaxLength(64)
   role?: string;
 
-  @ApiPropertyOptional({ type: [String] }) @IsOptional() @IsArray() @ArrayMaxSize(100) @IsString({ each: true }) @MaxLength(64, { each: true })
+  @ApiPropertyOptional({ type: [String] }) @MayOmit() @IsArray() @ArrayMaxSize(100) @IsString({ each: true }) @MaxLength(64, { each: true })
   locations?: string[];
 }
 
@@ -47,7 +48,7 @@ export class CreatePartnerUserDto extends CreateMemberDto {
   @ApiProperty({ type: [PlacementDto] }) @IsArray() @ArrayMinSize(1) @ArrayMaxSize(100) @ValidateNested({ each: true }) @Type(() => PlacementDto)
   orgs!: PlacementDto[];
 
-  @ApiPropertyOptional() @IsOptional() @IsBoolean()
+  @ApiPropertyOptional() @MayOmit() @IsBoolean()
   partnerAdmin?: boolean;
 }
 

@@ -12,9 +12,10 @@ import { serviceKeyToken } from '../auth/sessions.service';
 import { OrgId } from '../shared/params';
 import { Meta } from '../shared/request-context';
 import { Streams, type CommandMeta } from '../shared/streams';
+import { IsPlainText } from '../shared/validators';
 
 export class IssueServiceKeyDto {
-  @ApiProperty({ example: 'scheduler' }) @IsString() @IsNotEmpty() @MaxLength(100)
+  @ApiProperty({ example: 'scheduler' }) @IsString() @IsNotEmpty() @MaxLength(100) @IsPlainText()
   name!: string;
 
   @ApiProperty({ type: [String], example: ['availability.update.any'] })

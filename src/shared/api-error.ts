@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, HttpException, HttpStatus, Logger, type ExceptionFilter, ValidationError, BadRequestException } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { Socket } from 'node:net';
 import { DomainError } from '../../domain/shared/errors';
 import { IdempotencyMismatch, WrongExpectedVersion } from '../../infra/eventstore/port';
 
@@ -117,6 +118,36 @@ export class ApiErrorFilter implements ExceptionFilter {
     }
     return { status: 500, body: { code: 'internal', message: 'internal error' } };
   }
+}
+
+/**
+ * Fastify's `frameworkErrors`: requests it refuses before routing (a path parameter over its length limit,
+ * a URL that does not decode) get the API's error shape and a code of ours, not Fastify's.
+ */
+export function answerFrameworkError(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const body: ApiErrorBody = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? { code: 'uri_too_long', message: 'a path segment of the URL is too long' }
+    : error.code === 'FST_ERR_BAD_URL' ? { code: 'malformed_url', message: 'the URL is not validly encoded' }
+    : { code: 'bad_request', message: 'the request cannot be routed' };
+  const status = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : 400;
+  void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
+}
+
+/**
+ * Fastify's `clientErrorHandler`: what Node's HTTP parser refuses (headers over the size limit, a
+ * request that never finished, bytes that are not HTTP) is answered on the socket in the API's shape.
+ */
+export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, reason, body]: [number, string, ApiErrorBody] = error.code === 'HPE_HEADER_OVERFLOW'
+    ? [431, 'Request Header Fields Too Large', { code: 'headers_too_large', message: 'the request line and headers are too large' }]
+    : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'Request Timeout', { code: 'request_timeout', message: 'the request was not received in time' }]
+      : [400, 'Bad Request', { code: 'bad_request', message: 'the request is not valid HTTP' }];
+  const json = JSON.stringify(body);
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`);
+  }
+  socket.destroy(error);
 }
 
 function codeOfStatus(status: number): string {

@@ -18,9 +18,10 @@ import { OrgId } from '../shared/params';
 import { Meta, type GatehouseRequest } from '../shared/request-context';
 import { Streams, type CommandMeta } from '../shared/streams';
 import { CLOCK, READ_STORE, type Clock } from '../shared/tokens';
+import { MayOmit } from '../shared/validators';
 
 export class SuspendDto {
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(500)
+  @ApiPropertyOptional() @MayOmit() @IsString() @MaxLength(500)
   reason?: string;
 }
 
@@ -36,8 +37,8 @@ export class StripeSubscriptionDto implements StripeSubscription {
 export class PlanDto {
   @ApiProperty({ example: 'business' }) @IsString() @Matches(/^[a-z0-9][a-z0-9-]{0,39}$/, { message: 'plan is a lower-case name of up to 40 letters, digits and dashes' })
   plan!: string;
-  /** The subscription the org's seats are billed on (R-BILL-1); absent: none. */
-  @ApiPropertyOptional({ type: StripeSubscriptionDto }) @IsOptional() @ValidateNested() @Type(() => StripeSubscriptionDto)
+  /** The subscription the org's seats are billed on (R-BILL-1); absent or null: none (so null may pass). */
+  @ApiPropertyOptional({ type: StripeSubscriptionDto, nullable: true }) @IsOptional() @ValidateNested() @Type(() => StripeSubscriptionDto)
   stripe?: StripeSubscriptionDto;
 }
 
