@@ -5,6 +5,7 @@ import type { EventStore } from '../../infra/eventstore/port';
 import type { ReadStore } from '../../infra/readstore/port';
 import { ConsumerRunner } from '../messaging/consumer-runner';
 import { KafkaPublisher } from '../messaging/kafka-publisher';
+import { Metrics } from '../ops/metrics.controller';
 import { ProjectionRunner } from '../readmodels/projection-runner';
 import { EVENT_STORE, READ_STORE } from '../shared/tokens';
 
@@ -19,7 +20,11 @@ export class HealthController {
     private readonly runner: ProjectionRunner,
     private readonly consumers: ConsumerRunner,
     private readonly publisher: KafkaPublisher,
-  ) {}
+    metrics: Metrics,
+  ) {
+    // The projections' fault counts go to /metrics as they come to /health.
+    runner.registerMetrics(metrics.registry);
+  }
 
   /** Liveness: the process answers. */
   @Get('live')
@@ -28,7 +33,12 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** Readiness: every configured store answers; 503 when one does not. */
+  /**
+   * Readiness: every configured store answers; 503 when one does not. A projection
+   * that skipped events it cannot apply makes the service `degraded`, not unready:
+   * every instance meets the same event, and taking them all out of service would
+   * stop every org for the fault of one (R-SEC-5).
+   */
   @Get()
   async ready(@Res({ passthrough: true }) reply: FastifyReply) {
     const eventStore = await within(this.store.ping(), CHECK_TIMEOUT_MS)
@@ -44,7 +54,8 @@ export class HealthController {
     const head = (await within(this.store.headPosition(), CHECK_TIMEOUT_MS).catch(() => undefined)) ?? 0n;
     const consumers = this.consumers.status().map((c) => ({ ...c, behind: BigInt(c.position) < head }));
     const publisher = this.publisher.enabled ? { ...this.publisher.status(), behind: this.publisher.position < head } : { enabled: false };
-    return { status: up ? 'ok' : 'unavailable', checks: { eventStore, readStore }, projections, consumers, kafka: publisher };
+    const degraded = projections.some((p) => p.status !== 'ok');
+    return { status: !up ? 'unavailable' : degraded ? 'degraded' : 'ok', checks: { eventStore, readStore }, projections, consumers, kafka: publisher };
   }
 }
 

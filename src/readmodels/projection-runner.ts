@@ -1,6 +1,9 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { EventStore, Position, RecordedEvent, Subscription } from '../../infra/eventstore/port';
 import { checkpointName, physicalCollection, type Changes, type ReadStore } from '../../infra/readstore/port';
+import { errorName } from '../messaging/consumer';
+import { DEAD_LETTER_SINK, DEAD_LETTERS, type DeadLetter, type DeadLetterSink } from '../messaging/consumer-runner';
 import { directory } from '../../projections/directory';
 import { READ_MODEL_INDEXES } from '../../projections/indexes';
 import { loginActivity } from '../../projections/login-activity';
@@ -10,6 +13,29 @@ import { CLOCK, EVENT_STORE, READ_STORE, type Clock } from '../shared/tokens';
 
 export const PROJECTIONS: Projection[] = [directory, permissionHistory, loginActivity];
 
+/** An event a projection could not apply: skipped by it, kept with the dead letters (R-SEC-5). Holds no data of the event. */
+export interface ProjectionFault extends DeadLetter {
+  projection: string;
+  generation: number;
+}
+
+/** What the runner says of one projection: the fold's faults (`degraded`) and the store's (`retrying`) show here. */
+export interface ProjectionStatus {
+  projection: string;
+  status: 'ok' | 'degraded' | 'retrying';
+  generation: number;
+  position: string;
+  eventsApplied: number;
+  behind: boolean;
+  lagMs: number;
+  /** Events of this generation the projection skipped because its fold failed on them: each one a dead letter. */
+  skippedEvents: number;
+  lastFault?: Pick<ProjectionFault, 'eventId' | 'eventType' | 'position' | 'reason' | 'failedAt'>;
+  /** Tries since the read store (or the log) last failed, until the projection has caught up again. */
+  failures: number;
+  lastError?: string;
+}
+
 interface Progress {
   generation: number;
   /** The service follows the active generation; a rebuild writes its own until it switches. */
@@ -18,6 +44,17 @@ interface Progress {
   lastEventAt?: Date;
   appliedAt?: Date;
   events: number;
+  skipped: number;
+  lastFault?: ProjectionStatus['lastFault'];
+  failures: number;
+  lastError?: string;
+}
+
+/** The read store failed under a fold: transient, so the batch is tried again, never skipped. */
+class ReadStoreFailure extends Error {
+  constructor(readonly failure: unknown) {
+    super('read store failed');
+  }
 }
 
 /**
@@ -26,6 +63,13 @@ interface Progress {
  * together (atomically on SQLite; on MongoDB documents first, and a document
  * already holding an event is not changed by it again), so a crash anywhere
  * neither loses nor double-applies an event.
+ *
+ * Two kinds of failure, two answers (R-SEC-5). A fold that throws on an event
+ * throws on it every time: that event is skipped by that projection (the documents
+ * it would have changed stay as they were), kept as a dead letter, counted, and
+ * shown in `/health`, and every other event, of every org, goes on. A read store
+ * or log that fails may answer next time: the projection starts again from its
+ * checkpoint after a doubling wait, skipping nothing.
  */
 @Injectable()
 export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -33,18 +77,49 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
   private readonly subscriptions = new Map<string, Subscription>();
   private readonly progress = new Map<string, Progress>();
   private waiters: Array<() => void> = [];
+  private readonly retries = new Map<string, NodeJS.Timeout>();
+  private stopping = false;
   /** Events per batch while catching up (one read, one write of documents and checkpoint). */
   batchSize = 1000;
+  /** First wait before a projection whose store failed starts again; it doubles up to `maxRetryMs`. */
+  retryMs = 500;
+  maxRetryMs = 30_000;
+  /** Tries of a rebuild whose store keeps failing before it gives up. */
+  rebuildTries = 6;
+
+  private readonly faultsTotal = new Counter({ name: 'gatehouse_projection_faults_total', help: 'Events a projection could not apply and skipped (each one a dead letter), since the process started', labelNames: ['projection'], registers: [] });
+  private readonly skippedEvents: Gauge<'projection'>;
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(READ_STORE) private readonly readStore: ReadStore,
     @Inject(CLOCK) private readonly clock: Clock,
-  ) {}
+    @Optional() @Inject(DEAD_LETTER_SINK) private readonly sink?: DeadLetterSink,
+  ) {
+    for (const projection of PROJECTIONS) this.faultsTotal.inc({ projection: projection.name }, 0);
+    const progress = this.progress;
+    this.skippedEvents = new Gauge({
+      name: 'gatehouse_projection_skipped_events',
+      help: 'Events the generation in use of a projection skipped because its fold failed on them (kept as dead letters; 0 once rebuilt without a fault)',
+      labelNames: ['projection'],
+      registers: [],
+      collect() {
+        for (const [projection, p] of progress) this.set({ projection }, p.skipped);
+      },
+    });
+  }
+
+  /** Adds the projections' fault metrics to the service's Prometheus registry. */
+  registerMetrics(registry: Registry): void {
+    for (const [name, metric] of [['gatehouse_projection_faults_total', this.faultsTotal], ['gatehouse_projection_skipped_events', this.skippedEvents]] as const) {
+      if (!registry.getSingleMetric(name)) registry.registerMetric(metric);
+    }
+  }
 
   private generationCheck?: NodeJS.Timeout;
 
   async onApplicationBootstrap(): Promise<void> {
+    await this.readStore.ensureIndexes([{ collection: DEAD_LETTERS, fields: ['projection', 'generation', 'status', 'id'] }]);
     for (const projection of PROJECTIONS) await this.start(projection, await this.readStore.generation(projection.name));
     // A quiet log brings no batch to notice a rebuild's switch with: look once a second too.
     this.generationCheck = setInterval(() => void this.followSwitches().catch(() => undefined), 1000);
@@ -52,7 +127,10 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.stopping = true;
     clearInterval(this.generationCheck);
+    for (const retry of this.retries.values()) clearTimeout(retry);
+    this.retries.clear();
     await Promise.all([...this.subscriptions.values()].map((s) => s.stop()));
   }
 
@@ -76,15 +154,62 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
   private async start(projection: Projection, generation: number, following = true): Promise<Subscription> {
     await this.readStore.ensureIndexes(READ_MODEL_INDEXES.filter((i) => projection.collections.includes(i.collection)).map((i) => ({ ...i, collection: physicalCollection(i.collection, generation) })));
     const from = await this.readStore.checkpoint(checkpointName(projection.name, generation));
-    this.progress.set(projection.name, { generation, following, position: from, events: 0 });
+    const previous = this.progress.get(projection.name);
+    const sameGeneration = previous?.generation === generation;
+    const progress: Progress = {
+      generation,
+      following,
+      position: from,
+      events: sameGeneration ? previous.events : 0,
+      ...(await this.faultsOf(projection.name, generation)),
+      failures: previous?.failures ?? 0,
+      lastError: previous?.lastError,
+    };
+    this.progress.set(projection.name, progress);
     const subscription = this.store.subscribe((events, checkpoint) => this.applyBatch(projection, events, checkpoint), {
       from,
       filter: { types: projection.handles },
       batchSize: this.batchSize,
-      onError: (error) => this.logger.error({ message: 'projection stopped', projection: projection.name, error: String(error) }),
+      onError: (error) => this.failed(projection, generation, following, error),
     });
     this.subscriptions.set(projection.name, subscription);
+    // Caught up again after a failure: healthy.
+    subscription.caughtUp.then(
+      () => {
+        if (this.subscriptions.get(projection.name) === subscription) progress.failures = 0;
+      },
+      () => undefined, // a failure is handled by onError
+    );
     return subscription;
+  }
+
+  /** The dead letters of a projection's generation: how many, and the last. */
+  private async faultsOf(projection: string, generation: number): Promise<Pick<Progress, 'skipped' | 'lastFault'>> {
+    const where = { projection, generation, status: 'dead' };
+    const skipped = await this.readStore.count(DEAD_LETTERS, where);
+    if (skipped === 0) return { skipped };
+    const [last] = await this.readStore.find<ProjectionFault>({ collection: DEAD_LETTERS, where, orderBy: [['failedAt', 'desc'], ['id', 'desc']], limit: 1 });
+    return { skipped, lastFault: last && { eventId: last.eventId, eventType: last.eventType, position: last.position, reason: last.reason, failedAt: last.failedAt } };
+  }
+
+  /** The read store or the log failed (a fold's own faults never get here): start again from the checkpoint, after a doubling wait. */
+  private failed(projection: Projection, generation: number, following: boolean, error: unknown): void {
+    if (this.stopping) return;
+    const progress = this.progress.get(projection.name);
+    const failures = (progress?.failures ?? 0) + 1;
+    if (progress) Object.assign(progress, { failures, lastError: errorName(error) });
+    const retryInMs = Math.min(this.retryMs * 2 ** (failures - 1), this.maxRetryMs);
+    // A rebuild tries again on its own (see rebuild).
+    if (!following) return void this.logger.warn({ message: 'rebuild batch failed', projection: projection.name, failures, error: errorName(error) });
+    this.logger.error({ message: 'projection failed; starting again from its checkpoint', projection: projection.name, failures, retryInMs, error: errorName(error) });
+    clearTimeout(this.retries.get(projection.name));
+    const retry = setTimeout(() => {
+      this.retries.delete(projection.name);
+      if (this.stopping) return;
+      this.start(projection, this.progress.get(projection.name)?.generation ?? generation).catch((e) => this.failed(projection, generation, following, e));
+    }, retryInMs);
+    retry.unref();
+    this.retries.set(projection.name, retry);
   }
 
   /** Folds a batch into documents and writes them with the checkpoint, in the generation it runs at. */
@@ -95,15 +220,27 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
     const active = progress.following ? await this.readStore.generation(projection.name) : generation;
     if (active !== generation) {
       progress.generation = active;
-      setImmediate(() => void this.restart(projection, active));
+      setImmediate(() => void this.restart(projection, active).catch((error) => this.failed(projection, active, true, error)));
       return;
     }
     const workspace = new BatchWorkspace(this.readStore, (c) => physicalCollection(c, generation));
+    const faults: ProjectionFault[] = [];
     for (const event of events) {
-      workspace.event = event;
-      await projection.apply(event, workspace);
+      workspace.begin(event);
+      try {
+        await projection.apply(event, workspace);
+      } catch (error) {
+        if (error instanceof ReadStoreFailure) throw error.failure;
+        // The fold fails on this event whenever it meets it: leave the event out, not the log.
+        workspace.rollback();
+        faults.push(projectionFault(projection.name, generation, event, error, this.clock()));
+      }
     }
-    await this.readStore.write(workspace.changes(), { projection: checkpointName(projection.name, generation), position: checkpoint });
+    const changes = workspace.changes();
+    changes.puts.push(...faults.map((doc) => ({ collection: DEAD_LETTERS, doc })));
+    await this.readStore.write(changes, { projection: checkpointName(projection.name, generation), position: checkpoint });
+    if (faults.length > 0) await this.reportFaults(projection, progress, faults);
+    progress.failures = 0;
     progress.position = checkpoint;
     progress.events += events.length;
     progress.lastEventAt = events[events.length - 1]?.recordedAt ?? progress.lastEventAt;
@@ -113,6 +250,19 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
     // one chain of microtasks that starves timers and requests (the app would not even finish
     // booting): let them in between batches.
     await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  /** R-SEC-5: loud, not silent: a log line, the metrics, `/health`, and the dead letters (and their Kafka topic). */
+  private async reportFaults(projection: Projection, progress: Progress, faults: ProjectionFault[]): Promise<void> {
+    for (const fault of faults) {
+      this.faultsTotal.inc({ projection: projection.name });
+      this.logger.error({ message: 'projection skipped an event it cannot apply', projection: projection.name, generation: fault.generation, eventId: fault.eventId, eventType: fault.eventType, position: fault.position, error: fault.reason.split(':')[0] });
+      void this.sink?.publish(fault).catch((error) => this.logger.error({ message: 'dead letter not published', eventId: fault.eventId, error: errorName(error) }));
+    }
+    // Counted in the store: a batch replayed after a crash rewrites the same letters.
+    progress.skipped = await this.readStore.count(DEAD_LETTERS, { projection: projection.name, generation: progress.generation, status: 'dead' });
+    const last = faults[faults.length - 1];
+    progress.lastFault = { eventId: last.eventId, eventType: last.eventType, position: last.position, reason: last.reason, failedAt: last.failedAt };
   }
 
   private async restart(projection: Projection, generation: number): Promise<void> {
@@ -126,22 +276,34 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
    * use, and switches the service to it once it has caught up with the log: no
    * downtime. A running service notices the switch at its next batch.
    */
-  async rebuild(name: string, onProgress: (p: { position: Position; head: Position; events: number }) => void): Promise<{ generation: number; events: number }> {
+  async rebuild(name: string, onProgress: (p: { position: Position; head: Position; events: number }) => void): Promise<{ generation: number; events: number; skipped: number }> {
     const projection = PROJECTIONS.find((p) => p.name === name);
     if (!projection) throw new Error(`no projection ${name}; known: ${PROJECTIONS.map((p) => p.name).join(', ')}`);
     const generation = (await this.readStore.generation(name)) + 1;
     await this.readStore.reset(checkpointName(name, generation), projection.collections.map((c) => physicalCollection(c, generation)));
-    const subscription = await this.start(projection, generation, false);
+    await this.readStore.ensureIndexes([{ collection: DEAD_LETTERS, fields: ['projection', 'generation', 'status', 'id'] }]);
     const head = await this.store.headPosition();
     const timer = setInterval(() => onProgress({ position: this.progress.get(name)!.position, head, events: this.progress.get(name)!.events }), 1000);
     try {
-      await subscription.caughtUp;
+      // Faults of the fold are skipped and reported as in the service; a failing store is tried again from the checkpoint.
+      for (let tries = 1; ; tries++) {
+        const subscription = await this.start(projection, generation, false);
+        try {
+          await subscription.caughtUp;
+          break;
+        } catch (error) {
+          if (tries >= this.rebuildTries) throw error;
+          await new Promise((resolve) => setTimeout(resolve, Math.min(this.retryMs * 2 ** (tries - 1), this.maxRetryMs)));
+        } finally {
+          await subscription.stop();
+        }
+      }
     } finally {
       clearInterval(timer);
-      await subscription.stop();
     }
     await this.readStore.switchGeneration(name, generation);
-    return { generation, events: this.progress.get(name)!.events };
+    const { events, skipped } = this.progress.get(name)!;
+    return { generation, events, skipped };
   }
 
   /** Every projection has caught up with the log as it was when each started. */
@@ -180,18 +342,24 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
     return true;
   }
 
-  /** Per projection: checkpoint, events applied since start, and how far behind the log it is. */
-  async status(): Promise<Array<{ projection: string; position: string; eventsApplied: number; behind: boolean; lagMs: number }>> {
+  /** Per projection: checkpoint, events applied since start, how far behind the log it is, and its faults. */
+  async status(): Promise<ProjectionStatus[]> {
     const head = await this.store.headPosition();
     return [...this.progress].map(([projection, p]) => {
       const followed = this.subscriptions.get(projection)?.checkpoint ?? p.position;
       const behind = (followed > p.position ? followed : p.position) < head;
       return {
         projection,
+        status: p.failures > 0 ? 'retrying' : p.skipped > 0 ? 'degraded' : 'ok',
+        generation: p.generation,
         position: p.position.toString(),
         eventsApplied: p.events,
         behind,
         lagMs: behind && p.lastEventAt ? Math.max(0, this.clock().getTime() - p.lastEventAt.getTime()) : 0,
+        skippedEvents: p.skipped,
+        ...(p.lastFault ? { lastFault: p.lastFault } : {}),
+        failures: p.failures,
+        ...(p.failures > 0 && p.lastError ? { lastError: p.lastError } : {}),
       };
     });
   }
@@ -203,22 +371,75 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
   }
 }
 
-/** The documents one batch touches: loaded once, changed in memory, written together. */
+/** The dead letter of an event a projection's fold failed on: where and why, never the event's data (personal data). */
+function projectionFault(projection: string, generation: number, event: RecordedEvent, error: unknown, now: Date): ProjectionFault {
+  const e = error as { name?: string; message?: string };
+  return {
+    id: `${checkpointName(projection, generation)}:${event.eventId}`,
+    consumer: projection,
+    projection,
+    generation,
+    eventId: event.eventId,
+    eventType: event.type,
+    stream: event.stream,
+    position: event.position.toString(),
+    ...(event.orgId ? { orgId: event.orgId } : {}),
+    reason: `${e?.name ?? 'Error'}: ${e?.message ?? String(error)}`.slice(0, 500),
+    tries: 1,
+    failedAt: now.toISOString(),
+    status: 'dead',
+  };
+}
+
+/**
+ * The documents one batch touches: loaded once, changed in memory, written
+ * together. Each event's changes can be taken back, so an event the fold fails on
+ * leaves no half of itself behind.
+ */
 class BatchWorkspace implements Workspace {
-  event!: RecordedEvent;
+  private event!: RecordedEvent;
   private readonly loaded = new Map<string, Doc | undefined>();
   private readonly current = new Map<string, Doc | null>();
   private readonly collectionOf = new Map<string, string>();
+  /** What the current event changed, as it was before: absent from `current`, or this document (null: deleted) in this collection. */
+  private readonly undo = new Map<string, { doc: Doc | null; collection: string } | undefined>();
 
   constructor(
     private readonly readStore: ReadStore,
     private readonly physical: (collection: string) => string,
   ) {}
 
+  begin(event: RecordedEvent): void {
+    this.event = event;
+    this.undo.clear();
+  }
+
+  /** Takes back what the current event changed. */
+  rollback(): void {
+    for (const [key, before] of this.undo) {
+      if (before) {
+        this.current.set(key, before.doc);
+        this.collectionOf.set(key, before.collection);
+      } else {
+        this.current.delete(key);
+        this.collectionOf.delete(key);
+      }
+    }
+    this.undo.clear();
+  }
+
   async get<D extends Doc>(collection: string, id: string): Promise<D | undefined> {
     const key = `${collection}\u0000${id}`;
     if (this.current.has(key)) return (this.current.get(key) ?? undefined) as D | undefined;
-    if (!this.loaded.has(key)) this.loaded.set(key, (await this.readStore.getMany<D>(this.physical(collection), [id])).get(id));
+    if (!this.loaded.has(key)) {
+      let stored: D | undefined;
+      try {
+        stored = (await this.readStore.getMany<D>(this.physical(collection), [id])).get(id);
+      } catch (error) {
+        throw new ReadStoreFailure(error);
+      }
+      this.loaded.set(key, stored);
+    }
     return this.loaded.get(key) as D | undefined;
   }
 
@@ -227,14 +448,21 @@ class BatchWorkspace implements Workspace {
     // A document that already holds this event (a batch replayed after a crash) is not changed by it again.
     const stored = this.loaded.get(key);
     if (stored?._pos && BigInt(stored._pos) >= this.event.position && !this.current.has(key)) return;
+    this.remember(key);
     this.collectionOf.set(key, collection);
     this.current.set(key, { ...doc, _pos: this.event.position.toString() });
   }
 
   delete(collection: string, id: string): void {
     const key = `${collection}\u0000${id}`;
+    this.remember(key);
     this.collectionOf.set(key, collection);
     this.current.set(key, null);
+  }
+
+  private remember(key: string): void {
+    if (this.undo.has(key)) return;
+    this.undo.set(key, this.current.has(key) ? { doc: this.current.get(key)!, collection: this.collectionOf.get(key)! } : undefined);
   }
 
   changes(): Changes {
