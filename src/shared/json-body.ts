@@ -8,8 +8,8 @@ export const MAX_JSON_DEPTH = 32;
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
- * A request body as the API accepts it: UTF-8 JSON without a byte-order mark, at most 32 levels deep,
- * without prototype keys, every string and key well-formed Unicode. Anything else is an ApiError (4xx
+ * A request body as the API accepts it: a UTF-8 JSON object without a byte-order mark, at most 32 levels
+ * deep, without prototype keys, every string and key well-formed Unicode. Anything else is an ApiError (4xx
  * with a code), never a value a later stage could trip on. An empty body is `undefined`.
  */
 export function parseJsonBody(contentType: string | undefined, raw: Buffer): unknown {
@@ -35,6 +35,10 @@ export function parseJsonBody(contentType: string | undefined, raw: Buffer): unk
     throw new ApiError(400, { code: 'malformed_json', message: 'the request body is not valid JSON' });
   }
   if (!everyStringWellFormed(value)) throw new ApiError(400, { code: 'malformed_unicode', message: 'the request body holds a string that is not well-formed Unicode (a lone surrogate)' });
+  // Every body is an object: `null` would pass the validation pipe as `{}`, an array as a list of bodies.
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ApiError(400, { code: 'validation_failed', message: 'the request body must be a JSON object', details: { fields: [{ field: '', problems: ['the request body must be a JSON object'] }] } });
+  }
   return value;
 }
 

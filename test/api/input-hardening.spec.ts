@@ -154,6 +154,15 @@ describe('input hardening over HTTP (R-SEC-5): every refusal a 4xx with a code, 
     });
   });
 
+  describe('a body is a JSON object', () => {
+    it('R-SEC-5 null, an array, a string or a number as the whole body answers 400 validation_failed (null passed as {}: PATCH answered 200)', async () => {
+      for (const payload of ['null', '[]', '[{"lastName":"X"}]', '"text"', '42', 'true']) {
+        const answer = await appendsNothing(() => t.request('PATCH', member(), { token: org.token, payload }));
+        expect({ payload, status: answer.status, code: answer.body?.code }).toEqual({ payload, status: 400, code: 'validation_failed' });
+      }
+    });
+  });
+
   describe('JSON is UTF-8 without a byte-order mark', () => {
     const body = '{"email":"someone@example.test","password":"correct horse battery"}';
 
