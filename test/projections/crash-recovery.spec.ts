@@ -4,6 +4,7 @@ import type { EventStore } from '../../infra/eventstore/port';
 import { MongoReadStore } from '../../infra/readstore/mongo';
 import type { Changes, ReadStore } from '../../infra/readstore/port';
 import { SqliteReadStore } from '../../infra/readstore/sqlite';
+import { DEAD_LETTERS } from '../../src/messaging/consumer-runner';
 import { PROJECTIONS, ProjectionRunner } from '../../src/readmodels/projection-runner';
 import { EVENT_STORE } from '../../src/shared/tokens';
 import { createOrg, linkTokenFor, startApp, type TestApp } from '../support/app';
@@ -64,6 +65,11 @@ describe('projection runner crash recovery', () => {
       await t.request('PUT', `${m}/${ids[1]}/role`, { token: org.token, body: { role: 'admin' } });
       await t.request('DELETE', `${m}/${ids[2]}`, { token: org.token });
       await t.request('PATCH', `${m}/${ids[3]}`, { token: org.token, body: { firstName: 'Renamed' } });
+      // R-SEC-5: one event no fold can make a name of (appended past the edge's validation): skipped and dead-lettered, on replay too.
+      if (o === 1) {
+        const metadata = { actor: { kind: 'user' as const, id: org.ownerId }, orgId: org.orgId, correlationId: randomUUID() };
+        await events.append(`user-${ids[6]}`, [{ eventId: randomUUID(), type: 'UserProfileUpdated', data: { userId: ids[6], changes: { lastName: { not: 'text' } } }, metadata }], 'any');
+      }
       await t.request('POST', `${m}/${ids[4]}/grants`, { token: org.token, body: { permission: 'users.list.any', reason: 'x' } });
       await t.request('POST', '/v1/sessions', { body: { email: `m${o}-5@example.com`, password: 'a long passphrase 7' } });
       await t.request('POST', `/v1/orgs/${org.orgId}/invitations`, { token: org.token, body: { email: `inv${o}@example.com` } });
@@ -94,7 +100,7 @@ describe('projection runner crash recovery', () => {
     ],
   ];
 
-  it.each(adapters)('a projector killed mid-batch and restarted ends identical to a clean rebuild: %s', async (_name, setup) => {
+  it.each(adapters)('a projector killed mid-batch and restarted ends identical to a clean rebuild, the event it cannot apply dead-lettered once (R-SEC-5): %s', async (_name, setup) => {
     const { fresh, cleanup } = await setup();
     try {
       const clean = fresh();
@@ -112,6 +118,11 @@ describe('projection runner crash recovery', () => {
 
       const restarted = await runToEnd(events, store, 25);
       expect(await dump(store)).toEqual(expected);
+      // The poison event was met by both, and is one dead letter in each, however often its batch ran.
+      for (const [runner, readStore] of [[cleanRunner, clean], [restarted, store]] as const) {
+        expect((await runner.status()).find((p) => p.projection === 'directory.v1')).toMatchObject({ status: 'degraded', skippedEvents: 1 });
+        expect(await readStore.count(DEAD_LETTERS, { projection: 'directory.v1' })).toBe(1);
+      }
       await Promise.all([cleanRunner.onApplicationShutdown(), restarted.onApplicationShutdown()]);
       await Promise.all([clean.close(), store.close()]);
     } finally {
