@@ -6,9 +6,12 @@ import { AcceptInvitation } from '../invitations/accept-invitation.handler';
 import { Meta } from '../shared/request-context';
 import type { CommandMeta } from '../shared/streams';
 import { AcceptInvitationDto, EmailDto, MfaSignInDto, TokenDto, RedeemPasswordLinkDto, SessionDto, SignInDto } from './dto';
-import { RequestPasswordReset } from './credentials.handlers';
+import { RequestMagicLink, RequestPasswordReset } from './link-requests';
 import { SignInWithMfa } from './mfa.handlers';
-import { RedeemMagicLink, RedeemPasswordLink, RequestMagicLink, SignIn } from './sign-in.handlers';
+import { RedeemMagicLink, RedeemPasswordLink, SignIn, type Origin } from './sign-in.handlers';
+
+/** Where a public request comes from: what throttles count by and login activity records. */
+const originOf = (request: FastifyRequest): Origin => ({ ip: request.ip, userAgent: String(request.headers['user-agent'] ?? '').slice(0, 300) });
 
 /** The public ways in: no bearer token needed. */
 @ApiTags('sign-in')
@@ -20,19 +23,17 @@ export class AuthController {
   @HttpCode(201)
   @ApiOkResponse({ type: SessionDto })
   signIn(@Body() body: SignInDto, @Meta() meta: CommandMeta, @Req() request: FastifyRequest) {
-    const userAgent = String(request.headers['user-agent'] ?? '').slice(0, 300);
-    return this.commands.execute(new SignIn(body.email, body.password, { ip: request.ip, userAgent }, meta));
+    return this.commands.execute(new SignIn(body.email, body.password, originOf(request), meta));
   }
 
   /** R-CRED-8: the second step, with a TOTP code or a backup code. */
   @Post('sessions/mfa')
   @HttpCode(201)
   signInMfa(@Body() body: MfaSignInDto, @Meta() meta: CommandMeta, @Req() request: FastifyRequest) {
-    const userAgent = String(request.headers['user-agent'] ?? '').slice(0, 300);
-    return this.commands.execute(new SignInWithMfa(body.challenge, body.code, { ip: request.ip, userAgent }, meta));
+    return this.commands.execute(new SignInWithMfa(body.challenge, body.code, originOf(request), meta));
   }
 
-  /** R-CRED-6: email a sign-in link (30 minutes); 202 whether or not the email has an account (R-SEC-3). */
+  /** R-CRED-6: email a sign-in link (30 minutes); 202 whether or not the email has an account, after the same work (R-SEC-3). */
   @Post('magic-links')
   @HttpCode(202)
   async magicLink(@Body() body: EmailDto, @Meta() meta: CommandMeta, @Req() request: FastifyRequest) {
@@ -43,11 +44,10 @@ export class AuthController {
   @Post('magic-links/redeem')
   @HttpCode(201)
   redeemMagicLink(@Body() body: TokenDto, @Meta() meta: CommandMeta, @Req() request: FastifyRequest) {
-    const userAgent = String(request.headers['user-agent'] ?? '').slice(0, 300);
-    return this.commands.execute(new RedeemMagicLink(body.token, { ip: request.ip, userAgent }, meta));
+    return this.commands.execute(new RedeemMagicLink(body.token, originOf(request), meta));
   }
 
-  /** R-SEC-3: 202 whether or not the email has an account. */
+  /** R-SEC-3: 202 whether or not the email has an account, after the same work. */
   @Post('password-resets')
   @HttpCode(202)
   async requestReset(@Body() body: EmailDto, @Meta() meta: CommandMeta, @Req() request: FastifyRequest) {
@@ -58,8 +58,8 @@ export class AuthController {
   @Post('password-resets/redeem')
   @HttpCode(200)
   @ApiOkResponse({ type: SessionDto, description: 'also completes setup links (R-CRT-1 a)' })
-  redeem(@Body() body: RedeemPasswordLinkDto, @Meta() meta: CommandMeta) {
-    return this.commands.execute(new RedeemPasswordLink(body.token, body.newPassword, meta));
+  redeem(@Body() body: RedeemPasswordLinkDto, @Meta() meta: CommandMeta, @Req() request: FastifyRequest) {
+    return this.commands.execute(new RedeemPasswordLink(body.token, body.newPassword, meta, originOf(request)));
   }
 
   @Post('invitations/accept')

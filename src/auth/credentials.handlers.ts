@@ -31,12 +31,8 @@ export class SendPasswordReset extends Command<Done> {
   }
 }
 
-/** The public "forgot my password": the same answer whether or not the email exists (R-SEC-3). */
-export class RequestPasswordReset extends Command<void> {
-  constructor(readonly email: string, readonly ip: string, readonly meta: CommandMeta) {
-    super();
-  }
-}
+/** The public "forgot my password" moved to link-requests.ts (R-SEC-3: the same work for known and unknown emails). */
+export { RequestPasswordReset, RequestPasswordResetHandler } from './link-requests';
 
 /** R-CRED-5: changing one's own password needs the current one. */
 export class ChangeOwnPassword extends Command<Done> {
@@ -103,26 +99,6 @@ export class SendPasswordResetHandler implements ICommandHandler<SendPasswordRes
     const issued = await this.links.issue('password-reset', { userId, orgId }, expiresAt, context, { to: account.email, ...(actor.email ? { confirmTo: actor.email } : {}), variant: 'by-admin' });
     const { position } = await this.streams.commit([issued.change], meta);
     return { position };
-  }
-}
-
-@CommandHandler(RequestPasswordReset)
-export class RequestPasswordResetHandler implements ICommandHandler<RequestPasswordReset> {
-  constructor(
-    private readonly limit: RequestLimit,
-    private readonly streams: Streams,
-    private readonly links: Links,
-    @Inject(CLOCK) private readonly clock: Clock,
-  ) {}
-
-  async execute({ email, ip, meta }: RequestPasswordReset): Promise<void> {
-    const normalized = normalizeEmail(email);
-    limitEmailRequests(this.limit, 'reset', emailKey(normalized), ip);
-    const { state: reservation } = await this.streams.load(emailStream(emailKey(normalized)), emailReservation);
-    if (!reservation.userId) return; // nothing to send, and nothing said about it
-    const now = this.clock();
-    const issued = await this.links.issue('password-reset', { userId: reservation.userId }, new Date(now.getTime() + RESET_LINK_MS).toISOString(), { now, actor: meta.actor }, { to: normalized, variant: 'self' });
-    await this.streams.commit([issued.change], meta);
   }
 }
 

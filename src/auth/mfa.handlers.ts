@@ -13,7 +13,7 @@ import { Streams, type CommandMeta } from '../shared/streams';
 import { CLOCK, type Clock } from '../shared/tokens';
 import { Links } from './links.service';
 import { Sessions } from './sessions.service';
-import type { Origin, SignedIn } from './sign-in.handlers';
+import { SignInCompletion, type Origin, type SignedIn } from './sign-in.handlers';
 import { SignInThrottle } from './throttle';
 
 const PERIOD_S = 30;
@@ -105,7 +105,12 @@ export class VerifyMfaEnrollmentHandler implements ICommandHandler<VerifyMfaEnro
   }
 }
 
-/** The second step of a sign-in once MFA is on: a TOTP code or a backup code, each usable once. */
+/**
+ * The second step of a sign-in once MFA is on: a TOTP code or a backup code, each
+ * usable once. Attempts are checked and counted in one step before the code is
+ * tried (R-CRED-7, R-SEC-3); a good code still signs no one in whose every
+ * membership is disabled or every org suspended (R-ACC-1, R-ACC-7).
+ */
 @CommandHandler(SignInWithMfa)
 export class SignInWithMfaHandler implements ICommandHandler<SignInWithMfa> {
   constructor(
@@ -114,6 +119,7 @@ export class SignInWithMfaHandler implements ICommandHandler<SignInWithMfa> {
     private readonly sessions: Sessions,
     private readonly throttle: SignInThrottle,
     private readonly box: SecretBox,
+    private readonly completion: SignInCompletion,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
@@ -121,23 +127,30 @@ export class SignInWithMfaHandler implements ICommandHandler<SignInWithMfa> {
     const now = this.clock();
     const spent = await this.links.use(challenge, ['mfa-challenge'], { now, actor: meta.actor });
     const userId = spent.link.userId!;
-    const wait = this.throttle.waitMs(`mfa:${userId}`, origin.ip);
+    const wait = this.throttle.reserve(`mfa:${userId}`, origin.ip);
     if (wait > 0) throw new DomainError('too_many_attempts', 'too many wrong codes: wait before trying again', { retryAfterSeconds: Math.ceil(wait / 1000) });
-    const from = await this.streams.load(userStream(userId), user);
-    const actor = { kind: 'user' as const, id: userId };
-    const context = { now, actor };
-    const attempt = { method: 'password+mfa', ip: origin.ip, userAgent: origin.userAgent };
-    const used = this.useCode(from.state, code, context);
-    if (!used) {
-      this.throttle.failed(`mfa:${userId}`, origin.ip);
-      await this.streams.commit([{ from, events: user.decide(from.state, { type: 'RecordSignIn', ...attempt, failureReason: 'wrong_mfa_code' }, context) }], { ...meta, actor });
-      throw new DomainError('invalid_mfa_code', 'the code is wrong');
+    let proven = false;
+    try {
+      const from = await this.streams.load(userStream(userId), user);
+      const actor = { kind: 'user' as const, id: userId };
+      const context = { now, actor };
+      const attempt = { method: 'password+mfa', ip: origin.ip, userAgent: origin.userAgent };
+      const used = this.useCode(from.state, code, context);
+      if (!used) {
+        await this.completion.record(from.state, { ...attempt, failureReason: 'wrong_mfa_code' }, meta);
+        throw new DomainError('invalid_mfa_code', 'the code is wrong');
+      }
+      proven = true;
+      await this.completion.requireUsableMembership(from.state, attempt.method, origin, meta);
+      const { issued, change } = await this.sessions.prepare(userId, 'password');
+      const events = [...used, ...user.decide(used.reduce(user.evolve, from.state), { type: 'RecordSignIn', ...attempt, sessionId: issued.sessionId }, context)];
+      const { position } = await this.streams.commit([spent.change, { from, events }, change], { ...meta, actor });
+      return { ...issued, userId, mustChangePassword: from.state.mustChangePassword, position };
+    } finally {
+      // The attempt counted by reserve(): kept as a failure, or given back once the code checked out.
+      if (proven) this.throttle.succeeded(`mfa:${userId}`, origin.ip);
+      else this.throttle.failed(`mfa:${userId}`, origin.ip);
     }
-    this.throttle.succeeded(`mfa:${userId}`, origin.ip);
-    const { issued, change } = await this.sessions.prepare(userId, 'password');
-    const events = [...used, ...user.decide(used.reduce(user.evolve, from.state), { type: 'RecordSignIn', ...attempt, sessionId: issued.sessionId }, context)];
-    const { position } = await this.streams.commit([spent.change, { from, events }, change], { ...meta, actor });
-    return { ...issued, userId, mustChangePassword: from.state.mustChangePassword, position };
   }
 
   private useCode(account: User, code: string, context: { now: Date; actor: { kind: 'user'; id: string } }) {

@@ -1,5 +1,9 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { randomUUID } from 'node:crypto';
+import { emailRequestsStream, signInFailedForUnknownEmail } from '../../domain/link/link-request';
+import { membership, membershipStream } from '../../domain/membership/membership';
+import { organization, orgStream } from '../../domain/organization/organization';
 import { normalizeEmail } from '../../domain/shared/email';
 import { DomainError } from '../../domain/shared/errors';
 import { checkPasswordStrength } from '../../domain/user/password-policy';
@@ -8,11 +12,18 @@ import type { SignInMethod } from '../../domain/session/session';
 import { hashPassword, verifyPassword } from '../../infra/crypto/passwords';
 import { emailKey } from '../../infra/crypto/secrets';
 import type { Position } from '../../infra/eventstore/port';
+import type { ReadStore } from '../../infra/readstore/port';
+import { MEMBERS, type MemberRow } from '../../projections/directory';
+import { ProjectionRunner } from '../readmodels/projection-runner';
 import { Streams, type Change, type CommandMeta } from '../shared/streams';
-import { CLOCK, type Clock } from '../shared/tokens';
+import { CLOCK, READ_STORE, type Clock } from '../shared/tokens';
+import { errorName } from '../messaging/consumer';
 import { Links } from './links.service';
 import { Sessions, type IssuedSession } from './sessions.service';
-import { limitEmailRequests, RequestLimit, SignInThrottle } from './throttle';
+import { SignInThrottle } from './throttle';
+
+/** The public link requests live in link-requests.ts (R-SEC-3); named here too for the module that registers them. */
+export { RequestMagicLink, RequestMagicLinkHandler } from './link-requests';
 
 export type SignedIn = IssuedSession & { userId: string; mustChangePassword: boolean; position: Position };
 /** With MFA on, the password step answers with a challenge for the second step (POST /v1/sessions/mfa). */
@@ -33,13 +44,28 @@ export class SignIn extends Command<SignedIn | MfaRequired> {
 }
 
 export class RedeemPasswordLink extends Command<SignedIn> {
-  constructor(readonly token: string, readonly newPassword: string, readonly meta: CommandMeta) {
+  constructor(readonly token: string, readonly newPassword: string, readonly meta: CommandMeta, readonly origin: Origin = { ip: '', userAgent: '' }) {
+    super();
+  }
+}
+
+export class RedeemMagicLink extends Command<SignedIn | MfaRequired> {
+  constructor(readonly token: string, readonly origin: Origin, readonly meta: CommandMeta) {
     super();
   }
 }
 
 /** Verifying against this when the email is unknown keeps the answer's timing the same (R-SEC-3). */
 let decoyHash: Promise<string> | undefined;
+/** Read for an unknown email where a known one's account is read: the same reads for both (R-SEC-3). No account has this id. */
+const NO_ACCOUNT = userStream('none');
+
+/** Why a person whose password checked out may still not sign in (R-ACC-1, R-ACC-7, SPEC 5.7). */
+type Refusal = 'access_disabled' | 'org_suspended';
+const REFUSALS: Record<Refusal, string> = {
+  access_disabled: 'your access is disabled in every organization you belong to',
+  org_suspended: 'every organization you belong to is suspended',
+};
 
 /**
  * The end of every successful first factor: with MFA on, a challenge for the
@@ -52,11 +78,14 @@ export class SignInCompletion {
     private readonly streams: Streams,
     private readonly sessions: Sessions,
     private readonly links: Links,
+    private readonly projections: ProjectionRunner,
+    @Inject(READ_STORE) private readonly readStore: ReadStore,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   async complete(account: User, method: SignInMethod, origin: Origin, meta: CommandMeta, changes: Change[]): Promise<SignedIn | MfaRequired> {
     const context = { now: this.clock(), actor: { kind: 'user' as const, id: account.userId } };
+    await this.requireUsableMembership(account, method, origin, meta);
     if (account.mfa.secret) {
       const expiresAt = new Date(context.now.getTime() + MFA_CHALLENGE_MS).toISOString();
       const challenge = await this.links.issue('mfa-challenge', { userId: account.userId }, expiresAt, context);
@@ -81,45 +110,102 @@ export class SignInCompletion {
     }, stream);
     return { ...issued, userId: account.userId, mustChangePassword: account.mustChangePassword, position };
   }
+
+  /**
+   * R-ACC-1, R-ACC-7, SPEC 5.7: a person whose every membership is disabled, or
+   * whose every org is suspended, does not sign in, by any way in; someone with
+   * no membership at all does. Asked only once the proof (password, code, link)
+   * checked out, so strangers learn nothing; the refusal is login activity (R-CRED-6).
+   */
+  async requireUsableMembership(account: User, method: string, origin: Origin, meta: CommandMeta): Promise<void> {
+    let refusal = await this.refusalFor(account.userId);
+    if (!refusal) return;
+    // The members list may not hold a membership added a moment ago yet: look again once it has caught up.
+    if (await this.projections.waitFor(await this.streams.store.headPosition(), 2_000)) refusal = await this.refusalFor(account.userId);
+    if (!refusal) return;
+    await this.record(account, { method, ip: origin.ip, userAgent: origin.userAgent, failureReason: refusal }, meta);
+    throw new DomainError(refusal, REFUSALS[refusal]);
+  }
+
+  /** Which orgs: the members list by person; whether each membership is usable: its stream and its org's (R-ROLE-8). */
+  private async refusalFor(userId: string): Promise<Refusal | undefined> {
+    const rows = await this.readStore.find<MemberRow>({ collection: this.projections.collection(MEMBERS), where: { userId }, orderBy: [['id', 'asc']], limit: 1000 });
+    let disabled = 0;
+    let suspended = 0;
+    for (const orgId of new Set(rows.map((r) => r.orgId))) {
+      const [{ state: member }, { state: org }] = await Promise.all([this.streams.load(membershipStream(orgId, userId), membership), this.streams.load(orgStream(orgId), organization)]);
+      if (!member.exists || !org.exists || org.status === 'deleted') continue; // ended: no membership
+      if (org.status === 'suspended') suspended++;
+      else if (member.status === 'disabled') disabled++;
+      else return undefined;
+    }
+    if (disabled > 0) return 'access_disabled';
+    return suspended > 0 ? 'org_suspended' : undefined;
+  }
+
+  /**
+   * A failed attempt on an account, as login activity (R-CRED-6). Appended
+   * whatever the stream's version (a failure depends on nothing since), so it
+   * costs one write and never a retry: as an unknown email's record does (R-SEC-3).
+   */
+  async record(account: User, attempt: { method: string; ip: string; userAgent: string; failureReason: string }, meta: CommandMeta): Promise<void> {
+    const actor = { kind: 'user' as const, id: account.userId };
+    const events = user.decide(account, { type: 'RecordSignIn', ...attempt }, { now: this.clock(), actor });
+    await this.streams.store.append(userStream(account.userId), events.map((e) => ({ eventId: randomUUID(), type: e.type, data: e.data, metadata: { ...meta, actor } })), 'any');
+  }
 }
 
 /**
- * Password sign-in: one answer for a wrong password and an unknown email; every
- * attempt on an account is recorded as login activity (R-CRED-6); failures are
- * throttled with growing delays (R-CRED-7).
+ * Password sign-in: one answer for a wrong password and an unknown email, after
+ * the same work (R-SEC-3): the same reads, one verify, one write; every attempt
+ * on an account is recorded as login activity (R-CRED-6); attempts are checked
+ * and counted in one step before the verify, with growing delays (R-CRED-7).
  */
 @CommandHandler(SignIn)
 export class SignInHandler implements ICommandHandler<SignIn> {
+  private readonly logger = new Logger('sign-in');
+
   constructor(
     private readonly streams: Streams,
     private readonly throttle: SignInThrottle,
     private readonly completion: SignInCompletion,
-    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   async execute({ email, password, origin, meta }: SignIn): Promise<SignedIn | MfaRequired> {
     const key = emailKey(normalizeEmail(email));
-    const wait = this.throttle.waitMs(key, origin.ip);
+    const wait = this.throttle.reserve(key, origin.ip);
     if (wait > 0) throw new DomainError('too_many_attempts', 'too many failed sign-ins: wait before trying again', { retryAfterSeconds: Math.ceil(wait / 1000) });
-    const reservation = await this.streams.load(emailStream(key), emailReservation);
-    const account = reservation.state.userId ? (await this.streams.load(userStream(reservation.state.userId), user)).state : undefined;
-    decoyHash ??= hashPassword('decoy password never used');
-    const ok = await verifyPassword(account?.passwordHash ?? (await decoyHash), password);
-    const context = { now: this.clock(), actor: { kind: 'user' as const, id: account?.userId ?? 'anonymous' } };
-    const attempt = { method: 'password' as const, ip: origin.ip, userAgent: origin.userAgent };
-    if (!account || !account.passwordHash || !ok) {
-      this.throttle.failed(key, origin.ip);
-      if (account) {
-        // Retried like a success: a conflict must not answer differently from an unknown email (R-SEC-3).
-        await this.streams.retrying(async () => {
-          const from = await this.streams.load(userStream(account.userId), user);
-          await this.streams.commit([{ from, events: user.decide(from.state, { type: 'RecordSignIn', ...attempt, failureReason: account.passwordHash ? 'wrong_password' : 'no_password' }, context) }], { ...meta, actor: context.actor });
-        }, userStream(account.userId));
+    let proven = false;
+    try {
+      const reservation = await this.streams.load(emailStream(key), emailReservation);
+      const loaded = (await this.streams.load(reservation.state.userId ? userStream(reservation.state.userId) : NO_ACCOUNT, user)).state;
+      const account = loaded.exists ? loaded : undefined;
+      decoyHash ??= hashPassword('decoy password never used');
+      const ok = await verifyPassword(account?.passwordHash ?? (await decoyHash), password);
+      if (!account || !account.passwordHash || !ok) {
+        const attempt = { method: 'password', ip: origin.ip, userAgent: origin.userAgent };
+        const unknown = signInFailedForUnknownEmail(key, attempt);
+        // One write for a known email and for an unknown one, queued now and committed after the answer: neither
+        // the write nor what the read models then do with a known account's failure is in the answer's time (R-SEC-3).
+        this.afterAnswer(
+          account
+            ? this.completion.record(account, { ...attempt, failureReason: account.passwordHash ? 'wrong_password' : 'no_password' }, meta)
+            : this.streams.store.append(emailRequestsStream(key), [{ eventId: randomUUID(), type: unknown.type, data: unknown.data, metadata: meta }], 'any'),
+        );
+        throw new DomainError('invalid_credentials', 'email or password is wrong');
       }
-      throw new DomainError('invalid_credentials', 'email or password is wrong');
+      proven = true;
+      return await this.completion.complete(account, 'password', origin, meta, []);
+    } finally {
+      // The attempt counted by reserve(): kept as a failure, or given back once the password checked out.
+      if (proven) this.throttle.succeeded(key, origin.ip);
+      else this.throttle.failed(key, origin.ip);
     }
-    this.throttle.succeeded(key, origin.ip);
-    return this.completion.complete(account, 'password', origin, meta, []);
+  }
+
+  /** Login activity that may not hold up the answer; a store that fails it is logged (the throttle counted the attempt already). */
+  private afterAnswer(recording: Promise<unknown>): void {
+    recording.catch((error: unknown) => this.logger.error({ message: 'failed sign-in not recorded', error: errorName(error) }));
   }
 }
 
@@ -130,14 +216,17 @@ export class RedeemPasswordLinkHandler implements ICommandHandler<RedeemPassword
     private readonly streams: Streams,
     private readonly links: Links,
     private readonly sessions: Sessions,
+    private readonly completion: SignInCompletion,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
-  async execute({ token, newPassword, meta }: RedeemPasswordLink): Promise<SignedIn> {
+  async execute({ token, newPassword, meta, origin }: RedeemPasswordLink): Promise<SignedIn> {
     const context = { now: this.clock(), actor: meta.actor };
     const { link } = await this.links.use(token, ['setup', 'password-reset'], context);
     const userId = link.userId!;
     const account = await this.streams.load(userStream(userId), user);
+    // Before anything changes: a refused person keeps their password, and the link stays good.
+    await this.completion.requireUsableMembership(account.state, 'password', origin, meta);
     checkPasswordStrength(newPassword, [account.state.email.split('@')[0], account.state.firstName, account.state.lastName]);
     const passwordHash = await hashPassword(newPassword);
     const actor = { kind: 'user' as const, id: userId };
@@ -151,41 +240,6 @@ export class RedeemPasswordLinkHandler implements ICommandHandler<RedeemPassword
       const { position } = await this.streams.commit([spent.change, { from, events }, change], { ...meta, actor, ...(link.orgId ? { orgId: link.orgId } : {}) });
       return { ...issued, userId, mustChangePassword: false, position };
     });
-  }
-}
-
-export class RequestMagicLink extends Command<void> {
-  constructor(readonly email: string, readonly ip: string, readonly meta: CommandMeta) {
-    super();
-  }
-}
-
-export class RedeemMagicLink extends Command<SignedIn | MfaRequired> {
-  constructor(readonly token: string, readonly origin: Origin, readonly meta: CommandMeta) {
-    super();
-  }
-}
-
-const MAGIC_LINK_MS = 30 * 60_000; // R-CRED-2
-
-/** R-CRED-6: sign-in by a link emailed to the account; the same answer for unknown emails (R-SEC-3). */
-@CommandHandler(RequestMagicLink)
-export class RequestMagicLinkHandler implements ICommandHandler<RequestMagicLink> {
-  constructor(
-    private readonly limit: RequestLimit,
-    private readonly streams: Streams,
-    private readonly links: Links,
-    @Inject(CLOCK) private readonly clock: Clock,
-  ) {}
-
-  async execute({ email, ip, meta }: RequestMagicLink): Promise<void> {
-    const normalized = normalizeEmail(email);
-    limitEmailRequests(this.limit, 'magic', emailKey(normalized), ip);
-    const { state } = await this.streams.load(emailStream(emailKey(normalized)), emailReservation);
-    if (!state.userId) return;
-    const now = this.clock();
-    const issued = await this.links.issue('magic-link', { userId: state.userId }, new Date(now.getTime() + MAGIC_LINK_MS).toISOString(), { now, actor: meta.actor }, { to: normalized });
-    await this.streams.commit([issued.change], meta);
   }
 }
 

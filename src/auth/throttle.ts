@@ -5,6 +5,9 @@ import { CLOCK, type Clock } from '../shared/tokens';
 interface Counter {
   failures: number;
   lastFailureAt: number;
+  /** Attempts let through and not yet decided: they count as failures until they are (R-SEC-3). */
+  pending: number;
+  lastPendingAt: number;
 }
 
 /** Free failures, then each one doubles the wait, up to a cap. */
@@ -28,7 +31,10 @@ const FORGET_MS = 15 * 60_000;
 
 /**
  * R-CRED-7: sign-in failures per account, per address, and per account from one
- * address, each slowed with growing delays. Kept in this process's memory: a
+ * address, each slowed with growing delays. R-SEC-3: an attempt is checked and
+ * counted in one step (`reserve`, with no await in between), before the password
+ * or code is verified, so parallel guesses get no more tries than sequential
+ * ones; `failed` or `succeeded` then settles it. Kept in this process's memory: a
  * restart forgets them, and several processes each count their own.
  */
 @Injectable()
@@ -45,41 +51,71 @@ export class SignInThrottle {
     ];
   }
 
-  /** How long this attempt must still wait (0: go ahead). */
-  waitMs(account: string, ip: string): number {
+  /**
+   * How long this attempt must still wait; 0: go ahead, and the attempt is counted
+   * as a failure until `failed` or `succeeded` settles it (each reservation exactly once).
+   */
+  reserve(account: string, ip: string): number {
     const now = this.clock().getTime();
+    const wait = this.waitMs(account, ip, now);
+    if (wait > 0) return wait;
+    for (const [key] of this.keys(account, ip)) {
+      const counter = this.counter(key);
+      this.counters.set(key, { ...counter, pending: counter.pending + 1, lastPendingAt: now });
+    }
+    if (this.counters.size > 100_000) this.forgetOld(now);
+    return 0;
+  }
+
+  /** The reserved attempt failed: it stays counted, as a failure now. */
+  failed(account: string, ip: string): void {
+    const now = this.clock().getTime();
+    for (const [key] of this.keys(account, ip)) {
+      const counter = this.counter(key);
+      const failures = now - counter.lastFailureAt <= FORGET_MS ? counter.failures : 0;
+      this.counters.set(key, { ...counter, failures: failures + 1, lastFailureAt: now, pending: Math.max(0, counter.pending - 1) });
+    }
+  }
+
+  /**
+   * The reserved attempt succeeded: it is given back, and the person's own earlier
+   * mistakes from this address are cleared; what the address or the account collected stays.
+   */
+  succeeded(account: string, ip: string): void {
+    for (const [key] of this.keys(account, ip)) {
+      const counter = this.counter(key);
+      const next = { ...counter, pending: Math.max(0, counter.pending - 1), ...(key.startsWith('a+i:') ? { failures: 0 } : {}) };
+      if (next.failures === 0 && next.pending === 0) this.counters.delete(key);
+      else this.counters.set(key, next);
+    }
+  }
+
+  private counter(key: string): Counter {
+    return this.counters.get(key) ?? { failures: 0, lastFailureAt: 0, pending: 0, lastPendingAt: 0 };
+  }
+
+  private waitMs(account: string, ip: string, now: number): number {
     let wait = 0;
     for (const [key, rule] of this.keys(account, ip)) {
       const counter = this.counters.get(key);
       if (!counter) continue;
-      if (now - counter.lastFailureAt > FORGET_MS) {
+      const failures = now - counter.lastFailureAt > FORGET_MS ? 0 : counter.failures;
+      const pending = now - counter.lastPendingAt > FORGET_MS ? 0 : counter.pending;
+      if (failures === 0 && pending === 0) {
         this.counters.delete(key);
         continue;
       }
-      const excess = counter.failures - rule.free;
+      const excess = failures + pending - rule.free;
       if (excess <= 0) continue;
       const delay = Math.min(rule.capMs, rule.baseMs * 2 ** (excess - 1));
-      wait = Math.max(wait, counter.lastFailureAt + delay - now);
+      const since = Math.max(failures > 0 ? counter.lastFailureAt : 0, pending > 0 ? counter.lastPendingAt : 0);
+      wait = Math.max(wait, since + delay - now);
     }
     return wait;
   }
 
-  failed(account: string, ip: string): void {
-    const now = this.clock().getTime();
-    for (const [key] of this.keys(account, ip)) {
-      const counter = this.counters.get(key);
-      this.counters.set(key, { failures: (counter && now - counter.lastFailureAt <= FORGET_MS ? counter.failures : 0) + 1, lastFailureAt: now });
-    }
-    if (this.counters.size > 100_000) this.forgetOld(now);
-  }
-
-  /** A success clears what this person's own mistakes cost them, not what an address or the account collected. */
-  succeeded(account: string, ip: string): void {
-    this.counters.delete(`a+i:${account}:${ip}`);
-  }
-
   private forgetOld(now: number): void {
-    for (const [key, counter] of this.counters) if (now - counter.lastFailureAt > FORGET_MS) this.counters.delete(key);
+    for (const [key, c] of this.counters) if (now - c.lastFailureAt > FORGET_MS && now - c.lastPendingAt > FORGET_MS) this.counters.delete(key);
   }
 }
 

@@ -23,6 +23,7 @@ import { ConsumerRunner, CONSUMERS, DEAD_LETTER_SINK } from '../messaging/consum
 import { KafkaPublisher } from '../messaging/kafka-publisher';
 import { EmailConsumer } from '../messaging/email.consumer';
 import { SeatConsumer } from '../messaging/seats.consumer';
+import { LinkRequestConsumer } from '../messaging/link-request.consumer';
 import { CLOCK, EVENT_STORE, READ_STORE, type Clock } from '../shared/tokens';
 
 /** Closes the stores when the app stops (after the projections have stopped reading). */
@@ -65,7 +66,8 @@ export class CoreModule {
         EmailConsumer,
         SeatConsumer,
         { provide: DEAD_LETTER_SINK, useExisting: KafkaPublisher },
-        { provide: CONSUMERS, inject: [EmailConsumer, SeatConsumer], useFactory: (...consumers: unknown[]) => consumers },
+        LinkRequestConsumer,
+        { provide: CONSUMERS, inject: [EmailConsumer, SeatConsumer, LinkRequestConsumer], useFactory: (...consumers: unknown[]) => consumers },
         { provide: READ_STORE, useFactory: () => openReadStore(settings) },
         {
           provide: SecretBox,

@@ -1,0 +1,68 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import { REQUESTED_LINK_MS, type EmailRequestEvent } from '../../domain/link/link-request';
+import { link, linkStream } from '../../domain/link/link';
+import { normalizeEmail } from '../../domain/shared/email';
+import { DomainError } from '../../domain/shared/errors';
+import { emailReservation, emailStream, user, userStream } from '../../domain/user/user';
+import { SecretBox } from '../../infra/crypto/sealing';
+import { emailKey, hashToken } from '../../infra/crypto/secrets';
+import type { EventStore, RecordedEvent } from '../../infra/eventstore/port';
+import { Links } from '../auth/links.service';
+import { Streams } from '../shared/streams';
+import { CLOCK, EVENT_STORE, type Clock } from '../shared/tokens';
+import { derivedEventId, type Consumer, type ConsumerScope, type Effect } from './consumer';
+
+type Requested = Extract<EmailRequestEvent, { type: 'LinkRequested' }>['data'];
+
+/**
+ * R-SEC-3: answers the public link requests from the log, out of the requests'
+ * time. An email with an account gets its link (and, through the email consumer,
+ * its email); any other gets nothing, and neither answer said which. The token was
+ * chosen with the request and the events' ids derive from the request's, so
+ * handling a request twice (a redelivery, a crash) issues one link and one email.
+ * An address that had its emails for the hour gets none (R-SEC-6), silently.
+ */
+@Injectable()
+export class LinkRequestConsumer implements Consumer {
+  readonly name = 'link-requests';
+  readonly handles = ['LinkRequested'];
+
+  constructor(
+    private readonly streams: Streams,
+    private readonly links: Links,
+    private readonly box: SecretBox,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  async handle(event: RecordedEvent, _scope: ConsumerScope): Promise<Effect | undefined> {
+    // Let the request's answer leave first: what follows differs for known and unknown emails (R-SEC-3).
+    await new Promise((resolve) => setImmediate(resolve));
+    const { purpose, emailKey: key, sealedToken } = event.data as Requested;
+    const now = this.clock();
+    const expiresAt = new Date(event.recordedAt.getTime() + REQUESTED_LINK_MS[purpose]);
+    if (expiresAt <= now) return undefined; // handled too late to be of use
+    const { state: reservation } = await this.streams.load(emailStream(key), emailReservation);
+    if (!reservation.userId) return undefined;
+    const { state: account } = await this.streams.load(userStream(reservation.userId), user);
+    // The address must still be the account's: a reservation outlived by an email change sends nothing.
+    if (!account.exists || emailKey(normalizeEmail(account.email)) !== key) return undefined;
+    const token = this.box.open(sealedToken);
+    if ((await this.streams.load(linkStream(hashToken(token)), link)).state.exists) return undefined; // issued already
+    return async () => {
+      let issued;
+      try {
+        const context = { now, actor: event.actor };
+        issued = await this.links.issue(purpose, { userId: account.userId }, expiresAt.toISOString(), context, { to: account.email, ...(purpose === 'password-reset' ? { variant: 'self' } : {}) }, token);
+      } catch (error) {
+        if (error instanceof DomainError && (error.code === 'too_many_requests' || error.code === 'link_exists')) return;
+        throw error;
+      }
+      const metadata = { actor: event.actor, ...(event.realActor ? { realActor: event.realActor } : {}), correlationId: event.correlationId, causationId: event.eventId };
+      const events = issued.change.events.map((e, i) => ({ eventId: derivedEventId(createHash('sha256').update(`link-request:${event.eventId}:${i}`).digest('hex')), type: e.type, data: e.data, metadata }));
+      // Ids derived from the request: appending again after a crash is the same append, not a second link.
+      await this.store.append(issued.change.from.stream, events, 'no_stream');
+    };
+  }
+}
