@@ -58,10 +58,11 @@ export async function createApp(options: AppOptions & { logger?: false | LoggerS
   return app;
 }
 
-/** JSON bodies through parseJsonBody: anything it refuses is answered in the API's error shape before a later stage sees it (R-SEC-5). */
+/** JSON bodies through parseJsonBody, and no other kind: anything refused is answered in the API's error shape before a later stage sees it (R-SEC-5). */
 function acceptJson(app: NestFastifyApplication): void {
   const fastify = app.getHttpAdapter().getInstance();
   fastify.removeContentTypeParser('application/json');
+  fastify.removeContentTypeParser('text/plain'); // every body is JSON: anything else is 415 unsupported_media_type
   fastify.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: BODY_LIMIT }, (request, body, done) => {
     try {
       done(null, parseJsonBody(request.headers['content-type'], body as Buffer));

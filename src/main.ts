@@ -16,7 +16,8 @@ async function main() {
   }
   const app = await createApp({ settings });
   await app.listen(settings.PORT, settings.HOST);
-  new Logger('gatehouse').log({ message: 'listening', url: `http://localhost:${settings.PORT}`, eventStore: settings.EVENT_STORE, docs: '/docs' });
+  const metrics = settings.METRICS_PORT === undefined ? '/metrics' : `http://localhost:${settings.METRICS_PORT}/metrics`;
+  new Logger('gatehouse').log({ message: 'listening', url: `http://localhost:${settings.PORT}`, eventStore: settings.EVENT_STORE, docs: '/docs', metrics });
 }
 
 void main();
