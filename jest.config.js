@@ -3,9 +3,10 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 // Only crawl the project's own source folders: keeps node_modules/dist out of
-// the haste map. Folders that do not exist yet are skipped, since Jest fails on
-// a missing root.
-const roots = ['src', 'domain', 'projections', 'infra', 'test', 'bench']
+// the haste map (scripts/rig holds the server starters the tests share with the
+// benches). Folders that do not exist yet are skipped, since Jest fails on a
+// missing root.
+const roots = ['src', 'domain', 'projections', 'infra', 'test', 'bench', 'scripts']
   .filter((dir) => fs.existsSync(path.join(__dirname, dir)))
   .map((dir) => `<rootDir>/${dir}`);
 

@@ -19,11 +19,12 @@ import { EventRegistry } from '../domain/shared/event-registry';
 import type { EventStore } from '../infra/eventstore/port';
 import { PostgresEventStore } from '../infra/eventstore/postgres';
 import { SqliteEventStore } from '../infra/eventstore/sqlite';
+import { cleanupOnExit } from '../scripts/rig/cleanup';
 import { machineFacts } from './support/machine';
 import { timed, type Operation } from './support/measure';
 import { medianEvents, num, table, writeSection, type MeasuredRow, type Row } from './support/report';
-import { memberAdded, openEventStoreDb, postgresFacts, postgresTarget, rawInsert, RAW_TABLE } from './support/stores';
-import { cleanupOnExit } from './support/cleanup';
+import { postgresTarget } from './support/servers';
+import { memberAdded, openEventStoreDb, postgresFacts, rawInsert, RAW_TABLE } from './support/stores';
 
 interface Options {
   seconds: number;
@@ -134,7 +135,7 @@ async function main(): Promise<void> {
 
   log(process.env.POSTGRES_URL ? 'PostgreSQL: fresh database on POSTGRES_URL' : 'PostgreSQL: starting a throwaway cluster with fsync on');
   const pg = await postgresTarget();
-  undo.push(pg.closeSync);
+  undo.push(pg.stopSync);
   const pgFacts = await postgresFacts(pg.url);
   const poolSize = options.concurrency;
   const postgres = new PostgresEventStore({ url: pg.url, registry, poolSize });
@@ -201,7 +202,7 @@ async function main(): Promise<void> {
     '',
     `- Machine: ${machine.nproc} cores (nproc), ${machine.cpuModel}, Node ${machine.node}, ${machine.kernel}, load average at start ${machine.loadAverage}.`,
     `- Temp dir (SQLite file and PostgreSQL cluster): ${machine.tempFs}, ${num(machine.fdatasyncPerSecond)} fdatasync/s (8 kB write + fdatasync, one thread).`,
-    `- PostgreSQL: ${pgFacts.version}, ${pg.origin}; ${pgFacts.settings}. Adapter pool and raw INSERT pool: ${poolSize} connections; raw INSERTs are autocommit.`,
+    `- PostgreSQL: ${pgFacts.version}, ${pg.description}; ${pgFacts.settings}. Adapter pool and raw INSERT pool: ${poolSize} connections; raw INSERTs are autocommit.`,
     `- SQLite: ${sqliteVersion} (better-sqlite3), journal_mode=WAL, synchronous=FULL (the adapter's default); appends arriving in the same tick share one transaction.`,
     `- Events: MemberAdded, about 400 bytes of JSON; each appender writes its own stream with an exact expected version. Raw INSERT table: same columns, primary key only (the event table also has two unique constraints and an index).`,
     `- Each figure: median of ${options.runs} runs of ${options.seconds} s, [min–max] of those runs; runs interleaved across rows after a ${options.warmup} s warm-up each. Checked afterwards: every counted event is in its store.`,
@@ -223,7 +224,7 @@ async function main(): Promise<void> {
   await postgres.close();
   if (typeof esdb !== 'string') await esdb.close();
   await sqlite.close();
-  await pg.close();
+  await pg.stop();
   undoAll();
 }
 

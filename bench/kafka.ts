@@ -28,14 +28,14 @@ import { COMMANDS_TOPIC, EVENTS_TOPIC, KafkaPublisher } from '../src/messaging/k
 import { ProjectionRunner } from '../src/readmodels/projection-runner';
 import { gatehouseEvents } from '../src/shared/event-types';
 import { EVENT_STORE } from '../src/shared/tokens';
+import { cleanupOnExit } from '../scripts/rig/cleanup';
 import { addMembers, seedOrg } from './support/dataset';
-import { kafkaTarget, type KafkaTarget } from './support/kafka';
+import { kafkaTarget, type KafkaTarget } from './support/servers';
 import type { CallerCommand, CallerReport, CallerRequest } from './support/kafka-caller';
 import { ms, percentiles, type Percentiles } from './support/latency';
 import { machineFacts } from './support/machine';
 import { spread } from './support/measure';
 import { num, writeSection } from './support/report';
-import { cleanupOnExit } from './support/cleanup';
 
 interface Options {
   write: boolean;

@@ -29,15 +29,15 @@ import { loadSettings } from '../src/config/config';
 import { ProjectionRunner } from '../src/readmodels/projection-runner';
 import { gatehouseEvents } from '../src/shared/event-types';
 import { fold } from '../projections/projection';
+import { cleanupOnExit } from '../scripts/rig/cleanup';
 import { Worker } from 'node:worker_threads';
 import { addMembers, DATASET_NAMES, loadOrg, seedOrg, type SeededOrg } from './support/dataset';
 import type { GenerateJob } from './support/generate-worker';
-import { mongoTarget, type MongoTarget } from './support/ferretdb';
+import { mongoTarget, type MongoTarget } from './support/servers';
 import { ms, percentiles, sleep, type Percentiles } from './support/latency';
 import { machineFacts } from './support/machine';
 import { spread } from './support/measure';
 import { num, writeSection } from './support/report';
-import { cleanupOnExit } from './support/cleanup';
 
 interface Options {
   quick: boolean;

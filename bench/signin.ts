@@ -32,12 +32,12 @@ import { Sessions } from '../src/auth/sessions.service';
 import { loadSettings } from '../src/config/config';
 import { gatehouseEvents } from '../src/shared/event-types';
 import { Streams } from '../src/shared/streams';
+import { cleanupOnExit } from '../scripts/rig/cleanup';
 import { machineFacts } from './support/machine';
 import { spread } from './support/measure';
 import { num, writeSection } from './support/report';
 import { AppProcess, Client, drive, type HttpSample, type Response } from './support/signin-client';
 import { seedSessions, type SeededSession } from './support/signin-seed';
-import { cleanupOnExit } from './support/cleanup';
 
 interface Options {
   runs: number;

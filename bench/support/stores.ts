@@ -1,9 +1,9 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
-import { Client, Pool } from 'pg';
+import type { Pool } from 'pg';
 import type { EventRegistry } from '../../domain/shared/event-registry';
 import type { EventStore, NewEvent } from '../../infra/eventstore/port';
-import { startDurablePostgres } from './postgres';
+import { withClient } from '../../scripts/rig/postgres';
 
 /** A MemberAdded-sized event: about 400 bytes of JSON across metadata and data. */
 export function memberAdded(orgId: string, n: number): NewEvent {
@@ -13,52 +13,6 @@ export function memberAdded(orgId: string, n: number): NewEvent {
     data: { orgId, memberId: `m-${randomUUID()}`, email: `member${n}@example.org`, role: 'Member', invitedBy: 'u-admin', at: new Date().toISOString() },
     metadata: { actor: { kind: 'user', id: 'u-admin' }, orgId, correlationId: randomUUID(), causationId: randomUUID() },
   };
-}
-
-export interface PostgresTarget {
-  url: string;
-  /** How the server was obtained, for the report. */
-  origin: string;
-  close(): Promise<void>;
-  /** For exit and signal handlers, which cannot await. */
-  closeSync(): void;
-}
-
-/**
- * POSTGRES_URL: a fresh database on that server (dropped afterwards), so its own
- * settings are what gets measured. Otherwise a throwaway cluster with fsync on.
- */
-export async function postgresTarget(): Promise<PostgresTarget> {
-  const external = process.env.POSTGRES_URL;
-  if (!external) {
-    const cluster = await startDurablePostgres();
-    return { url: cluster.url, origin: 'throwaway cluster started by the bench in the temp dir', close: async () => cluster.stop(), closeSync: cluster.stop };
-  }
-  const name = `gh_bench_${randomBytes(6).toString('hex')}`;
-  await withClient(external, (c) => c.query(`CREATE DATABASE ${name}`));
-  const url = new URL(external);
-  url.pathname = `/${name}`;
-  let dropped = false;
-  const close = async () => {
-    if (dropped) return;
-    dropped = true;
-    await withClient(external, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
-  };
-  // A database left behind on someone's server is a small leak; say so rather than block exit.
-  const closeSync = () => {
-    if (!dropped) process.stderr.write(`[bench] database ${name} may be left on the POSTGRES_URL server\n`);
-  };
-  return { url: url.toString(), origin: 'server from POSTGRES_URL (fresh database)', close, closeSync };
-}
-
-export async function withClient<T>(url: string, fn: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
 }
 
 const SETTINGS = ['fsync', 'synchronous_commit', 'full_page_writes', 'wal_sync_method', 'commit_delay', 'shared_buffers', 'max_wal_size'];

@@ -1,6 +1,7 @@
-import { startFerretDb, type RunningFerretDb } from './ferretdb';
-import { startKafka, type RunningKafka } from './kafka';
-import { redactUrl, startPostgres, type RunningPostgres } from './postgres';
+import { cleanupOnExit } from '../../scripts/rig/cleanup';
+import { startFerretDb, type RunningFerretDb } from '../../scripts/rig/ferretdb';
+import { startKafka, type RunningKafka } from '../../scripts/rig/kafka';
+import { redactUrl, startPostgres, type RunningPostgres } from '../../scripts/rig/postgres';
 
 /** What global-setup started, for global-teardown (Jest shares only globalThis between them). */
 export interface RigState {
@@ -49,29 +50,9 @@ export default async function globalSetup(): Promise<void> {
   if (postgres || ferretdb || kafka) {
     // A Ctrl-C or kill skips globalTeardown; stop the servers anyway, then let the
     // signal do what it would have done.
-    const stopAllSync = () => {
-      postgres?.stopSync();
-      ferretdb?.stopSync();
-      kafka?.stopSync();
-    };
-    const onExit = () => stopAllSync();
-    const onSignal = (signal: NodeJS.Signals) => {
-      stopAllSync();
-      process.kill(process.pid, signal);
-    };
-    process.once('exit', onExit);
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-    globalThis.__gatehouseRig = {
-      postgres,
-      ferretdb,
-      kafka,
-      detach() {
-        process.off('exit', onExit);
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-      },
-    };
+    const { undo, detach } = cleanupOnExit();
+    for (const server of [postgres, ferretdb, kafka]) if (server) undo.push(server.stopSync);
+    globalThis.__gatehouseRig = { postgres, ferretdb, kafka, detach };
   }
 
   process.stderr.write('\n');

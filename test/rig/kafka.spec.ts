@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
-import { startKafka, type RunningKafka } from './kafka';
+import { startKafka, type RunningKafka } from '../../scripts/rig/kafka';
 
 // Retries long enough to ride out a broker restart (RIG.md: 0 lost, 0 duplicated this way).
 const RETRY = { retries: 30, initialRetryTime: 200, maxRetryTime: 2_000 };

@@ -10,6 +10,7 @@ import {
   killRecordedServer,
   reapStaleDirs,
   runScriptToStderr,
+  scriptPath,
   tail,
   waitUntilReady,
 } from './processes';
@@ -39,7 +40,7 @@ const SERVER_PID_FILE = 'ferretdb.pid';
 const READY_TIMEOUT_MS = 30_000;
 // SIGKILL, since the data is thrown away anyway; then this long for it to be gone.
 const KILL_WAIT_MS = 3_000;
-const BUILD_SCRIPT = path.resolve(__dirname, '../../scripts/build-ferretdb.sh');
+const BUILD_SCRIPT = scriptPath('build-ferretdb.sh');
 
 const HOW_TO_FIX =
   'Install Go (https://go.dev/dl/, or Debian/Ubuntu: apt-get install -y golang-go) and run ' +

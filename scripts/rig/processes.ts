@@ -7,7 +7,8 @@ import * as path from 'node:path';
 /**
  * What the rig's throwaway servers (PostgreSQL, FerretDB, Kafka) share: temp dirs that
  * record who owns them, free ports, waiting for a server to answer, and killing it again,
- * also from 'exit' and signal handlers, which cannot await.
+ * also from 'exit' and signal handlers, which cannot await. The tests (Jest's global setup,
+ * fault tests) and the benches (compiled to dist/) start their servers with the same code.
  */
 
 /** Why a server did not come up; `exited` when it died (worth a retry on new ports). */
@@ -103,6 +104,15 @@ function isAlive(pid: number): boolean {
     // EPERM: it exists but belongs to another user.
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/**
+ * scripts/<name>: beside this folder when run from the sources (Jest), three levels up
+ * when compiled to dist/scripts/rig/ (the build does not copy shell scripts).
+ */
+export function scriptPath(name: string): string {
+  const beside = path.resolve(__dirname, '..', name);
+  return fs.existsSync(beside) ? beside : path.resolve(__dirname, '..', '..', '..', 'scripts', name);
 }
 
 /**
