@@ -48,7 +48,7 @@ async function main(args: string[]): Promise<number> {
         const done = await runner.rebuild(name, ({ position, head, events: applied }) =>
           log({ msg: 'rebuild progress', projection: name, events: applied, eventsPerSecond: Math.round(applied / ((Date.now() - started) / 1000)), position: String(position), head: String(head) }),
         );
-        log({ msg: 'rebuild done; the service now reads the new generation', projection: name, generation: done.generation, events: done.events, seconds: (Date.now() - started) / 1000 });
+        log({ msg: 'rebuild done; the service now reads the new generation', projection: name, generation: done.generation, events: done.events, skipped: done.skipped, seconds: (Date.now() - started) / 1000 });
         return 0;
       }
       default:

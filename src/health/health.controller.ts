@@ -5,7 +5,6 @@ import type { EventStore } from '../../infra/eventstore/port';
 import type { ReadStore } from '../../infra/readstore/port';
 import { ConsumerRunner } from '../messaging/consumer-runner';
 import { KafkaPublisher } from '../messaging/kafka-publisher';
-import { Metrics } from '../ops/metrics.controller';
 import { ProjectionRunner } from '../readmodels/projection-runner';
 import { EVENT_STORE, READ_STORE } from '../shared/tokens';
 
@@ -20,11 +19,7 @@ export class HealthController {
     private readonly runner: ProjectionRunner,
     private readonly consumers: ConsumerRunner,
     private readonly publisher: KafkaPublisher,
-    metrics: Metrics,
-  ) {
-    // The projections' fault counts go to /metrics as they come to /health.
-    runner.registerMetrics(metrics.registry);
-  }
+  ) {}
 
   /** Liveness: the process answers. */
   @Get('live')

@@ -257,9 +257,10 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
     const letter = (await this.readStore.getMany<DeadLetter>(DEAD_LETTERS, [id])).get(id);
     if (!letter) return undefined;
     if (letter.status !== 'dead') return letter;
-    if (!letter.event) throw new DomainError('not_redrivable', 'a malformed message holds no event to handle again');
     const consumer = this.consumers.find((c) => c.name === letter.consumer);
-    if (!consumer) throw new Error(`no consumer ${letter.consumer}`);
+    // A projection's letter is mended at the source, then by a rebuild (R-SEC-5); a malformed message holds no event.
+    if (!consumer) throw new DomainError('not_redrivable', 'a projection fault is fixed at the source and then by a rebuild of the projection');
+    if (!letter.event) throw new DomainError('not_redrivable', 'a malformed message holds no event to handle again');
     const event: RecordedEvent = { ...letter.event, position: BigInt(letter.event.position), recordedAt: new Date(letter.event.recordedAt) };
     const scope = new ConsumerScope(this.readStore, event);
     const now = this.clock().toISOString();

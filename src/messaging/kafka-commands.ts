@@ -141,11 +141,18 @@ export class KafkaCommands {
     if (missing) return rejected('validation_failed', `payload.${missing} is required`);
     const fastify = this.adapter.httpAdapter.getInstance<FastifyInstance>();
     const hasBody = route.method !== 'DELETE' || Object.keys(body).length > 0;
+    let payloadText: string | undefined;
+    try {
+      payloadText = hasBody ? JSON.stringify(body) : undefined;
+    } catch {
+      // A payload nested deep enough to overflow the stack: the HTTP checks refuse anything past 32 levels anyway (R-SEC-5).
+      return rejected('too_deep', 'the payload is nested too deeply');
+    }
     const response = await fastify.inject({
       method: route.method,
       url,
       headers: { ...(authorization ? { authorization } : {}), ...(hasBody ? { 'content-type': 'application/json' } : {}) },
-      ...(hasBody ? { payload: JSON.stringify(body) } : {}),
+      ...(payloadText !== undefined ? { payload: payloadText } : {}),
     });
     const parsed = response.body ? (JSON.parse(response.body) as Record<string, unknown>) : {};
     if (response.statusCode >= 400) {

@@ -33,6 +33,8 @@ export class Metrics implements OnModuleInit, OnApplicationBootstrap, OnApplicat
     runner: ProjectionRunner,
   ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'gatehouse_' });
+    // The projections' fault counts (R-SEC-5), beside their lag.
+    runner.registerMetrics(this.registry);
     // One collect fills all three: the registry asks the first registered gauge first.
     const lag: Gauge<'projection'> = new Gauge({
       name: 'gatehouse_projection_lag_ms',

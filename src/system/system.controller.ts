@@ -159,7 +159,7 @@ export class DeadLettersController {
   @HttpCode(200)
   async redrive(@Param('id') id: string, @Req() request: GatehouseRequest) {
     await this.requireSystemAdmin(request);
-    const letter = /^[a-z-]{1,40}:([0-9a-f-]{36}|kafka-\d{1,6}-\d{1,20})$/.test(id) ? await this.consumers.redrive(id) : undefined;
+    const letter = /^[a-z0-9.-]{1,60}:([0-9a-f-]{36}|kafka-\d{1,6}-\d{1,20})$/.test(id) ? await this.consumers.redrive(id) : undefined;
     if (!letter) throw new NotFound('dead letter');
     const { event: _event, _pos, ...rest } = letter;
     return rest;

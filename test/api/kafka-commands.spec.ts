@@ -97,6 +97,14 @@ describe('commands over Kafka, request/reply on gatehouse.commands (SPEC 3.2)', 
     expect(await caller.send({ type: 'members.disable', payload: { org: org.orgId } }, org.token)).toMatchObject({ ok: false, error: { code: 'validation_failed', message: 'payload.user is required' } });
   });
 
+  it('R-SEC-5 a payload nested thousands deep is refused with a code, and the server goes on', async () => {
+    // Written by hand: JSON.stringify itself would overflow on it. 10 000 levels parse (V8's JSON.parse copes) but cannot be re-serialised.
+    const deep = `${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`;
+    const message = `{"type":"members.update","payload":{"org":"${org.orgId}","user":"${org.ownerId}","bio":${deep}}}`;
+    expect(await caller.send(message, org.token)).toMatchObject({ ok: false, error: { code: expect.stringMatching(/^(too_deep|validation_failed)$/) } });
+    expect(await caller.send({ type: 'invitations.create', payload: { org: org.orgId, email: 'after-deep@example.com' } }, org.token)).toMatchObject({ ok: true });
+  });
+
   it('a retried command with the same idempotency key is a no-op that returns the first result', async () => {
     const key = `create-${randomUUID()}`;
     const command = { type: 'members.create', payload: { org: org.orgId, email: 'once@example.com', firstName: 'Otto', lastName: 'Once', mode: 'temporary-password' }, idempotencyKey: key };

@@ -117,6 +117,8 @@ describe('an event a projection cannot apply stops nothing, and says so (R-SEC-5
     expect(letter).toMatchObject({ consumer: 'directory.v1', projection: 'directory.v1', generation: 1, eventType: 'UserProfileUpdated', position: poison.position, orgId: orgA.orgId, status: 'dead', reason: expect.stringMatching(/^TypeError: /) });
     expect(JSON.stringify(letters.body)).not.toContain(PRIVATE);
     expect(JSON.stringify(health.body)).not.toContain(PRIVATE);
+    // It is mended at the source and by a rebuild, not re-driven: a clear 409, not a 404 or a 500.
+    expect(await t.request('POST', `/v1/system/dead-letters/${encodeURIComponent(letter.id)}/redrive`, { token: system.token })).toMatchObject({ status: 409, body: { code: 'not_redrivable' } });
   });
 
   it('R-SEC-5 after a restart on the same data the lists go on, and the fault is still reported', async () => {
