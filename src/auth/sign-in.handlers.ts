@@ -129,7 +129,7 @@ export class SignInCompletion {
 
   /** Which orgs: the members list by person; whether each membership is usable: its stream and its org's (R-ROLE-8). */
   private async refusalFor(userId: string): Promise<Refusal | undefined> {
-    const rows = await this.readStore.find<MemberRow>({ collection: this.projections.collection(MEMBERS), where: { userId }, orderBy: [['id', 'asc']], limit: 1000 });
+    const rows = await this.readStore.find<MemberRow>({ collection: this.projections.collection(MEMBERS), where: { userId }, orderBy: [['orgId', 'asc'], ['id', 'asc']], limit: 1000 });
     let disabled = 0;
     let suspended = 0;
     for (const orgId of new Set(rows.map((r) => r.orgId))) {

@@ -1,8 +1,9 @@
 import { Secret, TOTP } from 'otpauth';
 import type { EventStore, RecordedEvent } from '../../infra/eventstore/port';
-import { ConsumerRunner } from '../../src/messaging/consumer-runner';
+import { ConsumerScope, type Consumer } from '../../src/messaging/consumer';
+import { ConsumerRunner, CONSUMERS } from '../../src/messaging/consumer-runner';
 import { ProjectionRunner } from '../../src/readmodels/projection-runner';
-import { EVENT_STORE } from '../../src/shared/tokens';
+import { EVENT_STORE, READ_STORE } from '../../src/shared/tokens';
 import { createOrg, linkTokenFor, startApp, type OrgSession, type TestApp } from '../support/app';
 
 /**
@@ -190,6 +191,27 @@ describe('public endpoints (R-SEC-3, R-SEC-6, R-CRED-7, R-ACC-1, R-ACC-7)', () =
       expect(knownFirst.stream.toLowerCase()).not.toContain('shape');
       expect(t.mailbox().slice(before).map((m) => m.to)).toEqual(['shape-known@example.com']);
     }
+  });
+
+  it('R-SEC-3 a link request handled again from the log (a redelivery, a crash before its checkpoint) issues the same link and no second email', async () => {
+    const org = await createOrg(t);
+    await member(org, 'twice-handled@example.com');
+    const head = await store.headPosition();
+    expect((await t.request('POST', '/v1/magic-links', { body: { email: 'twice-handled@example.com' } })).status).toBe(202);
+    const after = (await store.readAll(head)).events;
+    const [request] = after.filter((e) => e.type === 'LinkRequested');
+    expect(request).toBeDefined();
+    const issued = after.filter((e) => e.type === 'LinkIssued');
+    expect(issued).toHaveLength(1);
+    const consumer = (t.app.get(CONSUMERS) as Consumer[]).find((c) => c.handles.includes('LinkRequested'))!;
+    for (const redrive of [false, true]) {
+      const effect = await consumer.handle(request, new ConsumerScope(t.app.get(READ_STORE), request), redrive);
+      if (effect) await effect();
+    }
+    await settle();
+    const again = (await store.readAll(head)).events;
+    expect(again.filter((e) => e.type === 'LinkIssued').map((e) => e.stream)).toEqual(issued.map((e) => e.stream));
+    expect(t.mailbox().filter((m) => m.to === 'twice-handled@example.com')).toHaveLength(1);
   });
 
   it('R-CRED-7 R-SEC-3 50 parallel wrong passwords from one address for one account are tried no more often than 50 sequential ones (checked and counted in one step)', async () => {
