@@ -26,7 +26,7 @@ import { createApp } from '../src/app';
 import { loadSettings } from '../src/config/config';
 import { COMMANDS_TOPIC, EVENTS_TOPIC, KafkaPublisher } from '../src/messaging/kafka-publisher';
 import { ProjectionRunner } from '../src/readmodels/projection-runner';
-import { gatehouseEvents } from '../src/shared/event-types';
+import { eventRegistry } from '../domain/events';
 import { EVENT_STORE } from '../src/shared/tokens';
 import { cleanupOnExit } from '../scripts/rig/cleanup';
 import { addMembers, seedOrg } from './support/dataset';
@@ -475,7 +475,7 @@ async function main(): Promise<void> {
   let seeded = { events: 0, seconds: 0 };
   if (options.catchupEvents > 0) {
     const logFile = path.join(tmp, 'catchup-events.db');
-    const seedStore = new SqliteEventStore({ file: logFile, registry: gatehouseEvents() });
+    const seedStore = new SqliteEventStore({ file: logFile, registry: eventRegistry() });
     const members = Math.ceil(options.catchupEvents / EVENTS_PER_COMMAND);
     log(`seeding ${int(members * EVENTS_PER_COMMAND)} events (${int(members)} members) for the catch-up`);
     const t = performance.now();

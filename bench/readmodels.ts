@@ -27,7 +27,7 @@ import { SqliteReadStore } from '../infra/readstore/sqlite';
 import { createApp } from '../src/app';
 import { loadSettings } from '../src/config/config';
 import { ProjectionRunner } from '../src/readmodels/projection-runner';
-import { gatehouseEvents } from '../src/shared/event-types';
+import { eventRegistry } from '../domain/events';
 import { fold } from '../projections/projection';
 import { cleanupOnExit } from '../scripts/rig/cleanup';
 import { Worker } from 'node:worker_threads';
@@ -477,7 +477,7 @@ async function cvOpenLoop(app: NestFastifyApplication, token: string, orgId: str
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const runId = randomBytes(3).toString('hex');
-  const registry = gatehouseEvents();
+  const registry = eventRegistry();
   const began = performance.now();
 
   const { undo, undoAll } = cleanupOnExit();

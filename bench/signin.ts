@@ -30,7 +30,7 @@ import { userStream } from '../domain/user/user';
 import { hashToken } from '../infra/crypto/secrets';
 import { Sessions } from '../src/auth/sessions.service';
 import { loadSettings } from '../src/config/config';
-import { gatehouseEvents } from '../src/shared/event-types';
+import { eventRegistry } from '../domain/events';
 import { Streams } from '../src/shared/streams';
 import { cleanupOnExit } from '../scripts/rig/cleanup';
 import { machineFacts } from './support/machine';
@@ -349,7 +349,7 @@ async function main(): Promise<void> {
   log(`seeding ${num(options.sessions)} live sessions (one new member each) into the event store`);
   const seedStart = performance.now();
   const settings = loadSettings({ DATA_DIR: dataDir });
-  const store = new SqliteEventStore({ file: path.join(dataDir, 'events.db'), registry: gatehouseEvents() });
+  const store = new SqliteEventStore({ file: path.join(dataDir, 'events.db'), registry: eventRegistry() });
   const seeded = await seedSessions(store, { orgId: org.orgId, ownerId: org.ownerId, count: options.sessions, passwordHash: knownHash, sessionTtlHours: settings.SESSION_TTL_HOURS, tag });
   const eventCount = Number(await store.headPosition());
   await store.close();
@@ -442,7 +442,7 @@ async function main(): Promise<void> {
 
   // ---- 5. where a check's time goes: Sessions.authenticate alone, in this process ---------------
   log('authenticate() alone, in this process (no HTTP)');
-  const probeStore = new SqliteEventStore({ file: path.join(dataDir, 'events.db'), registry: gatehouseEvents() });
+  const probeStore = new SqliteEventStore({ file: path.join(dataDir, 'events.db'), registry: eventRegistry() });
   const streams = new Streams(probeStore);
   const sessions = new Sessions(streams, settings, () => new Date());
   const probeTokens = shuffled(tokens).slice(0, Math.min(tokens.length, 5_000));

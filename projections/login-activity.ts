@@ -1,5 +1,5 @@
-import type { RecordedEvent } from '../infra/eventstore/port';
-import type { Doc, Projection, Workspace } from './projection';
+import type { RecordedOf } from '../domain/events';
+import { projection, type Doc, type Workspace } from './projection';
 
 /** One sign-in attempt on an account (R-CRED-6): action, outcome, reason, address, user agent, method, time. */
 export interface LoginAttempt extends Doc {
@@ -16,23 +16,21 @@ export interface LoginAttempt extends Doc {
 
 export const LOGIN_ACTIVITY = 'login_activity';
 
-export const loginActivity: Projection = {
-  name: 'login-activity.v1',
-  collections: [LOGIN_ACTIVITY],
-  handles: ['SignedIn', 'SignInFailed'],
-  async apply(event: RecordedEvent, docs: Workspace): Promise<void> {
-    const d = event.data as { userId: string; method: string; ip: string; userAgent: string; reason?: string };
-    docs.put<LoginAttempt>(LOGIN_ACTIVITY, {
-      id: event.eventId,
-      userId: d.userId,
-      action: 'sign-in',
-      success: event.type === 'SignedIn',
-      ...(d.reason ? { failureReason: d.reason } : {}),
-      ip: d.ip,
-      userAgent: d.userAgent,
-      method: d.method,
-      at: event.recordedAt.toISOString(),
-      seq: event.position.toString().padStart(20, '0'),
-    });
-  },
+const attempt = (event: RecordedOf<'SignedIn'> | RecordedOf<'SignInFailed'>, docs: Workspace) => {
+  const d = event.data;
+  docs.put<LoginAttempt>(LOGIN_ACTIVITY, {
+    id: event.eventId,
+    userId: d.userId,
+    action: 'sign-in',
+    success: event.type === 'SignedIn',
+    ...('reason' in d && d.reason ? { failureReason: d.reason } : {}),
+    ip: d.ip,
+    userAgent: d.userAgent,
+    method: d.method,
+    at: event.recordedAt.toISOString(),
+    seq: event.position.toString().padStart(20, '0'),
+  });
 };
+
+/** R-CRED-6: every sign-in attempt on an account, newest first when read. */
+export const loginActivity = projection('login-activity.v1', [LOGIN_ACTIVITY], { SignedIn: attempt, SignInFailed: attempt });

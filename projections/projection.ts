@@ -1,4 +1,4 @@
-import type { RecordedEvent } from '../infra/eventstore/port';
+import { dispatch, handledBy, type EventHandlers, type EventType, type Recorded } from '../domain/events';
 
 /** A read-model document: an id, and the position of the last event folded into it. */
 export interface Doc {
@@ -22,8 +22,23 @@ export interface Projection {
   /** Versioned: a new shape gets a new name and is rebuilt beside the old one. */
   name: string;
   collections: readonly string[];
-  handles: readonly string[];
-  apply(event: RecordedEvent, docs: Workspace): Promise<void>;
+  handles: readonly EventType[];
+  apply(event: Recorded, docs: Workspace): Promise<void>;
+}
+
+/** How each event changes the documents: one reducer per event type, typed by that event. */
+export type Reducers = EventHandlers<[docs: Workspace], Promise<void> | void>;
+
+/** A projection from a reducer table: it handles exactly the types it has a reducer for. */
+export function projection(name: string, collections: readonly string[], reducers: Reducers): Projection {
+  return {
+    name,
+    collections,
+    handles: handledBy(reducers),
+    async apply(event, docs) {
+      await dispatch(reducers, event, docs);
+    },
+  };
 }
 
 /** Lower-cased and accent-folded, for case- and accent-insensitive prefix search (R-LIST-2, R-LIST-3). */

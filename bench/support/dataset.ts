@@ -8,7 +8,8 @@ import type { Context, DomainEvent } from '../../domain/shared/decider';
 import { normalizeEmail } from '../../domain/shared/email';
 import { emailReservation, emailStream, user, userStream } from '../../domain/user/user';
 import { emailKey, hashToken, newToken } from '../../infra/crypto/secrets';
-import type { AppendRequest, EventMetadata, EventStore } from '../../infra/eventstore/port';
+import type { AppendRequest, EventStore } from '../../infra/eventstore/port';
+import type { EventMetadata } from '../../domain/shared/envelope';
 
 /**
  * Realistic members appended straight to an event store: for each member the same

@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteEventStore } from '../../infra/eventstore/sqlite';
-import { gatehouseEvents } from '../../src/shared/event-types';
+import { eventRegistry } from '../../domain/events';
 import { addMembers, seedOrg } from './dataset';
 
 /**
@@ -18,7 +18,7 @@ export interface GenerateJob {
 }
 
 async function run(job: GenerateJob): Promise<void> {
-  const store = new SqliteEventStore({ file: job.eventsFile, registry: gatehouseEvents() });
+  const store = new SqliteEventStore({ file: job.eventsFile, registry: eventRegistry() });
   const start = performance.now();
   const orgCount = Math.ceil(job.members / job.perOrg);
   let events = 0;

@@ -6,7 +6,8 @@ import type { DomainEvent } from '../../domain/shared/decider';
 import { session, sessionStream } from '../../domain/session/session';
 import { emailReservation, emailStream, user, userStream } from '../../domain/user/user';
 import { emailKey, hashToken, newToken } from '../../infra/crypto/secrets';
-import type { AppendRequest, EventMetadata, EventStore } from '../../infra/eventstore/port';
+import type { AppendRequest, EventStore } from '../../infra/eventstore/port';
+import type { EventMetadata } from '../../domain/shared/envelope';
 
 /**
  * Live sessions appended straight to the event store, each with the token the

@@ -25,7 +25,8 @@ export function requireValidAccessCode(code: string): void {
   if (problem) throw new DomainError(problem, MESSAGES[problem], { code: problem === 'accesscode_format' ? undefined : code });
 }
 
-export type AccessCodeEvent = DomainEvent<'AccessCodeReserved' | 'AccessCodeReleased', { orgId: string; code: string; userId: string }>;
+type CodeHolder = { orgId: string; code: string; userId: string };
+export type AccessCodeEvent = DomainEvent<'AccessCodeReserved', CodeHolder> | DomainEvent<'AccessCodeReleased', CodeHolder>;
 
 export interface AccessCodeReservation {
   userId?: string;

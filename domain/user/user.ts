@@ -157,26 +157,41 @@ export interface Reservation {
   userId?: string;
 }
 
-type ReservationEvent = DomainEvent<'EmailReserved' | 'UsernameReserved' | 'IdentityReserved', { userId: string }> | DomainEvent<'UsernameReleased', { userId: string }>;
+type Holder = { userId: string };
+/** Each kind of unique value has its own pair of events (an email's release is no username's). */
+export type ReservationEvent =
+  | DomainEvent<'EmailReserved', Holder>
+  | DomainEvent<'EmailReleased', Holder>
+  | DomainEvent<'UsernameReserved', Holder>
+  | DomainEvent<'UsernameReleased', Holder>
+  | DomainEvent<'IdentityReserved', Holder>
+  | DomainEvent<'IdentityReleased', Holder>;
 
-function reservation(reserved: 'EmailReserved' | 'UsernameReserved' | 'IdentityReserved', taken: string): Decider<Reservation, { type: 'Reserve'; userId: string } | { type: 'Release' }, ReservationEvent> {
+type ReservationKind = 'Email' | 'Username' | 'Identity';
+type ReservationCommand = { type: 'Reserve'; userId: string } | { type: 'Release' };
+
+function reservation<K extends ReservationKind>(kind: K, taken: string): Decider<Reservation, ReservationCommand, Extract<ReservationEvent, { type: `${K}Reserved` | `${K}Released` }>> {
+  type E = Extract<ReservationEvent, { type: `${K}Reserved` | `${K}Released` }>;
+  const reserved = `${kind}Reserved` as const;
+  const released = `${kind}Released` as const;
+  const event = (type: `${K}Reserved` | `${K}Released`, userId: string) => ({ type, data: { userId } }) as E;
   return {
     initialState: () => ({}),
     decide(state, command) {
-      if (command.type === 'Release') return state.userId ? [{ type: 'UsernameReleased', data: { userId: state.userId } }] : [];
+      if (command.type === 'Release') return state.userId ? [event(released, state.userId)] : [];
       if (state.userId === command.userId) return [];
       if (state.userId) throw new DomainError(taken, `this ${taken.split('_')[0]} belongs to another account`);
-      return [{ type: reserved, data: { userId: command.userId } }];
+      return [event(reserved, command.userId)];
     },
-    evolve: (state, event) => (event.type === 'UsernameReleased' ? {} : { userId: event.data.userId }),
+    evolve: (state, e) => (e.type === released ? {} : { userId: e.data.userId }),
   };
 }
 
 /** One account per email, case-insensitive. */
-export const emailReservation = reservation('EmailReserved', 'email_taken');
+export const emailReservation = reservation('Email', 'email_taken');
 /** One account per username, case-insensitive. */
-export const usernameReservation = reservation('UsernameReserved', 'username_taken');
+export const usernameReservation = reservation('Username', 'username_taken');
 
 /** One account per external identity. */
 export const identityStream = (provider: string, subjectHash: string) => `identity-${provider}-${subjectHash}`;
-export const identityReservation = reservation('IdentityReserved', 'identity_taken');
+export const identityReservation = reservation('Identity', 'identity_taken');

@@ -1,4 +1,5 @@
-import { IdempotencyMismatch, WrongExpectedVersion, type AppendResult, type ExpectedVersion, type NewEvent, type Position } from './port';
+import { IdempotencyMismatch, WrongExpectedVersion, type AppendResult, type ExpectedVersion, type NewEvent } from './port';
+import type { Position } from '../../domain/shared/envelope';
 
 export interface StoredIdentity {
   eventId: string;

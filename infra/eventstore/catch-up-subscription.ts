@@ -1,4 +1,5 @@
-import type { EventFilter, Position, ReadAllOptions, ReadAllResult, Subscription, SubscriptionHandler } from './port';
+import type { EventFilter, ReadAllOptions, ReadAllResult, Subscription, SubscriptionHandler } from './port';
+import type { Position } from '../../domain/shared/envelope';
 
 /** Wakes waiting readers when something was appended. A sequence number closes the gap between a read and a wait. */
 export class AppendSignal {

@@ -19,23 +19,9 @@ import {
 import type { EventRegistry } from '../../domain/shared/event-registry';
 import { replayedResult, type StoredIdentity } from './append-rules';
 import { AppendSignal, CatchUpSubscription } from './catch-up-subscription';
-import {
-  START,
-  WrongExpectedVersion,
-  type AppendRequest,
-  type AppendResult,
-  type EventFilter,
-  type EventMetadata,
-  type EventStore,
-  type ExpectedVersion,
-  type NewEvent,
-  type Position,
-  type ReadAllOptions,
-  type ReadAllResult,
-  type RecordedEvent,
-  type SubscribeOptions,
-  type SubscriptionHandler,
-} from './port';
+import { recorded, WrongExpectedVersion, type AppendRequest, type AppendResult, type EventFilter, type EventStore, type ExpectedVersion, type NewEvent, type ReadAllOptions, type ReadAllResult, type SubscribeOptions, type SubscriptionHandler } from './port';
+import { START, type EventMetadata, type Position } from '../../domain/shared/envelope';
+import type { Recorded } from '../../domain/events';
 
 export interface EventStoreDbOptions {
   /** A connection string, e.g. `esdb://localhost:2113?tls=false`. Reading `$all` needs an admin user on a secure server. */
@@ -46,7 +32,7 @@ export interface EventStoreDbOptions {
 }
 
 /** What Gatehouse keeps in an event's metadata. Our own `recordedAt` (not ESDB's `created`) keeps the clock injectable. */
-interface Envelope extends EventMetadata {
+interface StoredEnvelope extends EventMetadata {
   /** Ours, verbatim: the ESDB event id is only derived from it when it is not a UUID. */
   eventId: string;
   schemaVersion: number;
@@ -168,7 +154,7 @@ export class EventStoreDbEventStore implements EventStore {
     if (this.appended.size > REMEMBERED_BATCHES) this.appended.delete(this.appended.keys().next().value!);
   }
 
-  private envelope(event: NewEvent, recordedAt: string): Envelope {
+  private envelope(event: NewEvent, recordedAt: string): StoredEnvelope {
     const { actor, realActor, orgId, correlationId, causationId } = event.metadata;
     return {
       eventId: event.eventId,
@@ -182,7 +168,7 @@ export class EventStoreDbEventStore implements EventStore {
     };
   }
 
-  async readStream(stream: string, fromVersion = 0): Promise<RecordedEvent[]> {
+  async readStream(stream: string, fromVersion = 0): Promise<Recorded[]> {
     return (await this.readLog(stream, fromVersion)).map((e) => this.toRecorded(e));
   }
 
@@ -206,7 +192,7 @@ export class EventStoreDbEventStore implements EventStore {
     const limit = options.limit ?? 1000;
     // +1: a read from a position includes the event at that position, which we skip.
     const pageSize = Math.min(Math.max(limit + 1, 256), 4096);
-    const events: RecordedEvent[] = [];
+    const events: Recorded[] = [];
     let next = from;
     for (;;) {
       const page = await collect(this.client.readAll({ fromPosition: toReadPosition(next), maxCount: pageSize }));
@@ -262,24 +248,23 @@ export class EventStoreDbEventStore implements EventStore {
     await this.client.dispose();
   }
 
-  private toRecorded(event: LogEvent): RecordedEvent {
-    const envelope = envelopeOf(event);
-    const { version, data } = this.options.registry.upcast(event.type, envelope.schemaVersion, event.data, { orgId: envelope.orgId });
-    return {
-      eventId: envelope.eventId,
-      type: event.type,
+  private toRecorded(event: LogEvent): Recorded {
+    const stored = envelopeOf(event);
+    const { version, data } = this.options.registry.upcast(event.type, stored.schemaVersion, event.data, { orgId: stored.orgId });
+    const envelope = {
+      eventId: stored.eventId,
       schemaVersion: version,
       stream: event.streamId,
       streamVersion: Number(event.revision),
       position: positionOf(event),
-      recordedAt: new Date(envelope.recordedAt),
-      orgId: envelope.orgId,
-      actor: envelope.actor,
-      realActor: envelope.realActor,
-      correlationId: envelope.correlationId,
-      causationId: envelope.causationId,
-      data,
+      recordedAt: new Date(stored.recordedAt),
+      orgId: stored.orgId,
+      actor: stored.actor,
+      realActor: stored.realActor,
+      correlationId: stored.correlationId,
+      causationId: stored.causationId,
     };
+    return recorded(envelope, event.type, data);
   }
 }
 
@@ -303,13 +288,13 @@ function logEventId(eventId: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-function isEnvelope(metadata: unknown): metadata is Envelope {
+function isEnvelope(metadata: unknown): metadata is StoredEnvelope {
   if (typeof metadata !== 'object' || metadata === null || metadata instanceof Uint8Array) return false;
-  const candidate = metadata as Partial<Envelope>;
+  const candidate = metadata as Partial<StoredEnvelope>;
   return typeof candidate.eventId === 'string' && typeof candidate.schemaVersion === 'number';
 }
 
-function envelopeOf(event: LogEvent): Envelope {
+function envelopeOf(event: LogEvent): StoredEnvelope {
   if (!isEnvelope(event.metadata)) {
     throw new Error(`event ${event.revision}@${event.streamId} was not written by Gatehouse (no envelope in its metadata)`);
   }

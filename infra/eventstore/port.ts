@@ -1,29 +1,12 @@
 /**
  * The event store port. Every adapter (SQLite, PostgreSQL, EventStoreDB) passes
  * test/contract/event-store.contract.ts.
- *
- * Positions are bigints: they grow in global (commit) order but need not be dense.
- * `0n` means "before the first event".
+ * The envelope and the events it reads back are domain vocabulary (domain/events.ts);
+ * an adapter stores any type and data, and reads them back through the registry.
  */
 
-export type Position = bigint;
-export const START: Position = 0n;
-
-export type ActorKind = 'user' | 'service' | 'system' | 'anonymous';
-export interface Actor {
-  kind: ActorKind;
-  id: string;
-}
-
-/** Everything R-AUD-1 asks an event to carry besides its identity and data. */
-export interface EventMetadata {
-  actor: Actor;
-  /** The person really acting when `actor` is being impersonated (R-IMP-1). */
-  realActor?: Actor;
-  orgId?: string;
-  correlationId: string;
-  causationId?: string;
-}
+import type { Recorded } from '../../domain/events';
+import type { Envelope, EventMetadata, Position } from '../../domain/shared/envelope';
 
 export interface NewEvent<D = unknown> {
   eventId: string;
@@ -32,18 +15,6 @@ export interface NewEvent<D = unknown> {
   /** Defaults to the registry's current version of `type`. */
   schemaVersion?: number;
   metadata: EventMetadata;
-}
-
-export interface RecordedEvent<D = unknown> extends EventMetadata {
-  eventId: string;
-  type: string;
-  schemaVersion: number;
-  stream: string;
-  /** 0 for the first event of a stream. */
-  streamVersion: number;
-  position: Position;
-  recordedAt: Date;
-  data: D;
 }
 
 /** `no_stream`: the stream must not exist. A number: the version of the stream's last event. */
@@ -92,7 +63,7 @@ export interface ReadAllOptions {
 }
 
 export interface ReadAllResult {
-  events: RecordedEvent[];
+  events: Recorded[];
   /**
    * Where the next read continues from. When a filter skips events it is past
    * the last returned event, so a filtered reader never re-scans what it skipped.
@@ -100,7 +71,7 @@ export interface ReadAllResult {
   next: Position;
 }
 
-export type SubscriptionHandler = (events: RecordedEvent[], checkpoint: Position) => Promise<void> | void;
+export type SubscriptionHandler = (events: Recorded[], checkpoint: Position) => Promise<void> | void;
 
 export interface SubscribeOptions {
   /** Exclusive: the subscription delivers events after this position. */
@@ -130,7 +101,7 @@ export interface EventStore {
   appendMany(requests: AppendRequest[]): Promise<AppendResult[]>;
   readonly atomicMultiStream: boolean;
   /** Events of one stream from `fromVersion` (inclusive) on. */
-  readStream(stream: string, fromVersion?: number): Promise<RecordedEvent[]>;
+  readStream(stream: string, fromVersion?: number): Promise<Recorded[]>;
   /** Events after `from` in global order. */
   readAll(from: Position, options?: ReadAllOptions): Promise<ReadAllResult>;
   /** The position of the last event readers can see now. */
@@ -140,4 +111,13 @@ export interface EventStore {
   /** Readiness: resolves if the store answers. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * A stored row as the vocabulary: the one place a read-back becomes a typed event.
+ * The registry has upcast its data to the current version; a type the vocabulary
+ * does not know (a test's, or a newer deployment's) passes through unchanged.
+ */
+export function recorded(envelope: Envelope, type: string, data: unknown): Recorded {
+  return { ...envelope, type, data } as Recorded;
 }

@@ -2,20 +2,9 @@ import { Pool, type PoolClient } from 'pg';
 import type { EventRegistry } from '../../domain/shared/event-registry';
 import { replayedResult } from './append-rules';
 import { AppendSignal, CatchUpSubscription } from './catch-up-subscription';
-import {
-  WrongExpectedVersion,
-  type AppendRequest,
-  type AppendResult,
-  type EventStore,
-  type ExpectedVersion,
-  type NewEvent,
-  type Position,
-  type ReadAllOptions,
-  type ReadAllResult,
-  type RecordedEvent,
-  type SubscribeOptions,
-  type SubscriptionHandler,
-} from './port';
+import { recorded, WrongExpectedVersion, type AppendRequest, type AppendResult, type EventStore, type ExpectedVersion, type NewEvent, type ReadAllOptions, type ReadAllResult, type SubscribeOptions, type SubscriptionHandler } from './port';
+import type { Position } from '../../domain/shared/envelope';
+import type { Recorded } from '../../domain/events';
 
 export interface PostgresOptions {
   url: string;
@@ -93,7 +82,7 @@ interface EventRow {
   schema_version: number;
   recorded_at: Date;
   org_id: string | null;
-  metadata: { actor: RecordedEvent['actor']; realActor?: RecordedEvent['actor']; correlationId: string; causationId?: string };
+  metadata: { actor: Recorded['actor']; realActor?: Recorded['actor']; correlationId: string; causationId?: string };
   data: unknown;
 }
 
@@ -222,7 +211,7 @@ export class PostgresEventStore implements EventStore {
     return error;
   }
 
-  async readStream(stream: string, fromVersion = 0): Promise<RecordedEvent[]> {
+  async readStream(stream: string, fromVersion = 0): Promise<Recorded[]> {
     await this.init();
     const { rows } = await this.pool.query<EventRow>(
       'SELECT * FROM gatehouse_events WHERE stream = $1 AND stream_version >= $2 ORDER BY stream_version',
@@ -278,11 +267,10 @@ export class PostgresEventStore implements EventStore {
     await this.pool.end();
   }
 
-  private toRecorded(row: EventRow): RecordedEvent {
+  private toRecorded(row: EventRow): Recorded {
     const { version, data } = this.options.registry.upcast(row.type, row.schema_version, row.data, { orgId: row.org_id ?? undefined });
-    return {
+    const envelope = {
       eventId: row.event_id,
-      type: row.type,
       schemaVersion: version,
       stream: row.stream,
       streamVersion: row.stream_version,
@@ -293,8 +281,8 @@ export class PostgresEventStore implements EventStore {
       realActor: row.metadata.realActor,
       correlationId: row.metadata.correlationId,
       causationId: row.metadata.causationId,
-      data,
     };
+    return recorded(envelope, row.type, data);
   }
 }
 

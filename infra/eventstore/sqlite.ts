@@ -4,19 +4,9 @@ import { dirname } from 'node:path';
 import type { EventRegistry } from '../../domain/shared/event-registry';
 import { AppendSignal, CatchUpSubscription } from './catch-up-subscription';
 import { checkExpected, replayedResult } from './append-rules';
-import {
-  type AppendRequest,
-  type AppendResult,
-  type EventStore,
-  type ExpectedVersion,
-  type NewEvent,
-  type Position,
-  type ReadAllOptions,
-  type ReadAllResult,
-  type RecordedEvent,
-  type SubscribeOptions,
-  type SubscriptionHandler,
-} from './port';
+import { recorded, type AppendRequest, type AppendResult, type EventStore, type ExpectedVersion, type NewEvent, type ReadAllOptions, type ReadAllResult, type SubscribeOptions, type SubscriptionHandler } from './port';
+import type { Position } from '../../domain/shared/envelope';
+import type { Recorded } from '../../domain/events';
 
 export interface SqliteOptions {
   /** A file path, or ':memory:'. */
@@ -175,7 +165,7 @@ export class SqliteEventStore implements EventStore {
     return { version: current + events.length, position };
   }
 
-  async readStream(stream: string, fromVersion = 0): Promise<RecordedEvent[]> {
+  async readStream(stream: string, fromVersion = 0): Promise<Recorded[]> {
     return (this.statements.readStream.all(stream, fromVersion) as EventRow[]).map((r) => this.toRecorded(r));
   }
 
@@ -221,12 +211,11 @@ export class SqliteEventStore implements EventStore {
     this.db.close();
   }
 
-  private toRecorded(row: EventRow): RecordedEvent {
+  private toRecorded(row: EventRow): Recorded {
     const metadata = JSON.parse(row.metadata);
     const { version, data } = this.options.registry.upcast(row.type, row.schema_version, JSON.parse(row.data), { orgId: row.org_id ?? undefined });
-    return {
+    const envelope = {
       eventId: row.event_id,
-      type: row.type,
       schemaVersion: version,
       stream: row.stream,
       streamVersion: row.stream_version,
@@ -237,7 +226,7 @@ export class SqliteEventStore implements EventStore {
       realActor: metadata.realActor,
       correlationId: metadata.correlationId,
       causationId: metadata.causationId,
-      data,
     };
+    return recorded(envelope, row.type, data);
   }
 }

@@ -1,7 +1,9 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { randomUUID } from 'node:crypto';
-import { START, type EventStore, type RecordedEvent, type Subscription } from '../../infra/eventstore/port';
+import { type EventStore, type Subscription } from '../../infra/eventstore/port';
+import { START } from '../../domain/shared/envelope';
+import type { Recorded } from '../../domain/events';
 import { CLOCK, EVENT_STORE, type Clock } from '../shared/tokens';
 import { MembershipAction } from './membership-action.handler';
 
@@ -47,7 +49,7 @@ export class GrantExpiry implements OnApplicationBootstrap, OnApplicationShutdow
     return this.subscription?.caughtUp ?? Promise.resolve();
   }
 
-  private follow(event: RecordedEvent): void {
+  private follow(event: Recorded): void {
     const data = event.data as { orgId: string; userId: string; grantId?: string; expiresAt?: string };
     const key = `${data.orgId} ${data.userId}`;
     if (event.type === 'PermissionGranted' && data.expiresAt) {

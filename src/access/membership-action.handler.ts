@@ -1,7 +1,7 @@
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { membership, membershipStream, type MembershipCommand } from '../../domain/membership/membership';
 import { NotFound } from '../../domain/shared/errors';
-import type { Position } from '../../infra/eventstore/port';
+import type { Position } from '../../domain/shared/envelope';
 import { Streams, type CommandMeta } from '../shared/streams';
 import { OrgAccess } from './org-access.service';
 

@@ -7,7 +7,7 @@ import { organization, orgStream, type OrgContext, type Organization } from '../
 import { DomainError, NotFound } from '../../domain/shared/errors';
 import { isPartnerAdmin, partner, partnerStream } from '../../domain/partner/partner';
 import { serviceAccess, serviceKey, serviceKeyStream } from '../../domain/servicekey/servicekey';
-import type { Actor } from '../../infra/eventstore/port';
+import type { Actor } from '../../domain/shared/envelope';
 import { Settings } from '../config/config';
 import { Streams, type Loaded } from '../shared/streams';
 import { CLOCK, type Clock } from '../shared/tokens';

@@ -8,7 +8,7 @@ import { checkPasswordStrength } from '../../domain/user/password-policy';
 import { emailReservation, emailStream, user, userStream, type User } from '../../domain/user/user';
 import { hashPassword, verifyPassword } from '../../infra/crypto/passwords';
 import { emailKey, newTemporaryPassword } from '../../infra/crypto/secrets';
-import type { Position } from '../../infra/eventstore/port';
+import type { Position } from '../../domain/shared/envelope';
 import { OrgAccess } from '../access/org-access.service';
 import { Streams, type Change, type CommandMeta } from '../shared/streams';
 import { CLOCK, type Clock } from '../shared/tokens';

@@ -4,7 +4,7 @@ import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { membership, membershipStream, requireImpersonationAuthority } from '../../domain/membership/membership';
 import { session } from '../../domain/session/session';
 import { DomainError } from '../../domain/shared/errors';
-import type { Position } from '../../infra/eventstore/port';
+import type { Position } from '../../domain/shared/envelope';
 import { OrgAccess } from '../access/org-access.service';
 import { OrgId, UserId } from '../shared/params';
 import { Meta, type GatehouseRequest } from '../shared/request-context';

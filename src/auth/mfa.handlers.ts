@@ -7,7 +7,7 @@ import { DomainError } from '../../domain/shared/errors';
 import { user, userStream, type User } from '../../domain/user/user';
 import { SecretBox } from '../../infra/crypto/sealing';
 import { hashToken } from '../../infra/crypto/secrets';
-import type { Position } from '../../infra/eventstore/port';
+import type { Position } from '../../domain/shared/envelope';
 import { OrgAccess } from '../access/org-access.service';
 import { Streams, type CommandMeta } from '../shared/streams';
 import { CLOCK, type Clock } from '../shared/tokens';

@@ -4,7 +4,7 @@ import { serviceKey, serviceKeyStream } from '../../domain/servicekey/servicekey
 import { isLive, session, sessionStream, type Impersonation, type SessionCommand, type SignInMethod } from '../../domain/session/session';
 import { user, userStream } from '../../domain/user/user';
 import { hashToken, newId, newToken } from '../../infra/crypto/secrets';
-import type { Actor } from '../../infra/eventstore/port';
+import type { Actor } from '../../domain/shared/envelope';
 import { Settings } from '../config/config';
 import { Streams, type Change, type CommandMeta } from '../shared/streams';
 import { CLOCK, type Clock } from '../shared/tokens';

@@ -11,7 +11,7 @@ import { emailReservation, emailStream, user, userStream, type User, type UserEv
 import type { SignInMethod } from '../../domain/session/session';
 import { hashPassword, verifyPassword } from '../../infra/crypto/passwords';
 import { emailKey } from '../../infra/crypto/secrets';
-import type { Position } from '../../infra/eventstore/port';
+import type { Position } from '../../domain/shared/envelope';
 import type { ReadStore } from '../../infra/readstore/port';
 import { MEMBERS, type MemberRow } from '../../projections/directory';
 import { ProjectionRunner } from '../readmodels/projection-runner';

@@ -7,7 +7,7 @@ import { checkPasswordStrength } from '../../domain/user/password-policy';
 import { emailReservation, emailStream, user, userStream } from '../../domain/user/user';
 import { hashPassword, verifyPassword } from '../../infra/crypto/passwords';
 import { newId } from '../../infra/crypto/secrets';
-import type { Position } from '../../infra/eventstore/port';
+import type { Position } from '../../domain/shared/envelope';
 import { Links } from '../auth/links.service';
 import { Sessions, type IssuedSession } from '../auth/sessions.service';
 import { Joining } from '../membership/joining';

@@ -6,7 +6,7 @@ import type { OrgContext } from '../../domain/organization/organization';
 import { normalizeEmail } from '../../domain/shared/email';
 import { emailReservation, emailStream } from '../../domain/user/user';
 import { emailKey } from '../../infra/crypto/secrets';
-import type { Position } from '../../infra/eventstore/port';
+import type { Position } from '../../domain/shared/envelope';
 import { OrgAccess } from '../access/org-access.service';
 import { Links } from '../auth/links.service';
 import { Streams, type CommandMeta } from '../shared/streams';

@@ -8,7 +8,7 @@ import { emailReservation, emailStream } from '../../domain/user/user';
 import { hashPassword } from '../../infra/crypto/passwords';
 import { emailKey, newId, newTemporaryPassword } from '../../infra/crypto/secrets';
 import { CLOCK, type Clock } from '../shared/tokens';
-import type { Position } from '../../infra/eventstore/port';
+import type { Position } from '../../domain/shared/envelope';
 import { OrgAccess } from '../access/org-access.service';
 import { Links } from '../auth/links.service';
 import { Streams, type Change, type CommandMeta } from '../shared/streams';

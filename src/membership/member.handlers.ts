@@ -5,7 +5,7 @@ import { membership, membershipStream, requireCredentialsAuthority, requireProfi
 import { NotFound } from '../../domain/shared/errors';
 import { user, userStream, usernameReservation, usernameStream, type Profile } from '../../domain/user/user';
 import { usernameKey } from '../../infra/crypto/secrets';
-import type { Position } from '../../infra/eventstore/port';
+import type { Position } from '../../domain/shared/envelope';
 import { OrgAccess } from '../access/org-access.service';
 import { Links } from '../auth/links.service';
 import { Streams, type Change, type CommandMeta } from '../shared/streams';

@@ -1,6 +1,8 @@
 import { Inject, Injectable, Logger, Optional, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Admin, Consumer as KafkaConsumer } from 'kafkajs';
-import type { EventStore, Position, RecordedEvent, Subscription } from '../../infra/eventstore/port';
+import { recorded, type EventStore, type Subscription } from '../../infra/eventstore/port';
+import type { Envelope, Position } from '../../domain/shared/envelope';
+import type { Recorded } from '../../domain/events';
 import type { ReadStore } from '../../infra/readstore/port';
 import type { Doc } from '../../projections/projection';
 import { DomainError } from '../../domain/shared/errors';
@@ -37,7 +39,7 @@ export interface DeadLetter extends Doc {
   status: 'dead' | 'redriven';
   redrivenAt?: string;
   /** The event itself, so a re-drive needs nothing else; absent for a malformed message, which `raw` holds instead. */
-  event?: Omit<RecordedEvent, 'position' | 'recordedAt'> & { position: string; recordedAt: string };
+  event?: Omit<Envelope, 'position' | 'recordedAt'> & { type: string; data: unknown; position: string; recordedAt: string };
   raw?: string;
 }
 
@@ -120,7 +122,7 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
         eachMessage: async ({ partition, message, heartbeat }) => {
           const type = message.headers?.['gatehouse-event-type']?.toString();
           if (type === undefined || consumer.handles.includes(type)) {
-            let event: RecordedEvent | undefined;
+            let event: Recorded | undefined;
             try {
               event = fromEnvelope(message.value?.toString() ?? '');
             } catch (error) {
@@ -198,7 +200,7 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
     return [...this.subscriptions].map(([consumer, s]) => ({ consumer, source: 'log' as const, position: s.checkpoint.toString(), failures: this.failures.get(consumer) ?? 0 }));
   }
 
-  private async deliverBatch(consumer: Consumer, events: RecordedEvent[], next: Position): Promise<void> {
+  private async deliverBatch(consumer: Consumer, events: Recorded[], next: Position): Promise<void> {
     for (const event of events) {
       if (!this.running) throw new Error('stopping');
       await this.deliver(consumer, event);
@@ -208,7 +210,7 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
     await this.readStore.write({ puts: [], deletes: [] }, { projection: checkpointOf(consumer.name), position: next });
   }
 
-  private async deliver(consumer: Consumer, event: RecordedEvent, heartbeat?: () => Promise<void>): Promise<void> {
+  private async deliver(consumer: Consumer, event: Recorded, heartbeat?: () => Promise<void>): Promise<void> {
     const maxTries = this.settings.CONSUMER_MAX_TRIES;
     const handledId = `${consumer.name}:${event.eventId}`;
     const kafka = heartbeat !== undefined;
@@ -261,7 +263,8 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
     // A projection's letter is mended at the source, then by a rebuild (R-SEC-5); a malformed message holds no event.
     if (!consumer) throw new DomainError('not_redrivable', 'a projection fault is fixed at the source and then by a rebuild of the projection');
     if (!letter.event) throw new DomainError('not_redrivable', 'a malformed message holds no event to handle again');
-    const event: RecordedEvent = { ...letter.event, position: BigInt(letter.event.position), recordedAt: new Date(letter.event.recordedAt) };
+    const { type, data, ...stored } = letter.event;
+    const event = recorded({ ...stored, position: BigInt(stored.position), recordedAt: new Date(stored.recordedAt) }, type, data);
     const scope = new ConsumerScope(this.readStore, event);
     const now = this.clock().toISOString();
     let updated: DeadLetter;
@@ -278,7 +281,7 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
   }
 }
 
-function deadLetter(consumer: string, event: RecordedEvent, error: unknown, tries: number, now: Date): DeadLetter {
+function deadLetter(consumer: string, event: Recorded, error: unknown, tries: number, now: Date): DeadLetter {
   return {
     id: `${consumer}:${event.eventId}`,
     consumer,

@@ -1,4 +1,4 @@
-import type { RecordedEvent } from '../../infra/eventstore/port';
+import type { Recorded } from '../../domain/events';
 import type { Changes, ReadStore } from '../../infra/readstore/port';
 import type { Doc } from '../../projections/projection';
 
@@ -18,7 +18,7 @@ export interface Consumer {
    * `redrive` is true when an operator re-drives a dead letter: the event was
    * folded already, and the effect to carry out now is decided on today's documents.
    */
-  handle(event: RecordedEvent, scope: ConsumerScope, redrive: boolean): Promise<Effect | undefined>;
+  handle(event: Recorded, scope: ConsumerScope, redrive: boolean): Promise<Effect | undefined>;
 }
 
 export { PermanentFailure } from '../../infra/permanent-failure';
@@ -29,7 +29,7 @@ export class ConsumerScope {
 
   constructor(
     private readonly readStore: ReadStore,
-    readonly event: RecordedEvent,
+    readonly event: Recorded,
   ) {}
 
   async get<D extends Doc>(collection: string, id: string): Promise<D | undefined> {

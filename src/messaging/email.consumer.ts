@@ -5,7 +5,7 @@ import type { LinkEvent } from '../../domain/link/link';
 import type { MembershipEvent } from '../../domain/membership/membership';
 import { SecretBox } from '../../infra/crypto/sealing';
 import { MAILER, type Mailer } from '../../infra/email/port';
-import type { RecordedEvent } from '../../infra/eventstore/port';
+import type { Recorded } from '../../domain/events';
 import type { ReadStore } from '../../infra/readstore/port';
 import { MEMBERS, ORGS, type MemberRow, type OrgRow } from '../../projections/directory';
 import { Settings } from '../config/config';
@@ -37,7 +37,7 @@ export class EmailConsumer implements Consumer {
     @Inject(READ_STORE) private readonly readStore: ReadStore,
   ) {}
 
-  async handle(event: RecordedEvent, _scope: ConsumerScope): Promise<Effect | undefined> {
+  async handle(event: Recorded, _scope: ConsumerScope): Promise<Effect | undefined> {
     if (event.type === 'LinkEmailRequested') {
       const { purpose, expiresAt, sealedToken, confirmTo, bcc, ...delivery } = event.data as Data<LinkEvent, 'LinkEmailRequested'>;
       const confirmation = confirmTo ?? bcc;
@@ -64,7 +64,7 @@ export class EmailConsumer implements Consumer {
   }
 
   /** R-SEC-4: an existing account added to one more org hears of it (a new account gets its setup link or invitation instead). */
-  private async addedToOrg(event: RecordedEvent): Promise<Effect | undefined> {
+  private async addedToOrg(event: Recorded): Promise<Effect | undefined> {
     const { orgId, userId, via } = event.data as Data<MembershipEvent, 'MemberAdded'>;
     if (via !== 'existing') return undefined;
     await this.projections.waitFor(event.position, 5_000);

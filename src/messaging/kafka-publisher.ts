@@ -1,6 +1,8 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
-import type { EventStore, Position, RecordedEvent, Subscription } from '../../infra/eventstore/port';
+import type { EventStore, Subscription } from '../../infra/eventstore/port';
+import type { Position } from '../../domain/shared/envelope';
+import type { Recorded } from '../../domain/events';
 import type { ReadStore } from '../../infra/readstore/port';
 import { Settings } from '../config/config';
 import { EVENT_STORE, READ_STORE } from '../shared/tokens';
@@ -27,13 +29,13 @@ const CHECKPOINT = 'publisher:kafka';
 const WITHHELD = new Set(['passwordHash', 'backupCodeHashes', 'codeHash', 'tokenHash', 'secretHash', 'subjectHash', 'sealedSecret']);
 
 /** The envelope on `gatehouse.events` (SPEC 3.2): R-AUD-1's fields, positions as decimal strings. */
-export function envelope(event: RecordedEvent): Record<string, unknown> {
+export function envelope(event: Recorded): Record<string, unknown> {
   const data = Object.fromEntries(Object.entries(event.data as Record<string, unknown>).filter(([k]) => !WITHHELD.has(k)));
   return { ...event, data, position: event.position.toString(), recordedAt: event.recordedAt.toISOString() };
 }
 
 /** Key = org id, or the user id for events of no org: one org's events stay in one partition, in order. */
-export function partitionKey(event: RecordedEvent): string {
+export function partitionKey(event: Recorded): string {
   const data = event.data as { orgId?: string; userId?: string };
   return event.orgId ?? data.orgId ?? data.userId ?? event.stream;
 }
@@ -67,12 +69,12 @@ export async function ensureTopics(kafka: Kafka, settings: Settings): Promise<vo
 }
 
 /** An event as it travels on `gatehouse.events`, back in the log's shape (withheld fields stay absent). */
-export function fromEnvelope(value: string): RecordedEvent {
+export function fromEnvelope(value: string): Recorded {
   const parsed = JSON.parse(value) as Record<string, unknown>;
   if (typeof parsed.eventId !== 'string' || typeof parsed.type !== 'string' || typeof parsed.position !== 'string' || typeof parsed.data !== 'object' || parsed.data === null) {
     throw new Error('not an event envelope');
   }
-  return { ...(parsed as unknown as RecordedEvent), position: BigInt(parsed.position), recordedAt: new Date(String(parsed.recordedAt)) };
+  return { ...(parsed as unknown as Recorded), position: BigInt(parsed.position), recordedAt: new Date(String(parsed.recordedAt)) };
 }
 
 /**
@@ -144,7 +146,7 @@ export class KafkaPublisher implements OnApplicationBootstrap, OnApplicationShut
     await this.producer.send({ topic: topicsOf(this.settings).deadLetters, acks: -1, messages: [{ key, value: JSON.stringify(record) }] });
   }
 
-  private async publishEvents(events: RecordedEvent[], next: Position): Promise<void> {
+  private async publishEvents(events: Recorded[], next: Position): Promise<void> {
     const messages = events.map((event) => ({
       key: partitionKey(event),
       value: JSON.stringify(envelope(event)),

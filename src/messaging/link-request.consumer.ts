@@ -7,7 +7,8 @@ import { DomainError } from '../../domain/shared/errors';
 import { emailReservation, emailStream, user, userStream } from '../../domain/user/user';
 import { SecretBox } from '../../infra/crypto/sealing';
 import { emailKey, hashToken } from '../../infra/crypto/secrets';
-import type { EventStore, RecordedEvent } from '../../infra/eventstore/port';
+import type { EventStore } from '../../infra/eventstore/port';
+import type { Recorded } from '../../domain/events';
 import { Links } from '../auth/links.service';
 import { Streams } from '../shared/streams';
 import { CLOCK, EVENT_STORE, type Clock } from '../shared/tokens';
@@ -36,7 +37,7 @@ export class LinkRequestConsumer implements Consumer {
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
-  async handle(event: RecordedEvent, _scope: ConsumerScope): Promise<Effect | undefined> {
+  async handle(event: Recorded, _scope: ConsumerScope): Promise<Effect | undefined> {
     // Let the request's answer leave first: what follows differs for known and unknown emails (R-SEC-3).
     await new Promise((resolve) => setImmediate(resolve));
     const { purpose, emailKey: key, sealedToken } = event.data as Requested;

@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import { billingStream, seatDelta, type BillingEvent } from '../../domain/billing/billing';
 import type { OrganizationEvent, StripeSubscription } from '../../domain/organization/organization';
 import { SEAT_BILLING, type SeatBilling } from '../../infra/billing/port';
-import type { EventStore, RecordedEvent } from '../../infra/eventstore/port';
+import type { EventStore } from '../../infra/eventstore/port';
+import type { Recorded } from '../../domain/events';
 import type { Doc } from '../../projections/projection';
 import { EVENT_STORE } from '../shared/tokens';
 import { derivedEventId, type Consumer, type ConsumerScope, type Effect } from './consumer';
@@ -37,7 +38,7 @@ export class SeatConsumer implements Consumer {
     @Inject(EVENT_STORE) private readonly store: EventStore,
   ) {}
 
-  async handle(event: RecordedEvent, scope: ConsumerScope, redrive: boolean): Promise<Effect | undefined> {
+  async handle(event: Recorded, scope: ConsumerScope, redrive: boolean): Promise<Effect | undefined> {
     const orgId = (event.data as { orgId: string }).orgId;
     const current = (await scope.get<SeatsDoc>(SEATS, orgId)) ?? { id: orgId, orgId, members: 0, stripe: null, billed: null };
     if (redrive) {
@@ -55,7 +56,7 @@ export class SeatConsumer implements Consumer {
     return this.setSeats(next, event, event.eventId, scope, true);
   }
 
-  private setSeats(doc: SeatsDoc, event: RecordedEvent, key: string, scope: ConsumerScope, fold: boolean): Effect | undefined {
+  private setSeats(doc: SeatsDoc, event: Recorded, key: string, scope: ConsumerScope, fold: boolean): Effect | undefined {
     const stripe = doc.stripe;
     if (!stripe) return undefined;
     const quantity = doc.members;

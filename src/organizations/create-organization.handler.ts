@@ -6,7 +6,7 @@ import { normalizeEmail } from '../../domain/shared/email';
 import { checkPasswordStrength } from '../../domain/user/password-policy';
 import { hashPassword } from '../../infra/crypto/passwords';
 import { newId } from '../../infra/crypto/secrets';
-import type { Position } from '../../infra/eventstore/port';
+import type { Position } from '../../domain/shared/envelope';
 import { Sessions, type IssuedSession } from '../auth/sessions.service';
 import { Joining } from '../membership/joining';
 import { Streams, type CommandMeta } from '../shared/streams';

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { membership, membershipStream, type Membership } from '../../domain/membership/membership';
 import { organization, orgStream, transferOwnership, type OrganizationCommand, type OrgPolicy, type RoleFields } from '../../domain/organization/organization';
 import { newId } from '../../infra/crypto/secrets';
-import type { Position } from '../../infra/eventstore/port';
+import type { Position } from '../../domain/shared/envelope';
 import { OrgAccess } from '../access/org-access.service';
 import { Streams, type Change, type CommandMeta, type Loaded } from '../shared/streams';
 

@@ -8,7 +8,7 @@ import { organization, orgStream } from '../../domain/organization/organization'
 import { partner, partnerStream, requirePartnerAdmin } from '../../domain/partner/partner';
 import { DomainError, NotFound } from '../../domain/shared/errors';
 import { newId } from '../../infra/crypto/secrets';
-import type { Position } from '../../infra/eventstore/port';
+import type { Position } from '../../domain/shared/envelope';
 import { SessionGuard } from '../auth/session.guard';
 import { Settings } from '../config/config';
 import { CreateMember } from '../membership/create-member.handler';

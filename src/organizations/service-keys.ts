@@ -5,7 +5,7 @@ import { ArrayMaxSize, IsArray, IsNotEmpty, IsString, MaxLength } from 'class-va
 import { NotFound } from '../../domain/shared/errors';
 import { serviceKey, serviceKeyStream, type ServiceKeyCommand } from '../../domain/servicekey/servicekey';
 import { hashToken, newId, newToken } from '../../infra/crypto/secrets';
-import type { Position } from '../../infra/eventstore/port';
+import type { Position } from '../../domain/shared/envelope';
 import { OrgAccess } from '../access/org-access.service';
 import { SessionGuard } from '../auth/session.guard';
 import { serviceKeyToken } from '../auth/sessions.service';

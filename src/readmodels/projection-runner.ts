@@ -1,6 +1,8 @@
 import { Inject, Injectable, Logger, Optional, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { EventStore, Position, RecordedEvent, Subscription } from '../../infra/eventstore/port';
+import type { EventStore, Subscription } from '../../infra/eventstore/port';
+import type { Position } from '../../domain/shared/envelope';
+import type { Recorded } from '../../domain/events';
 import { checkpointName, physicalCollection, type Changes, type ReadStore } from '../../infra/readstore/port';
 import { errorName } from '../messaging/consumer';
 import { DEAD_LETTER_SINK, DEAD_LETTERS, type DeadLetter, type DeadLetterSink } from '../messaging/consumer-runner';
@@ -213,7 +215,7 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
   }
 
   /** Folds a batch into documents and writes them with the checkpoint, in the generation it runs at. */
-  async applyBatch(projection: Projection, events: RecordedEvent[], checkpoint: Position): Promise<void> {
+  async applyBatch(projection: Projection, events: Recorded[], checkpoint: Position): Promise<void> {
     const progress = this.progress.get(projection.name)!;
     const { generation } = progress;
     // A rebuild (the CLI) has switched the projection to a new generation: continue there, from its checkpoint.
@@ -372,7 +374,7 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
 }
 
 /** The dead letter of an event a projection's fold failed on: where and why, never the event's data (personal data). */
-function projectionFault(projection: string, generation: number, event: RecordedEvent, error: unknown, now: Date): ProjectionFault {
+function projectionFault(projection: string, generation: number, event: Recorded, error: unknown, now: Date): ProjectionFault {
   const e = error as { name?: string; message?: string };
   return {
     id: `${checkpointName(projection, generation)}:${event.eventId}`,
@@ -397,7 +399,7 @@ function projectionFault(projection: string, generation: number, event: Recorded
  * leaves no half of itself behind.
  */
 class BatchWorkspace implements Workspace {
-  private event!: RecordedEvent;
+  private event!: Recorded;
   private readonly loaded = new Map<string, Doc | undefined>();
   private readonly current = new Map<string, Doc | null>();
   private readonly collectionOf = new Map<string, string>();
@@ -409,7 +411,7 @@ class BatchWorkspace implements Workspace {
     private readonly physical: (collection: string) => string,
   ) {}
 
-  begin(event: RecordedEvent): void {
+  begin(event: Recorded): void {
     this.event = event;
     this.undo.clear();
   }

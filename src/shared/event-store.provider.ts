@@ -4,11 +4,11 @@ import { Settings } from '../config/config';
 import type { EventStore } from '../../infra/eventstore/port';
 import { PostgresEventStore } from '../../infra/eventstore/postgres';
 import { SqliteEventStore } from '../../infra/eventstore/sqlite';
-import { gatehouseEvents } from './event-types';
+import { eventRegistry } from '../../domain/events';
 import { CLOCK, EVENT_STORE, type Clock } from './tokens';
 
 export async function openEventStore(settings: Settings, clock: Clock): Promise<EventStore> {
-  const registry = gatehouseEvents();
+  const registry = eventRegistry();
   switch (settings.EVENT_STORE) {
     case 'sqlite':
       return new SqliteEventStore({ file: join(settings.dataDir, 'events.db'), registry, synchronous: settings.SQLITE_SYNCHRONOUS, clock });

@@ -1,7 +1,7 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import type { Actor } from '../../infra/eventstore/port';
+import type { Actor } from '../../domain/shared/envelope';
 import type { CommandMeta } from './streams';
 
 export interface GatehouseRequest extends FastifyRequest {

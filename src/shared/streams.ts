@@ -1,7 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Decider, DomainEvent } from '../../domain/shared/decider';
-import { WrongExpectedVersion, type Actor, type EventStore, type Position, type RecordedEvent } from '../../infra/eventstore/port';
+import { WrongExpectedVersion, type EventStore } from '../../infra/eventstore/port';
+import type { Actor, Position } from '../../domain/shared/envelope';
+import type { Recorded } from '../../domain/events';
 import { EVENT_STORE } from './tokens';
 
 /** Where a command comes from: copied onto every event it causes (R-AUD-1). */
@@ -29,7 +31,7 @@ export interface Change {
 export interface CommandResult {
   /** Global position of the command's last event (R-LIST-5); the current head when nothing changed. */
   position: Position;
-  events: RecordedEvent[] | DomainEvent[];
+  events: Recorded[] | DomainEvent[];
 }
 
 const MAX_ATTEMPTS = 5;

@@ -5,7 +5,7 @@ import { Type } from 'class-transformer';
 import { IsOptional, IsString, Matches, MaxLength, ValidateNested } from 'class-validator';
 import { organization, orgStream, type StripeSubscription } from '../../domain/organization/organization';
 import { DomainError, NotFound } from '../../domain/shared/errors';
-import type { Position } from '../../infra/eventstore/port';
+import type { Position } from '../../domain/shared/envelope';
 import type { ReadStore } from '../../infra/readstore/port';
 import { ORGS, type OrgRow } from '../../projections/directory';
 import { fold } from '../../projections/projection';

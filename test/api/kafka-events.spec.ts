@@ -1,4 +1,5 @@
-import type { EventStore, RecordedEvent } from '../../infra/eventstore/port';
+import type { EventStore } from '../../infra/eventstore/port';
+import type { Recorded } from '../../domain/events';
 import { KafkaPublisher } from '../../src/messaging/kafka-publisher';
 import { EVENT_STORE } from '../../src/shared/tokens';
 import { startKafka, type RunningKafka } from '../rig/kafka';
@@ -42,13 +43,13 @@ async function waitForPublisher(t: TestApp, timeoutMs = 60_000): Promise<void> {
   }
 }
 
-async function allEvents(t: TestApp): Promise<RecordedEvent[]> {
+async function allEvents(t: TestApp): Promise<Recorded[]> {
   const { events } = await (t.app.get(EVENT_STORE) as EventStore).readAll(0n, { limit: 1_000_000 });
   return events;
 }
 
 /** Every event once at least, and each key's events in log order (duplicates allowed: at-least-once). */
-function expectCompleteAndOrdered(log: RecordedEvent[], published: Published[]): void {
+function expectCompleteAndOrdered(log: Recorded[], published: Published[]): void {
   const firstSeen = new Map<string, Published>();
   for (const p of published) if (!firstSeen.has(p.envelope.eventId)) firstSeen.set(p.envelope.eventId, p);
   expect(log.filter((e) => !firstSeen.has(e.eventId)).map((e) => e.type)).toEqual([]);

@@ -60,7 +60,7 @@ describe('emails leave from the log (SPEC 3.2, R-PREF-3)', () => {
       expect(requested[0].data).toMatchObject({ purpose: 'invitation', to: 'sealed@example.com', sealedToken: expect.stringMatching(/^v1\./) });
       expect(JSON.stringify(events, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))).not.toContain(token);
       const health = await t.request('GET', '/health');
-      expect(health.body.consumers.map((c: { consumer: string; behind: boolean }) => [c.consumer, c.behind])).toEqual([['email', false], ['seats', false]]);
+      expect(health.body.consumers.map((c: { consumer: string; behind: boolean }) => [c.consumer, c.behind])).toEqual([['email', false], ['seats', false], ['link-requests', false]]);
       expect(health.body.kafka).toEqual({ enabled: false });
     } finally {
       await t.close();

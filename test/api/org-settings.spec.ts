@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { EventStore, Position } from '../../infra/eventstore/port';
+import type { EventStore } from '../../infra/eventstore/port';
+import type { Position } from '../../domain/shared/envelope';
 import { EVENT_STORE } from '../../src/shared/tokens';
 import { createOrg, startApp, type OrgSession, type TestApp } from '../support/app';
 

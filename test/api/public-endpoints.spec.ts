@@ -1,5 +1,6 @@
 import { Secret, TOTP } from 'otpauth';
-import type { EventStore, RecordedEvent } from '../../infra/eventstore/port';
+import type { EventStore } from '../../infra/eventstore/port';
+import type { Recorded } from '../../domain/events';
 import { ConsumerScope, type Consumer } from '../../src/messaging/consumer';
 import { ConsumerRunner, CONSUMERS } from '../../src/messaging/consumer-runner';
 import { ProjectionRunner } from '../../src/readmodels/projection-runner';
@@ -169,7 +170,7 @@ describe('public endpoints (R-SEC-3, R-SEC-6, R-CRED-7, R-ACC-1, R-ACC-7)', () =
   it('R-SEC-3 a link request is in the log before its 202, in one shape for known and unknown emails, with no email in clear; only the known one is emailed', async () => {
     const org = await createOrg(t);
     await member(org, 'shape-known@example.com');
-    const requested = async (url: string, email: string): Promise<RecordedEvent[]> => {
+    const requested = async (url: string, email: string): Promise<Recorded[]> => {
       const head = await store.headPosition();
       expect((await post(url, { email })).statusCode).toBe(202);
       // The first event after the answer is the request's own: consumers append only after it.

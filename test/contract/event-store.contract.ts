@@ -1,12 +1,7 @@
 import { EventRegistry } from '../../domain/shared/event-registry';
-import {
-  IdempotencyMismatch,
-  START,
-  WrongExpectedVersion,
-  type EventStore,
-  type Position,
-  type RecordedEvent,
-} from '../../infra/eventstore/port';
+import { IdempotencyMismatch, WrongExpectedVersion, type EventStore } from '../../infra/eventstore/port';
+import { START, type Position } from '../../domain/shared/envelope';
+import type { Recorded } from '../../domain/events';
 import { newEvent, testActor, uniquePrefix } from '../support/events';
 
 export interface StoreUnderTest {
@@ -175,7 +170,7 @@ export function eventStoreContract(name: string, open: () => Promise<StoreUnderT
 
     it('keeps global order with no skipped or repeated event under 16 concurrent writers and a live subscriber', async () => {
       const from = await store.headPosition();
-      const seen: RecordedEvent[] = [];
+      const seen: Recorded[] = [];
       const subscription = store.subscribe((events) => void seen.push(...events), {
         from,
         filter: { streamPrefix: p },
@@ -205,7 +200,7 @@ export function eventStoreContract(name: string, open: () => Promise<StoreUnderT
     it('catches up from a checkpoint, then stays live, with no gap and no duplicate', async () => {
       const from = await store.headPosition();
       for (let i = 0; i < 50; i++) await store.append(`${p}live`, [newEvent('Before', { i })], 'any');
-      const seen: RecordedEvent[] = [];
+      const seen: Recorded[] = [];
       let checkpoint: Position = START;
       const subscription = store.subscribe(
         (events, at) => {
@@ -222,7 +217,7 @@ export function eventStoreContract(name: string, open: () => Promise<StoreUnderT
       expect(seen.map((e) => e.streamVersion)).toEqual(Array.from({ length: 100 }, (_, i) => i));
 
       // Resuming from a checkpoint in the middle delivers exactly what came after it.
-      const resumed: RecordedEvent[] = [];
+      const resumed: Recorded[] = [];
       const second = store.subscribe((events) => void resumed.push(...events), {
         from: seen[59].position,
         filter: { streamPrefix: p },
@@ -236,7 +231,7 @@ export function eventStoreContract(name: string, open: () => Promise<StoreUnderT
     it('filters a subscription by event type', async () => {
       const from = await store.headPosition();
       await store.append(`${p}f`, [newEvent('Wanted'), newEvent('Other'), newEvent('Wanted')], 'no_stream');
-      const seen: RecordedEvent[] = [];
+      const seen: Recorded[] = [];
       const subscription = store.subscribe((events) => void seen.push(...events), {
         from,
         filter: { types: ['Wanted'], streamPrefix: p },
@@ -272,15 +267,15 @@ export function eventStoreContract(name: string, open: () => Promise<StoreUnderT
       }
       const events = await readEverything(store, from, p);
       expect(events).toHaveLength(100_000);
-      expect(events.map((e) => (e.data as { n: number }).n)).toEqual(Array.from({ length: 100_000 }, (_, i) => i));
+      expect(events.map((e) => (e.data as unknown as { n: number }).n)).toEqual(Array.from({ length: 100_000 }, (_, i) => i));
       expectIncreasing(events.map((e) => e.position));
       expect(events[0].actor).toEqual(testActor);
     }, 180_000);
   });
 }
 
-async function readEverything(store: EventStore, from: Position, prefix: string): Promise<RecordedEvent[]> {
-  const out: RecordedEvent[] = [];
+async function readEverything(store: EventStore, from: Position, prefix: string): Promise<Recorded[]> {
+  const out: Recorded[] = [];
   let at = from;
   for (;;) {
     const { events, next } = await store.readAll(at, { limit: 5000, filter: { streamPrefix: prefix } });

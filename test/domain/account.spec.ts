@@ -2,7 +2,7 @@ import { managesAccount } from '../../domain/access/account';
 import { fold } from '../../domain/shared/decider';
 import { DomainError } from '../../domain/shared/errors';
 import { membership, requireCredentialsAuthority, requireProfileAuthority, type MembershipEvent } from '../../domain/membership/membership';
-import { gatehouseEvents } from '../../src/shared/event-types';
+import { eventRegistry } from '../../domain/events';
 import { anOrg, orgCtx } from '../support/org';
 
 const team = anOrg('team'); // orgId o1
@@ -42,7 +42,7 @@ describe('R-SEC-4 who manages an account', () => {
   });
 
   it('an account registered before managers existed is managed by the org its registration was recorded in (upcast v1 → v2)', () => {
-    const registry = gatehouseEvents();
+    const registry = eventRegistry();
     const data = { userId: 'u-bob', email: 'bob@example.com', firstName: 'B', lastName: 'O' };
     expect(registry.upcast('UserRegistered', 1, data, { orgId: 'o1' })).toEqual({ version: 2, data: { ...data, managedBy: { orgId: 'o1' } } });
     expect(registry.upcast('UserRegistered', 1, data, {})).toEqual({ version: 2, data });

@@ -1,0 +1,151 @@
+import type { AccessCodeEvent } from './accesscode/accesscode';
+import type { BillingEvent } from './billing/billing';
+import type { InvitationEvent } from './invitation/invitation';
+import type { LinkEvent } from './link/link';
+import type { EmailRequestEvent } from './link/link-request';
+import type { MembershipEvent } from './membership/membership';
+import type { OrganizationEvent } from './organization/organization';
+import type { PartnerEvent } from './partner/partner';
+import type { ServiceKeyEvent } from './servicekey/servicekey';
+import type { SessionEvent } from './session/session';
+import type { Envelope } from './shared/envelope';
+import { EventRegistry, type Upcaster } from './shared/event-registry';
+import type { ReservationEvent, UserEvent } from './user/user';
+
+/**
+ * Gatehouse's one event vocabulary: every event any decider emits, with its data.
+ * Stores, projections, consumers, the publisher and the upcasters all derive from it.
+ */
+export type GatehouseEvent =
+  | OrganizationEvent
+  | MembershipEvent
+  | InvitationEvent
+  | UserEvent
+  | ReservationEvent
+  | AccessCodeEvent
+  | LinkEvent
+  | EmailRequestEvent
+  | SessionEvent
+  | ServiceKeyEvent
+  | PartnerEvent
+  | BillingEvent;
+
+export type EventType = GatehouseEvent['type'];
+export type EventOf<T extends EventType> = Extract<GatehouseEvent, { type: T }>;
+export type DataOf<T extends EventType> = EventOf<T>['data'];
+
+/**
+ * A stored event: its envelope and one event of the vocabulary. A union, so a
+ * `switch (event.type)` narrows `event.data` with no cast.
+ */
+export type Recorded<E extends GatehouseEvent = GatehouseEvent> = E extends GatehouseEvent ? Envelope & { type: E['type']; data: E['data'] } : never;
+export type RecordedOf<T extends EventType> = Recorded<EventOf<T>>;
+
+/**
+ * The current schema version of every event type. Exhaustive by construction: a
+ * type missing here, or a name that is no event, fails to compile.
+ */
+export const EVENT_VERSIONS: { readonly [T in EventType]: number } = {
+  OrganizationCreated: 1,
+  LocationAdded: 1,
+  PolicyChanged: 1,
+  RoleCreated: 1,
+  RoleUpdated: 1,
+  OwnershipTransferred: 1,
+  OrganizationSuspended: 1,
+  OrganizationReactivated: 1,
+  PlanChanged: 1,
+  MemberAdded: 1,
+  RoleChanged: 1,
+  AccessDisabled: 1,
+  AccessEnabled: 1,
+  MemberRemoved: 1,
+  MemberApproved: 1,
+  MemberMarkedPending: 1,
+  UserBanned: 1,
+  UserUnbanned: 1,
+  PermissionGranted: 1,
+  PermissionRevoked: 1,
+  PermissionExpired: 1,
+  AccessCodeAssigned: 1,
+  MemberNotesUpdated: 1,
+  AvailabilityChanged: 1,
+  UserInvited: 1,
+  InvitationResent: 1,
+  InvitationRevoked: 1,
+  InvitationAccepted: 1,
+  // v2 names the account's manager (R-SEC-4).
+  UserRegistered: 2,
+  UserProfileUpdated: 1,
+  PasswordSet: 1,
+  SignedIn: 1,
+  SignInFailed: 1,
+  IdentityLinked: 1,
+  MfaEnrollmentStarted: 1,
+  MfaEnabled: 1,
+  MfaCodeUsed: 1,
+  BackupCodeUsed: 1,
+  MfaReset: 1,
+  SessionsRevoked: 1,
+  EmailReserved: 1,
+  EmailReleased: 1,
+  UsernameReserved: 1,
+  UsernameReleased: 1,
+  IdentityReserved: 1,
+  IdentityReleased: 1,
+  AccessCodeReserved: 1,
+  AccessCodeReleased: 1,
+  LinkIssued: 1,
+  LinkEmailRequested: 1,
+  LinkUsed: 1,
+  LinkRequested: 1,
+  SignInFailedForUnknownEmail: 1,
+  SessionStarted: 1,
+  SessionRevoked: 1,
+  ImpersonationStarted: 1,
+  ImpersonationEnded: 1,
+  ServiceKeyIssued: 1,
+  ServiceKeyRevoked: 1,
+  PartnerCreated: 1,
+  PartnerAdminAdded: 1,
+  PartnerOrgAttached: 1,
+  SeatQuantityUpdated: 1,
+};
+
+export const EVENT_TYPES = Object.keys(EVENT_VERSIONS) as EventType[];
+
+/** Upcasters of older schema versions, per type: `[v]` lifts data of version v to v + 1. Stored events are never rewritten (SPEC 4). */
+const UPCASTERS: { readonly [T in EventType]?: Record<number, Upcaster> } = {
+  // A v1 account was made by a command in one org: that org manages it.
+  UserRegistered: { 1: (data, { orgId }) => ({ ...data, ...(orgId ? { managedBy: { orgId } } : {}) }) },
+};
+
+/** The registry every event store reads through. */
+export function eventRegistry(): EventRegistry {
+  const registry = new EventRegistry();
+  for (const type of EVENT_TYPES) registry.register(type, EVENT_VERSIONS[type], UPCASTERS[type]);
+  return registry;
+}
+
+/** Is `type` a name of the vocabulary (for what arrives from outside: Kafka, old stores)? */
+export function isEventType(type: string): type is EventType {
+  return Object.prototype.hasOwnProperty.call(EVENT_VERSIONS, type);
+}
+
+/** One handler per event type, each given its own event with its data typed: a table whose keys are what it handles. */
+export type EventHandlers<A extends unknown[], R> = { readonly [T in EventType]?: (event: RecordedOf<T>, ...args: A) => R };
+
+/** The types a handler table handles. */
+export function handledBy<A extends unknown[], R>(handlers: EventHandlers<A, R>): EventType[] {
+  return EVENT_TYPES.filter((type) => handlers[type] !== undefined);
+}
+
+/**
+ * Calls the table's handler of `event.type` with the event. TypeScript cannot
+ * correlate a union's member with its table entry, so this is the one cast of the
+ * vocabulary: the table's own type guarantees each entry takes its own event.
+ */
+export function dispatch<A extends unknown[], R>(handlers: EventHandlers<A, R>, event: Recorded, ...args: A): R | undefined {
+  const handler = handlers[event.type] as ((event: Recorded, ...args: A) => R) | undefined;
+  return handler?.(event, ...args);
+}
