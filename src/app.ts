@@ -5,7 +5,7 @@ import { ServerKafka, type MicroserviceOptions } from '@nestjs/microservices';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule, type AppOptions } from './app.module';
 import { KafkaCommands } from './messaging/kafka-commands';
-import { topicsOf } from './messaging/kafka-publisher';
+import { topicsOf } from '../infra/messaging/kafka';
 import { answerClientError, answerFrameworkError } from './shared/api-error';
 import { parseJsonBody } from './shared/json-body';
 
@@ -39,7 +39,7 @@ export async function createApp(options: AppOptions & { logger?: false | LoggerS
   const brokers = options.settings.KAFKA_BROKERS;
   if (brokers && options.settings.CONSUMERS === 'on') {
     // SPEC 3.2: commands in over Kafka, request/reply on gatehouse.commands (the topic's name comes from settings).
-    const topics = topicsOf(options.settings);
+    const topics = topicsOf(options.settings.KAFKA_TOPIC_PREFIX);
     const server = new ServerKafka({
       client: { clientId: 'gatehouse', brokers: brokers.split(','), retry: { retries: 30, initialRetryTime: 200, maxRetryTime: 2_000 } },
       consumer: { groupId: `${topics.groupPrefix}.commands`, retry: { retries: 30, initialRetryTime: 200, maxRetryTime: 2_000 } },

@@ -11,10 +11,3 @@ export type BillingEvent = DomainEvent<
   'SeatQuantityUpdated',
   { orgId: string; subscriptionItemId: string; quantity: number; previousQuantity: number | null; causedBy: string }
 >;
-
-/** A member counts as a seat from MemberAdded until MemberRemoved, whatever their access in between (no hard cap). */
-export function seatDelta(eventType: string): number {
-  if (eventType === 'MemberAdded') return 1;
-  if (eventType === 'MemberRemoved') return -1;
-  return 0;
-}

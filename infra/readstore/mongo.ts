@@ -1,6 +1,5 @@
 import { MongoClient, type AnyBulkWriteOperation, type Collection, type Db, type Filter } from 'mongodb';
-import type { Doc } from '../../projections/projection';
-import type { Changes, Condition, IndexSpec, Query, ReadStore } from './port';
+import type { Changes, Condition, Doc, IndexSpec, Query, ReadStore } from './port';
 import { checkName, keysetAlternatives, keysetBound, mergePages, prefixEnd } from './query-shape';
 
 const field = (name: string) => (name === 'id' ? '_id' : checkName(name));

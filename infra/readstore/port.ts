@@ -1,4 +1,8 @@
-import type { Doc } from '../../projections/projection';
+/** A stored document: an id, and the position (a decimal string) of the last event written into it, which guards against writing an older one. */
+export interface Doc {
+  id: string;
+  _pos?: string;
+}
 
 /** A condition on one field: equality, one of several values, a text prefix, or a bound. */
 export type Condition = string | number | boolean | { in: Array<string | number | boolean> } | { prefix: string } | { gt: string | number } | { lt: string | number };

@@ -1,5 +1,4 @@
-import type { Doc } from '../../projections/projection';
-import type { Condition, Query } from './port';
+import type { Condition, Doc, Query } from './port';
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 

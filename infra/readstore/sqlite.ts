@@ -1,8 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Doc } from '../../projections/projection';
-import type { Changes, Condition, IndexSpec, Query, ReadStore } from './port';
+import type { Changes, Condition, Doc, IndexSpec, Query, ReadStore } from './port';
 import { checkName, keysetAlternatives, keysetBound, mergePages, prefixEnd } from './query-shape';
 
 const table = (collection: string) => `rm_${checkName(collection)}`;

@@ -2,46 +2,19 @@ import { Inject, Injectable, Logger, Optional, type OnApplicationBootstrap, type
 import type { Admin, Consumer as KafkaConsumer } from 'kafkajs';
 import { recorded, type EventStore, type Subscription } from '../../infra/eventstore/port';
 import type { Envelope, Position } from '../../domain/shared/envelope';
-import type { Recorded } from '../../domain/events';
+import { isEventType, type Recorded } from '../../domain/events';
 import type { ReadStore } from '../../infra/readstore/port';
 import type { Doc } from '../../projections/projection';
 import { DomainError } from '../../domain/shared/errors';
 import { Settings } from '../config/config';
 import { CLOCK, EVENT_STORE, READ_STORE, type Clock } from '../shared/tokens';
 import { ConsumerScope, errorName, PermanentFailure, type Consumer } from './consumer';
-import { ensureTopics, fromEnvelope, kafkaClient, topicsOf } from './kafka-publisher';
+import { ensureTopics, fromEnvelope, kafkaClient, topicsOf } from '../../infra/messaging/kafka';
+import { DEAD_LETTER_SINK, DEAD_LETTERS, type DeadLetter, type DeadLetterSink } from './dead-letters';
 
 export const CONSUMERS = Symbol('Consumers');
-export const DEAD_LETTER_SINK = Symbol('DeadLetterSink');
-export const DEAD_LETTERS = 'dead_letters';
 /** Events a consumer has handled, by id: Kafka delivers at least once, so a redelivery is recognised here. */
 export const HANDLED = 'consumer_handled';
-
-/** Where dead letters go besides the read store: the `gatehouse.dead-letters` topic when Kafka is configured. */
-export interface DeadLetterSink {
-  publish(letter: DeadLetter): Promise<void>;
-  publishDeadLetter(key: string, record: Record<string, unknown>): Promise<void>;
-  /** The last position Kafka acknowledged (what Kafka consumers can have seen). */
-  readonly position: Position;
-}
-
-/** An event whose effect failed every try (R-BILL-3): kept with the reason until an operator re-drives it. */
-export interface DeadLetter extends Doc {
-  consumer: string;
-  eventId: string;
-  eventType: string;
-  stream: string;
-  position: string;
-  orgId?: string;
-  reason: string;
-  tries: number;
-  failedAt: string;
-  status: 'dead' | 'redriven';
-  redrivenAt?: string;
-  /** The event itself, so a re-drive needs nothing else; absent for a malformed message, which `raw` holds instead. */
-  event?: Omit<Envelope, 'position' | 'recordedAt'> & { type: string; data: unknown; position: string; recordedAt: string };
-  raw?: string;
-}
 
 const checkpointOf = (consumer: string) => `consumer:${consumer}`;
 
@@ -109,9 +82,9 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
    * before the commit) is recognised by its event id and not handled twice.
    */
   private async followKafka(): Promise<void> {
-    const kafka = kafkaClient(this.settings, 'gatehouse-consumers');
-    await ensureTopics(kafka, this.settings);
-    const topics = topicsOf(this.settings);
+    const kafka = kafkaClient(this.settings.KAFKA_BROKERS!, 'gatehouse-consumers');
+    await ensureTopics(kafka, this.settings.KAFKA_TOPIC_PREFIX, this.settings.KAFKA_PARTITIONS);
+    const topics = topicsOf(this.settings.KAFKA_TOPIC_PREFIX);
     for (const consumer of this.consumers) {
       const group = kafka.consumer({ groupId: this.groupOf(consumer.name), retry: { retries: 30, initialRetryTime: 200, maxRetryTime: 2_000 } });
       const state = { consumer: group, next: new Map<number, bigint>(), position: 0n };
@@ -121,7 +94,7 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
       await group.run({
         eachMessage: async ({ partition, message, heartbeat }) => {
           const type = message.headers?.['gatehouse-event-type']?.toString();
-          if (type === undefined || consumer.handles.includes(type)) {
+          if (type === undefined || (isEventType(type) && consumer.handles.includes(type))) {
             let event: Recorded | undefined;
             try {
               event = fromEnvelope(message.value?.toString() ?? '');
@@ -140,13 +113,13 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
   }
 
   private groupOf(consumer: string): string {
-    return `${topicsOf(this.settings).groupPrefix}.consumer.${consumer}`;
+    return `${topicsOf(this.settings.KAFKA_TOPIC_PREFIX).groupPrefix}.consumer.${consumer}`;
   }
 
   /** A message on gatehouse.events that is no event: kept as a dead letter, and the consumer goes on. */
   private async poison(consumer: Consumer, partition: number, offset: string, value: string, error: unknown): Promise<void> {
     const now = this.clock().toISOString();
-    const events = topicsOf(this.settings).events;
+    const events = topicsOf(this.settings.KAFKA_TOPIC_PREFIX).events;
     const letter: DeadLetter = { id: `${consumer.name}:kafka-${partition}-${offset}`, consumer: consumer.name, eventId: '', eventType: 'malformed', stream: `${events}/${partition}`, position: offset, reason: `malformed message: ${reasonOf(error)}`, tries: 1, failedAt: now, status: 'dead', raw: value.slice(0, 10_000) };
     await this.readStore.write({ puts: [{ collection: DEAD_LETTERS, doc: letter }], deletes: [] }, { projection: `consumer:${consumer.name}@kafka`, position: 0n });
     this.logger.error({ message: 'malformed message dead-lettered', consumer: consumer.name, partition, offset, error: errorName(error) });
@@ -177,10 +150,10 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
     if (!this.fromKafka || this.groups.size === 0) return wait(() => ![...this.subscriptions.values()].some((s) => s.checkpoint < head));
     // Kafka: published up to the head, then every partition read up to its end.
     await wait(() => (this.sink?.position ?? 0n) >= head);
-    const admin = kafkaClient(this.settings, 'gatehouse-settled').admin();
+    const admin = kafkaClient(this.settings.KAFKA_BROKERS!, 'gatehouse-settled').admin();
     await admin.connect();
     try {
-      const ends = await admin.fetchTopicOffsets(topicsOf(this.settings).events);
+      const ends = await admin.fetchTopicOffsets(topicsOf(this.settings.KAFKA_TOPIC_PREFIX).events);
       for (const [name, group] of this.groups) {
         const committed = await this.committed(admin, name);
         await wait(() => ends.every(({ partition, high }) => (group.next.get(partition) ?? committed.get(partition) ?? 0n) >= BigInt(high)));
@@ -191,7 +164,7 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
   }
 
   private async committed(admin: Admin, consumer: string): Promise<Map<number, bigint>> {
-    const [topic] = await admin.fetchOffsets({ groupId: this.groupOf(consumer), topics: [topicsOf(this.settings).events] });
+    const [topic] = await admin.fetchOffsets({ groupId: this.groupOf(consumer), topics: [topicsOf(this.settings.KAFKA_TOPIC_PREFIX).events] });
     return new Map((topic?.partitions ?? []).filter((p) => p.offset !== '-1').map((p) => [p.partition, BigInt(p.offset)]));
   }
 

@@ -1,4 +1,4 @@
-import type { Recorded } from '../../domain/events';
+import { dispatch, handledBy, type EventHandlers, type EventType, type Recorded } from '../../domain/events';
 import type { Changes, ReadStore } from '../../infra/readstore/port';
 import type { Doc } from '../../projections/projection';
 
@@ -13,12 +13,29 @@ export type Effect = () => Promise<void>;
  */
 export interface Consumer {
   name: string;
-  handles: readonly string[];
+  handles: readonly EventType[];
   /**
    * `redrive` is true when an operator re-drives a dead letter: the event was
    * folded already, and the effect to carry out now is decided on today's documents.
    */
   handle(event: Recorded, scope: ConsumerScope, redrive: boolean): Promise<Effect | undefined>;
+}
+
+/** One handler per event type a consumer handles, each typed by its event. */
+export type ConsumerHandlers = EventHandlers<[scope: ConsumerScope, redrive: boolean], Promise<Effect | undefined>>;
+
+/** A consumer whose handled types are the keys of its handler table. */
+export abstract class TableConsumer implements Consumer {
+  abstract readonly name: string;
+  protected abstract readonly on: ConsumerHandlers;
+
+  get handles(): readonly EventType[] {
+    return handledBy(this.on);
+  }
+
+  async handle(event: Recorded, scope: ConsumerScope, redrive: boolean): Promise<Effect | undefined> {
+    return dispatch(this.on, event, scope, redrive);
+  }
 }
 
 export { PermanentFailure } from '../../infra/permanent-failure';

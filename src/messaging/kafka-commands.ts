@@ -9,8 +9,8 @@ import { SecretBox } from '../../infra/crypto/sealing';
 import type { ReadStore } from '../../infra/readstore/port';
 import type { Doc } from '../../projections/projection';
 import { READ_STORE } from '../shared/tokens';
-import { DEAD_LETTER_SINK, type DeadLetterSink } from './consumer-runner';
-import { topicsOf } from './kafka-publisher';
+import { DEAD_LETTER_SINK, type DeadLetterSink } from './dead-letters';
+import { topicsOf } from '../../infra/messaging/kafka';
 
 /**
  * Command types on `gatehouse.commands` and the HTTP route each one is: the same
@@ -84,8 +84,8 @@ export class KafkaCommands {
       // A poison message: answered if it can be, and kept for operators — its reason, never its content (it may hold a password).
       const kafkaMessage = context.getMessage();
       await this.deadLetters
-        ?.publishDeadLetter(topicsOf(this.settings).commands, {
-          source: topicsOf(this.settings).commands,
+        ?.publishDeadLetter(topicsOf(this.settings.KAFKA_TOPIC_PREFIX).commands, {
+          source: topicsOf(this.settings.KAFKA_TOPIC_PREFIX).commands,
           reason: typeof command === 'object' && command !== null ? 'unknown command type' : 'not a JSON object',
           type: typeof command?.type === 'string' ? command.type.slice(0, 100) : null,
           partition: context.getPartition(),

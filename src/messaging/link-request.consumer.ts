@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import { REQUESTED_LINK_MS, type EmailRequestEvent } from '../../domain/link/link-request';
+import { REQUESTED_LINK_MS } from '../../domain/link/link-request';
 import { link, linkStream } from '../../domain/link/link';
 import { normalizeEmail } from '../../domain/shared/email';
 import { DomainError } from '../../domain/shared/errors';
@@ -8,13 +8,11 @@ import { emailReservation, emailStream, user, userStream } from '../../domain/us
 import { SecretBox } from '../../infra/crypto/sealing';
 import { emailKey, hashToken } from '../../infra/crypto/secrets';
 import type { EventStore } from '../../infra/eventstore/port';
-import type { Recorded } from '../../domain/events';
+import type { RecordedOf } from '../../domain/events';
 import { Links } from '../auth/links.service';
 import { Streams } from '../shared/streams';
 import { CLOCK, EVENT_STORE, type Clock } from '../shared/tokens';
-import { derivedEventId, type Consumer, type ConsumerScope, type Effect } from './consumer';
-
-type Requested = Extract<EmailRequestEvent, { type: 'LinkRequested' }>['data'];
+import { derivedEventId, TableConsumer, type ConsumerHandlers, type Effect } from './consumer';
 
 /**
  * R-SEC-3: answers the public link requests from the log, out of the requests'
@@ -25,9 +23,8 @@ type Requested = Extract<EmailRequestEvent, { type: 'LinkRequested' }>['data'];
  * An address that had its emails for the hour gets none (R-SEC-6), silently.
  */
 @Injectable()
-export class LinkRequestConsumer implements Consumer {
+export class LinkRequestConsumer extends TableConsumer {
   readonly name = 'link-requests';
-  readonly handles = ['LinkRequested'];
 
   constructor(
     private readonly streams: Streams,
@@ -35,12 +32,16 @@ export class LinkRequestConsumer implements Consumer {
     private readonly box: SecretBox,
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(CLOCK) private readonly clock: Clock,
-  ) {}
+  ) {
+    super();
+  }
 
-  async handle(event: Recorded, _scope: ConsumerScope): Promise<Effect | undefined> {
+  protected readonly on: ConsumerHandlers = { LinkRequested: (event) => this.issue(event) };
+
+  private async issue(event: RecordedOf<'LinkRequested'>): Promise<Effect | undefined> {
     // Let the request's answer leave first: what follows differs for known and unknown emails (R-SEC-3).
     await new Promise((resolve) => setImmediate(resolve));
-    const { purpose, emailKey: key, sealedToken } = event.data as Requested;
+    const { purpose, emailKey: key, sealedToken } = event.data;
     const now = this.clock();
     const expiresAt = new Date(event.recordedAt.getTime() + REQUESTED_LINK_MS[purpose]);
     if (expiresAt <= now) return undefined; // handled too late to be of use

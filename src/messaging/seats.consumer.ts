@@ -1,13 +1,13 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import { billingStream, seatDelta, type BillingEvent } from '../../domain/billing/billing';
-import type { OrganizationEvent, StripeSubscription } from '../../domain/organization/organization';
+import { billingStream, type BillingEvent } from '../../domain/billing/billing';
+import type { StripeSubscription } from '../../domain/organization/organization';
 import { SEAT_BILLING, type SeatBilling } from '../../infra/billing/port';
 import type { EventStore } from '../../infra/eventstore/port';
 import type { Recorded } from '../../domain/events';
 import type { Doc } from '../../projections/projection';
 import { EVENT_STORE } from '../shared/tokens';
-import { derivedEventId, type Consumer, type ConsumerScope, type Effect } from './consumer';
+import { derivedEventId, TableConsumer, type ConsumerHandlers, type ConsumerScope, type Effect } from './consumer';
 
 export const SEATS = 'billing_seats';
 
@@ -28,27 +28,34 @@ export interface SeatsDoc extends Doc {
  * the email consumer turns into notices to Owners and Admins.
  */
 @Injectable()
-export class SeatConsumer implements Consumer {
+export class SeatConsumer extends TableConsumer {
   readonly name = 'seats';
-  readonly handles = ['MemberAdded', 'MemberRemoved', 'PlanChanged'];
   private readonly logger = new Logger('seats');
 
   constructor(
     @Inject(SEAT_BILLING) private readonly billing: SeatBilling,
     @Inject(EVENT_STORE) private readonly store: EventStore,
-  ) {}
+  ) {
+    super();
+  }
 
-  async handle(event: Recorded, scope: ConsumerScope, redrive: boolean): Promise<Effect | undefined> {
-    const orgId = (event.data as { orgId: string }).orgId;
+  protected readonly on: ConsumerHandlers = {
+    MemberAdded: (event, scope, redrive) => this.count(event, event.data.orgId, { members: +1 }, scope, redrive),
+    MemberRemoved: (event, scope, redrive) => this.count(event, event.data.orgId, { members: -1 }, scope, redrive),
+    PlanChanged: (event, scope, redrive) => this.count(event, event.data.orgId, { members: 0, stripe: event.data.stripe }, scope, redrive),
+  };
+
+  /** Folds a change of the member count (or of where seats are billed) and says whether Stripe must hear of it. */
+  private async count(event: Recorded, orgId: string, change: { members: number; stripe?: StripeSubscription | null }, scope: ConsumerScope, redrive: boolean): Promise<Effect | undefined> {
     const current = (await scope.get<SeatsDoc>(SEATS, orgId)) ?? { id: orgId, orgId, members: 0, stripe: null, billed: null };
     if (redrive) {
       // Folded already; what is right now is the quantity for today's count.
       return this.setSeats(current, event, `${event.eventId}:redrive:${current.members}`, scope, false);
     }
     if (scope.holds(current)) return undefined;
-    const next: SeatsDoc = { ...current, members: Math.max(0, current.members + seatDelta(event.type)) };
-    if (event.type === 'PlanChanged') next.stripe = (event.data as Extract<OrganizationEvent, { type: 'PlanChanged' }>['data']).stripe;
-    const linked = event.type === 'PlanChanged' && next.stripe && next.stripe.subscriptionItemId !== current.stripe?.subscriptionItemId;
+    const next: SeatsDoc = { ...current, members: Math.max(0, current.members + change.members) };
+    if (change.stripe !== undefined) next.stripe = change.stripe;
+    const linked = change.stripe !== undefined && next.stripe && next.stripe.subscriptionItemId !== current.stripe?.subscriptionItemId;
     if (!next.stripe || (!linked && next.members === current.members)) {
       scope.put(SEATS, next);
       return undefined;

@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import type { Decider, DomainEvent } from '../../domain/shared/decider';
+import type { Decider } from '../../domain/shared/decider';
 import { WrongExpectedVersion, type EventStore } from '../../infra/eventstore/port';
 import type { Actor, Position } from '../../domain/shared/envelope';
-import type { Recorded } from '../../domain/events';
+import type { GatehouseEvent, Recorded } from '../../domain/events';
 import { EVENT_STORE } from './tokens';
 
 /** Where a command comes from: copied onto every event it causes (R-AUD-1). */
@@ -15,23 +15,31 @@ export interface CommandMeta {
   causationId?: string;
 }
 
-export interface Loaded<S> {
+/** How a stream's events fold into state: the half of a decider that loading needs. */
+export interface Fold<S, E extends GatehouseEvent = GatehouseEvent> {
+  initialState: () => S;
+  evolve: (state: S, event: E) => S;
+}
+
+export interface Loaded<S, E extends GatehouseEvent = any> {
   stream: string;
-  decider: Pick<Decider<S, any, any>, 'initialState' | 'evolve'>;
+  decider: Fold<S, E>;
   state: S;
   /** Version of the stream's last event; -1 when the stream does not exist. */
   version: number;
 }
 
+/** Events decided on a loaded stream, to append against the version they were decided on. */
 export interface Change {
+  /** Of any state: committing needs only its stream, version and fold. */
   from: Loaded<any>;
-  events: DomainEvent[];
+  events: GatehouseEvent[];
 }
 
 export interface CommandResult {
   /** Global position of the command's last event (R-LIST-5); the current head when nothing changed. */
   position: Position;
-  events: Recorded[] | DomainEvent[];
+  events: Recorded[] | GatehouseEvent[];
 }
 
 const MAX_ATTEMPTS = 5;
@@ -50,12 +58,13 @@ export class Streams {
 
   constructor(@Inject(EVENT_STORE) readonly store: EventStore) {}
 
-  async load<S>(stream: string, decider: Loaded<S>['decider']): Promise<Loaded<S>> {
+  async load<S, E extends GatehouseEvent>(stream: string, decider: Fold<S, E>): Promise<Loaded<S, E>> {
     const cached = this.cache.get(stream);
     let state = (cached?.decider === decider ? cached.state : decider.initialState()) as S;
     let version = cached?.decider === decider ? cached.version : -1;
     const events = await this.store.readStream(stream, version + 1);
-    for (const event of events) state = decider.evolve(state, { type: event.type, data: event.data } as DomainEvent);
+    // A stream holds only the events of the decider that writes it.
+    for (const event of events) state = decider.evolve(state, { type: event.type, data: event.data } as E);
     if (events.length > 0) version = events[events.length - 1].streamVersion;
     if (version >= 0) this.remember(stream, version, state, decider);
     return { stream, decider, state, version };
@@ -109,7 +118,7 @@ export class Streams {
   }
 
   /** The common case: one stream, one decider. */
-  handle<S, C, E extends DomainEvent>(
+  handle<S, C, E extends GatehouseEvent>(
     stream: string,
     decider: Decider<S, C, E>,
     command: C,

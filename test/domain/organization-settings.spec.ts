@@ -1,5 +1,6 @@
 import { membership, type Membership } from '../../domain/membership/membership';
-import { organization, transferOwnership, type OrganizationCommand, type OrganizationEvent } from '../../domain/organization/organization';
+import { organization, type OrganizationCommand, type OrganizationEvent } from '../../domain/organization/organization';
+import { transferOwnership } from '../../domain/organization/ownership';
 import { fold } from '../../domain/shared/decider';
 import { ctx, given } from '../support/given';
 import { orgCtx, OWNER_ROLE_ID } from '../support/org';

@@ -1,7 +1,7 @@
-import type { IndexSpec } from '../infra/readstore/port';
-import { INVITATIONS, MEMBERS, ORGS, SESSIONS } from './directory';
-import { LOGIN_ACTIVITY } from './login-activity';
-import { PERMISSION_HISTORY } from './permission-history';
+import type { IndexSpec } from '../../infra/readstore/port';
+import { INVITATIONS, MEMBERS, ORGS, SESSIONS } from '../../projections/directory';
+import { LOGIN_ACTIVITY } from '../../projections/login-activity';
+import { PERMISSION_HISTORY } from '../../projections/permission-history';
 
 /** The indexes the queries need, the same on every read store. */
 export const READ_MODEL_INDEXES: IndexSpec[] = [
