@@ -1,4 +1,4 @@
-import { dispatch, handledBy, type EventHandlers, type EventType, type Recorded } from '../domain/events';
+import { dispatch, EVENT_TYPES, type EventHandlers, type EventType, type Recorded } from '../domain/events';
 
 /** A read-model document: an id, and the position of the last event folded into it. */
 export interface Doc {
@@ -31,15 +31,32 @@ export type Reducers = EventHandlers<[docs: Workspace], Promise<void> | void>;
 
 /** A projection from a reducer table: it handles exactly the types it has a reducer for. */
 export function projection(name: string, collections: readonly string[], reducers: Reducers): Projection {
+  return compose(name, collections, reducers);
+}
+
+/**
+ * One projection from several read models' tables, each in its own file: it
+ * handles what any of them handles, and runs every table's reducer of an event,
+ * in the order given, on the same documents. A table may read what an earlier
+ * one wrote for the same event; batching, checkpoints and the position guard stay
+ * the runner's, so the documents commit together as one projection's.
+ */
+export function compose(name: string, collections: readonly string[], ...tables: Reducers[]): Projection {
   return {
     name,
     collections,
-    handles: handledBy(reducers),
+    handles: EVENT_TYPES.filter((type) => tables.some((table) => table[type] !== undefined)),
     async apply(event, docs) {
-      await dispatch(reducers, event, docs);
+      for (const table of tables) await dispatch(table, event, docs);
     },
   };
 }
+
+/** When an event was recorded, as documents keep times. */
+export const recordedAt = (event: Recorded): string => event.recordedAt.toISOString();
+
+/** A profile text: null or absent is empty (the edge refuses null; an event recorded before it did may hold one). */
+export const text = (value: string | null | undefined): string => value ?? '';
 
 /** Lower-cased and accent-folded, for case- and accent-insensitive prefix search (R-LIST-2, R-LIST-3). */
 export function fold(text: string): string {

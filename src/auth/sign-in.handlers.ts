@@ -13,7 +13,7 @@ import { hashPassword, verifyPassword } from '../../infra/crypto/passwords';
 import { emailKey } from '../../infra/crypto/secrets';
 import type { Position } from '../../domain/shared/envelope';
 import type { ReadStore } from '../../infra/readstore/port';
-import { MEMBERS, type MemberRow } from '../../projections/directory';
+import { MEMBERS, type MemberRow } from '../../projections/members';
 import { ProjectionRunner } from '../readmodels/projection-runner';
 import { Streams, type Change, type CommandMeta } from '../shared/streams';
 import { CLOCK, READ_STORE, type Clock } from '../shared/tokens';

@@ -1,5 +1,8 @@
 import type { IndexSpec } from '../../infra/readstore/port';
-import { INVITATIONS, MEMBERS, ORGS, SESSIONS } from '../../projections/directory';
+import { INVITATIONS } from '../../projections/invitations';
+import { MEMBERS } from '../../projections/members';
+import { ORGS } from '../../projections/orgs';
+import { SESSIONS } from '../../projections/sessions';
 import { LOGIN_ACTIVITY } from '../../projections/login-activity';
 import { PERMISSION_HISTORY } from '../../projections/permission-history';
 

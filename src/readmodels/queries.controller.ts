@@ -7,7 +7,8 @@ import { AVAILABILITIES, membership, membershipStream } from '../../domain/membe
 import { DomainError, NotFound } from '../../domain/shared/errors';
 import { LOGIN_ACTIVITY, type LoginAttempt } from '../../projections/login-activity';
 import type { Condition, ReadStore } from '../../infra/readstore/port';
-import { INVITATIONS, MEMBERS, type InvitationRow, type MemberRow } from '../../projections/directory';
+import { INVITATIONS, type InvitationRow } from '../../projections/invitations';
+import { MEMBERS, type MemberRow } from '../../projections/members';
 import { PERMISSION_HISTORY, type PermissionHistoryEntry } from '../../projections/permission-history';
 import { fold } from '../../projections/projection';
 import { OrgAccess } from '../access/org-access.service';

@@ -7,7 +7,7 @@ import { organization, orgStream, type StripeSubscription } from '../../domain/o
 import { DomainError, NotFound } from '../../domain/shared/errors';
 import type { Position } from '../../domain/shared/envelope';
 import type { ReadStore } from '../../infra/readstore/port';
-import { ORGS, type OrgRow } from '../../projections/directory';
+import { ORGS, type OrgRow } from '../../projections/orgs';
 import { fold } from '../../projections/projection';
 import { OrgAccess } from '../access/org-access.service';
 import { SessionGuard } from '../auth/session.guard';

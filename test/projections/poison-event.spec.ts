@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { EventStore } from '../../infra/eventstore/port';
 import { checkpointName, type ReadStore } from '../../infra/readstore/port';
 import { SqliteReadStore } from '../../infra/readstore/sqlite';
-import { USERS, type UserDoc } from '../../projections/directory';
+import { USERS, type UserDoc } from '../../projections/users';
 import { DEAD_LETTERS } from '../../src/messaging/dead-letters';
 import { PROJECTIONS, ProjectionRunner } from '../../src/readmodels/projection-runner';
 import { EVENT_STORE, READ_STORE } from '../../src/shared/tokens';
