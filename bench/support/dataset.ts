@@ -111,14 +111,12 @@ export async function addMembers(store: EventStore, org: SeededOrg, options: Add
   const actor = { kind: 'user' as const, id: org.ownerId };
   const ownerStanding = { ...initialMembership(), exists: true, orgId: org.orgId, userId: org.ownerId, roleId: OWNER_ROLE_ID };
   const access = accessOf(org.state, ownerStanding);
-  const expiryMs = org.state.policy.invitationExpiryHours * 3_600_000;
   let events = 0;
   let lastReport = 0;
   for (let done = 0; done < options.count; ) {
     const n = Math.min(perBatch, options.count - done);
     const now = new Date();
     const ctx: OrgContext = { now, actor, org: org.state, access };
-    const expiresAt = new Date(now.getTime() + expiryMs).toISOString();
     const requests: AppendRequest[] = [];
     for (let i = 0; i < n; i++) {
       const { firstName, lastName, email } = person(options.first + done + i, options.tag);
@@ -135,7 +133,7 @@ export async function addMembers(store: EventStore, org: SeededOrg, options: Add
         request(emailStream(emailKey(email)), emailReservation.decide({}, { type: 'Reserve', userId }, ctx), meta),
         registered,
         added,
-        request(linkStream(hashToken(newToken())), link.decide(link.initialState(), { type: 'IssueLink', purpose: 'setup', expiresAt, userId, orgId: org.orgId }, ctx), meta),
+        request(linkStream(hashToken(newToken())), link.decide(link.initialState(), { type: 'IssueLink', purpose: 'setup', asInvitation: org.state.policy, userId, orgId: org.orgId }, ctx), meta),
       );
     }
     await store.appendMany(requests);

@@ -41,7 +41,7 @@ export async function seedSessions(store: EventStore, options: SeedOptions): Pro
   if (!org.exists) throw new Error(`no organization ${options.orgId} in the store`);
   const ownerStanding = fold(membership, await store.readStream(membershipStream(options.orgId, options.ownerId)));
   const context: OrgContext = { now, actor: ownerActor, org, access: accessOf(org, ownerStanding) };
-  const expiresAt = new Date(now.getTime() + options.sessionTtlHours * 3_600_000).toISOString();
+  const ttlMs = options.sessionTtlHours * 3_600_000;
   const perBatch = options.perBatch ?? 250;
   const sessions: SeededSession[] = [];
   for (let done = 0; done < options.count; ) {
@@ -51,15 +51,15 @@ export async function seedSessions(store: EventStore, options: SeedOptions): Pro
       const userId = randomUUID();
       const email = `check${done + i}.${options.tag}@example.org`;
       const created: EventMetadata = { actor: ownerActor, correlationId: randomUUID(), orgId: options.orgId };
-      const registered = user.decide(user.initialState(), { type: 'RegisterUser', userId, email, firstName: 'Check', lastName: `Member${done + i}` }, context);
-      const withPassword = [...registered, ...user.decide(registered.reduce(user.evolve, user.initialState()), { type: 'SetPassword', passwordHash: options.passwordHash, mustChange: false, by: 'admin' }, context)];
+      const password = { hash: options.passwordHash, mustChange: false, by: 'admin' as const };
+      const withPassword = user.decide(user.initialState(), { type: 'RegisterUser', userId, email, firstName: 'Check', lastName: `Member${done + i}`, password }, context);
       const account = withPassword.reduce(user.evolve, user.initialState());
 
       const token = newToken();
       const sessionId = randomUUID();
       const self = { now, actor: { kind: 'user' as const, id: userId } };
       const signedIn: EventMetadata = { actor: self.actor, correlationId: randomUUID() };
-      const started = session.decide(session.initialState(), { type: 'StartSession', sessionId, userId, method: 'password', expiresAt }, self);
+      const started = session.decide(session.initialState(), { type: 'StartSession', sessionId, userId, method: 'password', ttlMs }, self);
       const recorded = user.decide(account, { type: 'RecordSignIn', method: 'password', ip: '127.0.0.1', userAgent: 'gatehouse-bench', sessionId }, self);
 
       requests.push(

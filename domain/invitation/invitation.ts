@@ -1,4 +1,5 @@
 import { assignableRole, requireCeiling, requirePermission } from '../access/access';
+import { invitationExpiresAt } from '../link/link';
 import type { OrgContext } from '../organization/organization';
 import type { Decider, DomainEvent } from '../shared/decider';
 import { DomainError, NotFound } from '../shared/errors';
@@ -8,8 +9,6 @@ import { DomainError, NotFound } from '../shared/errors';
  * key: at most one pending invitation each, by construction (R-INV-3).
  */
 export const invitationStream = (orgId: string, invitationId: string) => `invitation-${orgId}-${invitationId}`;
-
-const HOUR_MS = 3_600_000;
 
 export type InvitationEvent =
   | DomainEvent<
@@ -71,7 +70,8 @@ export const initialInvitation = (): Invitation => ({
   tokenHash: '',
 });
 
-const expiryFrom = (ctx: OrgContext) => new Date(ctx.now.getTime() + ctx.org.policy.invitationExpiryHours * HOUR_MS).toISOString();
+/** R-INV-1: an invitation sent (or sent again) now lives as long as the org's policy says; its link with it. */
+const expiryFrom = (ctx: OrgContext) => invitationExpiresAt(ctx.org.policy, ctx.now);
 
 export function decide(state: Invitation, command: InvitationCommand, ctx: OrgContext): InvitationEvent[] {
   const now = ctx.now.toISOString();

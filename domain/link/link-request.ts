@@ -21,12 +21,6 @@ export type EmailRequestEvent =
   /** A password sign-in with an email no account has: recorded as a known one's `SignInFailed` is (R-CRED-6), so both cost one write. */
   | DomainEvent<'SignInFailedForUnknownEmail', { emailKey: string; method: string; ip: string; userAgent: string; reason: 'unknown_email' }>;
 
-/** How long each requested link lives from the moment it was asked for (R-CRED-2). */
-export const REQUESTED_LINK_MS: Record<RequestedLinkPurpose, number> = {
-  'magic-link': 30 * 60_000,
-  'password-reset': 60 * 60_000,
-};
-
 export const linkRequested = (purpose: RequestedLinkPurpose, emailKey: string, sealedToken: string): EmailRequestEvent => ({
   type: 'LinkRequested',
   data: { purpose, emailKey, sealedToken },

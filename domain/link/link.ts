@@ -33,9 +33,57 @@ export type LinkEvent =
   | DomainEvent<'LinkEmailRequested', { purpose: LinkPurpose; expiresAt: string } & LinkTarget & LinkDelivery>
   | DomainEvent<'LinkUsed', { purpose: LinkPurpose }>;
 
-export type LinkCommand =
-  | ({ type: 'IssueLink'; purpose: LinkPurpose; expiresAt: string; delivery?: LinkDelivery } & LinkTarget)
-  | { type: 'UseLink'; purposes: readonly LinkPurpose[] };
+const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
+
+/**
+ * R-CRED-2: how long a link lives, by what it is for. An invitation lives as long as
+ * its org's policy says instead (R-INV-1), and so does any link that invites someone in.
+ */
+export const LINK_LIFETIME_MS: Record<Exclude<LinkPurpose, 'invitation'>, number> = {
+  /** A setup link sent again (R-CRT-4); the first one, to a new account, invites. */
+  setup: 24 * HOUR_MS,
+  'password-reset': HOUR_MS,
+  'magic-link': 30 * MINUTE_MS,
+  login: 30 * MINUTE_MS,
+  /** The second step of a sign-in with MFA on (R-CRED-8). */
+  'mfa-challenge': 5 * MINUTE_MS,
+};
+
+/** The org policy an invitation lives by (R-INV-1: 1 hour to 30 days). */
+export interface InvitationPolicy {
+  invitationExpiryHours: number;
+}
+
+/** R-INV-1: when an invitation issued at `from` expires; the link that carries it expires with it. */
+export const invitationExpiresAt = (policy: InvitationPolicy, from: Date): string => new Date(from.getTime() + policy.invitationExpiryHours * HOUR_MS).toISOString();
+
+/**
+ * How long a link lives: by its purpose, or, with `asInvitation`, as an invitation
+ * of the org does. An invitation's link always lives so; a new account's first
+ * setup link too (R-CRT-1 a), since it invites the person in.
+ */
+export type LinkLifetime =
+  | { purpose: 'invitation'; asInvitation: InvitationPolicy }
+  | { purpose: Exclude<LinkPurpose, 'invitation'>; asInvitation?: InvitationPolicy };
+
+/** R-CRED-2: when a link that started living at `from` expires. */
+export function linkExpiresAt(lifetime: LinkLifetime, from: Date): string {
+  if (lifetime.purpose === 'invitation') return invitationExpiresAt(lifetime.asInvitation, from);
+  if (lifetime.asInvitation) return invitationExpiresAt(lifetime.asInvitation, from);
+  return new Date(from.getTime() + LINK_LIFETIME_MS[lifetime.purpose]).toISOString();
+}
+
+/** What a link is for and who it is about; its lifetime follows from them. */
+export type LinkSpec = LinkLifetime &
+  LinkTarget & {
+    /** When its life started, if before now: a link asked for by email lives from the moment it was asked for (R-SEC-3). */
+    askedAt?: string;
+  };
+
+export type IssueLink = { type: 'IssueLink'; delivery?: LinkDelivery } & LinkSpec;
+
+export type LinkCommand = IssueLink | { type: 'UseLink'; purposes: readonly LinkPurpose[] };
 
 export interface Link extends LinkTarget {
   exists: boolean;
@@ -50,7 +98,8 @@ export const link: Decider<Link, LinkCommand, LinkEvent> = {
     switch (command.type) {
       case 'IssueLink': {
         if (state.exists) throw new DomainError('link_exists');
-        const { type: _type, delivery, ...data } = command;
+        const { type: _type, delivery, askedAt, asInvitation: _policy, purpose, ...target } = command;
+        const data = { purpose, expiresAt: linkExpiresAt(command, askedAt ? new Date(askedAt) : ctx.now), ...target };
         const issued: LinkEvent = { type: 'LinkIssued', data };
         return delivery ? [issued, { type: 'LinkEmailRequested', data: { ...data, ...delivery } }] : [issued];
       }

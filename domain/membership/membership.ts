@@ -1,6 +1,7 @@
 import { managesAccount, requireNotImpersonating, type AccountManager } from '../access/account';
 import { assignableRole, isGrantLive, requireCeiling, requirePermission, type Grant, type MemberAccess, type Standing } from '../access/access';
 import { isPermissionName, PERMISSIONS } from '../access/permissions';
+import { requireValidAccessCode } from '../accesscode/accesscode';
 import type { OrgContext } from '../organization/organization';
 import type { Decider, DomainEvent } from '../shared/decider';
 import { DomainError, NotFound } from '../shared/errors';
@@ -29,7 +30,8 @@ export type MembershipEvent =
   | DomainEvent<'AvailabilityChanged', { orgId: string; userId: string; availability: Availability }>;
 
 export type MembershipCommand =
-  | { type: 'AddMember'; orgId: string; userId: string; roleId?: string; locations?: string[] | null; via: Via }
+  /** `codeCandidate`: a random valid code nobody in the org holds, drawn at the edge; given to the member where the org uses door access (R-CODE-1). */
+  | { type: 'AddMember'; orgId: string; userId: string; roleId?: string; locations?: string[] | null; via: Via; codeCandidate?: string }
   | { type: 'ChangeRole'; roleId: string; locations?: string[] | null }
   | { type: 'DisableAccess' }
   | { type: 'EnableAccess' }
@@ -41,7 +43,8 @@ export type MembershipCommand =
   | { type: 'GrantPermission'; grantId: string; permission: string; location?: string; expiresAt?: string; reason: string }
   | { type: 'RevokePermission'; grantId: string }
   | { type: 'ExpirePermissions' }
-  | { type: 'AssignAccessCode'; code: string; generated: boolean }
+  /** R-CODE-2: a code of the admin's choice. */
+  | { type: 'AssignAccessCode'; code: string }
   | { type: 'UpdateNotes'; notes: string }
   | { type: 'SetAvailability'; availability: Availability };
 
@@ -111,7 +114,8 @@ export function decide(state: Membership, command: MembershipCommand, ctx: OrgCo
         if (via === 'created' || via === 'existing') requireCeiling(need('users.create.any'), role.permissions, locations, now);
         roleId = role.id;
       }
-      return [{ type: 'MemberAdded', data: { orgId, userId, roleId, locations, approval: 'approved', via } }];
+      const added: MembershipEvent = { type: 'MemberAdded', data: { orgId, userId, roleId, locations, approval: 'approved', via } };
+      return ctx.org.policy.doorAccess ? [added, generatedCode(orgId, userId, command.codeCandidate)] : [added];
     }
     case 'ChangeRole': {
       requireMember(state);
@@ -190,9 +194,10 @@ export function decide(state: Membership, command: MembershipCommand, ctx: OrgCo
         .map((g) => ({ type: 'PermissionExpired' as const, data: { ...ids, grantId: g.grantId, permission: g.permission, expiredAt: g.expiresAt! } }));
     case 'AssignAccessCode':
       requireMember(state);
-      if (!command.generated) need('accesscodes.update.any');
+      need('accesscodes.update.any');
+      requireValidAccessCode(command.code);
       if (state.accessCode === command.code) return [];
-      return [{ type: 'AccessCodeAssigned', data: { ...ids, code: command.code, ...(state.accessCode ? { previousCode: state.accessCode } : {}), generated: command.generated } }];
+      return [{ type: 'AccessCodeAssigned', data: { ...ids, code: command.code, ...(state.accessCode ? { previousCode: state.accessCode } : {}), generated: false } }];
     case 'UpdateNotes':
       requireMember(state);
       need('users.update.any');
@@ -242,6 +247,13 @@ export function evolve(state: Membership, event: MembershipEvent): Membership {
     default:
       return state;
   }
+}
+
+/** R-CODE-1: every member of an org that uses door access gets a generated 6-digit code; which one is drawn outside, unique in the org. */
+function generatedCode(orgId: string, userId: string, candidate: string | undefined): MembershipEvent {
+  if (candidate === undefined) throw new Error('a member of a door-access org needs a code candidate (R-CODE-1)');
+  requireValidAccessCode(candidate);
+  return { type: 'AccessCodeAssigned', data: { orgId, userId, code: candidate, generated: true } };
 }
 
 function sameLocations(a: string[] | null, b: string[] | null): boolean {

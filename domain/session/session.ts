@@ -18,8 +18,12 @@ export type SessionEvent =
   | DomainEvent<'ImpersonationStarted', { sessionId: string; userId: string; impersonatorId: string; orgId: string; expiresAt: string }>
   | DomainEvent<'ImpersonationEnded', { sessionId: string; userId: string; impersonatorId: string; orgId: string }>;
 
+/** R-IMP-1: an impersonation session is short-lived, whatever the sessions' lifetime setting. */
+export const IMPERSONATION_SESSION_MS = 30 * 60_000;
+
 export type SessionCommand =
-  | { type: 'StartSession'; sessionId: string; userId: string; method: SignInMethod; expiresAt: string; impersonation?: Impersonation }
+  /** `ttlMs`: the lifetime of a session, a setting (SESSION_TTL_HOURS); an impersonation's is the rule's. */
+  | { type: 'StartSession'; sessionId: string; userId: string; method: SignInMethod; ttlMs: number; impersonation?: Impersonation }
   | { type: 'RevokeSession'; reason: string };
 
 export interface Session {
@@ -38,7 +42,8 @@ export const session: Decider<Session, SessionCommand, SessionEvent> = {
     switch (command.type) {
       case 'StartSession': {
         if (state.exists) throw new DomainError('session_exists');
-        const { sessionId, userId, method, expiresAt, impersonation } = command;
+        const { sessionId, userId, method, impersonation } = command;
+        const expiresAt = new Date(ctx.now.getTime() + (impersonation ? IMPERSONATION_SESSION_MS : command.ttlMs)).toISOString();
         const started: SessionEvent = { type: 'SessionStarted', data: { sessionId, userId, method, startedAt: ctx.now.toISOString(), expiresAt, ...(impersonation ? { impersonation } : {}) } };
         return impersonation ? [started, { type: 'ImpersonationStarted', data: { sessionId, userId, ...impersonation, expiresAt } }] : [started];
       }

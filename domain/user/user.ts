@@ -34,11 +34,25 @@ export type UserEvent =
   /** Every session that started up to `at` ends (R-CRED-4, R-CRED-8, R-CRED-9). */
   | DomainEvent<'SessionsRevoked', { userId: string; at: string; reason: string; keepSessionId?: string }>;
 
+/** A password for a new account: chosen by the person, or set by the admin who makes it (R-CRT-1). */
+export interface FirstPassword {
+  hash: string;
+  mustChange: boolean;
+  by: 'self' | 'admin';
+}
+
+/**
+ * Who sets a password, and how, decides what else ends with it (R-CRED-4):
+ * `by`: the person (with the current one, R-CRED-5) or an admin;
+ * `link`: following an emailed reset or setup link, which signs the person in afresh with `keepSessionId`.
+ */
+export type PasswordSource = { by: 'self' | 'admin'; mustChange: boolean } | { link: 'password-reset' | 'setup'; keepSessionId: string };
+
 export type UserCommand =
-  | ({ type: 'RegisterUser'; userId: string; email: string; managedBy?: AccountManager } & Profile)
+  | ({ type: 'RegisterUser'; userId: string; email: string; managedBy?: AccountManager; password?: FirstPassword } & Profile)
   | { type: 'UpdateProfile'; changes: Partial<Profile> }
-  /** The hash is made at the edge (argon2id); the password itself never reaches the domain. */
-  | { type: 'SetPassword'; passwordHash: string; mustChange: boolean; by: 'self' | 'admin' | 'setup' }
+  /** The hash is made at the edge (argon2id); the password itself never reaches the decider. */
+  | ({ type: 'SetPassword'; passwordHash: string } & PasswordSource)
   /** `keepSessionId`: the session the same command starts (a password reset signs the user in afresh). */
   | { type: 'RevokeSessions'; reason: string; keepSessionId?: string }
   | { type: 'RecordSignIn'; method: string; ip: string; userAgent: string; sessionId?: string; failureReason?: string }
@@ -74,8 +88,10 @@ export const user: Decider<User, UserCommand, UserEvent> = {
     switch (command.type) {
       case 'RegisterUser': {
         if (state.exists) throw new DomainError('user_exists');
-        const { type: _t, ...data } = command;
-        return [{ type: 'UserRegistered', data }];
+        const { type: _t, password, ...data } = command;
+        const registered: UserEvent = { type: 'UserRegistered', data };
+        // A new account has no session yet: its first password ends none.
+        return password ? [registered, { type: 'PasswordSet', data: { userId: data.userId, passwordHash: password.hash, mustChange: password.mustChange, by: password.by } }] : [registered];
       }
       case 'UpdateProfile': {
         if (!state.exists) throw new DomainError('not_found', 'user not found');
@@ -86,7 +102,7 @@ export const user: Decider<User, UserCommand, UserEvent> = {
       }
       case 'SetPassword':
         if (!state.exists) throw new DomainError('not_found', 'user not found');
-        return [{ type: 'PasswordSet', data: { userId: state.userId, passwordHash: command.passwordHash, mustChange: command.mustChange, by: command.by } }];
+        return setPassword(state, command, context);
       case 'RecordSignIn': {
         if (!state.exists) throw new DomainError('not_found', 'user not found');
         const { method, ip, userAgent, sessionId, failureReason } = command;
@@ -153,6 +169,24 @@ export const user: Decider<User, UserCommand, UserEvent> = {
   },
 };
 
+/**
+ * R-CRED-4, R-CRED-5: a password set by an admin ends every session of the person;
+ * one set through a reset link ends every session but the one the link starts (whoever
+ * held the old password is out), and so does a setup link followed once the account
+ * has a password, since it then resets it (R-CRT-4). One's own change keeps them.
+ */
+function setPassword(state: User, command: Extract<UserCommand, { type: 'SetPassword' }>, context: Context): UserEvent[] {
+  const { userId } = state;
+  const at = context.now.toISOString();
+  if ('link' in command) {
+    const set: UserEvent = { type: 'PasswordSet', data: { userId, passwordHash: command.passwordHash, mustChange: false, by: command.link === 'setup' ? 'setup' : 'self' } };
+    const reset = command.link === 'password-reset' || state.passwordHash !== undefined;
+    return reset ? [set, { type: 'SessionsRevoked', data: { userId, at, reason: 'password reset', keepSessionId: command.keepSessionId } }] : [set];
+  }
+  const set: UserEvent = { type: 'PasswordSet', data: { userId, passwordHash: command.passwordHash, mustChange: command.mustChange, by: command.by } };
+  return command.by === 'admin' ? [set, { type: 'SessionsRevoked', data: { userId, at, reason: 'password set by an admin' } }] : [set];
+}
+
 export interface Reservation {
   userId?: string;
 }
@@ -170,7 +204,7 @@ export type ReservationEvent =
 type ReservationKind = 'Email' | 'Username' | 'Identity';
 type ReservationCommand = { type: 'Reserve'; userId: string } | { type: 'Release' };
 
-function reservation<K extends ReservationKind>(kind: K, taken: string): Decider<Reservation, ReservationCommand, Extract<ReservationEvent, { type: `${K}Reserved` | `${K}Released` }>> {
+function reservation<K extends ReservationKind>(kind: K, taken: 'email_taken' | 'username_taken' | 'identity_taken'): Decider<Reservation, ReservationCommand, Extract<ReservationEvent, { type: `${K}Reserved` | `${K}Released` }>> {
   type E = Extract<ReservationEvent, { type: `${K}Reserved` | `${K}Released` }>;
   const reserved = `${kind}Reserved` as const;
   const released = `${kind}Released` as const;

@@ -2,18 +2,16 @@ import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { membership, membershipStream, requireCredentialsAuthority } from '../../domain/membership/membership';
 import { session } from '../../domain/session/session';
-import { normalizeEmail } from '../../domain/shared/email';
 import { DomainError } from '../../domain/shared/errors';
-import { checkPasswordStrength } from '../../domain/user/password-policy';
-import { emailReservation, emailStream, user, userStream, type User } from '../../domain/user/user';
+import { user, userStream } from '../../domain/user/user';
 import { hashPassword, verifyPassword } from '../../infra/crypto/passwords';
-import { emailKey, newTemporaryPassword } from '../../infra/crypto/secrets';
+import { newTemporaryPassword } from '../../infra/crypto/secrets';
 import type { Position } from '../../domain/shared/envelope';
 import { OrgAccess } from '../access/org-access.service';
 import { Streams, type Change, type CommandMeta } from '../shared/streams';
 import { CLOCK, type Clock } from '../shared/tokens';
+import { chosenPasswordHash } from './chosen-password';
 import { Links } from './links.service';
-import { limitEmailRequests, RequestLimit } from './throttle';
 
 type Done = { position: Position };
 
@@ -48,11 +46,6 @@ export class RevokeSessions extends Command<Done> {
   }
 }
 
-const RESET_LINK_MS = 3_600_000; // R-CRED-2: password reset, 1 hour
-
-
-const personal = (account: User) => [account.email.split('@')[0], account.firstName, account.lastName];
-
 @CommandHandler(SetMemberPassword)
 export class SetMemberPasswordHandler implements ICommandHandler<SetMemberPassword> {
   constructor(
@@ -66,16 +59,9 @@ export class SetMemberPasswordHandler implements ICommandHandler<SetMemberPasswo
     const account = await this.streams.load(userStream(userId), user);
     requireCredentialsAuthority(member.state, account.state, context);
     const temporaryPassword = password === 'temporary' ? newTemporaryPassword() : undefined;
-    if (password !== 'temporary') checkPasswordStrength(password.chosen, personal(account.state));
-    const passwordHash = await hashPassword(temporaryPassword ?? (password as { chosen: string }).chosen);
+    const passwordHash = password === 'temporary' ? await hashPassword(temporaryPassword!) : await chosenPasswordHash(password.chosen, account.state);
     const mustChange = password === 'temporary' || password.mustChange;
-    const { position } = await this.streams.retrying(async () => {
-      const from = await this.streams.load(userStream(userId), user);
-      const set = user.decide(from.state, { type: 'SetPassword', passwordHash, mustChange, by: 'admin' }, context);
-      // R-CRED-4: every session of the member ends with it.
-      const revoked = user.decide(set.reduce(user.evolve, from.state), { type: 'RevokeSessions', reason: 'password set by an admin' }, context);
-      return this.streams.commit([{ from, events: [...set, ...revoked] }], meta);
-    }, userStream(userId));
+    const { position } = await this.streams.handle(userStream(userId), user, { type: 'SetPassword', passwordHash, by: 'admin', mustChange }, context, meta);
     return { position, ...(temporaryPassword ? { temporaryPassword } : {}) };
   }
 }
@@ -94,9 +80,8 @@ export class SendPasswordResetHandler implements ICommandHandler<SendPasswordRes
     const { state: account } = await this.streams.load(userStream(userId), user);
     requireCredentialsAuthority(member.state, account, context);
     const { state: actor } = await this.streams.load(userStream(meta.actor.id), user);
-    const expiresAt = new Date(context.now.getTime() + RESET_LINK_MS).toISOString();
     // R-SEC-4: the actor's copy confirms the sending and carries no link.
-    const issued = await this.links.issue('password-reset', { userId, orgId }, expiresAt, context, { to: account.email, ...(actor.email ? { confirmTo: actor.email } : {}), variant: 'by-admin' });
+    const issued = await this.links.issue({ purpose: 'password-reset', userId, orgId, email: { to: account.email, ...(actor.email ? { confirmTo: actor.email } : {}), variant: 'by-admin' } }, context);
     const { position } = await this.streams.commit([issued.change], meta);
     return { position };
   }
@@ -110,19 +95,13 @@ export class ChangeOwnPasswordHandler implements ICommandHandler<ChangeOwnPasswo
   ) {}
 
   async execute({ currentPassword, newPassword, meta }: ChangeOwnPassword) {
-    const userId = meta.actor.id;
-    const account = await this.streams.load(userStream(userId), user);
-    if (!account.state.passwordHash || !(await verifyPassword(account.state.passwordHash, currentPassword))) {
+    const { state: account } = await this.streams.load(userStream(meta.actor.id), user);
+    if (!account.passwordHash || !(await verifyPassword(account.passwordHash, currentPassword))) {
       throw new DomainError('invalid_credentials', 'the current password is wrong');
     }
-    if (newPassword === currentPassword) throw new DomainError('weak_password', 'choose a password different from the current one', { rule: 'unchanged' });
-    checkPasswordStrength(newPassword, personal(account.state));
-    const passwordHash = await hashPassword(newPassword);
-    return this.streams.retrying(async () => {
-      const from = await this.streams.load(userStream(userId), user);
-      const events = user.decide(from.state, { type: 'SetPassword', passwordHash, mustChange: false, by: 'self' }, { now: this.clock(), actor: meta.actor });
-      return { position: (await this.streams.commit([{ from, events }], meta)).position };
-    }, userStream(userId));
+    const passwordHash = await chosenPasswordHash(newPassword, account, currentPassword);
+    const { position } = await this.streams.handle(userStream(meta.actor.id), user, { type: 'SetPassword', passwordHash, by: 'self', mustChange: false }, { now: this.clock(), actor: meta.actor }, meta);
+    return { position };
   }
 }
 

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { link, linkStream, type Link, type LinkDelivery, type LinkPurpose, type LinkTarget } from '../../domain/link/link';
+import { link, linkStream, type Link, type LinkDelivery, type LinkPurpose, type LinkSpec } from '../../domain/link/link';
 import type { Context } from '../../domain/shared/decider';
 import { normalizeEmail } from '../../domain/shared/email';
 import { DomainError } from '../../domain/shared/errors';
@@ -12,6 +12,9 @@ export const LINK_EMAILS_PER_RECIPIENT = 5;
 const RECIPIENT_WINDOW_MS = 3_600_000;
 /** A link email's command commits or fails within this; after it, one that is not in the log stops counting. */
 const IN_FLIGHT_MS = 15_000;
+
+/** A link to issue: its purpose and target (its lifetime follows from them, R-CRED-2), and whom to email it to. */
+export type LinkRequest = LinkSpec & { email?: Omit<LinkDelivery, 'sealedToken'> };
 
 interface Sending {
   at: number;
@@ -38,13 +41,13 @@ export class Links {
    * `too_many_requests` (R-SEC-6), whoever asks. `token`: one chosen earlier (a
    * request handled again from the log issues the same link).
    */
-  async issue(purpose: LinkPurpose, target: LinkTarget, expiresAt: string, context: Context, email?: Omit<LinkDelivery, 'sealedToken'>, token = newToken()): Promise<{ token: string; tokenHash: string; change: Change }> {
+  async issue({ email, ...request }: LinkRequest, context: Context, token = newToken()): Promise<{ token: string; tokenHash: string; expiresAt: string; change: Change }> {
     const tokenHash = hashToken(token);
     const from = await this.streams.load(linkStream(tokenHash), link);
     const delivery = email ? { ...email, sealedToken: this.box.seal(token) } : undefined;
-    const events = link.decide(from.state, { type: 'IssueLink', purpose, expiresAt, ...target, ...(delivery ? { delivery } : {}) }, context);
+    const events = link.decide(from.state, { type: 'IssueLink', ...request, ...(delivery ? { delivery } : {}) }, context);
     if (email) await this.countSending(email.to, tokenHash, context.now);
-    return { token, tokenHash, change: { from, events } };
+    return { token, tokenHash, expiresAt: events.reduce(link.evolve, from.state).expiresAt, change: { from, events } };
   }
 
   /** Spends a link: throws with the reason when it is unknown, of another purpose, used or expired (R-INV-5). */

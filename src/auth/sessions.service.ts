@@ -16,8 +16,6 @@ export interface IssuedSession {
 }
 
 const HOUR_MS = 3_600_000;
-/** R-IMP-1: impersonation sessions are short-lived. */
-const IMPERSONATION_MS = 30 * 60_000;
 
 /** Who a bearer token stands for. */
 export interface Principal {
@@ -46,10 +44,9 @@ export class Sessions {
   async prepare(userId: string, method: SignInMethod, impersonation?: Impersonation): Promise<{ issued: IssuedSession; change: Change }> {
     const token = newToken();
     const from = await this.streams.load(sessionStream(hashToken(token)), session);
-    const lifetime = impersonation ? IMPERSONATION_MS : this.settings.SESSION_TTL_HOURS * HOUR_MS;
-    const expiresAt = new Date(this.clock().getTime() + lifetime).toISOString();
-    const command: SessionCommand = { type: 'StartSession', sessionId: newId(), userId, method, expiresAt, ...(impersonation ? { impersonation } : {}) };
+    const command: SessionCommand = { type: 'StartSession', sessionId: newId(), userId, method, ttlMs: this.settings.SESSION_TTL_HOURS * HOUR_MS, ...(impersonation ? { impersonation } : {}) };
     const events = session.decide(from.state, command, { now: this.clock(), actor: { kind: 'user', id: userId } });
+    const { expiresAt } = events.reduce(session.evolve, from.state);
     return { issued: { token, sessionId: command.sessionId, expiresAt }, change: { from, events } };
   }
 

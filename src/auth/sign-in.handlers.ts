@@ -6,7 +6,6 @@ import { membership, membershipStream } from '../../domain/membership/membership
 import { organization, orgStream } from '../../domain/organization/organization';
 import { normalizeEmail } from '../../domain/shared/email';
 import { DomainError } from '../../domain/shared/errors';
-import { checkPasswordStrength } from '../../domain/user/password-policy';
 import { emailReservation, emailStream, user, userStream, type User, type UserEvent } from '../../domain/user/user';
 import type { SignInMethod } from '../../domain/session/session';
 import { hashPassword, verifyPassword } from '../../infra/crypto/passwords';
@@ -18,6 +17,7 @@ import { ProjectionRunner } from '../readmodels/projection-runner';
 import { Streams, type Change, type CommandMeta } from '../shared/streams';
 import { CLOCK, READ_STORE, type Clock } from '../shared/tokens';
 import { errorName } from '../messaging/consumer';
+import { chosenPasswordHash } from './chosen-password';
 import { Links } from './links.service';
 import { Sessions, type IssuedSession } from './sessions.service';
 import { SignInThrottle } from './throttle';
@@ -28,8 +28,6 @@ export { RequestMagicLink, RequestMagicLinkHandler } from './link-requests';
 export type SignedIn = IssuedSession & { userId: string; mustChangePassword: boolean; position: Position };
 /** With MFA on, the password step answers with a challenge for the second step (POST /v1/sessions/mfa). */
 export type MfaRequired = { mfaRequired: true; challenge: string; expiresAt: string };
-
-const MFA_CHALLENGE_MS = 5 * 60_000;
 
 /** Where a sign-in comes from: recorded with the attempt (R-CRED-6), and what throttling counts by (R-CRED-7). */
 export interface Origin {
@@ -87,10 +85,9 @@ export class SignInCompletion {
     const context = { now: this.clock(), actor: { kind: 'user' as const, id: account.userId } };
     await this.requireUsableMembership(account, method, origin, meta);
     if (account.mfa.secret) {
-      const expiresAt = new Date(context.now.getTime() + MFA_CHALLENGE_MS).toISOString();
-      const challenge = await this.links.issue('mfa-challenge', { userId: account.userId }, expiresAt, context);
+      const challenge = await this.links.issue({ purpose: 'mfa-challenge', userId: account.userId }, context);
       await this.streams.commit([...changes, challenge.change], { ...meta, actor: context.actor });
-      return { mfaRequired: true, challenge: challenge.token, expiresAt };
+      return { mfaRequired: true, challenge: challenge.token, expiresAt: challenge.expiresAt };
     }
     const { issued, change } = await this.sessions.prepare(account.userId, method);
     // The sign-in is recorded on the user's stream: after what the first factor changed there, in the same change.
@@ -227,16 +224,14 @@ export class RedeemPasswordLinkHandler implements ICommandHandler<RedeemPassword
     const account = await this.streams.load(userStream(userId), user);
     // Before anything changes: a refused person keeps their password, and the link stays good.
     await this.completion.requireUsableMembership(account.state, 'password', origin, meta);
-    checkPasswordStrength(newPassword, [account.state.email.split('@')[0], account.state.firstName, account.state.lastName]);
-    const passwordHash = await hashPassword(newPassword);
+    const passwordHash = await chosenPasswordHash(newPassword, account.state);
     const actor = { kind: 'user' as const, id: userId };
     return this.streams.retrying(async () => {
       const spent = await this.links.use(token, ['setup', 'password-reset'], context);
       const from = await this.streams.load(userStream(userId), user);
       const { issued, change } = await this.sessions.prepare(userId, 'password');
-      const events = user.decide(from.state, { type: 'SetPassword', passwordHash, mustChange: false, by: link.purpose === 'setup' ? 'setup' : 'self' }, { ...context, actor });
-      // A reset ends every session there was (whoever held the old password is out), but the one it starts.
-      if (link.purpose === 'password-reset') events.push(...user.decide(events.reduce(user.evolve, from.state), { type: 'RevokeSessions', reason: 'password reset', keepSessionId: issued.sessionId }, { ...context, actor }));
+      // With the password go the sessions it ends (R-CRED-4), all but the one this link starts.
+      const events = user.decide(from.state, { type: 'SetPassword', passwordHash, link: link.purpose === 'setup' ? 'setup' : 'password-reset', keepSessionId: issued.sessionId }, { ...context, actor });
       const { position } = await this.streams.commit([spent.change, { from, events }, change], { ...meta, actor, ...(link.orgId ? { orgId: link.orgId } : {}) });
       return { ...issued, userId, mustChangePassword: false, position };
     });

@@ -3,11 +3,11 @@ import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { invitation, invitationStream } from '../../domain/invitation/invitation';
 import { organization, orgStream } from '../../domain/organization/organization';
 import { DomainError } from '../../domain/shared/errors';
-import { checkPasswordStrength } from '../../domain/user/password-policy';
 import { emailReservation, emailStream, user, userStream } from '../../domain/user/user';
-import { hashPassword, verifyPassword } from '../../infra/crypto/passwords';
+import { verifyPassword } from '../../infra/crypto/passwords';
 import { newId } from '../../infra/crypto/secrets';
 import type { Position } from '../../domain/shared/envelope';
+import { chosenPasswordHash } from '../auth/chosen-password';
 import { Links } from '../auth/links.service';
 import { Sessions, type IssuedSession } from '../auth/sessions.service';
 import { Joining } from '../membership/joining';
@@ -59,9 +59,8 @@ export class AcceptInvitationHandler implements ICommandHandler<AcceptInvitation
       }
     } else {
       if (!input.password) throw new DomainError('password_required', 'choose a password to accept the invitation');
-      const email = invited.state.email;
-      checkPasswordStrength(input.password, [email.split('@')[0], input.firstName ?? '', input.lastName ?? '']);
-      passwordHash = await hashPassword(input.password);
+      const { email, firstName, lastName } = invited.state;
+      passwordHash = await chosenPasswordHash(input.password, { email, firstName: input.firstName ?? firstName, lastName: input.lastName ?? lastName });
     }
     const actor = { kind: 'user' as const, id: userId };
 

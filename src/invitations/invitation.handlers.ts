@@ -61,9 +61,8 @@ abstract class InvitationHandler {
     return this.streams.retrying(async () => {
       const { context } = await this.orgAccess.context(orgId, meta.actor);
       const from = await this.streams.load(stream, invitation);
-      const expiresAt = new Date(context.now.getTime() + context.org.policy.invitationExpiryHours * 3_600_000).toISOString();
       const to = link ? (link.emailTo ?? from.state.email) : '';
-      const issued = link && to ? await this.links.issue('invitation', { orgId, invitationId }, expiresAt, context, { to }) : undefined;
+      const issued = link && to ? await this.links.issue({ purpose: 'invitation', orgId, invitationId, asInvitation: context.org.policy, email: { to } }, context) : undefined;
       const events = await command(from.state, context, issued?.tokenHash ?? '');
       const result = await this.streams.commit([{ from, events }, ...(issued ? [issued.change] : [])], meta);
       return { result, state: events.reduce(invitation.evolve, from.state) };

@@ -3,13 +3,13 @@ import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { normalizeEmail } from '../../domain/shared/email';
 import { DomainError, NotFound } from '../../domain/shared/errors';
 import { partner, partnerStream, requirePartnerAdmin } from '../../domain/partner/partner';
-import { checkPasswordStrength } from '../../domain/user/password-policy';
 import { emailReservation, emailStream } from '../../domain/user/user';
 import { hashPassword } from '../../infra/crypto/passwords';
 import { emailKey, newId, newTemporaryPassword } from '../../infra/crypto/secrets';
 import { CLOCK, type Clock } from '../shared/tokens';
 import type { Position } from '../../domain/shared/envelope';
 import { OrgAccess } from '../access/org-access.service';
+import { chosenPasswordHash } from '../auth/chosen-password';
 import { Links } from '../auth/links.service';
 import { Streams, type Change, type CommandMeta } from '../shared/streams';
 import { Joining } from './joining';
@@ -68,12 +68,11 @@ export class CreateMemberHandler implements ICommandHandler<CreateMember> {
   async execute({ destination, input, meta }: CreateMember): Promise<MemberCreated> {
     const email = normalizeEmail(input.email);
     const temporaryPassword = input.mode === 'temporary-password' ? newTemporaryPassword() : undefined;
-    const chosen = input.mode === 'set-password' ? input.password : temporaryPassword;
+    let passwordHash: string | undefined;
     if (input.mode === 'set-password') {
       if (!input.password) throw new DomainError('password_required', 'set-password mode needs a password', { field: 'password' });
-      checkPasswordStrength(input.password, [email.split('@')[0], input.firstName, input.lastName]);
-    }
-    const passwordHash = chosen ? await hashPassword(chosen) : undefined;
+      passwordHash = await chosenPasswordHash(input.password, { email, firstName: input.firstName, lastName: input.lastName, username: input.username });
+    } else if (temporaryPassword) passwordHash = await hashPassword(temporaryPassword);
     const newUserId = newId();
     const [first] = destination.placements;
 
@@ -91,9 +90,9 @@ export class CreateMemberHandler implements ICommandHandler<CreateMember> {
         const managedBy = destination.partner ? { partnerId: destination.partner.partnerId } : { orgId: first.orgId };
         changes.unshift(...(await this.joining.newAccount({ userId, email, profile, managedBy, password }, context)));
         if (input.mode === 'setup-email') {
+          // The setup link invites the person in: it lives as the org's invitations do (R-CRED-2, R-INV-1).
           const { org } = await this.orgAccess.load(first.orgId, meta.actor);
-          const expiresAt = new Date(context.now.getTime() + org.state.policy.invitationExpiryHours * 3_600_000).toISOString();
-          changes.push((await this.links.issue('setup', { userId, orgId: first.orgId }, expiresAt, context, { to: email, variant: 'new-account' })).change);
+          changes.push((await this.links.issue({ purpose: 'setup', userId, orgId: first.orgId, asInvitation: org.state.policy, email: { to: email, variant: 'new-account' } }, context)).change);
         }
       }
       const { position } = await this.streams.commit(changes, { ...meta, orgId: first.orgId });
@@ -123,7 +122,6 @@ export class CreateMemberHandler implements ICommandHandler<CreateMember> {
   private async partnerChanges({ partner: via }: Destination, userId: string, meta: CommandMeta): Promise<Change[]> {
     if (!via) return [];
     const from = await this.streams.load(partnerStream(via.partnerId), partner);
-    if (!from.state.exists) throw new NotFound('partner');
     requirePartnerAdmin(from.state, meta.actor.id);
     const context = { now: this.clock(), actor: meta.actor };
     return via.admin ? [{ from, events: partner.decide(from.state, { type: 'AddPartnerAdmin', userId }, context) }] : [];

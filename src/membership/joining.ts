@@ -4,7 +4,7 @@ import { accessCodeProblem, accessCodeReservation, accessCodeStream } from '../.
 import { membership, membershipStream, type MembershipCommand } from '../../domain/membership/membership';
 import type { OrgContext } from '../../domain/organization/organization';
 import type { Context } from '../../domain/shared/decider';
-import { emailReservation, emailStream, user, userStream, usernameReservation, usernameStream, type Profile } from '../../domain/user/user';
+import { emailReservation, emailStream, user, userStream, usernameReservation, usernameStream, type FirstPassword, type Profile } from '../../domain/user/user';
 import { emailKey, newSixDigits, usernameKey } from '../../infra/crypto/secrets';
 import { Streams, type Change } from '../shared/streams';
 
@@ -15,7 +15,7 @@ export interface NewAccount {
   profile: Profile;
   /** R-SEC-4: the org or partner that makes the account manages it. */
   managedBy: AccountManager;
-  password?: { hash: string; mustChange: boolean; by: 'self' | 'admin' | 'setup' };
+  password?: FirstPassword;
 }
 
 /**
@@ -38,39 +38,34 @@ export class Joining {
       changes.push({ from: name, events: usernameReservation.decide(name.state, { type: 'Reserve', userId }, context) });
     }
     const account = await this.streams.load(userStream(userId), user);
-    const events = user.decide(account.state, { type: 'RegisterUser', userId, email, managedBy, ...profile }, context);
-    if (password) {
-      const registered = events.reduce(user.evolve, account.state);
-      events.push(...user.decide(registered, { type: 'SetPassword', passwordHash: password.hash, mustChange: password.mustChange, by: password.by }, context));
-    }
-    changes.push({ from: account, events });
+    changes.push({ from: account, events: user.decide(account.state, { type: 'RegisterUser', userId, email, managedBy, ...profile, ...(password ? { password } : {}) }, context) });
     return changes;
   }
 
-  /** A membership, and a generated access code where the org uses door access (R-CODE-1). */
-  async addMember(userId: string, add: Omit<Extract<MembershipCommand, { type: 'AddMember' }>, 'type' | 'orgId' | 'userId'>, context: OrgContext): Promise<Change[]> {
+  /**
+   * A membership; where the org uses door access the decider gives it a generated
+   * code (R-CODE-1), drawn here until one is free in the org, and reserved with it.
+   * A race for the same code ends in a conflict and a retry with another.
+   */
+  async addMember(userId: string, add: Omit<Extract<MembershipCommand, { type: 'AddMember' }>, 'type' | 'orgId' | 'userId' | 'codeCandidate'>, context: OrgContext): Promise<Change[]> {
     const orgId = context.org.orgId;
     const from = await this.streams.load(membershipStream(orgId, userId), membership);
-    const events = membership.decide(from.state, { type: 'AddMember', orgId, userId, ...add }, context);
-    const changes: Change[] = [{ from, events }];
-    if (context.org.policy.doorAccess) {
-      const code = await this.freeAccessCode(orgId);
-      const reserved = await this.streams.load(accessCodeStream(orgId, code), accessCodeReservation);
-      changes.push({ from: reserved, events: accessCodeReservation.decide(reserved.state, { type: 'Reserve', orgId, code, userId }, context) });
-      const joined = events.reduce(membership.evolve, from.state);
-      events.push(...membership.decide(joined, { type: 'AssignAccessCode', code, generated: true }, context));
-    }
-    return changes;
-  }
-
-  /** A random valid code nobody in the org holds now; a race for it ends in a conflict and a retry with another. */
-  private async freeAccessCode(orgId: string): Promise<string> {
     for (let i = 0; i < 50; i++) {
-      const code = newSixDigits();
-      if (accessCodeProblem(code)) continue;
-      const taken = await this.streams.load(accessCodeStream(orgId, code), accessCodeReservation);
-      if (!taken.state.userId) return code;
+      const events = membership.decide(from.state, { type: 'AddMember', orgId, userId, ...add, codeCandidate: validSixDigits() }, context);
+      const code = events.reduce(membership.evolve, from.state).accessCode;
+      if (code === undefined) return [{ from, events }];
+      const reserved = await this.streams.load(accessCodeStream(orgId, code), accessCodeReservation);
+      if (reserved.state.userId) continue; // someone holds it: draw another
+      return [{ from, events }, { from: reserved, events: accessCodeReservation.decide(reserved.state, { type: 'Reserve', orgId, code, userId }, context) }];
     }
     throw new Error('no free access code found in 50 tries');
+  }
+}
+
+/** A random 6-digit code that the code rules allow (R-CODE-2). */
+function validSixDigits(): string {
+  for (;;) {
+    const code = newSixDigits();
+    if (!accessCodeProblem(code)) return code;
   }
 }

@@ -1,8 +1,6 @@
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { requirePermission } from '../../domain/access/access';
-import { accessCodeReservation, accessCodeStream, requireValidAccessCode } from '../../domain/accesscode/accesscode';
+import { accessCodeReservation, accessCodeStream } from '../../domain/accesscode/accesscode';
 import { membership, membershipStream, requireCredentialsAuthority, requireProfileAuthority } from '../../domain/membership/membership';
-import { NotFound } from '../../domain/shared/errors';
 import { user, userStream, usernameReservation, usernameStream, type Profile } from '../../domain/user/user';
 import { usernameKey } from '../../infra/crypto/secrets';
 import type { Position } from '../../domain/shared/envelope';
@@ -34,16 +32,16 @@ export class UpdateMemberHandler implements ICommandHandler<UpdateMember> {
     return this.streams.retrying(async () => {
       const { context } = await this.orgAccess.context(orgId, meta.actor, meta.realActor);
       const member = await this.streams.load(membershipStream(orgId, userId), membership);
-      if (!member.state.exists) throw new NotFound('member');
-      requirePermission(context.access, 'users.update.any', context);
       const account = await this.streams.load(userStream(userId), user);
+      // Every edit is one of a member, with users.update.any: the membership decides that, and the notes (unchanged unless given).
+      const edited = membership.decide(member.state, { type: 'UpdateNotes', notes: notes ?? member.state.notes }, context);
       const changes: Change[] = [];
-      // Notes belong to the membership; the profile to the account and whoever manages it (R-SEC-4).
+      // The profile belongs to the account and whoever manages it (R-SEC-4).
       if (Object.values(profile).some((v) => v !== undefined)) {
         requireProfileAuthority(member.state, account.state, context);
         changes.push({ from: account, events: user.decide(account.state, { type: 'UpdateProfile', changes: profile }, context) });
       }
-      if (notes !== undefined) changes.push({ from: member, events: membership.decide(member.state, { type: 'UpdateNotes', notes }, context) });
+      changes.push({ from: member, events: edited });
       const renamed = profile.username !== undefined && profile.username.toLowerCase() !== account.state.username?.toLowerCase();
       if (renamed) {
         const taken = await this.streams.load(usernameStream(usernameKey(profile.username!)), usernameReservation);
@@ -67,12 +65,10 @@ export class SetAccessCodeHandler implements ICommandHandler<SetAccessCode> {
   ) {}
 
   execute({ orgId, userId, code, meta }: SetAccessCode) {
-    requireValidAccessCode(code);
     return this.streams.retrying(async () => {
       const { context } = await this.orgAccess.context(orgId, meta.actor);
       const member = await this.streams.load(membershipStream(orgId, userId), membership);
-      if (!member.state.exists) throw new NotFound('member');
-      const assigned = membership.decide(member.state, { type: 'AssignAccessCode', code, generated: false }, context);
+      const assigned = membership.decide(member.state, { type: 'AssignAccessCode', code }, context);
       if (assigned.length === 0) return { position: (await this.streams.commit([], meta)).position };
       const reserved = await this.streams.load(accessCodeStream(orgId, code), accessCodeReservation);
       const changes: Change[] = [
@@ -95,9 +91,6 @@ export class SendSetupLink extends Command<{ position: Position }> {
   }
 }
 
-/** R-CRED-2: a resent login link lives 24 hours. */
-const RESEND_LINK_MS = 24 * 3_600_000;
-
 /**
  * R-CRT-4: resend the setup link, even after setup was completed — then following
  * it sets a new password. Needs users.credentials.any, since it can replace a password.
@@ -116,8 +109,7 @@ export class SendSetupLinkHandler implements ICommandHandler<SendSetupLink> {
     const { state: account } = await this.streams.load(userStream(userId), user);
     // It can replace a password: the same authority as setting one (the Owner's own only by the Owner, R-SEC-4).
     requireCredentialsAuthority(member.state, account, context);
-    const expiresAt = new Date(context.now.getTime() + RESEND_LINK_MS).toISOString();
-    const issued = await this.links.issue('setup', { userId, orgId }, expiresAt, context, { to: account.email, variant: account.passwordHash ? 'after-setup' : 'resend' });
+    const issued = await this.links.issue({ purpose: 'setup', userId, orgId, email: { to: account.email, variant: account.passwordHash ? 'after-setup' : 'resend' } }, context);
     const { position } = await this.streams.commit([issued.change], meta);
     return { position };
   }

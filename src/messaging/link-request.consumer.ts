@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import { REQUESTED_LINK_MS } from '../../domain/link/link-request';
-import { link, linkStream } from '../../domain/link/link';
+import { link, linkExpiresAt, linkStream } from '../../domain/link/link';
 import { normalizeEmail } from '../../domain/shared/email';
 import { DomainError } from '../../domain/shared/errors';
 import { emailReservation, emailStream, user, userStream } from '../../domain/user/user';
@@ -43,8 +42,8 @@ export class LinkRequestConsumer extends TableConsumer {
     await new Promise((resolve) => setImmediate(resolve));
     const { purpose, emailKey: key, sealedToken } = event.data;
     const now = this.clock();
-    const expiresAt = new Date(event.recordedAt.getTime() + REQUESTED_LINK_MS[purpose]);
-    if (expiresAt <= now) return undefined; // handled too late to be of use
+    // A requested link lives from the moment it was asked for (R-CRED-2).
+    if (linkExpiresAt({ purpose }, event.recordedAt) <= now.toISOString()) return undefined; // handled too late to be of use
     const { state: reservation } = await this.streams.load(emailStream(key), emailReservation);
     if (!reservation.userId) return undefined;
     const { state: account } = await this.streams.load(userStream(reservation.userId), user);
@@ -56,7 +55,8 @@ export class LinkRequestConsumer extends TableConsumer {
       let issued;
       try {
         const context = { now, actor: event.actor };
-        issued = await this.links.issue(purpose, { userId: account.userId }, expiresAt.toISOString(), context, { to: account.email, ...(purpose === 'password-reset' ? { variant: 'self' } : {}) }, token);
+        const email = { to: account.email, ...(purpose === 'password-reset' ? { variant: 'self' } : {}) };
+        issued = await this.links.issue({ purpose, userId: account.userId, askedAt: event.recordedAt.toISOString(), email }, context, token);
       } catch (error) {
         if (error instanceof DomainError && (error.code === 'too_many_requests' || error.code === 'link_exists')) return;
         throw error;

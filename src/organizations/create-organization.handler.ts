@@ -3,10 +3,9 @@ import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { OWNER_ROLE_ID, type Preset } from '../../domain/access/roles';
 import { organization, orgStream } from '../../domain/organization/organization';
 import { normalizeEmail } from '../../domain/shared/email';
-import { checkPasswordStrength } from '../../domain/user/password-policy';
-import { hashPassword } from '../../infra/crypto/passwords';
 import { newId } from '../../infra/crypto/secrets';
 import type { Position } from '../../domain/shared/envelope';
+import { chosenPasswordHash } from '../auth/chosen-password';
 import { Sessions, type IssuedSession } from '../auth/sessions.service';
 import { Joining } from '../membership/joining';
 import { Streams, type CommandMeta } from '../shared/streams';
@@ -42,8 +41,7 @@ export class CreateOrganizationHandler implements ICommandHandler<CreateOrganiza
     const ownerId = newId();
     const email = normalizeEmail(input.owner.email);
     const { firstName, lastName, password } = input.owner;
-    checkPasswordStrength(password, [email.split('@')[0], firstName, lastName]);
-    const passwordHash = await hashPassword(password);
+    const passwordHash = await chosenPasswordHash(password, { email, firstName, lastName });
     const context = { now: this.clock(), actor: meta.actor };
 
     return this.streams.retrying(async () => {
