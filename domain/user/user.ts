@@ -57,8 +57,8 @@ export type UserCommand =
   | { type: 'RevokeSessions'; reason: string; keepSessionId?: string }
   | { type: 'RecordSignIn'; method: string; ip: string; userAgent: string; sessionId?: string; failureReason?: string }
   | { type: 'StartMfaEnrollment'; sealedSecret: string }
-  /** `step`: the TOTP time step the edge verified the code for (codes are checked where the secret can be opened). */
-  | { type: 'ConfirmMfa'; step: number; backupCodeHashes: string[] }
+  /** `step`: the TOTP time step the edge verified the code for, none when the code was wrong (codes are checked where the secret can be opened). */
+  | { type: 'ConfirmMfa'; step: number | undefined; backupCodeHashes: string[] }
   | { type: 'UseMfaCode'; step: number }
   | { type: 'UseBackupCode'; codeHash: string }
   | { type: 'ResetMfa' }
@@ -115,6 +115,7 @@ export const user: Decider<User, UserCommand, UserEvent> = {
         return [{ type: 'MfaEnrollmentStarted', data: { userId: state.userId, sealedSecret: command.sealedSecret } }];
       case 'ConfirmMfa':
         if (!state.mfa.pendingSecret) throw new DomainError('mfa_not_started', 'start TOTP enrollment first');
+        if (command.step === undefined) throw new DomainError('invalid_mfa_code', 'the code is wrong');
         return [{ type: 'MfaEnabled', data: { userId: state.userId, backupCodeHashes: command.backupCodeHashes, step: command.step } }];
       case 'UseMfaCode':
         // A code works once: a replay within its window is refused.

@@ -1,6 +1,5 @@
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { membership, membershipStream, type MembershipCommand } from '../../domain/membership/membership';
-import { NotFound } from '../../domain/shared/errors';
 import type { Position } from '../../domain/shared/envelope';
 import { Streams, type CommandMeta } from '../shared/streams';
 import { OrgAccess } from './org-access.service';
@@ -24,7 +23,6 @@ export class MembershipActionHandler implements ICommandHandler<MembershipAction
     return this.streams.retrying(async () => {
       const { context } = await this.orgAccess.context(orgId, meta.actor);
       const from = await this.streams.load(stream, membership);
-      if (!from.state.exists) throw new NotFound('member');
       const events = membership.decide(from.state, command, context);
       const { position } = await this.streams.commit([{ from, events }], meta);
       return { position, changed: events.length > 0 };

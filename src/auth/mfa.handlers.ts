@@ -95,9 +95,8 @@ export class VerifyMfaEnrollmentHandler implements ICommandHandler<VerifyMfaEnro
   async execute({ code, meta }: VerifyMfaEnrollment) {
     const now = this.clock();
     const from = await this.streams.load(userStream(meta.actor.id), user);
-    if (!from.state.mfa.pendingSecret) throw new DomainError('mfa_not_started', 'start TOTP enrollment first');
-    const step = verifiedStep(this.box.open(from.state.mfa.pendingSecret), code, now);
-    if (step === undefined) throw new DomainError('invalid_mfa_code', 'the code is wrong');
+    const pending = from.state.mfa.pendingSecret;
+    const step = pending ? verifiedStep(this.box.open(pending), code, now) : undefined;
     const backupCodes = Array.from({ length: BACKUP_CODES }, backupCode);
     const events = user.decide(from.state, { type: 'ConfirmMfa', step, backupCodeHashes: backupCodes.map((c) => hashToken(normalizeBackup(c))) }, { now, actor: meta.actor });
     const { position } = await this.streams.commit([{ from, events }], meta);
@@ -180,9 +179,7 @@ export class ResetMemberMfaHandler implements ICommandHandler<ResetMemberMfa> {
     const member = await this.streams.load(membershipStream(orgId, userId), membership);
     const { state: account } = await this.streams.load(userStream(userId), user);
     requireCredentialsAuthority(member.state, account, context);
-    return this.streams.retrying(async () => {
-      const from = await this.streams.load(userStream(userId), user);
-      return { position: (await this.streams.commit([{ from, events: user.decide(from.state, { type: 'ResetMfa' }, context) }], meta)).position };
-    }, userStream(userId));
+    const { position } = await this.streams.handle(userStream(userId), user, { type: 'ResetMfa' }, context, meta);
+    return { position };
   }
 }

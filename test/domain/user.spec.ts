@@ -51,6 +51,16 @@ describe('user decider: setting a password', () => {
   it('no account, no password', () => given(user).when({ type: 'SetPassword', passwordHash: 'h', by: 'admin', mustChange: false }, ctx()).thenFails('not_found'));
 });
 
+describe('user decider: turning MFA on', () => {
+  const started: UserEvent = { type: 'MfaEnrollmentStarted', data: { userId: 'u-bob', sealedSecret: 'sealed' } };
+
+  it('R-CRED-8 a code the edge could not verify turns nothing on; nor does any code before enrollment started', () => {
+    given(user, registered, started).when({ type: 'ConfirmMfa', step: undefined, backupCodeHashes: ['b1'] }, ctx('u-bob')).thenFails('invalid_mfa_code');
+    given(user, registered).when({ type: 'ConfirmMfa', step: 7, backupCodeHashes: ['b1'] }, ctx('u-bob')).thenFails('mfa_not_started');
+    given(user, registered, started).when({ type: 'ConfirmMfa', step: 7, backupCodeHashes: ['b1'] }, ctx('u-bob')).then([{ type: 'MfaEnabled', data: { userId: 'u-bob', backupCodeHashes: ['b1'], step: 7 } }]);
+  });
+});
+
 describe('R-CRED-1 password strength', () => {
   const person: PasswordOwner = { email: 'ada.lovelace@example.com', firstName: 'Ada', lastName: 'Lovelace', username: 'countess' };
   const small = new Set(['password', 'password123', 'sunshine']);
