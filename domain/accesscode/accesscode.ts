@@ -4,8 +4,10 @@ import { DomainError } from '../shared/errors';
 /** One stream per (org, code): a code belongs to one member of the org (R-CODE-1). */
 export const accessCodeStream = (orgId: string, code: string) => `accesscode-${orgId}-${code}`;
 
+export type AccessCodeProblem = 'accesscode_format' | 'accesscode_repeated' | 'accesscode_sequential';
+
 /** R-CODE-2: exactly 6 digits, no run up or down (123456, 654321, 234567 …), not one digit repeated. */
-export function accessCodeProblem(code: string): string | undefined {
+export function accessCodeProblem(code: string): AccessCodeProblem | undefined {
   if (!/^\d{6}$/.test(code)) return 'accesscode_format';
   const digits = [...code].map(Number);
   const steps = new Set(digits.slice(1).map((d, i) => d - digits[i]));
@@ -14,7 +16,7 @@ export function accessCodeProblem(code: string): string | undefined {
   return undefined;
 }
 
-const MESSAGES: Record<string, string> = {
+const MESSAGES: Record<AccessCodeProblem, string> = {
   accesscode_format: 'an access code is exactly 6 digits',
   accesscode_repeated: 'an access code cannot be one digit repeated',
   accesscode_sequential: 'an access code cannot be a run of digits such as 123456 or 654321',

@@ -4,7 +4,7 @@ import { isPermissionName, PERMISSIONS } from '../access/permissions';
 import { requireValidAccessCode } from '../accesscode/accesscode';
 import type { OrgContext } from '../organization/organization';
 import type { Decider, DomainEvent } from '../shared/decider';
-import { DomainError, NotFound } from '../shared/errors';
+import { DomainError, NotFound, type ErrorCode } from '../shared/errors';
 
 export const membershipStream = (orgId: string, userId: string) => `member-${orgId}-${userId}`;
 
@@ -80,10 +80,12 @@ function requireMember(state: Membership): void {
   if (!state.exists) throw new NotFound('member');
 }
 
+const SELF_REFUSALS = { disable: 'cannot_disable_self', ban: 'cannot_ban_self', remove: 'cannot_remove_self', change_role_of: 'cannot_change_own_role' } as const satisfies Record<string, ErrorCode>;
+
 /** R-ACC-2: nobody acts on themselves this way, and the Owner is out of reach. */
-function protect(state: Membership, ctx: OrgContext, action: 'disable' | 'ban' | 'remove' | 'change_role_of'): void {
+function protect(state: Membership, ctx: OrgContext, action: keyof typeof SELF_REFUSALS): void {
   if (actorUserId(ctx) === state.userId) {
-    throw new DomainError(action === 'change_role_of' ? 'cannot_change_own_role' : `cannot_${action}_self`, `you cannot ${action.replace(/_/g, ' ')} yourself`);
+    throw new DomainError(SELF_REFUSALS[action], `you cannot ${action.replace(/_/g, ' ')} yourself`);
   }
   if (ctx.org.ownerId === state.userId) throw new DomainError('owner_protected', 'the Owner cannot be changed this way; transfer ownership first');
 }

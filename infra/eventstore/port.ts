@@ -7,6 +7,7 @@
 
 import type { Recorded } from '../../domain/events';
 import type { Envelope, EventMetadata, Position } from '../../domain/shared/envelope';
+import type { ErrorCode } from '../../domain/shared/errors';
 
 export interface NewEvent<D = unknown> {
   eventId: string;
@@ -34,7 +35,7 @@ export interface AppendResult {
 }
 
 export class WrongExpectedVersion extends Error {
-  readonly code = 'wrong_expected_version';
+  readonly code = 'wrong_expected_version' satisfies ErrorCode;
   constructor(
     readonly stream: string,
     readonly expected: ExpectedVersion,
@@ -46,7 +47,7 @@ export class WrongExpectedVersion extends Error {
 
 /** The same event id was appended before, but not as this exact batch. */
 export class IdempotencyMismatch extends Error {
-  readonly code = 'idempotency_mismatch';
+  readonly code = 'idempotency_mismatch' satisfies ErrorCode;
   constructor(readonly stream: string, readonly eventId: string) {
     super(`event ${eventId} already exists but not as the same batch in ${stream}`);
   }

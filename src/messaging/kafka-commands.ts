@@ -11,6 +11,8 @@ import type { Doc } from '../../projections/projection';
 import { READ_STORE } from '../shared/tokens';
 import { DEAD_LETTER_SINK, type DeadLetterSink } from './dead-letters';
 import { topicsOf } from '../../infra/messaging/kafka';
+import { isErrorCode, kindOf, type ErrorCode, type ErrorKind } from '../../domain/shared/errors';
+import { kindOfStatus } from '../shared/api-error';
 
 /**
  * Command types on `gatehouse.commands` and the HTTP route each one is: the same
@@ -37,10 +39,18 @@ export const COMMAND_ROUTES: Record<string, { method: 'POST' | 'PUT' | 'PATCH' |
 
 export const COMMAND_RESULTS = 'command_results';
 
+/** A refusal: the code of the HTTP answer (or of the Kafka checks), and its kind from the one catalogue. */
+export interface CommandError {
+  code: string;
+  kind: ErrorKind;
+  message: string;
+  details?: unknown;
+}
+
 export interface CommandReply {
   ok: boolean;
   result?: unknown;
-  error?: { code: string; message: string; details?: unknown };
+  error?: CommandError;
   position?: string;
 }
 
@@ -157,14 +167,20 @@ export class KafkaCommands {
     const parsed = response.body ? (JSON.parse(response.body) as Record<string, unknown>) : {};
     if (response.statusCode >= 400) {
       if (response.statusCode >= 500) this.logger.error({ message: 'command failed', type, status: response.statusCode });
-      const { code = 'error', message = '', details } = parsed as { code?: string; message?: string; details?: unknown };
-      return { ok: false, error: { code, message, ...(details ? { details } : {}) } };
+      return { ok: false, error: commandError(response.statusCode, parsed) };
     }
     const { position, ...result } = parsed as { position?: string };
     return { ok: true, result, ...(position ? { position } : {}) };
   }
 }
 
-function rejected(code: string, message: string): CommandReply {
-  return { ok: false, error: { code, message } };
+function rejected(code: ErrorCode, message: string): CommandReply {
+  return { ok: false, error: { code, kind: kindOf(code), message } };
+}
+
+/** The error of an HTTP answer as a reply carries it: its code kept, its kind the catalogue's (the status's for a code not ours). */
+export function commandError(status: number, body: { code?: unknown; message?: unknown; details?: unknown }): CommandError {
+  const code = typeof body.code === 'string' ? body.code : 'error';
+  const message = typeof body.message === 'string' ? body.message : '';
+  return { code, kind: isErrorCode(code) ? kindOf(code) : kindOfStatus(status), message, ...(body.details ? { details: body.details } : {}) };
 }

@@ -1,12 +1,13 @@
-import { ArgumentsHost, Catch, HttpException, HttpStatus, Logger, type ExceptionFilter, ValidationError, BadRequestException } from '@nestjs/common';
+import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter, ValidationError, BadRequestException } from '@nestjs/common';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import { DomainError } from '../../domain/shared/errors';
+import { DomainError, kindOf, type ErrorCode, type ErrorKind } from '../../domain/shared/errors';
 import { IdempotencyMismatch, WrongExpectedVersion } from '../../infra/eventstore/port';
 
 /** The one error shape of the API: `{code, message, details}` — never a stack trace. */
 export interface ApiErrorBody {
-  code: string;
+  code: ErrorCode;
   message: string;
   details?: unknown;
 }
@@ -17,53 +18,43 @@ export class ApiError extends HttpException {
   }
 }
 
-/** HTTP status of each domain error code; anything not listed is a 422 (understood, but refused by a rule). */
-const STATUS: Record<string, number> = {
-  validation_failed: 400,
-  link_invalid: 400,
+/**
+ * The one map from an error's kind to its HTTP status; a code's status is its kind's (domain/shared/errors.ts).
+ * `invalid` and `precondition` are both 422: the request was understood and refused by a rule, or by the state of
+ * what it names (412 is kept for conditional requests, which the API does not take). `malformed` is 400.
+ */
+export const STATUS_OF_KIND = {
+  malformed: 400,
   unauthenticated: 401,
-  invalid_credentials: 401,
-  invalid_mfa_code: 401,
   forbidden: 403,
-  access_disabled: 403,
-  above_your_ceiling: 403,
-  owner_protected: 403,
-  cannot_disable_self: 403,
-  cannot_ban_self: 403,
-  cannot_remove_self: 403,
-  cannot_change_own_role: 403,
-  cannot_impersonate_self: 403,
-  impersonation_scope: 403,
-  password_change_required: 403,
-  org_suspended: 403,
-  system_admin_protected: 403,
-  account_managed_elsewhere: 403,
-  not_while_impersonating: 403,
-  not_impersonating: 422,
   not_found: 404,
+  timeout: 408,
   conflict: 409,
-  not_redrivable: 409,
-  already_member: 409,
-  email_taken: 409,
-  username_taken: 409,
-  accesscode_taken: 409,
-  mfa_already_enabled: 409,
-  identity_taken: 409,
-  org_exists: 409,
-  user_exists: 409,
-  location_exists: 409, role_name_taken: 409, role_in_use: 409, not_owner: 403,
-  link_used: 410,
-  link_expired: 410,
-  link_superseded: 410,
-  invitation_expired: 410,
-  invitation_revoked: 410,
-  read_model_behind: 503,
-  too_many_attempts: 429,
-  too_many_requests: 429,
-};
+  gone: 410,
+  too_large: 413,
+  uri_too_long: 414,
+  unsupported_media: 415,
+  invalid: 422,
+  precondition: 422,
+  too_many: 429,
+  headers_too_large: 431,
+  internal: 500,
+  unavailable: 503,
+} as const satisfies Record<ErrorKind, number>;
 
-export function statusOf(code: string): number {
-  return STATUS[code] ?? 422;
+export function statusOf(code: ErrorCode): number {
+  return STATUS_OF_KIND[kindOf(code)];
+}
+
+/** The kind of an answer whose code is not one of ours (a framework's): the first kind with its status. */
+export function kindOfStatus(status: number): ErrorKind {
+  const kind = (Object.keys(STATUS_OF_KIND) as ErrorKind[]).find((k) => STATUS_OF_KIND[k] === status);
+  return kind ?? (status >= 500 ? 'internal' : 'malformed');
+}
+
+/** An API error whose status follows from its code. */
+export function apiError(code: ErrorCode, message: string, details?: unknown): ApiError {
+  return new ApiError(statusOf(code), { code, message, ...(details !== undefined ? { details } : {}) });
 }
 
 /** class-validator's errors, flattened to `{field, problems}` with dotted paths for nested fields. */
@@ -76,11 +67,7 @@ export function fieldDetails(errors: ValidationError[], parent = ''): Array<{ fi
 }
 
 export function validationFailed(errors: ValidationError[]): BadRequestException {
-  return new ApiError(400, {
-    code: 'validation_failed',
-    message: 'the request has invalid fields',
-    details: { fields: fieldDetails(errors) },
-  }) as unknown as BadRequestException;
+  return apiError('validation_failed', 'the request has invalid fields', { fields: fieldDetails(errors) }) as unknown as BadRequestException;
 }
 
 @Catch()
@@ -102,7 +89,7 @@ export class ApiErrorFilter implements ExceptionFilter {
       return { status: statusOf(error.code), body: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } };
     }
     if (error instanceof WrongExpectedVersion || error instanceof IdempotencyMismatch) {
-      return { status: 409, body: { code: 'conflict', message: 'the resource changed concurrently; try again' } };
+      return { status: statusOf('conflict'), body: { code: 'conflict', message: 'the resource changed concurrently; try again' } };
     }
     if (error instanceof HttpException) {
       const status = error.getStatus();
@@ -111,12 +98,12 @@ export class ApiErrorFilter implements ExceptionFilter {
     // Fastify's own errors: malformed JSON, unsupported media type, body too large.
     const fastify = error as { statusCode?: number; code?: string; message?: string };
     if (typeof fastify.statusCode === 'number' && fastify.statusCode >= 400 && fastify.statusCode < 500) {
-      const code = fastify.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'unsupported_media_type'
+      const code: ErrorCode = fastify.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'unsupported_media_type'
         : fastify.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'body_too_large'
         : fastify.statusCode === 400 ? 'malformed_json' : codeOfStatus(fastify.statusCode);
       return { status: fastify.statusCode, body: { code, message: code === 'malformed_json' ? 'the request body is not valid JSON' : (fastify.message ?? code) } };
     }
-    return { status: 500, body: { code: 'internal', message: 'internal error' } };
+    return { status: statusOf('internal'), body: { code: 'internal', message: 'internal error' } };
   }
 }
 
@@ -128,8 +115,7 @@ export function answerFrameworkError(error: FastifyError, _request: FastifyReque
   const body: ApiErrorBody = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? { code: 'uri_too_long', message: 'a path segment of the URL is too long' }
     : error.code === 'FST_ERR_BAD_URL' ? { code: 'malformed_url', message: 'the URL is not validly encoded' }
     : { code: 'bad_request', message: 'the request cannot be routed' };
-  const status = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : 400;
-  void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
+  void reply.status(statusOf(body.code)).header('content-type', 'application/json; charset=utf-8').send(body);
 }
 
 /**
@@ -138,21 +124,22 @@ export function answerFrameworkError(error: FastifyError, _request: FastifyReque
  */
 export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  const [status, reason, body]: [number, string, ApiErrorBody] = error.code === 'HPE_HEADER_OVERFLOW'
-    ? [431, 'Request Header Fields Too Large', { code: 'headers_too_large', message: 'the request line and headers are too large' }]
-    : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-      ? [408, 'Request Timeout', { code: 'request_timeout', message: 'the request was not received in time' }]
-      : [400, 'Bad Request', { code: 'bad_request', message: 'the request is not valid HTTP' }];
+  const body: ApiErrorBody = error.code === 'HPE_HEADER_OVERFLOW' ? { code: 'headers_too_large', message: 'the request line and headers are too large' }
+    : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? { code: 'request_timeout', message: 'the request was not received in time' }
+    : { code: 'bad_request', message: 'the request is not valid HTTP' };
+  const status = statusOf(body.code);
   const json = JSON.stringify(body);
   if (socket.writable) {
-    socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`);
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`);
   }
   socket.destroy(error);
 }
 
-function codeOfStatus(status: number): string {
-  const name = HttpStatus[status];
-  return name ? name.toLowerCase() : 'error';
+const GENERIC: readonly ErrorCode[] = ['bad_request', 'unauthenticated', 'forbidden', 'not_found', 'request_timeout', 'conflict', 'body_too_large', 'uri_too_long', 'unsupported_media_type', 'too_many_requests', 'headers_too_large', 'internal'];
+
+/** The code of a status the framework chose (an unknown route's 404, …): the generic code with that status. */
+function codeOfStatus(status: number): ErrorCode {
+  return GENERIC.find((code) => statusOf(code) === status) ?? (status >= 500 ? 'internal' : 'bad_request');
 }
 
 function messageOf(error: HttpException): string {

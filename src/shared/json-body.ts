@@ -1,5 +1,5 @@
 import secureJson from 'secure-json-parse';
-import { ApiError } from './api-error';
+import { apiError } from './api-error';
 import { isWellFormed } from './validators';
 
 /** R-SEC-5: deeper bodies are refused before anything recurses into them (the validation pipe does). */
@@ -15,29 +15,29 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 export function parseJsonBody(contentType: string | undefined, raw: Buffer): unknown {
   const charset = charsetOf(contentType);
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
-    throw new ApiError(415, { code: 'unsupported_media_type', message: 'JSON bodies are accepted in UTF-8 only', details: { charset } });
+    throw apiError('unsupported_media_type', 'JSON bodies are accepted in UTF-8 only', { charset });
   }
   let text: string;
   try {
     text = utf8.decode(raw);
   } catch {
-    throw new ApiError(400, { code: 'malformed_unicode', message: 'the request body is not valid UTF-8' });
+    throw apiError('malformed_unicode', 'the request body is not valid UTF-8');
   }
-  if (text.charCodeAt(0) === 0xfeff) throw new ApiError(400, { code: 'malformed_json', message: 'the request body starts with a byte-order mark, which JSON does not allow' });
+  if (text.charCodeAt(0) === 0xfeff) throw apiError('malformed_json', 'the request body starts with a byte-order mark, which JSON does not allow');
   if (text === '') return undefined;
   if (deeperThan(text, MAX_JSON_DEPTH)) {
-    throw new ApiError(400, { code: 'too_deep', message: `the request body is nested deeper than ${MAX_JSON_DEPTH} levels`, details: { maxDepth: MAX_JSON_DEPTH } });
+    throw apiError('too_deep', `the request body is nested deeper than ${MAX_JSON_DEPTH} levels`, { maxDepth: MAX_JSON_DEPTH });
   }
   let value: unknown;
   try {
     value = secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
   } catch {
-    throw new ApiError(400, { code: 'malformed_json', message: 'the request body is not valid JSON' });
+    throw apiError('malformed_json', 'the request body is not valid JSON');
   }
-  if (!everyStringWellFormed(value)) throw new ApiError(400, { code: 'malformed_unicode', message: 'the request body holds a string that is not well-formed Unicode (a lone surrogate)' });
+  if (!everyStringWellFormed(value)) throw apiError('malformed_unicode', 'the request body holds a string that is not well-formed Unicode (a lone surrogate)');
   // Every body is an object: `null` would pass the validation pipe as `{}`, an array as a list of bodies.
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new ApiError(400, { code: 'validation_failed', message: 'the request body must be a JSON object', details: { fields: [{ field: '', problems: ['the request body must be a JSON object'] }] } });
+    throw apiError('validation_failed', 'the request body must be a JSON object', { fields: [{ field: '', problems: ['the request body must be a JSON object'] }] });
   }
   return value;
 }

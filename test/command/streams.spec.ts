@@ -14,7 +14,7 @@ const counted = (n: number): BillingEvent => ({ type: 'SeatQuantityUpdated', dat
 const counter: Decider<{ n: number }, { type: 'Count' }, BillingEvent> = {
   initialState: () => ({ n: 0 }),
   decide: (state) => {
-    if (state.n >= 1000) throw new DomainError('too_many');
+    if (state.n >= 1000) throw new DomainError('too_many_requests');
     return [counted(state.n + 1)];
   },
   evolve: (_state, event) => ({ n: event.data.quantity }),
@@ -71,7 +71,7 @@ describe('the command path (load, decide, append with expected version, retry on
   it('passes a rejection through as it is, appending nothing', async () => {
     const streams = new Streams(store);
     await store.append('counter-3', [{ eventId: 'e', ...counted(1000), metadata: meta }], 'no_stream');
-    await expect(streams.handle('counter-3', counter, { type: 'Count' }, { now: new Date(), actor: meta.actor }, meta)).rejects.toMatchObject({ code: 'too_many' });
+    await expect(streams.handle('counter-3', counter, { type: 'Count' }, { now: new Date(), actor: meta.actor }, meta)).rejects.toMatchObject({ code: 'too_many_requests' });
     expect(await store.readStream('counter-3')).toHaveLength(1);
   });
 });
