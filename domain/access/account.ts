@@ -31,3 +31,8 @@ export function managesAccount(managedBy: AccountManager | undefined, org: { org
   if ('orgId' in managedBy) return managedBy.orgId === org.orgId;
   return managedBy.partnerId === org.partnerId && !!standing?.partnerAdmin;
 }
+
+/** R-SYS-1: routes for system administrators only. */
+export function requireSystemAdmin(standing: Pick<ActorStanding, 'systemAdmin'>): void {
+  if (!standing.systemAdmin) throw new DomainError('forbidden', 'system administrators only', { permission: 'system' });
+}

@@ -16,6 +16,8 @@ export type Preset = 'team' | 'service-desk' | 'studio' | 'partner';
 export const PRESETS: readonly Preset[] = ['team', 'service-desk', 'studio', 'partner'];
 
 export const OWNER_ROLE_ID = 'owner';
+/** The presets' administrator roles (after the Owner): who hears of billing changes (R-BILL-1). */
+export const ADMIN_ROLE_IDS: readonly string[] = ['admin', 'org-admin', 'partner-admin'];
 
 const ALL_ADMIN = [...ADMIN_PERMISSIONS];
 const without = (...excluded: string[]) => ALL_ADMIN.filter((p) => !excluded.includes(p));

@@ -1,4 +1,4 @@
-import type { ActorStanding } from '../access/account';
+import { requireSystemAdmin, type ActorStanding } from '../access/account';
 import type { Role, Preset } from '../access/roles';
 import { presetRoles } from '../access/roles';
 import { assignableRole, requireCeiling, requirePermission, type MemberAccess } from '../access/access';
@@ -84,17 +84,15 @@ export interface UpdateRole {
   holders: readonly string[];
 }
 
-/** R-SYS-1, R-ACC-7: only system admins suspend or reactivate an org; `bySystemAdmin` is that fact, checked at the edge. */
+/** R-SYS-1, R-ACC-7: only system admins suspend or reactivate an org (the context's standing says who is one). */
 export interface ChangeOrgStatus {
   type: 'SuspendOrganization' | 'ReactivateOrganization';
-  bySystemAdmin: boolean;
   reason?: string;
 }
 
 /** R-SYS-1: system admins change an org's plan, and with it the Stripe subscription its seats are billed on. */
 export interface ChangePlan {
   type: 'ChangePlan';
-  bySystemAdmin: boolean;
   plan: string;
   stripe: StripeSubscription | null;
 }
@@ -126,7 +124,7 @@ export interface OrgContext extends Context {
 }
 
 /** The org decider runs for the org's creation (no actor access yet) and for its settings (the actor's access in it). */
-export type OrgDecisionContext = Context & { access?: MemberAccess };
+export type OrgDecisionContext = Context & { access?: MemberAccess; standing?: Pick<ActorStanding, 'systemAdmin'> };
 
 const COLOR = /^#[0-9a-fA-F]{6}$/;
 const sameName = (a: string, b: string) => a.trim().toLowerCase() === b.trim().toLowerCase();
@@ -151,13 +149,13 @@ export function decide(state: Organization, command: OrganizationCommand, contex
   switch (command.type) {
     case 'SuspendOrganization':
     case 'ReactivateOrganization': {
-      if (!command.bySystemAdmin) throw new DomainError('forbidden', 'only system administrators suspend or reactivate organizations', { permission: 'system' });
+      requireSystemAdmin(context.standing ?? { systemAdmin: false });
       const suspend = command.type === 'SuspendOrganization';
       if ((state.status === 'suspended') === suspend) return [];
       return suspend ? [{ type: 'OrganizationSuspended', data: { orgId, reason: command.reason ?? '' } }] : [{ type: 'OrganizationReactivated', data: { orgId } }];
     }
     case 'ChangePlan': {
-      if (!command.bySystemAdmin) throw new DomainError('forbidden', 'only system administrators change plans', { permission: 'system' });
+      requireSystemAdmin(context.standing ?? { systemAdmin: false });
       const sameStripe = JSON.stringify(state.stripe) === JSON.stringify(command.stripe);
       if (state.plan === command.plan && sameStripe) return [];
       return [{ type: 'PlanChanged', data: { orgId, plan: command.plan, previousPlan: state.plan, stripe: command.stripe } }];

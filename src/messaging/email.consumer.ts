@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { OWNER_ROLE_ID } from '../../domain/access/roles';
+import { ADMIN_ROLE_IDS, OWNER_ROLE_ID } from '../../domain/access/roles';
 import { SecretBox } from '../../infra/crypto/sealing';
 import { MAILER, type Mailer } from '../../infra/email/port';
 import type { ReadStore } from '../../infra/readstore/port';
@@ -12,7 +12,7 @@ import { TableConsumer, type ConsumerHandlers } from './consumer';
 import { addedToOrgEmail, linkEmail, seatChangeEmail, sentConfirmationEmail } from './emails';
 
 /** Roles told of seat changes (R-BILL-1): the Owner and the presets' admin roles. */
-const BILLING_CONTACT_ROLES = [OWNER_ROLE_ID, 'admin', 'org-admin', 'partner-admin'];
+const BILLING_CONTACT_ROLES = [OWNER_ROLE_ID, ...ADMIN_ROLE_IDS];
 
 /**
  * Sends the emails the log asks for: links (invitation, setup, reset with the

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiCreatedResponse, ApiTags } from '@nestjs/swagger';
-import { DomainError } from '../../domain/shared/errors';
+import { requireSignupAllowed } from '../../domain/access/reach';
 import { OrgAccess } from '../access/org-access.service';
 import { SessionGuard } from '../auth/session.guard';
 import { Sessions } from '../auth/sessions.service';
@@ -28,12 +28,12 @@ export class OrganizationsController {
   @ApiCreatedResponse({ type: OrganizationCreatedDto })
   async create(@Body() body: CreateOrganizationDto, @Meta() meta: CommandMeta, @Req() request: GatehouseRequest) {
     if (this.settings.SIGNUP !== 'open') {
+      // Closed signup: a system admin creates the org, and acts as themselves.
       const header = request.headers.authorization;
       const principal = typeof header === 'string' && header.startsWith('Bearer ') ? await this.sessions.authenticate(header.slice(7).trim()) : undefined;
-      if (!principal || !(await this.orgAccess.isSystemAdmin(principal.actor))) {
-        throw new DomainError('forbidden', 'organizations are created by system administrators', { permission: 'system' });
-      }
-      meta = { ...meta, actor: principal.actor };
+      const { systemAdmin } = principal ? await this.orgAccess.standing(principal.actor) : { systemAdmin: false };
+      requireSignupAllowed(this.settings.SIGNUP, { signedIn: !!principal, systemAdmin }, 'organization');
+      if (principal) meta = { ...meta, actor: principal.actor };
     }
     return this.commands.execute(new CreateOrganization({ ...body, preset: body.preset ?? 'team' }, meta));
   }

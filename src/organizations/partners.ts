@@ -9,6 +9,8 @@ import { partner, partnerStream, requirePartnerAdmin } from '../../domain/partne
 import { DomainError, NotFound } from '../../domain/shared/errors';
 import { newId } from '../../infra/crypto/secrets';
 import type { Position } from '../../domain/shared/envelope';
+import { requireSignupAllowed } from '../../domain/access/reach';
+import { OrgAccess } from '../access/org-access.service';
 import { SessionGuard } from '../auth/session.guard';
 import { Settings } from '../config/config';
 import { CreateMember } from '../membership/create-member.handler';
@@ -69,12 +71,14 @@ export class CreatePartnerHandler implements ICommandHandler<CreatePartner> {
   constructor(
     private readonly streams: Streams,
     private readonly settings: Settings,
+    private readonly orgAccess: OrgAccess,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   async execute({ name, meta }: CreatePartner) {
-    // Like org creation: open to any signed-in person when SIGNUP=open; system administration closes it.
-    if (this.settings.SIGNUP !== 'open' || meta.actor.kind !== 'user') throw new DomainError('forbidden', 'partners are created by system administrators', { permission: 'system' });
+    // Like org creation: open to any signed-in person when SIGNUP=open; only system admins when closed.
+    const { systemAdmin } = await this.orgAccess.standing(meta.actor);
+    requireSignupAllowed(this.settings.SIGNUP, { signedIn: meta.actor.kind === 'user', systemAdmin }, 'partner');
     const partnerId = newId();
     const from = await this.streams.load(partnerStream(partnerId), partner);
     const events = partner.decide(from.state, { type: 'CreatePartner', partnerId, name }, { now: this.clock(), actor: meta.actor });

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import type { Decider } from '../../domain/shared/decider';
+import type { Context, Decider } from '../../domain/shared/decider';
 import { WrongExpectedVersion, type EventStore } from '../../infra/eventstore/port';
 import type { Actor, Position } from '../../domain/shared/envelope';
 import type { GatehouseEvent, Recorded } from '../../domain/events';
@@ -118,11 +118,11 @@ export class Streams {
   }
 
   /** The common case: one stream, one decider. */
-  handle<S, C, E extends GatehouseEvent>(
+  handle<S, C, E extends GatehouseEvent, X extends Context>(
     stream: string,
-    decider: Decider<S, C, E>,
+    decider: Decider<S, C, E, X>,
     command: C,
-    context: Parameters<Decider<S, C, E>['decide']>[2],
+    context: X,
     meta: CommandMeta,
   ): Promise<CommandResult> {
     return this.retrying(async () => {

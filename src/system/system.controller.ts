@@ -4,13 +4,14 @@ import { ApiBearerAuth, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestj
 import { Type } from 'class-transformer';
 import { IsOptional, IsString, Matches, MaxLength, ValidateNested } from 'class-validator';
 import { organization, orgStream, type StripeSubscription } from '../../domain/organization/organization';
-import { DomainError, NotFound } from '../../domain/shared/errors';
+import { NotFound } from '../../domain/shared/errors';
 import type { Position } from '../../domain/shared/envelope';
 import type { ReadStore } from '../../infra/readstore/port';
 import { ORGS, type OrgRow } from '../../projections/orgs';
 import { fold } from '../../projections/projection';
 import { OrgAccess } from '../access/org-access.service';
 import { SessionGuard } from '../auth/session.guard';
+import { SystemAdminGuard } from '../access/system-admin.guard';
 import { ConsumerRunner } from '../messaging/consumer-runner';
 import { ProjectionRunner } from '../readmodels/projection-runner';
 import { readAfter } from '../readmodels/read-your-writes';
@@ -65,11 +66,11 @@ export class ChangeOrgStatusHandler implements ICommandHandler<ChangeOrgStatus> 
   ) {}
 
   async execute({ orgId, suspend, reason, meta }: ChangeOrgStatus) {
-    const bySystemAdmin = await this.orgAccess.isSystemAdmin(meta.actor);
+    const standing = await this.orgAccess.standing(meta.actor);
     return this.streams.retrying(async () => {
       const from = await this.streams.load(orgStream(orgId), organization);
       if (!from.state.exists) throw new NotFound('organization');
-      const events = organization.decide(from.state, { type: suspend ? 'SuspendOrganization' : 'ReactivateOrganization', bySystemAdmin, reason }, { now: this.clock(), actor: meta.actor, access: undefined });
+      const events = organization.decide(from.state, { type: suspend ? 'SuspendOrganization' : 'ReactivateOrganization', reason }, { now: this.clock(), actor: meta.actor, standing });
       return { position: (await this.streams.commit([{ from, events }], meta)).position };
     }, orgStream(orgId));
   }
@@ -91,21 +92,20 @@ export class ChangePlanHandler implements ICommandHandler<ChangePlan> {
   ) {}
 
   async execute({ orgId, input, meta }: ChangePlan) {
-    const bySystemAdmin = await this.orgAccess.isSystemAdmin(meta.actor);
+    const standing = await this.orgAccess.standing(meta.actor);
     const stripe = input.stripe ? { customerId: input.stripe.customerId, subscriptionId: input.stripe.subscriptionId, subscriptionItemId: input.stripe.subscriptionItemId } : null;
-    const { position } = await this.streams.handle(orgStream(orgId), organization, { type: 'ChangePlan', bySystemAdmin, plan: input.plan, stripe }, { now: this.clock(), actor: meta.actor }, meta);
+    const { position } = await this.streams.handle(orgStream(orgId), organization, { type: 'ChangePlan', plan: input.plan, stripe }, { now: this.clock(), actor: meta.actor, standing }, meta);
     return { plan: input.plan, stripe, position };
   }
 }
 
 @ApiTags('system')
 @ApiBearerAuth()
-@UseGuards(SessionGuard)
+@UseGuards(SessionGuard, SystemAdminGuard)
 @Controller('v1/system/orgs')
 export class SystemController {
   constructor(
     private readonly commands: CommandBus,
-    private readonly orgAccess: OrgAccess,
     private readonly runner: ProjectionRunner,
     @Inject(READ_STORE) private readonly readStore: ReadStore,
   ) {}
@@ -113,7 +113,6 @@ export class SystemController {
   /** R-SYS-1: every org, by name. */
   @Get()
   async list(@Query() query: OrgsQuery, @Req() request: GatehouseRequest) {
-    if (!(await this.orgAccess.isSystemAdmin(request.actor!))) throw new DomainError('forbidden', 'system administrators only', { permission: 'system' });
     await readAfter(request, this.runner);
     const rows = await this.readStore.find<OrgRow>({ collection: this.runner.collection(ORGS), where: query.q ? { nameKey: { prefix: fold(query.q) } } : {}, orderBy: [['nameKey', 'asc'], ['id', 'asc']], limit: 200 });
     return { items: rows.map(({ id, name, preset, status, ownerId, partnerId, memberCount, createdAt }) => ({ orgId: id, name, preset, status, ownerId, partnerId: partnerId || undefined, memberCount, createdAt })), nextCursor: null };
@@ -140,32 +139,23 @@ export class SystemController {
 /** R-BILL-3: what failed every try, for operators to see and re-drive. */
 @ApiTags('system')
 @ApiBearerAuth()
-@UseGuards(SessionGuard)
+@UseGuards(SessionGuard, SystemAdminGuard)
 @Controller('v1/system/dead-letters')
 export class DeadLettersController {
-  constructor(
-    private readonly orgAccess: OrgAccess,
-    private readonly consumers: ConsumerRunner,
-  ) {}
+  constructor(private readonly consumers: ConsumerRunner) {}
 
   @Get()
-  async list(@Req() request: GatehouseRequest) {
-    await this.requireSystemAdmin(request);
+  async list() {
     const letters = await this.consumers.list(200);
     return { items: letters.map(({ event: _event, _pos, ...letter }) => letter) };
   }
 
   @Post(':id/redrive')
   @HttpCode(200)
-  async redrive(@Param('id') id: string, @Req() request: GatehouseRequest) {
-    await this.requireSystemAdmin(request);
+  async redrive(@Param('id') id: string) {
     const letter = /^[a-z0-9.-]{1,60}:([0-9a-f-]{36}|kafka-\d{1,6}-\d{1,20})$/.test(id) ? await this.consumers.redrive(id) : undefined;
     if (!letter) throw new NotFound('dead letter');
     const { event: _event, _pos, ...rest } = letter;
     return rest;
-  }
-
-  private async requireSystemAdmin(request: GatehouseRequest): Promise<void> {
-    if (!(await this.orgAccess.isSystemAdmin(request.actor!))) throw new DomainError('forbidden', 'system administrators only', { permission: 'system' });
   }
 }

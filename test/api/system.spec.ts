@@ -59,6 +59,9 @@ describe('system administration over HTTP (R-SYS-1, R-ACC-7)', () => {
       expect(await closed.request('POST', '/v1/orgs', { body, token: tenant.token })).toMatchObject({ status: 403 });
       const made = await closed.request('POST', '/v1/orgs', { body, token: system.token });
       expect(made.status).toBe(201);
+      // One signup policy: partners too are created by system admins only (before, by nobody at all).
+      expect(await closed.request('POST', '/v1/partners', { token: tenant.token, body: { name: 'Closed Reseller' } })).toMatchObject({ status: 403, body: { details: { permission: 'system' } } });
+      expect((await closed.request('POST', '/v1/partners', { token: system.token, body: { name: 'Closed Reseller' } })).status).toBe(201);
     } finally {
       await closed.close({ keepData: true });
     }
