@@ -1,4 +1,4 @@
-import { DomainError } from '../shared/errors';
+import { DomainError, systemAdminsOnly } from '../shared/errors';
 
 /**
  * R-SEC-4: an account (the global identity: password, links, MFA, sessions,
@@ -34,5 +34,5 @@ export function managesAccount(managedBy: AccountManager | undefined, org: { org
 
 /** R-SYS-1: routes for system administrators only. */
 export function requireSystemAdmin(standing: Pick<ActorStanding, 'systemAdmin'>): void {
-  if (!standing.systemAdmin) throw new DomainError('forbidden', 'system administrators only', { permission: 'system' });
+  if (!standing.systemAdmin) throw systemAdminsOnly();
 }
