@@ -5,7 +5,7 @@ import { ServerKafka, type MicroserviceOptions } from '@nestjs/microservices';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule, type AppOptions } from './app.module';
 import { KafkaCommands } from './messaging/kafka-commands';
-import { topicsOf } from '../infra/messaging/kafka';
+import { connectionOptions, topicsOf } from '../infra/messaging/kafka';
 import { answerClientError, answerFrameworkError } from './shared/api-error';
 import { parseJsonBody } from './shared/json-body';
 
@@ -16,7 +16,8 @@ export async function createApp(options: AppOptions & { logger?: false | LoggerS
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(options),
     // Fastify answers some requests itself (a too-long path parameter, a malformed URL, oversized headers): in the API's error shape too.
-    new FastifyAdapter({ bodyLimit: BODY_LIMIT, frameworkErrors: answerFrameworkError, clientErrorHandler: answerClientError }),
+    // TRUST_PROXY decides whose X-Forwarded-For counts: request.ip, which throttles and login activity key on, follows it.
+    new FastifyAdapter({ bodyLimit: BODY_LIMIT, trustProxy: options.settings.trustProxy, frameworkErrors: answerFrameworkError, clientErrorHandler: answerClientError }),
     {
       logger: options.logger ?? new ConsoleLogger({ json: options.settings.LOG_FORMAT === 'json' }),
       abortOnError: false,
@@ -24,7 +25,6 @@ export async function createApp(options: AppOptions & { logger?: false | LoggerS
       bodyParser: false,
     },
   );
-  app.enableShutdownHooks();
   acceptJson(app);
   const document = SwaggerModule.createDocument(
     app,
@@ -41,7 +41,7 @@ export async function createApp(options: AppOptions & { logger?: false | LoggerS
     // SPEC 3.2: commands in over Kafka, request/reply on gatehouse.commands (the topic's name comes from settings).
     const topics = topicsOf(options.settings.KAFKA_TOPIC_PREFIX);
     const server = new ServerKafka({
-      client: { clientId: 'gatehouse', brokers: brokers.split(','), retry: { retries: 30, initialRetryTime: 200, maxRetryTime: 2_000 } },
+      client: { clientId: 'gatehouse', ...connectionOptions(options.settings.kafka), retry: { retries: 30, initialRetryTime: 200, maxRetryTime: 2_000 } },
       consumer: { groupId: `${topics.groupPrefix}.commands`, retry: { retries: 30, initialRetryTime: 200, maxRetryTime: 2_000 } },
       // Replies need no order between them; commands of all partitions run side by side (bench/kafka).
       producer: {},

@@ -1,23 +1,53 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
 import { createApp } from './app';
-import { InvalidConfiguration, loadSettings } from './config/config';
+import { InvalidConfiguration, loadSettings, scrubSecrets } from './config/config';
+
+/** SIGTERM/SIGINT: stop taking requests, let those in flight finish, stop workers, exit 0; 10 s at most. */
+const STOP_WITHIN_MS = 10_000;
 
 async function main() {
-  let settings;
-  try {
-    settings = loadSettings(process.env);
-  } catch (error) {
-    if (error instanceof InvalidConfiguration) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(2);
-    }
-    throw error;
-  }
+  const settings = loadSettings(process.env, (warning) => new Logger('settings').warn(warning));
   const app = await createApp({ settings });
+  stopOnSignals(app);
   await app.listen(settings.PORT, settings.HOST);
   const metrics = settings.METRICS_PORT === undefined ? '/metrics' : `http://localhost:${settings.METRICS_PORT}/metrics`;
   new Logger('gatehouse').log({ message: 'listening', url: `http://localhost:${settings.PORT}`, eventStore: settings.EVENT_STORE, docs: '/docs', metrics });
 }
 
-void main();
+function stopOnSignals(app: INestApplication): void {
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    new Logger('gatehouse').log({ message: 'stopping', signal });
+    setTimeout(() => {
+      new Logger('gatehouse').error({ message: `not stopped within ${STOP_WITHIN_MS / 1000} s: exiting` });
+      process.exit(1);
+    }, STOP_WITHIN_MS).unref();
+    app.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`${scrubSecrets(`stop failed: ${describe(error)}`, process.env)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+/** A failed start says what failed, never a secret setting's value (a driver's error may quote its URL). */
+function failedStart(error: unknown): never {
+  const configuration = error instanceof InvalidConfiguration;
+  const text = configuration ? error.message : `start failed: ${describe(error)}`;
+  process.stderr.write(`${scrubSecrets(text, process.env)}\n`);
+  process.exit(configuration ? 2 : 1);
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error);
+}
+
+main().catch(failedStart);

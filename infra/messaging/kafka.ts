@@ -1,4 +1,4 @@
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
 import type { Recorded } from '../../domain/events';
 import type { Envelope } from '../../domain/shared/envelope';
 import { recorded } from '../eventstore/port';
@@ -13,14 +13,37 @@ export function topicsOf(prefix: string) {
   return { events: `${prefix}.events`, commands: `${prefix}.commands`, deadLetters: `${prefix}.dead-letters`, groupPrefix: prefix };
 }
 
-export function kafkaClient(brokers: string, clientId: string): Kafka {
-  return new Kafka({
+/** Where the brokers are and how to reach them: TLS (optionally with a CA of its own) and SASL, as managed clusters ask. */
+export interface KafkaConnection {
+  brokers: string;
+  ssl?: true | { ca: string[] };
+  sasl?: SaslCredentials;
+}
+
+/** kafkajs's SASL options for the mechanisms managed clusters use (not OAuth or AWS IAM). */
+export type SaslCredentials = { username: string; password: string } & ({ mechanism: 'plain' } | { mechanism: 'scram-sha-256' } | { mechanism: 'scram-sha-512' });
+
+/** The part of every kafkajs client's options that says where and how to connect. */
+export function connectionOptions(connection: KafkaConnection): Pick<KafkaConfig, 'brokers' | 'ssl' | 'sasl'> {
+  return {
+    brokers: connection.brokers.split(',').map((b) => b.trim()),
+    ...(connection.ssl ? { ssl: connection.ssl } : {}),
+    ...(connection.sasl ? { sasl: connection.sasl } : {}),
+  };
+}
+
+export function kafkaClient(connection: KafkaConnection, clientId: string): Kafka {
+  return new Kafka(kafkaOptions(connection, clientId));
+}
+
+export function kafkaOptions(connection: KafkaConnection, clientId: string): KafkaConfig {
+  return {
     clientId,
-    brokers: brokers.split(',').map((b) => b.trim()),
+    ...connectionOptions(connection),
     logLevel: logLevel.NOTHING,
     // A broker restart takes seconds: keep trying (RIG.md: 0 lost, 0 duplicated across a kill).
     retry: { retries: 30, initialRetryTime: 200, maxRetryTime: 2_000 },
-  });
+  };
 }
 
 /** Creates Gatehouse's topics when missing; several processes (or two services of one) may race to it. */

@@ -1,6 +1,10 @@
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, IsUrl, IsUUID, Matches, Max, Min, ValidateIf, validateSync } from 'class-validator';
+import { getMetadataStorage, IsIn, IsInt, IsOptional, IsString, IsUrl, IsUUID, Matches, Max, Min, ValidateBy, ValidateIf, validateSync } from 'class-validator';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
+import type { KafkaConnection } from '../../infra/messaging/kafka';
+import { maskUrl, warningsFor } from './settings-hygiene';
 
 const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : Number(value));
 
@@ -11,6 +15,13 @@ export class Settings {
 
   @IsOptional() @IsString()
   HOST = '0.0.0.0';
+
+  /**
+   * Whose `X-Forwarded-For` counts (Fastify's `trustProxy`): `true` (every hop), a hop count, or
+   * comma-separated addresses/CIDRs of the proxies. Off by default: the peer's address is the client's.
+   */
+  @IsOptional() @ValidateBy({ name: 'trustProxy', validator: { validate: (v: unknown) => typeof v === 'string' && trustProxyOf(v) !== undefined } }, { message: 'TRUST_PROXY must be true, false, a hop count, or comma-separated addresses/CIDRs (or loopback, linklocal, uniquelocal)' })
+  TRUST_PROXY?: string;
 
   /** Where the embedded stores and the mailbox live. */
   @IsOptional() @IsString()
@@ -25,6 +36,8 @@ export class Settings {
 
   @ValidateIf((s: Settings) => s.EVENT_STORE === 'eventstoredb')
   @IsString({ message: 'EVENTSTORE_URL must be set when EVENT_STORE=eventstoredb (e.g. esdb://localhost:2113?tls=false)' })
+  @Matches(/^esdb(\+discover)?:\/\/[^\s]+$/, { message: 'EVENTSTORE_URL must be an esdb:// or esdb+discover:// connection string' })
+  @ValidateBy({ name: 'esdbOptions', validator: { validate: (v: unknown) => typeof v !== 'string' || esdbProblem(v) === undefined, defaultMessage: (a) => `EVENTSTORE_URL ${esdbProblem(String(a?.value))}` } })
   EVENTSTORE_URL?: string;
 
   /** Where the read models live: `embedded` (SQLite in DATA_DIR) or `mongodb`. */
@@ -81,6 +94,23 @@ export class Settings {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1000)
   KAFKA_PARTITIONS = 6;
 
+  /** TLS to the brokers: `true`, `false`, or the path of a PEM file of the CA to trust (managed clusters with their own CA). */
+  @IsOptional() @ValidateBy({ name: 'kafkaSsl', validator: { validate: (v: unknown) => v === 'true' || v === 'false' || (typeof v === 'string' && isReadableFile(v)) } }, { message: 'KAFKA_SSL must be true, false, or the path of a readable CA file (PEM)' })
+  KAFKA_SSL?: string;
+
+  /** SASL to the brokers; with KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD. Unset: no SASL. */
+  @IsOptional() @IsIn(['plain', 'scram-sha-256', 'scram-sha-512'], { message: 'KAFKA_SASL_MECHANISM must be plain, scram-sha-256 or scram-sha-512' })
+  KAFKA_SASL_MECHANISM?: 'plain' | 'scram-sha-256' | 'scram-sha-512';
+
+  @ValidateIf((s: Settings) => s.KAFKA_SASL_MECHANISM !== undefined || s.KAFKA_SASL_USERNAME !== undefined)
+  @IsString({ message: 'KAFKA_SASL_USERNAME must be set when KAFKA_SASL_MECHANISM is' })
+  KAFKA_SASL_USERNAME?: string;
+
+  /** A secret: never printed. */
+  @ValidateIf((s: Settings) => s.KAFKA_SASL_MECHANISM !== undefined || s.KAFKA_SASL_PASSWORD !== undefined)
+  @IsString({ message: 'KAFKA_SASL_PASSWORD must be set when KAFKA_SASL_MECHANISM is' })
+  KAFKA_SASL_PASSWORD?: string;
+
   /** Tries of an email or Stripe call before it goes to the dead letters (R-BILL-3); the wait doubles from CONSUMER_RETRY_MS. */
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(20)
   CONSUMER_MAX_TRIES = 6;
@@ -110,6 +140,10 @@ export class Settings {
   @IsOptional() @IsIn(['json', 'text'])
   LOG_FORMAT: 'json' | 'text' = 'json';
 
+  /** The least severe level logged; a value not in the list is warned about and `info` is used. */
+  @IsOptional() @Transform(({ value }: { value: unknown }) => (typeof value === 'string' && (LOG_LEVELS as readonly string[]).includes(value.toLowerCase()) ? value.toLowerCase() : 'info'))
+  LOG_LEVEL: LogLevel = 'info';
+
   /** A bearer token /metrics asks for when set (a secret: never printed). Unset: /metrics is open. */
   @IsOptional() @Matches(/^[\x21-\x7e]{16,200}$/, { message: 'METRICS_TOKEN must be 16 to 200 printable ASCII characters (e.g. openssl rand -hex 32)' })
   METRICS_TOKEN?: string;
@@ -117,6 +151,18 @@ export class Settings {
   /** Serve /metrics on this port only, not on PORT. Unset: on PORT. */
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(65535)
   METRICS_PORT?: number;
+
+  /** TRUST_PROXY as Fastify's `trustProxy` takes it. */
+  get trustProxy(): boolean | number | string[] {
+    return this.TRUST_PROXY === undefined ? false : trustProxyOf(this.TRUST_PROXY)!;
+  }
+
+  /** How every Kafka client Gatehouse makes reaches the brokers (KAFKA_BROKERS must be set). */
+  get kafka(): KafkaConnection {
+    const ssl = this.KAFKA_SSL === undefined || this.KAFKA_SSL === 'false' ? undefined : this.KAFKA_SSL === 'true' ? true : { ca: [readFileSync(this.KAFKA_SSL, 'utf8')] };
+    const sasl = this.KAFKA_SASL_MECHANISM ? { mechanism: this.KAFKA_SASL_MECHANISM, username: this.KAFKA_SASL_USERNAME!, password: this.KAFKA_SASL_PASSWORD! } : undefined;
+    return { brokers: this.KAFKA_BROKERS ?? '', ...(ssl ? { ssl } : {}), ...(sasl ? { sasl } : {}) };
+  }
 
   get dataDir(): string {
     return resolve(this.DATA_DIR);
@@ -127,20 +173,129 @@ export class Settings {
   }
 }
 
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
 export class InvalidConfiguration extends Error {}
 
-const SECRETS = new Set(['METRICS_TOKEN', 'SECRET_KEY', 'IDENTITY_GATEWAY_KEY', 'POSTMARK_SERVER_TOKEN', 'STRIPE_SECRET_KEY']);
+/** Settings whose values are secrets: never printed, not even a wrong one. */
+export const SECRETS = new Set(['METRICS_TOKEN', 'SECRET_KEY', 'IDENTITY_GATEWAY_KEY', 'POSTMARK_SERVER_TOKEN', 'STRIPE_SECRET_KEY', 'KAFKA_SASL_PASSWORD']);
+/** Settings that are URLs: printed with their password (and any secret-looking query parameter) masked. */
+const URLS = new Set(['POSTGRES_URL', 'MONGODB_URL', 'EVENTSTORE_URL', 'PUBLIC_URL', 'POSTMARK_API_URL', 'STRIPE_API_URL']);
 
-export function loadSettings(env: Record<string, string | undefined>): Settings {
-  const known = Object.keys(new Settings()).concat(['POSTGRES_URL', 'EVENTSTORE_URL', 'PUBLIC_URL', 'MONGODB_URL', 'SECRET_KEY', 'IDENTITY_GATEWAY_KEY', 'SYSTEM_ADMIN_ORG', 'POSTMARK_SERVER_TOKEN', 'POSTMARK_API_URL', 'STRIPE_SECRET_KEY', 'STRIPE_API_URL', 'KAFKA_BROKERS', 'METRICS_TOKEN', 'METRICS_PORT']);
+/** The names of every setting (each has at least one decorator). */
+export function knownSettings(): string[] {
+  const properties = getMetadataStorage()
+    .getTargetValidationMetadatas(Settings, '', true, false)
+    .map((m) => m.propertyName);
+  return [...new Set(properties)];
+}
+
+/** A setting's value as it may be printed (errors, logs): secrets hidden, URL credentials masked. */
+export function printable(name: string, value: unknown): string {
+  if (value === undefined || value === null || value === '') return '""';
+  if (SECRETS.has(name)) return '(hidden)';
+  const text = String(value);
+  if (URLS.has(name) || /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(text) || (name !== 'MAIL_FROM' && text.includes('@'))) return JSON.stringify(maskUrl(text));
+  return JSON.stringify(text);
+}
+
+/** Every setting that is set, as it may be logged. */
+export function printableSettings(settings: Settings): Record<string, string> {
+  const shown = Object.entries(settings).filter(([, v]) => v !== undefined);
+  return Object.fromEntries(shown.map(([k, v]) => [k, printable(k, v)]));
+}
+
+/**
+ * `text` with every secret setting's value in `env` replaced by `***`, and every URL setting's
+ * credentials masked: the last line of defence for errors that quote what they were given.
+ */
+export function scrubSecrets(text: string, env: Record<string, string | undefined>): string {
+  let scrubbed = text;
+  for (const [name, value] of Object.entries(env)) {
+    if (!value) continue;
+    const isUrl = URLS.has(name) || /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(value);
+    if (SECRETS.has(name) && value.length >= 4) scrubbed = scrubbed.split(value).join('***');
+    else if (isUrl && maskUrl(value) !== value) {
+      scrubbed = scrubbed.split(value).join(maskUrl(value));
+      for (const part of credentialsIn(value)) if (part.length >= 4) scrubbed = scrubbed.split(part).join('***');
+    }
+  }
+  return scrubbed;
+}
+
+/** A URL's password as written and as decoded, so a driver's error that quotes either is caught. */
+function credentialsIn(url: string): string[] {
+  const userinfo = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/(.*)@/s.exec(url)?.[1] ?? '';
+  const password = userinfo.includes(':') ? userinfo.slice(userinfo.indexOf(':') + 1) : userinfo;
+  const parts = [userinfo, password];
+  try {
+    parts.push(decodeURIComponent(password));
+  } catch {
+    /* not percent-encoded */
+  }
+  return parts.filter((p) => p !== '').sort((a, b) => b.length - a.length);
+}
+
+export function loadSettings(env: Record<string, string | undefined>, warn: (message: string) => void = () => undefined): Settings {
+  const known = knownSettings();
+  for (const warning of warningsFor(env, known)) warn(warning);
+  if (env.LOG_LEVEL && !(LOG_LEVELS as readonly string[]).includes(env.LOG_LEVEL.toLowerCase())) {
+    warn(`LOG_LEVEL=${printable('LOG_LEVEL', env.LOG_LEVEL)} is not one of ${LOG_LEVELS.join(', ')}: using info`);
+  }
   const relevant = Object.fromEntries(Object.entries(env).filter(([k, v]) => known.includes(k) && v !== undefined && v !== ''));
   const settings = plainToInstance(Settings, relevant);
   const errors = validateSync(settings, { forbidUnknownValues: false });
   if (errors.length > 0) {
-    // A secret's value is never printed, not even a wrong one.
-    const shown = (e: { property: string; value?: unknown }) => (SECRETS.has(e.property) ? '(hidden)' : JSON.stringify(e.value ?? ''));
-    const lines = errors.flatMap((e) => Object.values(e.constraints ?? {}).map((m) => `  ${e.property}=${shown(e)}: ${m}`));
+    // A secret's value is never printed, not even a wrong one; a URL's credentials are masked. The value
+    // shown is the one given, not the transformed one (a port of "abc" reads "abc", not NaN).
+    const lines = errors.flatMap((e) => Object.values(e.constraints ?? {}).map((m) => `  ${e.property}=${printable(e.property, relevant[e.property])}: ${m}`));
     throw new InvalidConfiguration(`Invalid configuration:\n${lines.join('\n')}`);
   }
   return settings;
+}
+
+/** The options the EventStoreDB client knows (lower-cased): it prints the whole connection string, password included, for any other. */
+const ESDB_OPTIONS = new Set(['nodepreference', 'connectionname', 'tlscafile', 'usercertfile', 'userkeyfile', 'maxdiscoverattempts', 'defaultdeadline', 'discoveryinterval', 'gossiptimeout', 'keepaliveinterval', 'keepalivetimeout', 'dnsdiscover', 'tls', 'tlsverifycert', 'throwonappendfailure']);
+
+/** What in an EventStoreDB connection string would make its client print it or misread the password. */
+function esdbProblem(url: string): string | undefined {
+  if ((url.match(/@/g) ?? []).length > 1) return 'has more than one "@": percent-encode an "@" in the password as %40';
+  const query = url.includes('?') ? url.slice(url.indexOf('?') + 1) : '';
+  for (const pair of query.split('&').filter(Boolean)) {
+    const [key, value] = pair.split('=');
+    if (!ESDB_OPTIONS.has(key.toLowerCase())) return `has an option the client does not know (${printable('', key)})`;
+    if (key.toLowerCase() === 'tlsverifycert' && value === 'false') return 'tlsVerifyCert=false is not supported by the client: give tlsCAFile instead';
+  }
+  return undefined;
+}
+
+const NAMED_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** `true`, a hop count, or addresses/CIDRs/named ranges; undefined when the value is none of these. */
+function trustProxyOf(value: string): boolean | number | string[] | undefined {
+  const v = value.trim().toLowerCase();
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  if (/^\d{1,3}$/.test(v)) return Number(v);
+  const entries = v.split(',').map((e) => e.trim());
+  return entries.every(isProxyAddress) ? entries : undefined;
+}
+
+function isProxyAddress(entry: string): boolean {
+  if (NAMED_RANGES.has(entry)) return true;
+  const [address, range, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (range === undefined) return true;
+  if (/^\d{1,3}$/.test(range)) return Number(range) <= (family === 4 ? 32 : 128);
+  return family === 4 && isIP(range) === 4; // a netmask, e.g. 10.0.0.0/255.0.0.0
+}
+
+function isReadableFile(path: string): boolean {
+  try {
+    return existsSync(path) && statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }

@@ -82,7 +82,7 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
    * before the commit) is recognised by its event id and not handled twice.
    */
   private async followKafka(): Promise<void> {
-    const kafka = kafkaClient(this.settings.KAFKA_BROKERS!, 'gatehouse-consumers');
+    const kafka = kafkaClient(this.settings.kafka, 'gatehouse-consumers');
     await ensureTopics(kafka, this.settings.KAFKA_TOPIC_PREFIX, this.settings.KAFKA_PARTITIONS);
     const topics = topicsOf(this.settings.KAFKA_TOPIC_PREFIX);
     for (const consumer of this.consumers) {
@@ -150,7 +150,7 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
     if (!this.fromKafka || this.groups.size === 0) return wait(() => ![...this.subscriptions.values()].some((s) => s.checkpoint < head));
     // Kafka: published up to the head, then every partition read up to its end.
     await wait(() => (this.sink?.position ?? 0n) >= head);
-    const admin = kafkaClient(this.settings.KAFKA_BROKERS!, 'gatehouse-settled').admin();
+    const admin = kafkaClient(this.settings.kafka, 'gatehouse-settled').admin();
     await admin.connect();
     try {
       const ends = await admin.fetchTopicOffsets(topicsOf(this.settings.KAFKA_TOPIC_PREFIX).events);

@@ -41,7 +41,7 @@ export class KafkaPublisher implements OnApplicationBootstrap, OnApplicationShut
 
   async onApplicationBootstrap(): Promise<void> {
     if (!this.enabled) return;
-    const kafka = kafkaClient(this.settings.KAFKA_BROKERS!, 'gatehouse-publisher');
+    const kafka = kafkaClient(this.settings.kafka, 'gatehouse-publisher');
     await ensureTopics(kafka, this.settings.KAFKA_TOPIC_PREFIX, this.settings.KAFKA_PARTITIONS);
     this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: { retries: 30, initialRetryTime: 200, maxRetryTime: 2_000 } });
     await this.producer.connect();
