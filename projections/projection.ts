@@ -60,5 +60,13 @@ export const text = (value: string | null | undefined): string => value ?? '';
 
 /** Lower-cased and accent-folded, for case- and accent-insensitive prefix search (R-LIST-2, R-LIST-3). */
 export function fold(text: string): string {
-  return text.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase().trim();
+  return text
+    .normalize('NFKD')
+    .replace(/\p{M}/gu, '') // every combining mark, not only U+0300–036F
+    .toLowerCase()
+    .replace(/[łøđßæœþı]/g, (letter) => LETTERS[letter])
+    .trim();
 }
+
+/** Letters that carry no combining mark to strip, spelt as a person searching would type them. */
+const LETTERS: Record<string, string> = { ł: 'l', ø: 'o', đ: 'd', ß: 'ss', æ: 'ae', œ: 'oe', þ: 'th', ı: 'i' };

@@ -8,8 +8,13 @@ interface Stored {
   _id: string;
   [field: string]: unknown;
 }
-const toMongo = ({ id, ...rest }: Doc): Stored => ({ _id: id, ...rest });
-const fromMongo = <D extends Doc>({ _id, ...rest }: Stored) => ({ id: _id, ...rest }) as unknown as D;
+/** A position as text that sorts like the number (positions are bigints up to 2^63). */
+const positionKey = (position: string | bigint) => position.toString().padStart(20, '0');
+const toMongo = ({ id, ...rest }: Doc): Stored => ({ _id: id, ...rest, ...(rest._pos !== undefined ? { _posKey: positionKey(rest._pos) } : {}) });
+const fromMongo = <D extends Doc>({ _id, _posKey: _key, ...rest }: Stored) => ({ id: _id, ...rest }) as unknown as D;
+/** The guard, as a filter: no position stored yet, or one no later than `key`. */
+const notLaterThan = (key: string): Filter<Stored> => ({ $or: [{ _posKey: { $exists: false } }, { _posKey: { $lte: key } }] });
+const DUPLICATE_KEY = 11000;
 
 /**
  * The production read store. Whole documents are replaced by _id (never partial
@@ -24,7 +29,9 @@ export class MongoReadStore implements ReadStore {
   private readonly db: Db;
 
   constructor(url: string, database = 'gatehouse') {
-    this.client = new MongoClient(url, { serverSelectionTimeoutMS: 5000 });
+    // An election takes seconds: wait it out (the runner retries beyond that). Reads that feed a write go to the primary;
+    // `undefined` fields are left out, as the embedded store leaves them.
+    this.client = new MongoClient(url, { serverSelectionTimeoutMS: 30_000, readPreference: 'primary', ignoreUndefined: true });
     this.db = this.client.db(database);
   }
 
@@ -43,13 +50,27 @@ export class MongoReadStore implements ReadStore {
     return new Map(docs.map((d) => [d._id, fromMongo<D>(d)]));
   }
 
+  /**
+   * The position guard is in the write itself: a document is replaced only by one
+   * holding the same or a later event (an upsert whose filter misses because a
+   * newer one is stored fails with a duplicate key, which means exactly that), a
+   * delete spares a document a later event wrote, and the checkpoint only moves
+   * forward. So two writers (a rolling deploy, a rebuild racing the service) never
+   * move anything backwards. Writes are unordered: one failing document does not
+   * hold back the others.
+   */
   async write(changes: Changes, checkpoint: { projection: string; position: bigint }): Promise<void> {
+    const at = positionKey(checkpoint.position);
     const byCollection = new Map<string, AnyBulkWriteOperation<Stored>[]>();
     const ops = (c: string) => byCollection.get(c) ?? byCollection.set(c, []).get(c)!;
-    for (const { collection, doc } of changes.puts) ops(collection).push({ replaceOne: { filter: { _id: doc.id }, replacement: toMongo(doc), upsert: true } });
-    for (const { collection, id } of changes.deletes) ops(collection).push({ deleteOne: { filter: { _id: id } } });
-    for (const [collection, operations] of byCollection) await this.collection(collection).bulkWrite(operations, { ordered: true });
-    await this.collection('rm_checkpoints').replaceOne({ _id: checkpoint.projection }, { _id: checkpoint.projection, position: checkpoint.position.toString() }, { upsert: true });
+    for (const { collection, doc } of changes.puts) {
+      const replacement = toMongo(doc);
+      const filter = doc._pos === undefined ? { _id: doc.id } : { _id: doc.id, ...notLaterThan(positionKey(doc._pos)) };
+      ops(collection).push({ replaceOne: { filter, replacement, upsert: true } });
+    }
+    for (const { collection, id } of changes.deletes) ops(collection).push({ deleteOne: { filter: { _id: id, ...notLaterThan(at) } } });
+    for (const [collection, operations] of byCollection) await ignoringNewer(this.collection(collection).bulkWrite(operations, { ordered: false }));
+    await ignoringNewer(this.collection('rm_checkpoints').updateOne({ _id: checkpoint.projection, ...notLaterThan(at) }, { $set: { position: checkpoint.position.toString(), _posKey: at } }, { upsert: true }));
   }
 
   async checkpoint(projection: string): Promise<bigint> {
@@ -119,4 +140,17 @@ function filterOf(where: Record<string, Condition>): Filter<Stored> {
       return [field(name), { $lt: c.lt }];
     }),
   );
+}
+
+/** A duplicate key from a guarded upsert means a newer document (or checkpoint) is stored: nothing to do. Anything else fails the write. */
+async function ignoringNewer(write: Promise<unknown>): Promise<void> {
+  try {
+    await write;
+  } catch (error) {
+    const failures = (error as { writeErrors?: Array<{ code?: number }> | { code?: number } }).writeErrors;
+    const list = Array.isArray(failures) ? failures : failures ? [failures] : [];
+    const code = (error as { code?: number }).code;
+    if (list.length > 0 ? list.every((e) => e.code === DUPLICATE_KEY) : code === DUPLICATE_KEY) return;
+    throw error;
+  }
 }

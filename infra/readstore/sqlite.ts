@@ -87,10 +87,27 @@ export class SqliteReadStore implements ReadStore {
 
   async write(changes: Changes, checkpoint: { projection: string; position: bigint }): Promise<void> {
     for (const { collection } of [...changes.puts, ...changes.deletes]) this.ensureTable(collection);
+    const at = checkpoint.position.toString();
     this.db.transaction(() => {
-      for (const { collection, doc } of changes.puts) this.statement(`INSERT OR REPLACE INTO ${table(collection)} (id, doc) VALUES (?, ?)`).run(doc.id, JSON.stringify(doc));
-      for (const { collection, id } of changes.deletes) this.statement(`DELETE FROM ${table(collection)} WHERE id = ?`).run(id);
-      this.statement('INSERT OR REPLACE INTO rm_checkpoints (projection, position) VALUES (?, ?)').run(checkpoint.projection, checkpoint.position.toString());
+      // The position guard, in the store: a document is replaced only by one that holds the same or a later event, so a
+      // second writer (a rolling deploy, a rebuild racing the service) never moves it backwards. Unguarded documents (no _pos) are replaced.
+      for (const { collection, doc } of changes.puts) {
+        const name = table(collection);
+        this.statement(
+          `INSERT INTO ${name} (id, doc) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc
+           WHERE json_extract(excluded.doc, '$._pos') IS NULL OR json_extract(${name}.doc, '$._pos') IS NULL
+              OR CAST(json_extract(${name}.doc, '$._pos') AS INTEGER) <= CAST(json_extract(excluded.doc, '$._pos') AS INTEGER)`,
+        ).run(doc.id, JSON.stringify(doc));
+      }
+      // A delete at this batch's position leaves a document a later event wrote.
+      for (const { collection, id } of changes.deletes) {
+        const name = table(collection);
+        this.statement(`DELETE FROM ${name} WHERE id = ? AND (json_extract(doc, '$._pos') IS NULL OR CAST(json_extract(doc, '$._pos') AS INTEGER) <= CAST(? AS INTEGER))`).run(id, at);
+      }
+      // Checkpoints only move forward.
+      this.statement(
+        'INSERT INTO rm_checkpoints (projection, position) VALUES (?, ?) ON CONFLICT(projection) DO UPDATE SET position = excluded.position WHERE CAST(rm_checkpoints.position AS INTEGER) < CAST(excluded.position AS INTEGER)',
+      ).run(checkpoint.projection, at);
     })();
   }
 

@@ -18,6 +18,7 @@ export const READ_MODEL_INDEXES: IndexSpec[] = [
   { collection: MEMBERS, fields: ['orgId', 'roleId', 'id'] },
   { collection: ORGS, fields: ['nameKey', 'id'] },
   { collection: SESSIONS, fields: ['userId', 'startedAt', 'id'] },
-  { collection: PERMISSION_HISTORY, fields: ['orgId', 'userId', 'seq'] },
-  { collection: LOGIN_ACTIVITY, fields: ['userId', 'seq'] },
+  // Sorted by (seq, id): the index ends with both, so no store sorts a person's rows in memory.
+  { collection: PERMISSION_HISTORY, fields: ['orgId', 'userId', 'seq', 'id'] },
+  { collection: LOGIN_ACTIVITY, fields: ['userId', 'seq', 'id'] },
 ];

@@ -177,6 +177,32 @@ export function readStoreContract(name: string, open: () => Promise<{ store: Rea
       }
     });
 
+    it('the position guard holds in the store: an older document never replaces a newer one, a delete spares a newer one, a checkpoint never moves back', async () => {
+      // Two writers of one read model (a rolling deploy, a rebuild racing the service): the one behind must not undo the one ahead.
+      const doc = (pos: bigint, name: string) => ({ id: 'g1', name, _pos: pos.toString() });
+      const read = async () => (await store.getMany<{ id: string; name: string; _pos?: string }>('guarded', ['g1'])).get('g1');
+      await store.write({ puts: [{ collection: 'guarded', doc: doc(20n, 'newer') }], deletes: [] }, { projection: 'guarded', position: 20n });
+      await store.write({ puts: [{ collection: 'guarded', doc: doc(10n, 'older') }], deletes: [] }, { projection: 'guarded', position: 10n });
+      expect(await read()).toEqual(doc(20n, 'newer'));
+      expect(await store.checkpoint('guarded')).toBe(20n);
+      // Positions compare as numbers, not as text (9 < 10).
+      await store.write({ puts: [{ collection: 'guarded', doc: doc(100n, 'hundred') }], deletes: [] }, { projection: 'guarded', position: 100n });
+      await store.write({ puts: [{ collection: 'guarded', doc: doc(99n, 'ninety-nine') }], deletes: [] }, { projection: 'guarded', position: 99n });
+      expect((await read())?.name).toBe('hundred');
+      // A delete of a batch behind the document leaves it; one at or past it removes it.
+      await store.write({ puts: [], deletes: [{ collection: 'guarded', id: 'g1' }] }, { projection: 'guarded', position: 50n });
+      expect((await read())?.name).toBe('hundred');
+      await store.write({ puts: [], deletes: [{ collection: 'guarded', id: 'g1' }] }, { projection: 'guarded', position: 100n });
+      expect(await read()).toBeUndefined();
+      // The same event written again (a replayed batch) is harmless; a document with no position is simply replaced.
+      const plain = (name: string) => ({ collection: 'guarded', doc: { id: 'plain', name } as { id: string } });
+      await store.write({ puts: [{ collection: 'guarded', doc: doc(120n, 'again') }, plain('one')], deletes: [] }, { projection: 'guarded', position: 120n });
+      await store.write({ puts: [{ collection: 'guarded', doc: doc(120n, 'again') }, plain('two')], deletes: [] }, { projection: 'guarded', position: 120n });
+      expect((await read())?.name).toBe('again');
+      expect((await store.getMany<{ id: string; name: string }>('guarded', ['plain'])).get('plain')?.name).toBe('two');
+      expect(await store.checkpoint('guarded')).toBe(120n);
+    });
+
     it('replaces and deletes documents, and resets a projection', async () => {
       await store.write({ puts: [{ collection: 'people', doc: { ...people[0], active: false } as Person }], deletes: [{ collection: 'people', id: 'p2' }] }, { projection: 'contract', position: 43n });
       expect((await store.getMany<Person>('people', ['p1'])).get('p1')!.active).toBe(false);

@@ -126,10 +126,10 @@ describe('the members list, folded from events without a database (projections/m
   it('R-LIST-2 search keys are folded in the fold: lower-case and without accents, on the whole name, the last name and the email', async () => {
     const { log, registered, added } = story();
     const events = [registered(ADA, 'Zoë', 'Ñúñez-Ørsted', 'ZOE.Nunez@Example.COM'), added(ACME, ADA)];
-    expect(await row(events, ACME, ADA)).toMatchObject({ firstName: 'Zoë', lastName: 'Ñúñez-Ørsted', nameKey: 'zoe nunez-ørsted', lastNameKey: 'nunez-ørsted', emailKey: 'zoe.nunez@example.com' });
+    expect(await row(events, ACME, ADA)).toMatchObject({ firstName: 'Zoë', lastName: 'Ñúñez-Ørsted', nameKey: 'zoe nunez-orsted', lastNameKey: 'nunez-orsted', emailKey: 'zoe.nunez@example.com' });
 
     const renamed = log.event('UserProfileUpdated', { userId: ADA, changes: { firstName: 'ÉLODIE' } });
-    expect(await row([...events, renamed], ACME, ADA)).toMatchObject({ firstName: 'ÉLODIE', nameKey: 'elodie nunez-ørsted' });
+    expect(await row([...events, renamed], ACME, ADA)).toMatchObject({ firstName: 'ÉLODIE', nameKey: 'elodie nunez-orsted' });
   });
 
   it('R-LIST-2 role and locations follow a role change; no locations given is every location (an empty list)', async () => {
