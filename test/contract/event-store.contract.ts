@@ -6,6 +6,8 @@ import { newEvent, testActor, uniquePrefix } from '../support/events';
 
 export interface StoreUnderTest {
   store: EventStore;
+  /** A second adapter instance on the same storage: another process of the same deployment. */
+  another(): Promise<EventStore>;
   close(): Promise<void>;
 }
 
@@ -108,6 +110,37 @@ export function eventStoreContract(name: string, open: () => Promise<StoreUnderT
       expect(await store.readStream(s)).toHaveLength(2);
       expect(await store.readStream(`${p}retry2`)).toHaveLength(2);
       await expect(store.append(`${p}elsewhere`, batch, 'any')).rejects.toBeInstanceOf(IdempotencyMismatch);
+    });
+
+    it('recognises a retried append from another process (a fresh adapter), with each kind of expectation', async () => {
+      const other = await subject.another();
+      try {
+        for (const [kind, expected, then] of [
+          ['no_stream', 'no_stream', 'no_stream'],
+          ['exact', 0, 0],
+          ['any', 'any', 'any'],
+        ] as const) {
+          const s = `${p}fresh-${kind}`;
+          if (kind === 'exact') await store.append(s, [newEvent('First')], 'no_stream');
+          const batch = [newEvent('A'), newEvent('B')];
+          const first = await store.append(s, batch, expected);
+          // The retry comes from a process that never saw the first append.
+          expect({ kind, result: await other.append(s, batch, then) }).toEqual({ kind, result: first });
+          expect({ kind, events: (await store.readStream(s)).length }).toEqual({ kind, events: kind === 'exact' ? 3 : 2 });
+        }
+      } finally {
+        await other.close();
+      }
+    });
+
+    it('gives an event the same position in its stream as in the log', async () => {
+      const from = await store.headPosition();
+      await store.append(`${p}pos-a`, [newEvent('A'), newEvent('B')], 'no_stream');
+      await store.append(`${p}pos-b`, [newEvent('C')], 'no_stream');
+      const inStreams = [...(await store.readStream(`${p}pos-a`)), ...(await store.readStream(`${p}pos-b`))];
+      const inLog = (await store.readAll(from, { filter: { streamPrefix: `${p}pos-` }, limit: 100 })).events;
+      expect(inStreams.map((e) => [e.eventId, e.position])).toEqual(inLog.map((e) => [e.eventId, e.position]));
+      for (const e of inStreams) expect(e.position > 0n).toBe(true);
     });
 
     it('reads a stream from a version', async () => {

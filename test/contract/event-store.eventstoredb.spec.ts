@@ -6,7 +6,7 @@ const url = process.env.EVENTSTORE_URL;
 async function open() {
   const store = new EventStoreDbEventStore({ url: url!, registry: contractRegistry() });
   await store.ping();
-  return { store, close: () => store.close() };
+  return { store, another: async () => new EventStoreDbEventStore({ url: url!, registry: contractRegistry() }), close: () => store.close() };
 }
 
 if (url) {

@@ -9,6 +9,11 @@ eventStoreContract('postgres', async () => {
   await store.init();
   return {
     store,
+    another: async () => {
+      const other = new PostgresEventStore({ url: db.url, registry: contractRegistry(), poolSize: 2 });
+      await other.init();
+      return other;
+    },
     close: async () => {
       await store.close();
       await db.drop();

@@ -9,6 +9,7 @@ eventStoreContract('sqlite', async () => {
   const store = new SqliteEventStore({ file: join(dir, 'events.db'), registry: contractRegistry(), synchronous: 'normal' });
   return {
     store,
+    another: async () => new SqliteEventStore({ file: join(dir, 'events.db'), registry: contractRegistry(), synchronous: 'normal' }),
     close: async () => {
       await store.close();
       rmSync(dir, { recursive: true, force: true });
