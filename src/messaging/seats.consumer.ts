@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { billingStream, type BillingEvent } from '../../domain/billing/billing';
 import type { StripeSubscription } from '../../domain/organization/organization';
 import { SEAT_BILLING, type SeatBilling } from '../../infra/billing/port';
-import type { EventStore } from '../../infra/eventstore/port';
+import { WrongExpectedVersion, type EventStore, type NewEvent } from '../../infra/eventstore/port';
 import type { Recorded } from '../../domain/events';
 import type { Doc } from '../../projections/projection';
 import { EVENT_STORE } from '../shared/tokens';
@@ -79,7 +79,25 @@ export class SeatConsumer extends TableConsumer {
       // The id is derived from the cause: recording it again after a crash is the same append, not a second one.
       const eventId = derivedEventId(createHash('sha256').update(`seats:${key}`).digest('hex'));
       const metadata = { actor: { kind: 'system' as const, id: 'seats' }, orgId: doc.orgId, correlationId: event.correlationId, causationId: event.eventId };
-      await this.store.append(billingStream(doc.orgId), [{ eventId, type: recorded.type, data: recorded.data, metadata }], 'any');
+      await this.recordOnce(billingStream(doc.orgId), { eventId, type: recorded.type, data: recorded.data, metadata });
     };
+  }
+
+  /**
+   * Appends against the stream's exact version, and on a conflict looks for the
+   * event's id before trying again: a retry after a crash is recognised on every
+   * store, not only where the store remembers ids appended with `any` (issue 14).
+   */
+  private async recordOnce(stream: string, event: NewEvent): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const existing = await this.store.readStream(stream);
+      if (existing.some((e) => e.eventId === event.eventId)) return;
+      try {
+        await this.store.append(stream, [event], existing.length === 0 ? 'no_stream' : existing[existing.length - 1].streamVersion);
+        return;
+      } catch (error) {
+        if (!(error instanceof WrongExpectedVersion) || attempt >= 5) throw error;
+      }
+    }
   }
 }
