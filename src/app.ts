@@ -1,9 +1,11 @@
-import { ConsoleLogger, type LoggerService } from '@nestjs/common';
+import { ConsoleLogger, type LoggerService, type LogLevel as NestLogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ServerKafka, type MicroserviceOptions } from '@nestjs/microservices';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule, type AppOptions } from './app.module';
+import type { LogLevel } from './config/config';
+import { scrubbingLogger } from './config/scrubbing-logger';
 import { KafkaCommands } from './messaging/kafka-commands';
 import { connectionOptions, topicsOf } from '../infra/messaging/kafka';
 import { answerClientError, answerFrameworkError } from './shared/api-error';
@@ -19,7 +21,8 @@ export async function createApp(options: AppOptions & { logger?: false | LoggerS
     // TRUST_PROXY decides whose X-Forwarded-For counts: request.ip, which throttles and login activity key on, follows it.
     new FastifyAdapter({ bodyLimit: BODY_LIMIT, trustProxy: options.settings.trustProxy, frameworkErrors: answerFrameworkError, clientErrorHandler: answerClientError }),
     {
-      logger: options.logger ?? new ConsoleLogger({ json: options.settings.LOG_FORMAT === 'json' }),
+      // Whatever logs, a secret setting's value never shows (a driver's bootstrap error may quote its URL).
+      logger: options.logger === false ? false : scrubbingLogger(options.logger ?? new ConsoleLogger({ json: options.settings.LOG_FORMAT === 'json', logLevels: nestLevels(options.settings.LOG_LEVEL) }), options.settings),
       abortOnError: false,
       // Our own JSON parser (acceptJson) answers malformed bodies in the API's error shape.
       bodyParser: false,
@@ -56,6 +59,13 @@ export async function createApp(options: AppOptions & { logger?: false | LoggerS
   await app.getHttpAdapter().getInstance().ready();
   if (brokers && options.settings.CONSUMERS === 'on') await app.startAllMicroservices();
   return app;
+}
+
+/** LOG_LEVEL in Nest's levels: that level and every more severe one. */
+function nestLevels(level: LogLevel): NestLogLevel[] {
+  const order: NestLogLevel[] = ['verbose', 'debug', 'log', 'warn', 'error', 'fatal'];
+  const from = { trace: 0, debug: 1, info: 2, warn: 3, error: 4, fatal: 5, silent: 6 }[level];
+  return order.slice(from);
 }
 
 /** JSON bodies through parseJsonBody, and no other kind: anything refused is answered in the API's error shape before a later stage sees it (R-SEC-5). */

@@ -127,6 +127,7 @@ export const ERRORS = {
   // unavailable
   read_model_behind: 'unavailable',
   billing_not_configured: 'unavailable', // SPEC 5.5
+  event_store_unavailable: 'unavailable', // a leader election, a lost connection: retry
 
   // what the HTTP layer refuses before the app sees the request
   request_timeout: 'timeout',
@@ -136,6 +137,7 @@ export const ERRORS = {
   unsupported_media_type: 'unsupported_media',
 
   internal: 'internal',
+  event_store_refused: 'internal', // the store refused a write it should take (size, a deleted stream, its permissions): an operator's matter
 } as const satisfies Record<string, ErrorKind>;
 
 export type ErrorCode = keyof typeof ERRORS;

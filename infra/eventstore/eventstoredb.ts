@@ -6,7 +6,13 @@ import {
   EventStoreDBClient,
   NO_STREAM,
   START as LOG_START,
+  AccessDeniedError,
+  DeadlineExceededError,
+  MaxAppendSizeExceededError,
+  NotLeaderError,
+  StreamDeletedError,
   StreamNotFoundError,
+  UnavailableError,
   WrongExpectedVersionError,
   jsonEvent,
   type AllStreamResolvedEvent,
@@ -22,6 +28,7 @@ import { AppendSignal, CatchUpSubscription } from './catch-up-subscription';
 import { recorded, WrongExpectedVersion, type AppendRequest, type AppendResult, type EventFilter, type EventStore, type ExpectedVersion, type NewEvent, type ReadAllOptions, type ReadAllResult, type SubscribeOptions, type SubscriptionHandler } from './port';
 import { START, type EventMetadata, type Position } from '../../domain/shared/envelope';
 import type { Recorded } from '../../domain/events';
+import { DomainError } from '../../domain/shared/errors';
 
 export interface EventStoreDbOptions {
   /** A connection string, e.g. `esdb://localhost:2113?tls=false`. Reading `$all` needs an admin user on a secure server. */
@@ -35,6 +42,8 @@ export interface EventStoreDbOptions {
 interface StoredEnvelope extends EventMetadata {
   /** Ours, verbatim: the ESDB event id is only derived from it when it is not a UUID. */
   eventId: string;
+  $correlationId?: string;
+  $causationId?: string;
   schemaVersion: number;
   recordedAt: string;
 }
@@ -52,6 +61,8 @@ interface LogEvent {
 /** Batches whose first event id this process appended: enough to answer retries without a round trip. */
 const REMEMBERED_BATCHES = 10_000;
 const HEAD_PAGE = 100;
+/** How far back headPosition looks for a Gatehouse event among foreign ones (100 pages of 100). */
+const HEAD_PAGES = 100;
 const PING_TIMEOUT_MS = 5_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -124,13 +135,13 @@ export class EventStoreDbEventStore implements EventStore {
     const appended = await this.client
       .appendToStream(stream, data, { expectedRevision: toExpectedRevision(expected) })
       .catch((error: unknown) => {
-        if (!(error instanceof WrongExpectedVersionError)) throw error;
+        if (!(error instanceof WrongExpectedVersionError)) throw storeError(error);
         const actual = error.actualVersion === NO_STREAM ? 'no_stream' : Number(error.actualVersion);
         throw new WrongExpectedVersion(stream, expected, actual);
       });
     const version = Number(appended.nextExpectedRevision);
     // The server answers without a position when it cannot tell where a recognised retry's original landed.
-    const position = appended.position?.commit ?? positionOf((await this.readLog(stream, version, 1))[0]);
+    const position = this.seen(validPosition(appended.position) ?? positionOf((await this.readLog(stream, version, 1))[0]));
     this.remember(events[0].eventId, { stream, streamVersion: version - events.length + 1 });
     this.signal.notify();
     return { version, position };
@@ -165,6 +176,9 @@ export class EventStoreDbEventStore implements EventStore {
       orgId,
       correlationId,
       causationId,
+      // The server's own names, so its projections ($by_correlation_id) see them too.
+      $correlationId: correlationId,
+      $causationId: causationId ?? event.eventId,
     };
   }
 
@@ -207,18 +221,32 @@ export class EventStoreDbEventStore implements EventStore {
     }
   }
 
-  /** The last Gatehouse event in `$all`, found by reading backwards past system and foreign events. */
+  /**
+   * The last Gatehouse event in `$all`, found by reading backwards past system and
+   * foreign events — a bounded number of pages (every health probe and no-op command
+   * asks), never below the highest position this process has seen already.
+   */
   async headPosition(): Promise<Position> {
     let before: ReadPosition = END;
-    for (;;) {
+    for (let pages = 0; pages < HEAD_PAGES; pages++) {
       const page: AllStreamResolvedEvent[] = await collect(
         this.client.readAll({ direction: BACKWARDS, fromPosition: before, maxCount: HEAD_PAGE }),
-      );
-      for (const { event } of page) if (event && isGatehouseEvent(event)) return event.position.commit;
+      ).catch((error: unknown) => {
+        throw storeError(error);
+      });
+      for (const { event } of page) if (event && isGatehouseEvent(event)) return this.seen(positionOf(event));
       const oldest = page[page.length - 1]?.event;
-      if (page.length < HEAD_PAGE || !oldest) return START;
+      if (page.length < HEAD_PAGE || !oldest || oldest.position.commit <= this.knownHead) return this.knownHead;
       before = oldest.position; // a backward read from a position excludes it
     }
+    return this.knownHead;
+  }
+
+  /** The highest position this process has appended or read. */
+  private knownHead: Position = START;
+  private seen(position: Position): Position {
+    if (position > this.knownHead) this.knownHead = position;
+    return position;
   }
 
   /**
@@ -301,9 +329,33 @@ function envelopeOf(event: LogEvent): StoredEnvelope {
   return event.metadata;
 }
 
+/**
+ * A log position, or undefined for the sentinels older servers put on stream reads
+ * (unset 0, or 2^64−1) and for a position whose commit and prepare differ (an
+ * explicit transaction Gatehouse never opens): none of those is a place in `$all`.
+ */
+function validPosition(position: LogPosition | undefined): Position | undefined {
+  if (!position || position.commit === 0n || position.commit >= MAX_POSITION || position.commit !== position.prepare) return undefined;
+  return position.commit;
+}
+
+const MAX_POSITION = 2n ** 64n - 1n;
+
 function positionOf(event: LogEvent | undefined): Position {
-  if (!event?.position) throw new Error('EventStoreDB returned an event without its position: Gatehouse needs server 22.10 or later');
-  return event.position.commit;
+  const position = validPosition(event?.position);
+  if (position === undefined) throw new Error('EventStoreDB returned an event without a usable position: Gatehouse needs EventStoreDB 22.10 or later (or KurrentDB), whose stream reads carry positions');
+  return position;
+}
+
+/** The server's refusals in the catalogue's words: an election or a lost connection is worth a retry; the rest is an operator's matter. */
+function storeError(error: unknown): unknown {
+  if (error instanceof NotLeaderError || error instanceof UnavailableError || error instanceof DeadlineExceededError) {
+    return new DomainError('event_store_unavailable', 'the event store is not available right now: try again');
+  }
+  if (error instanceof MaxAppendSizeExceededError) return new DomainError('event_store_refused', 'the event store refused the append: it is larger than its maximum append size');
+  if (error instanceof StreamDeletedError) return new DomainError('event_store_refused', 'the event store refused the append: the stream was deleted');
+  if (error instanceof AccessDeniedError) return new DomainError('event_store_refused', "the event store refused the request: Gatehouse's user lacks the permission");
+  return error;
 }
 
 /**

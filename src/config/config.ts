@@ -200,28 +200,28 @@ export function printable(name: string, value: unknown): string {
   return JSON.stringify(text);
 }
 
-/** Every setting that is set, as it may be logged. */
-export function printableSettings(settings: Settings): Record<string, string> {
-  const shown = Object.entries(settings).filter(([, v]) => v !== undefined);
-  return Object.fromEntries(shown.map(([k, v]) => [k, printable(k, v)]));
-}
-
 /**
  * `text` with every secret setting's value in `env` replaced by `***`, and every URL setting's
  * credentials masked: the last line of defence for errors that quote what they were given.
  */
-export function scrubSecrets(text: string, env: Record<string, string | undefined>): string {
-  let scrubbed = text;
+export function scrubSecrets(text: string, env: Record<string, unknown>): string {
+  return secretScrubber(env)?.(text) ?? text;
+}
+
+/** scrubSecrets with what to look for worked out once, for a logger that scrubs every line; undefined: nothing to hide. */
+export function secretScrubber(env: Record<string, unknown>): ((text: string) => string) | undefined {
+  const replacements: Array<[string, string]> = [];
   for (const [name, value] of Object.entries(env)) {
-    if (!value) continue;
+    if (typeof value !== 'string' || value === '') continue;
     const isUrl = URLS.has(name) || /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(value);
-    if (SECRETS.has(name) && value.length >= 4) scrubbed = scrubbed.split(value).join('***');
+    if (SECRETS.has(name) && value.length >= 4) replacements.push([value, '***']);
     else if (isUrl && maskUrl(value) !== value) {
-      scrubbed = scrubbed.split(value).join(maskUrl(value));
-      for (const part of credentialsIn(value)) if (part.length >= 4) scrubbed = scrubbed.split(part).join('***');
+      replacements.push([value, maskUrl(value)]);
+      for (const part of credentialsIn(value)) if (part.length >= 4) replacements.push([part, '***']);
     }
   }
-  return scrubbed;
+  if (replacements.length === 0) return undefined;
+  return (text) => replacements.reduce((scrubbed, [secret, shown]) => (scrubbed.includes(secret) ? scrubbed.split(secret).join(shown) : scrubbed), text);
 }
 
 /** A URL's password as written and as decoded, so a driver's error that quotes either is caught. */

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { InvalidConfiguration, loadSettings, printable, scrubSecrets } from '../../src/config/config';
 import { kafkaOptions } from '../../infra/messaging/kafka';
+import { scrubbingLogger } from '../../src/config/scrubbing-logger';
 
 const ROOT = resolve(__dirname, '../..');
 
@@ -108,6 +109,20 @@ describe('settings that never leak', () => {
     const text = scrubSecrets('key sk_live_abcdefgh1234 at postgres://gh:pa%40ss-word@db/x, password "pa@ss-word"', env);
     expect(text).not.toMatch(/abcdefgh1234|pa%40ss-word|pa@ss-word/);
     expect(text).toContain('postgres://***@db/x');
+  });
+
+  it('the app’s logger scrubs secret settings from every line: text, errors (Nest logs bootstrap errors itself) and objects', () => {
+    const lines: unknown[][] = [];
+    const capture = { log: (...a: unknown[]) => lines.push(a), error: (...a: unknown[]) => lines.push(a), warn: (...a: unknown[]) => lines.push(a) };
+    const settings = loadSettings({ EVENT_STORE: 'postgres', POSTGRES_URL: 'postgres://gh:PgLoggedPw@db/x', STRIPE_SECRET_KEY: 'sk_live_LoggedStripeKey1' });
+    const logger = scrubbingLogger(capture, settings);
+    logger.error(new Error('could not connect to postgres://gh:PgLoggedPw@db/x'));
+    logger.warn({ message: 'stripe refused', key: 'sk_live_LoggedStripeKey1' }, 'billing');
+    logger.log('password PgLoggedPw was wrong');
+    const printed = JSON.stringify(lines.map((args) => args.map((a) => (a instanceof Error ? `${a.message} ${a.stack}` : a))));
+    expect(printed).not.toMatch(/PgLoggedPw|LoggedStripeKey1/);
+    expect(printed).toContain('postgres://***@db/x');
+    expect(scrubbingLogger(capture, loadSettings({}))).toBe(capture); // nothing secret set: the logger as it is
   });
 
   it('unknown variables that look like ours are warned about by name, never by value; the environment’s own are not', () => {
