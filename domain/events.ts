@@ -149,3 +149,23 @@ export function dispatch<A extends unknown[], R>(handlers: EventHandlers<A, R>, 
   const handler = handlers[event.type] as ((event: Recorded, ...args: A) => R) | undefined;
   return handler?.(event, ...args);
 }
+
+/**
+ * What undoes a reservation (R-SEC-4's one account per email, one code per member…)
+ * when the rest of its command could not be written: on a store that cannot append
+ * to several streams at once, the reservation is released again (issue 14).
+ */
+export function releaseOf(event: GatehouseEvent): GatehouseEvent | undefined {
+  switch (event.type) {
+    case 'EmailReserved':
+      return { type: 'EmailReleased', data: event.data };
+    case 'UsernameReserved':
+      return { type: 'UsernameReleased', data: event.data };
+    case 'IdentityReserved':
+      return { type: 'IdentityReleased', data: event.data };
+    case 'AccessCodeReserved':
+      return { type: 'AccessCodeReleased', data: event.data };
+    default:
+      return undefined;
+  }
+}

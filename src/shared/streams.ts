@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Context, Decider } from '../../domain/shared/decider';
-import { WrongExpectedVersion, type EventStore } from '../../infra/eventstore/port';
+import { WrongExpectedVersion, type AppendRequest, type AppendResult, type EventStore } from '../../infra/eventstore/port';
 import type { Actor, Position } from '../../domain/shared/envelope';
-import type { GatehouseEvent, Recorded } from '../../domain/events';
+import { releaseOf, type GatehouseEvent, type Recorded } from '../../domain/events';
 import { EVENT_STORE } from './tokens';
 
 /** Where a command comes from: copied onto every event it causes (R-AUD-1). */
@@ -72,21 +72,52 @@ export class Streams {
 
   /** Appends every change at once (atomically where the store can), each against the version it was decided on. */
   async commit(changes: Change[], meta: CommandMeta): Promise<CommandResult> {
-    const writes = changes.filter((c) => c.events.length > 0);
+    let writes = changes.filter((c) => c.events.length > 0);
     if (writes.length === 0) return { position: await this.store.headPosition(), events: [] };
-    const results = await this.store.appendMany(
-      writes.map(({ from, events }) => ({
-        stream: from.stream,
-        expected: from.version === -1 ? ('no_stream' as const) : from.version,
-        events: events.map((e) => ({ eventId: randomUUID(), type: e.type, data: e.data, metadata: meta })),
-      })),
-    );
+    const request = ({ from, events }: Change) => ({
+      stream: from.stream,
+      expected: from.version === -1 ? ('no_stream' as const) : from.version,
+      events: events.map((e) => ({ eventId: randomUUID(), type: e.type, data: e.data, metadata: meta })),
+    });
+    let results: AppendResult[];
+    if (this.store.atomicMultiStream || writes.length === 1) {
+      results = await this.store.appendMany(writes.map(request));
+    } else {
+      // A store that appends stream by stream: spend one-time links last, so nothing before them can fail after.
+      writes = [...writes.filter((w) => !spendsLink(w)), ...writes.filter(spendsLink)];
+      results = await this.appendInTurn(writes, writes.map(request), meta);
+    }
     writes.forEach(({ from, events }, i) => {
       const state = events.reduce((s, e) => from.decider.evolve(s, e), from.state);
       this.remember(from.stream, results[i].version, state, from.decider);
     });
     const position = results.reduce((max, r) => (r.position > max ? r.position : max), 0n);
     return { position, events: writes.flatMap((w) => w.events) };
+  }
+
+  /**
+   * One append after another; if one fails, the reservations already made by this
+   * commit are released again (each against the version it just got), so a retry
+   * finds the email, username, identity or code free rather than held by a ghost.
+   */
+  private async appendInTurn(writes: Change[], requests: AppendRequest[], meta: CommandMeta): Promise<AppendResult[]> {
+    const results: AppendResult[] = [];
+    for (const request of requests) {
+      try {
+        results.push((await this.store.appendMany([request]))[0]);
+      } catch (error) {
+        for (let i = results.length - 1; i >= 0; i--) {
+          const releases = writes[i].events.flatMap((e) => releaseOf(e) ?? []);
+          if (releases.length === 0) continue;
+          this.cache.delete(requests[i].stream);
+          await this.store
+            .append(requests[i].stream, releases.map((e) => ({ eventId: randomUUID(), type: e.type, data: e.data, metadata: meta })), results[i].version)
+            .catch(() => undefined); // someone else moved it on: theirs to keep
+        }
+        throw error;
+      }
+    }
+    return results;
   }
 
   /**
@@ -139,3 +170,6 @@ export class Streams {
     this.cache.set(stream, { version, state, decider });
   }
 }
+
+/** A change that uses up a one-time link (R-CRED-2): on a store without multi-stream appends it goes last. */
+const spendsLink = (change: Change) => change.events.some((e) => e.type === 'LinkUsed');

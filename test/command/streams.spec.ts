@@ -8,6 +8,10 @@ import { DomainError } from '../../domain/shared/errors';
 import { EventRegistry } from '../../domain/shared/event-registry';
 import { SqliteEventStore } from '../../infra/eventstore/sqlite';
 import { Streams } from '../../src/shared/streams';
+import { eventRegistry } from '../../domain/events';
+import { link as linkDecider, linkStream } from '../../domain/link/link';
+import { emailReservation, emailStream, user, userStream } from '../../domain/user/user';
+import type { AppendRequest, EventStore } from '../../infra/eventstore/port';
 
 /** A counter (seats, as it happens) that refuses to pass 1000, so decisions really depend on the folded state. */
 const counted = (n: number): BillingEvent => ({ type: 'SeatQuantityUpdated', data: { orgId: 'o', subscriptionItemId: 'si', quantity: n, previousQuantity: n - 1, causedBy: 'test' } });
@@ -73,5 +77,71 @@ describe('the command path (load, decide, append with expected version, retry on
     await store.append('counter-3', [{ eventId: 'e', ...counted(1000), metadata: meta }], 'no_stream');
     await expect(streams.handle('counter-3', counter, { type: 'Count' }, { now: new Date(), actor: meta.actor }, meta)).rejects.toMatchObject({ code: 'too_many_requests' });
     expect(await store.readStream('counter-3')).toHaveLength(1);
+  });
+});
+
+/**
+ * A store that appends stream by stream, as EventStoreDB before KurrentDB 25.1 does:
+ * the real SQLite store underneath, with appendMany taken one request at a time and
+ * one stream made to fail, as a lost connection would (issue 14, item 1).
+ */
+function streamByStream(store: SqliteEventStore, failing: (stream: string) => boolean): EventStore {
+  return Object.assign(Object.create(store) as EventStore, {
+    atomicMultiStream: false,
+    async appendMany(requests: AppendRequest[]) {
+      const results = [];
+      for (const r of requests) {
+        if (failing(r.stream)) throw new Error(`connection lost while appending to ${r.stream}`);
+        results.push(await store.append(r.stream, r.events, r.expected));
+      }
+      return results;
+    },
+  });
+}
+
+describe('a command over several streams on a store that is not atomic across them', () => {
+  let dir: string;
+  let store: SqliteEventStore;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gatehouse-streams-'));
+    store = new SqliteEventStore({ file: join(dir, 'e.db'), registry: eventRegistry(), synchronous: 'normal' });
+  });
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('releases the reservation it made when the rest fails, so a retry finds the email free (no ghost account)', async () => {
+    const streams = new Streams(streamByStream(store, (s) => s.startsWith('user-')));
+    const reservation = await streams.load(emailStream('hash-of-ada'), emailReservation);
+    const account = await streams.load(userStream('u-ghost'), user);
+    const context = { now: new Date(), actor: meta.actor };
+    const changes = [
+      { from: reservation, events: emailReservation.decide(reservation.state, { type: 'Reserve', userId: 'u-ghost' }, context) },
+      { from: account, events: user.decide(account.state, { type: 'RegisterUser', userId: 'u-ghost', email: 'ada@example.com', firstName: 'Ada', lastName: 'L' }, context) },
+    ];
+    await expect(streams.commit(changes, meta)).rejects.toThrow('connection lost');
+    expect((await store.readStream(emailStream('hash-of-ada'))).map((e) => e.type)).toEqual(['EmailReserved', 'EmailReleased']);
+    expect(await store.readStream(userStream('u-ghost'))).toEqual([]);
+    // A second try (another id) reserves the email: nobody holds it.
+    const fresh = new Streams(store);
+    const again = await fresh.load(emailStream('hash-of-ada'), emailReservation);
+    expect(again.state.userId).toBeUndefined();
+    expect(emailReservation.decide(again.state, { type: 'Reserve', userId: 'u-real' }, context)).toEqual([{ type: 'EmailReserved', data: { userId: 'u-real' } }]);
+  });
+
+  it('spends a one-time link last, so a failure before it leaves the link usable', async () => {
+    const streams = new Streams(streamByStream(store, (s) => s.startsWith('session-')));
+    const link = await streams.load(linkStream('token-hash'), linkDecider);
+    const context = { now: new Date(), actor: meta.actor };
+    await streams.commit([{ from: link, events: linkDecider.decide(link.state, { type: 'IssueLink', purpose: 'magic-link', userId: 'u-1' }, context) }], meta);
+    const issued = await streams.load(linkStream('token-hash'), linkDecider);
+    const session = await streams.load('session-abc', user);
+    const changes = [
+      { from: issued, events: linkDecider.decide(issued.state, { type: 'UseLink', purposes: ['magic-link'] }, context) },
+      { from: session, events: [{ type: 'SessionsRevoked' as const, data: { userId: 'u-1', at: context.now.toISOString(), reason: 'test' } }] },
+    ];
+    await expect(streams.commit(changes, meta)).rejects.toThrow('connection lost');
+    expect((await store.readStream(linkStream('token-hash'))).map((e) => e.type)).toEqual(['LinkIssued']);
   });
 });
