@@ -13,6 +13,15 @@ export interface RunningPostgres {
   stop(): Promise<void>;
   /** Same as stop(), for process 'exit' and signal handlers, which cannot await. */
   stopSync(): void;
+  /**
+   * Stops the server and keeps its data, for restart(): `fast` (the default) is a clean
+   * shutdown that ends every connection; `immediate` is a crash. With the test defaults
+   * (fsync and synchronous commit off) only `fast` keeps every acknowledged commit.
+   * For a cluster of its own (startPostgres()), not the shared one from the global setup.
+   */
+  halt(mode?: 'fast' | 'immediate'): Promise<void>;
+  /** Starts the halted server again on the same port and data; resolves once it takes connections. */
+  restart(): Promise<void>;
 }
 
 export interface StartPostgresOptions {
@@ -104,11 +113,23 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
         dir,
       );
       if (start.status === 0) {
+        const halt = async (mode: 'fast' | 'immediate' = 'fast') => {
+          if (stopped) throw new Error('This PostgreSQL cluster was stopped, and stop() deleted its data: start a new one.');
+          const result = await run(bin('pg_ctl'), ['-D', dataDir, '-m', mode, '-w', '-t', '60', 'stop'], runAs?.name, dir);
+          if (result.status !== 0) throw new Error(`pg_ctl stop failed:\n${result.output}`);
+        };
+        const restart = async () => {
+          if (stopped) throw new Error('This PostgreSQL cluster was stopped, and stop() deleted its data: start a new one.');
+          const result = await run(bin('pg_ctl'), ['-D', dataDir, '-l', logFile, '-w', '-t', '60', '-o', serverOptions, 'start'], runAs?.name, dir);
+          if (result.status !== 0) throw new Error(`pg_ctl start (again, on port ${port}) failed:\n${result.output}\n--- ${logFile} ---\n${tail(logFile)}`);
+        };
         return {
           url: `postgres://postgres@127.0.0.1:${port}/postgres`,
           version: serverVersion(bin('postgres')),
           stop: async () => stopSync(),
           stopSync,
+          halt,
+          restart,
         };
       }
       if (attempt >= 3) {

@@ -2,18 +2,25 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { CommandBus } from '@nestjs/cqrs';
 import { randomUUID } from 'node:crypto';
 import { type EventStore, type Subscription } from '../../infra/eventstore/port';
-import { START } from '../../domain/shared/envelope';
+import { START, type Position } from '../../domain/shared/envelope';
 import type { Recorded } from '../../domain/events';
 import { CLOCK, EVENT_STORE, type Clock } from '../shared/tokens';
 import { MembershipAction } from './membership-action.handler';
+import { errorName } from '../messaging/consumer';
+import { Supervisor, type Worker } from '../shared/supervisor';
 
 const SWEEP_MS = 30_000;
+const FOLLOWED = ['PermissionGranted', 'PermissionRevoked', 'PermissionExpired', 'MemberRemoved'] as const;
+/** Its supervised worker, as /health and /metrics name it. */
+export const GRANT_EXPIRY_WORKER = 'grant-expiry';
 
 /**
  * R-ROLE-6: an expired grant already stops working (checks compare with the
  * clock); this records `PermissionExpired` for it afterwards. It follows the log
  * for grants with an expiry and, on each sweep, asks each due membership to record
  * its expiries. The decision is idempotent, so a sweep repeated by another process is harmless.
+ * Following the log is a supervised worker: after any error it is restarted (from
+ * where it was) with a jittered, doubling wait; a failed sweep is simply tried at the next.
  */
 @Injectable()
 export class GrantExpiry implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -21,26 +28,47 @@ export class GrantExpiry implements OnApplicationBootstrap, OnApplicationShutdow
   /** `${orgId} ${userId}` → grantId → expiresAt, for grants not yet recorded as expired. */
   private readonly due = new Map<string, Map<string, string>>();
   private subscription?: Subscription;
+  /** How far the grants it knows go. */
+  private position: Position = START;
   private timer?: NodeJS.Timeout;
+  private readonly supervisor: Supervisor;
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     private readonly commands: CommandBus,
     @Inject(CLOCK) private readonly clock: Clock,
-  ) {}
+  ) {
+    this.supervisor = new Supervisor(this.logger, clock);
+  }
 
-  onApplicationBootstrap(): void {
-    this.subscription = this.store.subscribe((events) => events.forEach((e) => this.follow(e)), {
-      from: START,
-      filter: { types: ['PermissionGranted', 'PermissionRevoked', 'PermissionExpired', 'MemberRemoved'] },
-      onError: (error) => this.logger.error({ message: 'grant expiry stopped following the log', error: String(error) }),
+  /** The supervised worker that follows the log. */
+  workers(): Worker[] {
+    return this.supervisor.all();
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.supervisor.supervise({
+      name: GRANT_EXPIRY_WORKER,
+      start: async (fail) => {
+        this.subscription = this.store.subscribe(
+          (events, checkpoint) => {
+            events.forEach((e) => this.follow(e));
+            this.position = checkpoint;
+          },
+          { from: this.position, filter: { types: FOLLOWED }, onError: fail },
+        );
+        return this.subscription;
+      },
+      position: () => (this.subscription && this.subscription.checkpoint > this.position ? this.subscription.checkpoint : this.position),
+      filter: { types: FOLLOWED },
     });
-    this.timer = setInterval(() => void this.sweep().catch((error) => this.logger.warn({ message: 'sweep failed', error: String(error) })), SWEEP_MS);
+    this.timer = setInterval(() => void this.sweep().catch((error) => this.logger.warn({ message: 'sweep failed; trying again at the next', error: errorName(error) })), SWEEP_MS);
     this.timer.unref();
   }
 
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
+    await this.supervisor.stop();
     await this.subscription?.stop();
   }
 

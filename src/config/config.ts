@@ -152,6 +152,10 @@ export class Settings {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(65535)
   METRICS_PORT?: number;
 
+  /** Readiness (/health) fails while a background worker (projection, consumer, publisher, grant expiry) is behind the log by more than this. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(86_400)
+  HEALTH_MAX_LAG_SECONDS = 30;
+
   /** TRUST_PROXY as Fastify's `trustProxy` takes it. */
   get trustProxy(): boolean | number | string[] {
     return this.TRUST_PROXY === undefined ? false : trustProxyOf(this.TRUST_PROXY)!;

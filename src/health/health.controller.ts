@@ -3,10 +3,13 @@ import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { EventStore } from '../../infra/eventstore/port';
 import type { ReadStore } from '../../infra/readstore/port';
+import { GrantExpiry } from '../access/grant-expiry.service';
+import { Settings } from '../config/config';
 import { ConsumerRunner } from '../messaging/consumer-runner';
 import { KafkaPublisher } from '../messaging/kafka-publisher';
 import { ProjectionRunner } from '../readmodels/projection-runner';
 import { EVENT_STORE, READ_STORE } from '../shared/tokens';
+import { reportWorkers, within } from './workers';
 
 const CHECK_TIMEOUT_MS = 2000;
 
@@ -19,6 +22,8 @@ export class HealthController {
     private readonly runner: ProjectionRunner,
     private readonly consumers: ConsumerRunner,
     private readonly publisher: KafkaPublisher,
+    private readonly grantExpiry: GrantExpiry,
+    private readonly settings: Settings,
   ) {}
 
   /** Liveness: the process answers. */
@@ -29,10 +34,14 @@ export class HealthController {
   }
 
   /**
-   * Readiness: every configured store answers; 503 when one does not. A projection
-   * that skipped events it cannot apply makes the service `degraded`, not unready:
-   * every instance meets the same event, and taking them all out of service would
-   * stop every org for the fault of one (R-SEC-5).
+   * Readiness: every configured store answers, and every background worker this
+   * replica runs (projections, consumers, the Kafka publisher, grant expiry) is
+   * running and no more than HEALTH_MAX_LAG_SECONDS behind the log; 503 otherwise
+   * (`unavailable` when a store does not answer, `behind` when a worker is stopped,
+   * restarting, not yet started or lagging), 200 again once it has caught up. A
+   * projection that skipped events it cannot apply makes the service `degraded`,
+   * not unready: every instance meets the same event, and taking them all out of
+   * service would stop every org for the fault of one (R-SEC-5).
    */
   @Get()
   async ready(@Res({ passthrough: true }) reply: FastifyReply) {
@@ -43,20 +52,18 @@ export class HealthController {
       .then(() => ({ status: 'up', adapter: this.readStore.name }))
       .catch((error: Error) => ({ status: 'down', adapter: this.readStore.name, reason: error.message }));
     const projections = await within(this.runner.status(), CHECK_TIMEOUT_MS).catch(() => []);
+    const workers = await reportWorkers(
+      [...this.runner.workers(), ...this.consumers.workers(), ...this.publisher.workers(), ...this.grantExpiry.workers()],
+      this.store,
+      this.settings.HEALTH_MAX_LAG_SECONDS,
+    );
     const up = eventStore.status === 'up' && readStore.status === 'up';
-    void reply.status(up ? 200 : 503);
-    // Consumers and Kafka publication lag behind a broker or Stripe outage without making the service unready.
+    const caughtUp = workers.every((w) => w.ready);
+    void reply.status(up && caughtUp ? 200 : 503);
     const head = (await within(this.store.headPosition(), CHECK_TIMEOUT_MS).catch(() => undefined)) ?? 0n;
     const consumers = this.consumers.status().map((c) => ({ ...c, behind: BigInt(c.position) < head }));
     const publisher = this.publisher.enabled ? { ...this.publisher.status(), behind: this.publisher.position < head } : { enabled: false };
-    const degraded = projections.some((p) => p.status !== 'ok');
-    return { status: !up ? 'unavailable' : degraded ? 'degraded' : 'ok', checks: { eventStore, readStore }, projections, consumers, kafka: publisher };
+    const degraded = projections.some((p) => p.skippedEvents > 0);
+    return { status: !up ? 'unavailable' : !caughtUp ? 'behind' : degraded ? 'degraded' : 'ok', checks: { eventStore, readStore }, workers, projections, consumers, kafka: publisher };
   }
-}
-
-function within<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    promise.then(resolve, reject).finally(() => clearTimeout(timer));
-  });
 }

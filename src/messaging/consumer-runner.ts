@@ -11,12 +11,16 @@ import { CLOCK, EVENT_STORE, READ_STORE, type Clock } from '../shared/tokens';
 import { ConsumerScope, errorName, PermanentFailure, type Consumer } from './consumer';
 import { ensureTopics, fromEnvelope, kafkaClient, topicsOf } from '../../infra/messaging/kafka';
 import { DEAD_LETTER_SINK, DEAD_LETTERS, type DeadLetter, type DeadLetterSink } from './dead-letters';
+import { Supervisor, type Worker, type WorkerRun } from '../shared/supervisor';
+import { reachBrokers } from './kafka-publisher';
 
 export const CONSUMERS = Symbol('Consumers');
 /** Events a consumer has handled, by id: Kafka delivers at least once, so a redelivery is recognised here. */
 export const HANDLED = 'consumer_handled';
 
 const checkpointOf = (consumer: string) => `consumer:${consumer}`;
+/** The supervised worker of a consumer, as /health and /metrics name it. */
+export const consumerWorker = (consumer: string) => `consumer:${consumer}`;
 
 /**
  * Runs every consumer from its checkpoint on the log, one event at a time in log
@@ -24,6 +28,12 @@ const checkpointOf = (consumer: string) => `consumer:${consumer}`;
  * the consumer's documents with the checkpoint. A crash between the effect and
  * that write repeats the effect once on restart, which is why effects carry an
  * idempotency key where the other side takes one (Stripe) — at-least-once.
+ *
+ * Each consumer runs as a supervised worker: any error of the log, the read store
+ * or Kafka (an effect's own failures are retried, then dead-lettered, below) stops
+ * it and the supervisor starts it again from its checkpoint after a jittered,
+ * doubling wait, forever. Kafka consumer groups connect inside that start, in the
+ * background: a broker that is down delays consuming, never the service's start.
  */
 @Injectable()
 export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -33,6 +43,8 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
   private running = true;
   /** Kafka mode: each consumer's group, and per partition the next offset it will handle. */
   private readonly groups = new Map<string, { consumer: KafkaConsumer; next: Map<number, bigint>; position: Position }>();
+  /** Restarts each consumer after any failure. */
+  readonly supervisor: Supervisor;
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
@@ -41,26 +53,51 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly settings: Settings,
     @Optional() @Inject(DEAD_LETTER_SINK) private readonly sink?: DeadLetterSink,
-  ) {}
+  ) {
+    this.supervisor = new Supervisor(this.logger, clock);
+  }
+
+  /** The supervised workers, one per consumer (none with CONSUMERS=off). */
+  workers(): Worker[] {
+    return this.supervisor.all();
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     await this.readStore.ensureIndexes([{ collection: DEAD_LETTERS, fields: ['status', 'failedAt', 'id'] }]);
     if (this.settings.CONSUMERS === 'off') return;
     if (this.fromKafka) {
-      await this.followKafka();
+      // A broker that is down must not hold up the service's start: then in the background.
+      const reachable = await reachBrokers(this.settings.KAFKA_BROKERS!).then(() => true, () => false);
+      for (const consumer of this.consumers) {
+        await this.supervisor.supervise(
+          {
+            name: consumerWorker(consumer.name),
+            start: (fail) => this.followKafka(consumer, fail),
+            position: () => this.groups.get(consumer.name)?.position ?? 0n,
+            filter: { types: consumer.handles },
+          },
+          { background: !reachable },
+        );
+      }
       return;
     }
     for (const consumer of this.consumers) {
-      const from = await this.readStore.checkpoint(checkpointOf(consumer.name));
-      this.subscriptions.set(
-        consumer.name,
-        this.store.subscribe((events, next) => this.deliverBatch(consumer, events, next), {
-          from,
-          filter: { types: consumer.handles },
-          batchSize: 100,
-          onError: (error) => this.running && this.logger.error({ message: 'consumer stopped', consumer: consumer.name, error: errorName(error) }),
-        }),
-      );
+      await this.supervisor.supervise({
+        name: consumerWorker(consumer.name),
+        start: async (fail) => {
+          const from = await this.readStore.checkpoint(checkpointOf(consumer.name));
+          const subscription = this.store.subscribe((events, next) => this.deliverBatch(consumer, events, next), {
+            from,
+            filter: { types: consumer.handles },
+            batchSize: 100,
+            onError: fail,
+          });
+          this.subscriptions.set(consumer.name, subscription);
+          return subscription;
+        },
+        position: () => this.subscriptions.get(consumer.name)?.checkpoint ?? 0n,
+        filter: { types: consumer.handles },
+      });
     }
   }
 
@@ -71,6 +108,7 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
 
   async onApplicationShutdown(): Promise<void> {
     this.running = false;
+    await this.supervisor.stop();
     await Promise.all([...this.subscriptions.values()].map((s) => s.stop()));
     await Promise.all([...this.groups.values()].map((g) => g.consumer.disconnect().catch(() => undefined)));
     this.groups.clear();
@@ -81,14 +119,24 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
    * after a message is handled; a message delivered again (a rebalance, a crash
    * before the commit) is recognised by its event id and not handled twice.
    */
-  private async followKafka(): Promise<void> {
+  private async followKafka(consumer: Consumer, fail: (error: unknown) => void): Promise<WorkerRun> {
     const kafka = kafkaClient(this.settings.kafka, 'gatehouse-consumers');
-    await ensureTopics(kafka, this.settings.KAFKA_TOPIC_PREFIX, this.settings.KAFKA_PARTITIONS);
     const topics = topicsOf(this.settings.KAFKA_TOPIC_PREFIX);
-    for (const consumer of this.consumers) {
-      const group = kafka.consumer({ groupId: this.groupOf(consumer.name), retry: { retries: 30, initialRetryTime: 200, maxRetryTime: 2_000 } });
-      const state = { consumer: group, next: new Map<number, bigint>(), position: 0n };
+    const group = kafka.consumer({ groupId: this.groupOf(consumer.name), retry: { retries: 30, initialRetryTime: 200, maxRetryTime: 2_000 } });
+    const stop = async () => {
+      if (this.groups.get(consumer.name)?.consumer === group) this.groups.delete(consumer.name);
+      await group.disconnect().catch(() => undefined);
+    };
+    try {
+      await reachBrokers(this.settings.KAFKA_BROKERS!);
+      await ensureTopics(kafka, this.settings.KAFKA_TOPIC_PREFIX, this.settings.KAFKA_PARTITIONS);
+      // Its position (for its lag): the last event it recorded, until the group delivers more.
+      const state = { consumer: group, next: new Map<number, bigint>(), position: await this.readStore.checkpoint(`consumer:${consumer.name}@kafka`) };
       this.groups.set(consumer.name, state);
+      // kafkajs restarts a group itself after a retriable crash; any other crash ends this run.
+      group.on(group.events.CRASH, ({ payload }) => {
+        if (!payload.restart) fail(payload.error);
+      });
       await group.connect();
       await group.subscribe({ topic: topics.events, fromBeginning: true });
       await group.run({
@@ -108,8 +156,12 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
           state.next.set(partition, BigInt(message.offset) + 1n);
         },
       });
+    } catch (error) {
+      await stop();
+      throw error;
     }
-    this.logger.log({ message: 'consumers follow Kafka', topic: topics.events, consumers: this.consumers.map((c) => c.name) });
+    this.logger.log({ message: 'consumer follows Kafka', consumer: consumer.name, topic: topics.events });
+    return { stop };
   }
 
   private groupOf(consumer: string): string {
@@ -205,8 +257,11 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
         await this.readStore.write(scope.changes(handled), checkpoint);
         return;
       }
-      this.failures.set(consumer.name, (this.failures.get(consumer.name) ?? 0) + 1);
       const permanent = failure instanceof PermanentFailure;
+      // Gatehouse's own stores down (a database restart): not the effect's failure, so no try is
+      // spent on it and nothing is dead-lettered; the worker stops and is restarted from its checkpoint.
+      if (!permanent && !(await this.storesAnswer())) throw failure;
+      this.failures.set(consumer.name, (this.failures.get(consumer.name) ?? 0) + 1);
       if (!permanent && tries < maxTries && this.running) {
         const delay = Math.min(this.settings.CONSUMER_RETRY_MS * 2 ** (tries - 1), 60_000);
         this.logger.warn({ message: 'effect failed, retrying', consumer: consumer.name, eventId: event.eventId, eventType: event.type, tries, retryInMs: delay, error: errorName(failure) });
@@ -221,6 +276,13 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
       await this.sink?.publish(letter).catch((error) => this.logger.error({ message: 'dead letter not published', eventId: event.eventId, error: errorName(error) }));
       return;
     }
+  }
+
+  private async storesAnswer(): Promise<boolean> {
+    return Promise.all([this.store.ping(), this.readStore.ping()]).then(
+      () => true,
+      () => false,
+    );
   }
 
   async list(limit = 100): Promise<DeadLetter[]> {

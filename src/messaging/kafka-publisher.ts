@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Producer } from 'kafkajs';
+import { connect } from 'node:net';
 import { ensureTopics, kafkaClient, partitionKey, toEnvelope, topicsOf } from '../../infra/messaging/kafka';
 import type { EventStore, Subscription } from '../../infra/eventstore/port';
 import type { Position } from '../../domain/shared/envelope';
@@ -9,8 +10,39 @@ import { Settings } from '../config/config';
 import { EVENT_STORE, READ_STORE } from '../shared/tokens';
 import { errorName } from './consumer';
 import type { DeadLetter, DeadLetterSink } from './dead-letters';
+import { Supervisor, type Worker, type WorkerRun } from '../shared/supervisor';
 
 const CHECKPOINT = 'publisher:kafka';
+/** The publisher's supervised worker, as /health and /metrics name it. */
+export const PUBLISHER_WORKER = 'publisher';
+
+/**
+ * Resolves once one of the brokers (`host:port,…`) takes a TCP connection; fails within
+ * `timeoutMs` when none does. A supervised start asks this first, so a broker that is down
+ * makes it wait out its backoff (and a shutdown never waits out the Kafka client's own long
+ * connect retries) instead of hanging in a connect.
+ */
+export async function reachBrokers(brokers: string, timeoutMs = 2_000): Promise<void> {
+  const tries = brokers.split(',').map((broker) => {
+    const at = broker.trim().lastIndexOf(':');
+    const host = broker.trim().slice(0, at).replace(/^\[|\]$/g, '');
+    const port = Number(broker.trim().slice(at + 1));
+    return new Promise<void>((resolve, reject) => {
+      const socket = connect({ host, port });
+      const done = (error?: Error) => {
+        socket.destroy();
+        if (error) reject(error);
+        else resolve();
+      };
+      socket.setTimeout(timeoutMs, () => done(Object.assign(new Error('no broker answered in time'), { code: 'ETIMEDOUT' })));
+      socket.once('connect', () => done());
+      socket.once('error', (error) => done(error));
+    });
+  });
+  await Promise.any(tries).catch((error: AggregateError) => {
+    throw error.errors?.[0] ?? error;
+  });
+}
 
 /**
  * Publishes every event to Kafka in log order from a stored checkpoint: the
@@ -19,6 +51,11 @@ const CHECKPOINT = 'publisher:kafka';
  * broker outage delays publication but never loses or reorders an event. A
  * crash between the ack and the checkpoint publishes that batch again:
  * consumers see duplicates (same event id), never gaps.
+ *
+ * It runs as a supervised worker, started in the background: connecting to the
+ * brokers is part of its start, so a broker that is down at start (or any later
+ * error of the log, the read store or Kafka) delays publication and shows in
+ * /health, but never holds up the service's start or stops publication for good.
  */
 @Injectable()
 export class KafkaPublisher implements OnApplicationBootstrap, OnApplicationShutdown, DeadLetterSink {
@@ -28,6 +65,10 @@ export class KafkaPublisher implements OnApplicationBootstrap, OnApplicationShut
   private running = true;
   private published = 0;
   private lastPublishedAt?: Date;
+  /** Where the last run started (the stored checkpoint), until a subscription runs. */
+  private from: Position = 0n;
+  /** Restarts the publisher after any failure. */
+  readonly supervisor = new Supervisor(this.logger);
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
@@ -35,38 +76,64 @@ export class KafkaPublisher implements OnApplicationBootstrap, OnApplicationShut
     private readonly settings: Settings,
   ) {}
 
+  /** The supervised worker (none when publication is off). */
+  workers(): Worker[] {
+    return this.supervisor.all();
+  }
+
   get enabled(): boolean {
     return !!this.settings.KAFKA_BROKERS && this.settings.CONSUMERS === 'on';
   }
 
   async onApplicationBootstrap(): Promise<void> {
     if (!this.enabled) return;
+    // A broker that answers: started before the service takes requests (its topics exist then, for the
+    // command transport too). One that is down must not hold up the service's start: in the background.
+    const reachable = await reachBrokers(this.settings.KAFKA_BROKERS!).then(() => true, () => false);
+    await this.supervisor.supervise({ name: PUBLISHER_WORKER, start: (fail) => this.start(fail), position: () => this.position }, { background: !reachable });
+  }
+
+  /** One run: topics, producer, then the log from the checkpoint. */
+  private async start(fail: (error: unknown) => void): Promise<WorkerRun> {
     const kafka = kafkaClient(this.settings.kafka, 'gatehouse-publisher');
-    await ensureTopics(kafka, this.settings.KAFKA_TOPIC_PREFIX, this.settings.KAFKA_PARTITIONS);
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: { retries: 30, initialRetryTime: 200, maxRetryTime: 2_000 } });
-    await this.producer.connect();
-    const from = await this.readStore.checkpoint(CHECKPOINT);
-    this.subscription = this.store.subscribe((events, next) => this.publishEvents(events, next), {
-      from,
-      batchSize: 500,
-      onError: (error) => this.running && this.logger.error({ message: 'publisher stopped', error: errorName(error) }),
-    });
-    this.logger.log({ message: 'publishing events to Kafka', topic: topicsOf(this.settings.KAFKA_TOPIC_PREFIX).events, from: from.toString() });
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: { retries: 30, initialRetryTime: 200, maxRetryTime: 2_000 } });
+    let subscription: Subscription | undefined;
+    const stop = async () => {
+      await subscription?.stop();
+      if (this.producer === producer) this.producer = undefined;
+      await producer.disconnect().catch(() => undefined);
+    };
+    try {
+      this.from = await this.readStore.checkpoint(CHECKPOINT);
+      await reachBrokers(this.settings.KAFKA_BROKERS!);
+      await ensureTopics(kafka, this.settings.KAFKA_TOPIC_PREFIX, this.settings.KAFKA_PARTITIONS);
+      await producer.connect();
+      this.producer = producer;
+      subscription = this.store.subscribe((events, next) => this.publishEvents(events, next), { from: this.from, batchSize: 500, onError: fail });
+      this.subscription = subscription;
+    } catch (error) {
+      await stop();
+      throw error;
+    }
+    this.logger.log({ message: 'publishing events to Kafka', topic: topicsOf(this.settings.KAFKA_TOPIC_PREFIX).events, from: this.from.toString() });
+    return { stop, caughtUp: subscription.caughtUp };
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.running = false;
+    await this.supervisor.stop();
     await this.subscription?.stop();
     await this.producer?.disconnect().catch(() => undefined);
   }
 
   /** Where publication stands: the last position Kafka acknowledged. */
   get position(): Position {
-    return this.subscription?.checkpoint ?? 0n;
+    return this.subscription?.checkpoint ?? this.from;
   }
 
   status() {
-    return { enabled: this.enabled, position: this.position.toString(), published: this.published, lastPublishedAt: this.lastPublishedAt?.toISOString() };
+    const worker = this.supervisor.get(PUBLISHER_WORKER);
+    return { enabled: this.enabled, state: worker?.state ?? 'stopped', position: this.position.toString(), published: this.published, lastPublishedAt: this.lastPublishedAt?.toISOString() };
   }
 
   /** R-BILL-3: a dead letter also goes to `gatehouse.dead-letters`, for operators' tools (the event's data stays home). */

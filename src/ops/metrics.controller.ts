@@ -1,12 +1,18 @@
-import { Controller, Get, Header, Headers, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Controller, Get, Header, Headers, Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { ApiExcludeEndpoint } from '@nestjs/swagger';
 import type { FastifyInstance } from 'fastify';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { EventStore } from '../../infra/eventstore/port';
+import { GrantExpiry } from '../access/grant-expiry.service';
 import { Settings } from '../config/config';
+import { reportWorkers } from '../health/workers';
+import { ConsumerRunner } from '../messaging/consumer-runner';
+import { KafkaPublisher } from '../messaging/kafka-publisher';
 import { ProjectionRunner } from '../readmodels/projection-runner';
+import { EVENT_STORE } from '../shared/tokens';
 import { ApiError, type ApiErrorBody } from '../shared/api-error';
 
 const PROMETHEUS_TEXT = 'text/plain; version=0.0.4; charset=utf-8';
@@ -31,6 +37,10 @@ export class Metrics implements OnModuleInit, OnApplicationBootstrap, OnApplicat
     private readonly adapter: HttpAdapterHost,
     private readonly settings: Settings,
     runner: ProjectionRunner,
+    consumers: ConsumerRunner,
+    publisher: KafkaPublisher,
+    grantExpiry: GrantExpiry,
+    @Inject(EVENT_STORE) store: EventStore,
   ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'gatehouse_' });
     // The projections' fault counts (R-SEC-5), beside their lag.
@@ -51,6 +61,27 @@ export class Metrics implements OnModuleInit, OnApplicationBootstrap, OnApplicat
     });
     const behind = new Gauge({ name: 'gatehouse_projection_behind', help: '1 while a projection has not reached the head of the log', labelNames: ['projection'], registers: [this.registry] });
     const position = new Gauge({ name: 'gatehouse_projection_position', help: 'Checkpoint of each projection (global log position)', labelNames: ['projection'], registers: [this.registry] });
+
+    // Every supervised worker (projections, consumers, the publisher, grant expiry): one collect fills all four.
+    const workers = () => [...runner.workers(), ...consumers.workers(), ...publisher.workers(), ...grantExpiry.workers()];
+    const workerLagSeconds: Gauge<'worker'> = new Gauge({
+      name: 'gatehouse_worker_lag_seconds',
+      help: 'Time since the oldest event a background worker has not handled was recorded (0 when caught up; grows while it is stopped)',
+      labelNames: ['worker'],
+      registers: [this.registry],
+      async collect() {
+        for (const w of await reportWorkers(workers(), store, settings.HEALTH_MAX_LAG_SECONDS)) {
+          workerLagSeconds.set({ worker: w.worker }, w.lagSeconds);
+          if (w.lagEvents !== undefined) workerLagEvents.set({ worker: w.worker }, w.lagEvents);
+          workerRunning.set({ worker: w.worker }, w.state === 'running' ? 1 : 0);
+          workerRestarts.reset();
+          for (const x of workers()) workerRestarts.inc({ worker: x.name }, x.restarts);
+        }
+      },
+    });
+    const workerLagEvents = new Gauge({ name: 'gatehouse_worker_lag_events', help: 'Events a background worker has not handled yet (counted up to 1000)', labelNames: ['worker'], registers: [this.registry] });
+    const workerRunning = new Gauge({ name: 'gatehouse_worker_running', help: '1 while a background worker runs; 0 while it is restarting after a failure (until caught up), starting, or stopped', labelNames: ['worker'], registers: [this.registry] });
+    const workerRestarts = new Counter({ name: 'gatehouse_worker_restarts_total', help: 'Restarts of a background worker after a failure, since the process started', labelNames: ['worker'], registers: [this.registry] });
   }
 
   onModuleInit(): void {

@@ -12,6 +12,7 @@ import { loginActivity } from '../../projections/login-activity';
 import { permissionHistory } from '../../projections/permission-history';
 import type { Doc, Projection, Workspace } from '../../projections/projection';
 import { CLOCK, EVENT_STORE, READ_STORE, type Clock } from '../shared/tokens';
+import { Supervisor, type Worker, type WorkerState } from '../shared/supervisor';
 
 export const PROJECTIONS: Projection[] = [directory, permissionHistory, loginActivity];
 
@@ -25,11 +26,17 @@ export interface ProjectionFault extends DeadLetter {
 export interface ProjectionStatus {
   projection: string;
   status: 'ok' | 'degraded' | 'retrying';
+  /** The supervised worker's state: `restarting` after a failure until it has caught up again. */
+  state: WorkerState;
+  restarts: number;
   generation: number;
   position: string;
   eventsApplied: number;
   behind: boolean;
+  /** Since the oldest event it has not applied was recorded (0 when caught up; growing while it is stopped). */
   lagMs: number;
+  /** Events it has not applied yet, counted up to 1000 (absent when the log cannot be read). */
+  lagEvents?: number;
   /** Events of this generation the projection skipped because its fold failed on them: each one a dead letter. */
   skippedEvents: number;
   lastFault?: Pick<ProjectionFault, 'eventId' | 'eventType' | 'position' | 'reason' | 'failedAt'>;
@@ -37,6 +44,9 @@ export interface ProjectionStatus {
   failures: number;
   lastError?: string;
 }
+
+/** The supervised worker of a projection, as /health and /metrics name it. */
+export const projectionWorker = (projection: string) => `projection:${projection}`;
 
 interface Progress {
   generation: number;
@@ -48,8 +58,6 @@ interface Progress {
   events: number;
   skipped: number;
   lastFault?: ProjectionStatus['lastFault'];
-  failures: number;
-  lastError?: string;
 }
 
 /** The read store failed under a fold: transient, so the batch is tried again, never skipped. */
@@ -70,8 +78,9 @@ class ReadStoreFailure extends Error {
  * throws on it every time: that event is skipped by that projection (the documents
  * it would have changed stay as they were), kept as a dead letter, counted, and
  * shown in `/health`, and every other event, of every org, goes on. A read store
- * or log that fails may answer next time: the projection starts again from its
- * checkpoint after a doubling wait, skipping nothing.
+ * or log that fails may answer next time: the projection's worker is restarted by
+ * the supervisor from its checkpoint after a doubling, jittered wait, skipping
+ * nothing, forever (until shutdown).
  */
 @Injectable()
 export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -79,13 +88,11 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
   private readonly subscriptions = new Map<string, Subscription>();
   private readonly progress = new Map<string, Progress>();
   private waiters: Array<() => void> = [];
-  private readonly retries = new Map<string, NodeJS.Timeout>();
   private stopping = false;
+  /** Restarts each projection after any failure of its store or the log. */
+  readonly supervisor: Supervisor;
   /** Events per batch while catching up (one read, one write of documents and checkpoint). */
   batchSize = 1000;
-  /** First wait before a projection whose store failed starts again; it doubles up to `maxRetryMs`. */
-  retryMs = 500;
-  maxRetryMs = 30_000;
   /** Tries of a rebuild whose store keeps failing before it gives up. */
   rebuildTries = 6;
 
@@ -98,6 +105,7 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
     @Inject(CLOCK) private readonly clock: Clock,
     @Optional() @Inject(DEAD_LETTER_SINK) private readonly sink?: DeadLetterSink,
   ) {
+    this.supervisor = new Supervisor(this.logger, clock);
     for (const projection of PROJECTIONS) this.faultsTotal.inc({ projection: projection.name }, 0);
     const progress = this.progress;
     this.skippedEvents = new Gauge({
@@ -118,11 +126,38 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
     }
   }
 
+  /** First wait before a projection whose store failed starts again; it doubles up to `maxRetryMs` (jittered). */
+  get retryMs(): number {
+    return this.supervisor.baseDelayMs;
+  }
+  set retryMs(ms: number) {
+    this.supervisor.baseDelayMs = ms;
+  }
+  get maxRetryMs(): number {
+    return this.supervisor.maxDelayMs;
+  }
+  set maxRetryMs(ms: number) {
+    this.supervisor.maxDelayMs = ms;
+  }
+
+  /** The supervised workers, one per projection. */
+  workers(): Worker[] {
+    return this.supervisor.all();
+  }
+
   private generationCheck?: NodeJS.Timeout;
 
   async onApplicationBootstrap(): Promise<void> {
     await this.readStore.ensureIndexes([{ collection: DEAD_LETTERS, fields: ['projection', 'generation', 'status', 'id'] }]);
-    for (const projection of PROJECTIONS) await this.start(projection, await this.readStore.generation(projection.name));
+    for (const projection of PROJECTIONS) {
+      await this.supervisor.supervise({
+        name: projectionWorker(projection.name),
+        // Each run reads the generation in use, so a restart after a rebuild's switch continues there.
+        start: async (fail) => this.start(projection, await this.readStore.generation(projection.name), true, fail),
+        position: () => this.reached(projection.name),
+        filter: { types: projection.handles },
+      });
+    }
     // A quiet log brings no batch to notice a rebuild's switch with: look once a second too.
     this.generationCheck = setInterval(() => void this.followSwitches().catch(() => undefined), 1000);
     this.generationCheck.unref();
@@ -131,8 +166,7 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
   async onApplicationShutdown(): Promise<void> {
     this.stopping = true;
     clearInterval(this.generationCheck);
-    for (const retry of this.retries.values()) clearTimeout(retry);
-    this.retries.clear();
+    await this.supervisor.stop();
     await Promise.all([...this.subscriptions.values()].map((s) => s.stop()));
   }
 
@@ -153,7 +187,7 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
     return physicalCollection(collection, (projection && this.progress.get(projection.name)?.generation) ?? 1);
   }
 
-  private async start(projection: Projection, generation: number, following = true): Promise<Subscription> {
+  private async start(projection: Projection, generation: number, following: boolean, fail?: (error: unknown) => void): Promise<Subscription> {
     await this.readStore.ensureIndexes(READ_MODEL_INDEXES.filter((i) => projection.collections.includes(i.collection)).map((i) => ({ ...i, collection: physicalCollection(i.collection, generation) })));
     const from = await this.readStore.checkpoint(checkpointName(projection.name, generation));
     const previous = this.progress.get(projection.name);
@@ -164,24 +198,16 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
       position: from,
       events: sameGeneration ? previous.events : 0,
       ...(await this.faultsOf(projection.name, generation)),
-      failures: previous?.failures ?? 0,
-      lastError: previous?.lastError,
     };
     this.progress.set(projection.name, progress);
     const subscription = this.store.subscribe((events, checkpoint) => this.applyBatch(projection, events, checkpoint), {
       from,
       filter: { types: projection.handles },
       batchSize: this.batchSize,
-      onError: (error) => this.failed(projection, generation, following, error),
+      // Following: the supervisor restarts it from its checkpoint. A rebuild tries again on its own (see rebuild).
+      onError: (error) => (fail ? fail(error) : this.logger.warn({ message: 'rebuild batch failed', projection: projection.name, error: errorName(error) })),
     });
     this.subscriptions.set(projection.name, subscription);
-    // Caught up again after a failure: healthy.
-    subscription.caughtUp.then(
-      () => {
-        if (this.subscriptions.get(projection.name) === subscription) progress.failures = 0;
-      },
-      () => undefined, // a failure is handled by onError
-    );
     return subscription;
   }
 
@@ -194,26 +220,6 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
     return { skipped, lastFault: last && { eventId: last.eventId, eventType: last.eventType, position: last.position, reason: last.reason, failedAt: last.failedAt } };
   }
 
-  /** The read store or the log failed (a fold's own faults never get here): start again from the checkpoint, after a doubling wait. */
-  private failed(projection: Projection, generation: number, following: boolean, error: unknown): void {
-    if (this.stopping) return;
-    const progress = this.progress.get(projection.name);
-    const failures = (progress?.failures ?? 0) + 1;
-    if (progress) Object.assign(progress, { failures, lastError: errorName(error) });
-    const retryInMs = Math.min(this.retryMs * 2 ** (failures - 1), this.maxRetryMs);
-    // A rebuild tries again on its own (see rebuild).
-    if (!following) return void this.logger.warn({ message: 'rebuild batch failed', projection: projection.name, failures, error: errorName(error) });
-    this.logger.error({ message: 'projection failed; starting again from its checkpoint', projection: projection.name, failures, retryInMs, error: errorName(error) });
-    clearTimeout(this.retries.get(projection.name));
-    const retry = setTimeout(() => {
-      this.retries.delete(projection.name);
-      if (this.stopping) return;
-      this.start(projection, this.progress.get(projection.name)?.generation ?? generation).catch((e) => this.failed(projection, generation, following, e));
-    }, retryInMs);
-    retry.unref();
-    this.retries.set(projection.name, retry);
-  }
-
   /** Folds a batch into documents and writes them with the checkpoint, in the generation it runs at. */
   async applyBatch(projection: Projection, events: Recorded[], checkpoint: Position): Promise<void> {
     const progress = this.progress.get(projection.name)!;
@@ -222,7 +228,7 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
     const active = progress.following ? await this.readStore.generation(projection.name) : generation;
     if (active !== generation) {
       progress.generation = active;
-      setImmediate(() => void this.restart(projection, active).catch((error) => this.failed(projection, active, true, error)));
+      setImmediate(() => void this.restart(projection, active));
       return;
     }
     const workspace = new BatchWorkspace(this.readStore, (c) => physicalCollection(c, generation));
@@ -242,7 +248,6 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
     changes.puts.push(...faults.map((doc) => ({ collection: DEAD_LETTERS, doc })));
     await this.readStore.write(changes, { projection: checkpointName(projection.name, generation), position: checkpoint });
     if (faults.length > 0) await this.reportFaults(projection, progress, faults);
-    progress.failures = 0;
     progress.position = checkpoint;
     progress.events += events.length;
     progress.lastEventAt = events[events.length - 1]?.recordedAt ?? progress.lastEventAt;
@@ -268,9 +273,9 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
   }
 
   private async restart(projection: Projection, generation: number): Promise<void> {
-    await this.subscriptions.get(projection.name)?.stop();
+    if (this.stopping) return;
     this.logger.log({ message: 'projection switched generation', projection: projection.name, generation });
-    await this.start(projection, generation);
+    await this.supervisor.get(projectionWorker(projection.name))?.restart();
   }
 
   /**
@@ -319,12 +324,18 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
    */
   position(): Position {
     let min: Position | undefined;
-    for (const [name, { position }] of this.progress) {
-      const followed = this.subscriptions.get(name)?.checkpoint ?? position;
-      const reached = followed > position ? followed : position;
+    for (const name of this.progress.keys()) {
+      const reached = this.reached(name);
       if (min === undefined || reached < min) min = reached;
     }
     return min ?? 0n;
+  }
+
+  /** Where one projection stands: its checkpoint, or past it the events its subscription skipped as not its own. */
+  private reached(name: string): Position {
+    const position = this.progress.get(name)?.position ?? 0n;
+    const followed = this.subscriptions.get(name)?.checkpoint ?? position;
+    return followed > position ? followed : position;
   }
 
   /** R-LIST-5: resolves true once every projection has reached `position`, false after `timeoutMs`. */
@@ -346,24 +357,30 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
 
   /** Per projection: checkpoint, events applied since start, how far behind the log it is, and its faults. */
   async status(): Promise<ProjectionStatus[]> {
-    const head = await this.store.headPosition();
-    return [...this.progress].map(([projection, p]) => {
-      const followed = this.subscriptions.get(projection)?.checkpoint ?? p.position;
-      const behind = (followed > p.position ? followed : p.position) < head;
-      return {
-        projection,
-        status: p.failures > 0 ? 'retrying' : p.skipped > 0 ? 'degraded' : 'ok',
-        generation: p.generation,
-        position: p.position.toString(),
-        eventsApplied: p.events,
-        behind,
-        lagMs: behind && p.lastEventAt ? Math.max(0, this.clock().getTime() - p.lastEventAt.getTime()) : 0,
-        skippedEvents: p.skipped,
-        ...(p.lastFault ? { lastFault: p.lastFault } : {}),
-        failures: p.failures,
-        ...(p.failures > 0 && p.lastError ? { lastError: p.lastError } : {}),
-      };
-    });
+    return Promise.all(
+      [...this.progress].map(async ([projection, p]) => {
+        const worker = this.supervisor.get(projectionWorker(projection));
+        // A rebuild (the CLI) runs no worker: its lag is read the same way.
+        const lag = worker ? await worker.lag(this.store) : { events: 0, seconds: 0 };
+        const failures = worker?.failures ?? 0;
+        return {
+          projection,
+          status: failures > 0 ? 'retrying' : p.skipped > 0 ? 'degraded' : 'ok',
+          state: worker?.state ?? (this.stopping ? 'stopped' : 'running'),
+          restarts: worker?.restarts ?? 0,
+          generation: p.generation,
+          position: p.position.toString(),
+          eventsApplied: p.events,
+          behind: lag.events === undefined ? !worker?.caughtUp : lag.events > 0,
+          lagMs: Math.round(lag.seconds * 1000),
+          ...(lag.events !== undefined ? { lagEvents: lag.events } : {}),
+          skippedEvents: p.skipped,
+          ...(p.lastFault ? { lastFault: p.lastFault } : {}),
+          failures,
+          ...(failures > 0 && worker?.lastError ? { lastError: worker.lastError.name } : {}),
+        };
+      }),
+    );
   }
 
   private wake(): void {

@@ -1,0 +1,173 @@
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { EventStore } from '../../infra/eventstore/port';
+import type { ReadStore } from '../../infra/readstore/port';
+import { SqliteReadStore } from '../../infra/readstore/sqlite';
+import { createDatabase, startPostgres, type RunningPostgres, type ThrowawayDatabase } from '../../scripts/rig/postgres';
+import { freePort } from '../../scripts/rig/processes';
+import { AppModule } from '../../src/app.module';
+import { loadSettings } from '../../src/config/config';
+import { PROJECTIONS, ProjectionRunner } from '../../src/readmodels/projection-runner';
+import { EVENT_STORE, READ_STORE } from '../../src/shared/tokens';
+import { createOrg, startApp, type TestApp } from '../support/app';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function dump(store: ReadStore): Promise<Record<string, unknown[]>> {
+  const out: Record<string, unknown[]> = {};
+  for (const projection of PROJECTIONS) {
+    for (const collection of projection.collections) out[collection] = await store.find({ collection, where: {}, orderBy: [['id', 'asc']], limit: 1_000_000 });
+  }
+  return out;
+}
+
+interface Health {
+  at: number;
+  status: number;
+  body: { status: string; workers: Array<{ worker: string; state: string; ready: boolean; restarts: number; lagEvents?: number; lagSeconds: number }> };
+}
+
+describe('supervised background work (issue 13)', () => {
+  let pg: RunningPostgres;
+  let db: ThrowawayDatabase;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    // A cluster of this suite's own: the test stops and restarts it.
+    pg = await startPostgres();
+    db = await createDatabase(pg.url);
+  });
+  afterAll(async () => {
+    await t?.close();
+    await db?.drop().catch(() => undefined);
+    await pg?.stop();
+  });
+
+  it('PostgreSQL stopped for 10 s in the middle of a stream of commands and restarted: every projection and consumer catches up by itself; read models equal a clean rebuild; no email lost or sent twice; /health is 503 while they are behind and 200 after', async () => {
+    t = await startApp({ EVENT_STORE: 'postgres', POSTGRES_URL: db.url });
+    const store = t.app.get<EventStore>(EVENT_STORE);
+    const org = await createOrg(t);
+
+    // A stream of invitations (each one an email), and a prober of /health, until told to stop.
+    const sent: Array<{ email: string; status: number }> = [];
+    const health: Health[] = [];
+    let running = true;
+    const invite = async (i: number) => {
+      const email = `invitee-${i}@example.com`;
+      const response = await t.app.inject({ method: 'POST', url: `/v1/orgs/${org.orgId}/invitations`, headers: { authorization: `Bearer ${org.token}`, 'content-type': 'application/json' }, payload: JSON.stringify({ email }) });
+      sent.push({ email, status: response.statusCode });
+    };
+    const commands = (async () => {
+      for (let i = 0; running; i++) {
+        await invite(i);
+        await sleep(40);
+      }
+    })();
+    const probe = async () => {
+      const response = await t.app.inject({ method: 'GET', url: '/health' });
+      const entry = { at: Date.now(), status: response.statusCode, body: response.json() };
+      health.push(entry);
+      return entry;
+    };
+    const prober = (async () => {
+      while (running) {
+        await probe();
+        await sleep(200);
+      }
+    })();
+
+    await sleep(2_000);
+    const haltedAt = Date.now();
+    await pg.halt();
+    await sleep(10_000);
+    await pg.restart();
+    const restartedAt = Date.now();
+    await sleep(2_000); // commands go on after the restart
+    running = false;
+    await Promise.all([commands, prober]);
+    const outageMs = restartedAt - haltedAt;
+
+    // Nobody restarts anything: the workers catch up by themselves, and /health says so.
+    let ready: Health | undefined;
+    while (!ready) {
+      const h = await probe();
+      if (h.status === 200) ready = h;
+      else if (Date.now() - restartedAt > 45_000) throw new Error(`not ready 45 s after the restart: ${JSON.stringify(h.body)}`);
+      else await sleep(100);
+    }
+    const caughtUpMs = ready.at - restartedAt;
+    process.stderr.write(`[supervision] outage ${outageMs} ms; ${sent.filter((s) => s.status === 201).length} invitations accepted of ${sent.length}; ready ${caughtUpMs} ms after the restart\n`);
+
+    expect(ready.body.status).toBe('ok');
+    const workers = ready.body.workers;
+    expect(workers.map((w) => w.worker)).toEqual(['projection:directory.v1', 'projection:permission-history.v1', 'projection:login-activity.v1', 'consumer:email', 'consumer:seats', 'consumer:link-requests', 'grant-expiry']);
+    for (const w of workers) expect(w).toMatchObject({ state: 'running', ready: true, lagEvents: 0, lagSeconds: 0 });
+    // Every follower of the log met the outage and was restarted by its supervisor.
+    for (const w of workers) expect({ worker: w.worker, restarted: w.restarts > 0 }).toEqual({ worker: w.worker, restarted: true });
+
+    // Before the outage ready; during it and while behind, 503; after, 200.
+    expect(health.filter((h) => h.at < haltedAt).every((h) => h.status === 200)).toBe(true);
+    const during = health.filter((h) => h.at > haltedAt + 500 && h.at < restartedAt);
+    expect(during.length).toBeGreaterThan(10);
+    expect(during.every((h) => h.status === 503)).toBe(true);
+    expect(during.some((h) => h.body.workers?.some((w) => w.state === 'restarting'))).toBe(true);
+
+    // Commands were refused during the outage and accepted before and after it.
+    const accepted = sent.filter((s) => s.status === 201);
+    expect(accepted.length).toBeGreaterThan(10);
+    expect(sent.some((s) => s.status >= 500)).toBe(true);
+
+    // Read models equal a clean rebuild of the same log.
+    const clean = new SqliteReadStore(':memory:');
+    const rebuild = new ProjectionRunner(store, clean, () => new Date());
+    await rebuild.onApplicationBootstrap();
+    await rebuild.caughtUp();
+    await rebuild.onApplicationShutdown();
+    expect(await dump(t.app.get<ReadStore>(READ_STORE))).toEqual(await dump(clean));
+    await clean.close();
+
+    // Every invitation in the log got its email exactly once; every accepted one is in the log.
+    const { events } = await store.readAll(0n, { limit: 1_000_000 });
+    const invited = events.filter((e) => e.type === 'LinkEmailRequested' && (e.data as { purpose?: string }).purpose === 'invitation').map((e) => (e.data as { to: string }).to);
+    expect(new Set(invited).size).toBe(invited.length);
+    for (const s of accepted) expect(invited).toContain(s.email);
+    const mailbox = t.mailbox().filter((m) => m.template === 'invitation');
+    expect(mailbox.map((m) => m.to).sort()).toEqual([...invited].sort());
+  }, 90_000);
+});
+
+describe('a Kafka broker that is down at start', () => {
+  it('delays publishing and consuming, never the start: the app answers at once, and /health reports the publisher and consumer groups as not running (503)', async () => {
+    const closed = await freePort(); // nothing listens there
+    const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-app-'));
+    const settings = loadSettings({ DATA_DIR: dataDir, SQLITE_SYNCHRONOUS: 'normal', KAFKA_BROKERS: `127.0.0.1:${closed}` });
+    // The app as createApp builds it, without the Kafka command transport (src/app.ts starts that).
+    const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot({ settings }), new FastifyAdapter(), { logger: false });
+    try {
+      const started = Date.now();
+      await app.init();
+      await app.getHttpAdapter().getInstance().ready();
+      expect(Date.now() - started).toBeLessThan(5_000);
+
+      const created = await app.inject({ method: 'POST', url: '/v1/orgs', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ name: 'Acme', preset: 'team', owner: { email: 'ada@example.com', firstName: 'Ada', lastName: 'Lovelace', password: 'correct horse battery' } }) });
+      expect(created.statusCode).toBe(201);
+
+      const health = await app.inject({ method: 'GET', url: '/health' });
+      expect(health.statusCode).toBe(503);
+      const body = health.json() as Health['body'];
+      expect(body.status).toBe('behind');
+      const publisher = body.workers.find((w) => w.worker === 'publisher');
+      expect(publisher).toMatchObject({ ready: false });
+      expect(['starting', 'restarting']).toContain(publisher!.state);
+      expect(body.workers.filter((w) => w.worker.startsWith('consumer:')).every((w) => w.state !== 'running')).toBe(true);
+      // The projections run all the same.
+      expect(body.workers.filter((w) => w.worker.startsWith('projection:')).every((w) => w.state === 'running')).toBe(true);
+    } finally {
+      await app.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
