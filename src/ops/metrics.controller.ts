@@ -8,7 +8,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { EventStore } from '../../infra/eventstore/port';
 import { GrantExpiry } from '../access/grant-expiry.service';
 import { Settings } from '../config/config';
-import { reportWorkers } from '../health/workers';
+import { reportWorkers, type WorkerReport } from '../health/workers';
 import { ConsumerRunner } from '../messaging/consumer-runner';
 import { KafkaPublisher } from '../messaging/kafka-publisher';
 import { ProjectionRunner } from '../readmodels/projection-runner';
@@ -45,43 +45,72 @@ export class Metrics implements OnModuleInit, OnApplicationBootstrap, OnApplicat
     collectDefaultMetrics({ register: this.registry, prefix: 'gatehouse_' });
     // The projections' fault counts (R-SEC-5), beside their lag.
     runner.registerMetrics(this.registry);
-    // One collect fills all three: the registry asks the first registered gauge first.
-    const lag: Gauge<'projection'> = new Gauge({
-      name: 'gatehouse_projection_lag_ms',
-      help: 'How far behind the log a projection is, in ms (0 when caught up)',
-      labelNames: ['projection'],
-      registers: [this.registry],
-      async collect() {
-        for (const s of await runner.status()) {
-          lag.set({ projection: s.projection }, s.lagMs);
-          behind.set({ projection: s.projection }, s.behind ? 1 : 0);
-          position.set({ projection: s.projection }, Number(s.position));
-        }
-      },
-    });
-    const behind = new Gauge({ name: 'gatehouse_projection_behind', help: '1 while a projection has not reached the head of the log', labelNames: ['projection'], registers: [this.registry] });
-    const position = new Gauge({ name: 'gatehouse_projection_position', help: 'Checkpoint of each projection (global log position)', labelNames: ['projection'], registers: [this.registry] });
+    // The registry collects its metrics side by side: each of the three asks for the same status, read once per scrape.
+    let projections: { at: number; status: ReturnType<ProjectionRunner['status']> } | undefined;
+    const status = () => {
+      if (!projections || Date.now() - projections.at > 250) projections = { at: Date.now(), status: runner.status() };
+      return projections.status;
+    };
+    const projectionGauge = (name: string, help: string, value: (s: Awaited<ReturnType<ProjectionRunner['status']>>[number]) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['projection'],
+        registers: [this.registry],
+        async collect() {
+          for (const s of await status()) this.set({ projection: s.projection }, value(s));
+        },
+      });
+    projectionGauge('gatehouse_projection_lag_ms', 'How far behind the log a projection is, in ms: since the oldest event it has not applied was recorded (0 when caught up; grows while it is stopped)', (s) => s.lagMs);
+    projectionGauge('gatehouse_projection_behind', '1 while a projection has not reached the head of the log', (s) => (s.behind ? 1 : 0));
+    projectionGauge('gatehouse_projection_position', 'Checkpoint of each projection (global log position)', (s) => Number(s.position));
 
-    // Every supervised worker (projections, consumers, the publisher, grant expiry): one collect fills all four.
+    // Every supervised worker (projections, consumers, the publisher, grant expiry). The registry collects
+    // its metrics side by side, so each asks for the same report, measured once per scrape.
     const workers = () => [...runner.workers(), ...consumers.workers(), ...publisher.workers(), ...grantExpiry.workers()];
-    const workerLagSeconds: Gauge<'worker'> = new Gauge({
+    let report: { at: number; workers: Promise<WorkerReport[]> } | undefined;
+    const reports = () => {
+      if (!report || Date.now() - report.at > 250) report = { at: Date.now(), workers: reportWorkers(workers(), store, settings.HEALTH_MAX_LAG_SECONDS) };
+      return report.workers;
+    };
+    new Gauge({
       name: 'gatehouse_worker_lag_seconds',
       help: 'Time since the oldest event a background worker has not handled was recorded (0 when caught up; grows while it is stopped)',
       labelNames: ['worker'],
       registers: [this.registry],
       async collect() {
-        for (const w of await reportWorkers(workers(), store, settings.HEALTH_MAX_LAG_SECONDS)) {
-          workerLagSeconds.set({ worker: w.worker }, w.lagSeconds);
-          if (w.lagEvents !== undefined) workerLagEvents.set({ worker: w.worker }, w.lagEvents);
-          workerRunning.set({ worker: w.worker }, w.state === 'running' ? 1 : 0);
-          workerRestarts.reset();
-          for (const x of workers()) workerRestarts.inc({ worker: x.name }, x.restarts);
-        }
+        for (const w of await reports()) this.set({ worker: w.worker }, w.lagSeconds);
       },
     });
-    const workerLagEvents = new Gauge({ name: 'gatehouse_worker_lag_events', help: 'Events a background worker has not handled yet (counted up to 1000)', labelNames: ['worker'], registers: [this.registry] });
-    const workerRunning = new Gauge({ name: 'gatehouse_worker_running', help: '1 while a background worker runs; 0 while it is restarting after a failure (until caught up), starting, or stopped', labelNames: ['worker'], registers: [this.registry] });
-    const workerRestarts = new Counter({ name: 'gatehouse_worker_restarts_total', help: 'Restarts of a background worker after a failure, since the process started', labelNames: ['worker'], registers: [this.registry] });
+    new Gauge({
+      name: 'gatehouse_worker_lag_events',
+      help: 'Events a background worker has not handled yet (counted up to 1000; absent while the log cannot be read)',
+      labelNames: ['worker'],
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const w of await reports()) if (w.lagEvents !== undefined) this.set({ worker: w.worker }, w.lagEvents);
+      },
+    });
+    new Gauge({
+      name: 'gatehouse_worker_running',
+      help: '1 while a background worker runs; 0 while it is restarting after a failure (until caught up again), starting, or stopped',
+      labelNames: ['worker'],
+      registers: [this.registry],
+      async collect() {
+        for (const w of await reports()) this.set({ worker: w.worker }, w.state === 'running' ? 1 : 0);
+      },
+    });
+    new Counter({
+      name: 'gatehouse_worker_restarts_total',
+      help: 'Restarts of a background worker after a failure, since the process started',
+      labelNames: ['worker'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const w of workers()) this.inc({ worker: w.name }, w.restarts);
+      },
+    });
   }
 
   onModuleInit(): void {

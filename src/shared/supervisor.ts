@@ -211,9 +211,12 @@ export class Worker {
  * name, attempt, delay, error name: never personal data) and counted.
  */
 export class Supervisor {
-  /** First wait before a restart; it doubles per failure up to `maxDelayMs`; each wait is jittered down by up to half. */
+  /**
+   * First wait before a restart; it doubles per failure up to `maxDelayMs`; each wait is jittered
+   * down by up to half. The cap bounds how long a worker stays behind after its store came back.
+   */
   baseDelayMs = 500;
-  maxDelayMs = 30_000;
+  maxDelayMs = 10_000;
   onRestart?: (worker: string) => void;
   private readonly workers = new Map<string, Worker>();
 

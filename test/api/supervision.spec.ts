@@ -12,6 +12,7 @@ import { AppModule } from '../../src/app.module';
 import { loadSettings } from '../../src/config/config';
 import { PROJECTIONS, ProjectionRunner } from '../../src/readmodels/projection-runner';
 import { EVENT_STORE, READ_STORE } from '../../src/shared/tokens';
+import { Supervisor } from '../../src/shared/supervisor';
 import { createOrg, startApp, type TestApp } from '../support/app';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -82,7 +83,10 @@ describe('supervised background work (issue 13)', () => {
     await sleep(2_000);
     const haltedAt = Date.now();
     await pg.halt();
-    await sleep(10_000);
+    await sleep(9_000);
+    // Stopped workers show growing lag, not 0.
+    const metricsDuring = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+    await sleep(1_000);
     await pg.restart();
     const restartedAt = Date.now();
     await sleep(2_000); // commands go on after the restart
@@ -107,6 +111,15 @@ describe('supervised background work (issue 13)', () => {
     for (const w of workers) expect(w).toMatchObject({ state: 'running', ready: true, lagEvents: 0, lagSeconds: 0 });
     // Every follower of the log met the outage and was restarted by its supervisor.
     for (const w of workers) expect({ worker: w.worker, restarted: w.restarts > 0 }).toEqual({ worker: w.worker, restarted: true });
+
+    const lagDuring = Number(/gatehouse_worker_lag_seconds\{worker="projection:directory.v1"\} ([\d.]+)/.exec(metricsDuring)?.[1]);
+    expect(lagDuring).toBeGreaterThan(5);
+    expect(metricsDuring).toMatch(/gatehouse_worker_running\{worker="consumer:email"\} 0/);
+    const metricsAfter = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(Number(/gatehouse_worker_restarts_total\{worker="consumer:email"\} (\d+)/.exec(metricsAfter)?.[1])).toBeGreaterThan(0);
+    expect(metricsAfter).toMatch(/gatehouse_worker_lag_seconds\{worker="projection:directory.v1"\} 0\n/);
+    expect(metricsAfter).toMatch(/gatehouse_worker_lag_events\{worker="consumer:email"\} 0\n/);
+    expect(metricsAfter).toMatch(/gatehouse_projection_lag_ms\{projection="directory.v1"\} 0\n/);
 
     // Before the outage ready; during it and while behind, 503; after, 200.
     expect(health.filter((h) => h.at < haltedAt).every((h) => h.status === 200)).toBe(true);
@@ -169,5 +182,40 @@ describe('a Kafka broker that is down at start', () => {
       await app.close();
       rmSync(dataDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('Supervisor', () => {
+  const quiet = { warn: () => undefined, log: () => undefined };
+
+  it('waits capped, jittered, doubling delays: half to all of 0.5 s, 1 s, 2 s … up to 10 s', () => {
+    const low = new Supervisor(quiet, () => new Date(), () => 0);
+    const high = new Supervisor(quiet, () => new Date(), () => 1);
+    expect([1, 2, 3, 4, 7, 8, 50].map((n) => low.delay(n))).toEqual([250, 500, 1000, 2000, 5000, 5000, 5000]);
+    expect([1, 2, 3, 4, 7, 8, 50].map((n) => high.delay(n))).toEqual([500, 1000, 2000, 4000, 10000, 10000, 10000]);
+  });
+
+  it('restarts a worker after every error, forever, and calls it running again once it has caught up', async () => {
+    const supervisor = new Supervisor(quiet);
+    supervisor.baseDelayMs = 1;
+    supervisor.maxDelayMs = 4;
+    let starts = 0;
+    const worker = await supervisor.supervise({
+      name: 'flaky',
+      position: () => 0n,
+      start: async (fail) => {
+        starts++;
+        // The first five runs fail (one of them in its start), the sixth catches up.
+        if (starts === 3) throw new Error('cannot start');
+        if (starts < 6) setTimeout(() => fail(Object.assign(new Error('connect ECONNREFUSED for ada@example.com'), { code: 'ECONNREFUSED' })), 2);
+        return { stop: async () => undefined, caughtUp: starts < 6 ? new Promise<void>(() => undefined) : Promise.resolve() };
+      },
+    });
+    expect(worker.state).toBe('running');
+    const until = Date.now() + 5_000;
+    while (!(worker.state === 'running' && worker.caughtUp) && Date.now() < until) await sleep(5);
+    expect(worker.status()).toMatchObject({ worker: 'flaky', state: 'running', caughtUp: true, restarts: 5, failures: 0, lastError: { name: 'Error ECONNREFUSED', message: 'connect ECONNREFUSED for <address>' } });
+    await supervisor.stop();
+    expect(worker.state).toBe('stopped');
   });
 });
