@@ -99,7 +99,8 @@ export class Settings {
   KAFKA_SSL?: string;
 
   /** SASL to the brokers; with KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD. Unset: no SASL. */
-  @IsOptional() @IsIn(['plain', 'scram-sha-256', 'scram-sha-512'], { message: 'KAFKA_SASL_MECHANISM must be plain, scram-sha-256 or scram-sha-512' })
+  @ValidateIf((s: Settings) => s.KAFKA_SASL_MECHANISM !== undefined || s.KAFKA_SASL_USERNAME !== undefined || s.KAFKA_SASL_PASSWORD !== undefined)
+  @IsIn(['plain', 'scram-sha-256', 'scram-sha-512'], { message: 'KAFKA_SASL_MECHANISM must be plain, scram-sha-256 or scram-sha-512 (and set when KAFKA_SASL_USERNAME or KAFKA_SASL_PASSWORD is)' })
   KAFKA_SASL_MECHANISM?: 'plain' | 'scram-sha-256' | 'scram-sha-512';
 
   @ValidateIf((s: Settings) => s.KAFKA_SASL_MECHANISM !== undefined || s.KAFKA_SASL_USERNAME !== undefined)

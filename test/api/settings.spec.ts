@@ -194,6 +194,7 @@ describe('settings that never leak', () => {
       };
       expect(message({ KAFKA_SASL_MECHANISM: 'scram-sha-256' })).toMatch(/KAFKA_SASL_USERNAME.*must be set[^]*KAFKA_SASL_PASSWORD.*must be set/);
       expect(message({ KAFKA_SASL_MECHANISM: 'gssapi', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'NeverShown1' })).toMatch(/KAFKA_SASL_MECHANISM="gssapi": KAFKA_SASL_MECHANISM must be plain, scram-sha-256 or scram-sha-512/);
+      expect(message({ KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'NeverShown1' })).toMatch(/KAFKA_SASL_MECHANISM="": KAFKA_SASL_MECHANISM must be plain/); // not silently without SASL
       expect(message({ KAFKA_SSL: '/no/such/ca.pem' })).toMatch(/KAFKA_SSL must be true, false, or the path of a readable CA file/);
       expect(message({ KAFKA_SASL_MECHANISM: 'gssapi', KAFKA_SASL_PASSWORD: 'NeverShown1' })).not.toContain('NeverShown1');
     });
