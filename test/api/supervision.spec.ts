@@ -1,6 +1,8 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EventStore } from '../../infra/eventstore/port';
@@ -12,6 +14,7 @@ import { AppModule } from '../../src/app.module';
 import { loadSettings } from '../../src/config/config';
 import { PROJECTIONS, ProjectionRunner } from '../../src/readmodels/projection-runner';
 import { EVENT_STORE, READ_STORE } from '../../src/shared/tokens';
+import { reachBrokers } from '../../src/messaging/kafka-publisher';
 import { Supervisor } from '../../src/shared/supervisor';
 import { createOrg, startApp, type TestApp } from '../support/app';
 
@@ -154,10 +157,11 @@ describe('supervised background work (issue 13)', () => {
 });
 
 describe('a Kafka broker that is down at start', () => {
-  it('delays publishing and consuming, never the start: the app answers at once, and /health reports the publisher and consumer groups as not running (503)', async () => {
+  it('delays publishing and consuming, never the start: the app answers at once, /health reports the publisher and consumer groups as not running (503), and once a broker appears they start by themselves and /health says 200', async () => {
     const closed = await freePort(); // nothing listens there
     const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-app-'));
-    const settings = loadSettings({ DATA_DIR: dataDir, SQLITE_SYNCHRONOUS: 'normal', KAFKA_BROKERS: `127.0.0.1:${closed}` });
+    const settings = loadSettings({ DATA_DIR: dataDir, SQLITE_SYNCHRONOUS: 'normal', KAFKA_BROKERS: `127.0.0.1:${closed}`, KAFKA_PARTITIONS: '1', KAFKA_TOPIC_PREFIX: `test-${randomUUID().slice(0, 8)}` });
+    let proxy: Server | undefined;
     // The app as createApp builds it, without the Kafka command transport (src/app.ts starts that).
     const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot({ settings }), new FastifyAdapter(), { logger: false });
     try {
@@ -179,8 +183,34 @@ describe('a Kafka broker that is down at start', () => {
       expect(body.workers.filter((w) => w.worker.startsWith('consumer:')).every((w) => w.state !== 'running')).toBe(true);
       // The projections run all the same.
       expect(body.workers.filter((w) => w.worker.startsWith('projection:')).every((w) => w.state === 'running')).toBe(true);
+
+      // Then a broker appears at that address (the rig's, behind a TCP relay): publisher and consumers start by themselves.
+      const broker = process.env.KAFKA_BROKERS ?? '';
+      if (!(await reachBrokers(broker).then(() => true, () => false))) {
+        process.stderr.write(`[supervision] no Kafka broker at KAFKA_BROKERS (${broker || 'unset'}): the part where a broker appears is skipped\n`);
+        return;
+      }
+      const [host, port] = [broker.split(',')[0].split(':')[0], Number(broker.split(',')[0].split(':')[1])];
+      proxy = createServer((client) => {
+        const upstream = connect({ host, port });
+        client.pipe(upstream).pipe(client);
+        client.on('error', () => upstream.destroy());
+        upstream.on('error', () => client.destroy());
+      });
+      await new Promise<void>((resolve) => proxy!.listen(closed, '127.0.0.1', resolve));
+      const appearedAt = Date.now();
+      const headOf = async () => (await app.get<EventStore>(EVENT_STORE).headPosition()).toString();
+      for (;;) {
+        const h = await app.inject({ method: 'GET', url: '/health' });
+        const b = h.json() as Health['body'] & { kafka: { position: string } };
+        if (h.statusCode === 200 && b.workers.every((w) => w.lagEvents === 0) && b.kafka.position === (await headOf())) break;
+        if (Date.now() - appearedAt > 40_000) throw new Error(`not ready 40 s after the broker appeared: ${JSON.stringify(b)}`);
+        await sleep(200);
+      }
+      process.stderr.write(`[supervision] publisher and consumers ready ${Date.now() - appearedAt} ms after the broker appeared\n`);
     } finally {
       await app.close();
+      await new Promise((resolve) => (proxy ? proxy.close(resolve) : resolve(undefined)));
       rmSync(dataDir, { recursive: true, force: true });
     }
   });
