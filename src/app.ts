@@ -1,4 +1,4 @@
-import { ConsoleLogger, type LoggerService, type LogLevel as NestLogLevel } from '@nestjs/common';
+import { ConsoleLogger, Logger, type LoggerService, type LogLevel as NestLogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ServerKafka, type MicroserviceOptions } from '@nestjs/microservices';
@@ -7,6 +7,7 @@ import { AppModule, type AppOptions } from './app.module';
 import type { LogLevel } from './config/config';
 import { scrubbingLogger } from './config/scrubbing-logger';
 import { KafkaCommands } from './messaging/kafka-commands';
+import { reachBrokers } from './messaging/kafka-publisher';
 import { connectionOptions, topicsOf } from '../infra/messaging/kafka';
 import { answerClientError, answerFrameworkError } from './shared/api-error';
 import { parseJsonBody } from './shared/json-body';
@@ -57,8 +58,38 @@ export async function createApp(options: AppOptions & { logger?: false | LoggerS
   }
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
-  if (brokers && options.settings.CONSUMERS === 'on') await app.startAllMicroservices();
+  if (brokers && options.settings.CONSUMERS === 'on') await startCommandTransport(app, brokers);
   return app;
+}
+
+/**
+ * The Kafka command transport. With a broker answering, it has joined its group
+ * before the app is ready (a command sent right after finds a consumer); with none,
+ * it joins in the background, trying again with growing waits, so a broker that is
+ * down at start delays commands over Kafka, never the HTTP port (issue 13).
+ */
+async function startCommandTransport(app: NestFastifyApplication, brokers: string): Promise<void> {
+  if (await reachBrokers(brokers).then(() => true, () => false)) return void (await app.startAllMicroservices());
+  const logger = new Logger('kafka-commands');
+  let closed = false;
+  const close = app.close.bind(app);
+  app.close = () => {
+    closed = true;
+    return close();
+  };
+  void (async () => {
+    for (let wait = 1_000; !closed; wait = Math.min(wait * 2, 30_000)) {
+      await new Promise((resolve) => setTimeout(resolve, wait).unref());
+      if (closed || !(await reachBrokers(brokers).then(() => true, () => false))) continue;
+      try {
+        await app.startAllMicroservices();
+        logger.log({ message: 'taking commands from Kafka' });
+        return;
+      } catch (error) {
+        logger.warn({ message: 'Kafka command transport not started, trying again', error: (error as Error).name, retryInMs: wait });
+      }
+    }
+  })();
 }
 
 /** LOG_LEVEL in Nest's levels: that level and every more severe one. */
