@@ -72,7 +72,7 @@ async function createSystemOrg(settings: Settings, args: string[]): Promise<numb
   if (!name || !email || !firstName || !lastName || !password) throw new Error('create-system-org needs --name --email --first --last and GATEHOUSE_ADMIN_PASSWORD');
   const app = await NestFactory.createApplicationContext(AppModule.forRoot({ settings }), { logger: false });
   try {
-    const meta = { actor: { kind: 'system' as const, id: 'cli' }, correlationId: randomUUID() };
+    const meta = { actor: { kind: 'system' as const, id: 'cli' }, correlationId: randomUUID(), causationId: randomUUID() };
     const created = await app.get(CommandBus).execute(new CreateOrganization({ name, preset: 'team', owner: { email, firstName, lastName, password } }, meta));
     log({ msg: 'system org created: start Gatehouse with SYSTEM_ADMIN_ORG set to its id', orgId: created.orgId, ownerId: created.ownerId });
     return 0;

@@ -96,7 +96,7 @@ export class GrantExpiry implements OnApplicationBootstrap, OnApplicationShutdow
   async sweep(): Promise<number> {
     const now = this.clock().toISOString();
     const members = [...this.due].filter(([, grants]) => [...grants.values()].some((at) => at <= now)).map(([key]) => key.split(' '));
-    const meta = { actor: { kind: 'system' as const, id: 'grant-expiry' }, correlationId: randomUUID() };
+    const meta = { actor: { kind: 'system' as const, id: 'grant-expiry' }, correlationId: randomUUID(), causationId: randomUUID() };
     for (const [orgId, userId] of members) {
       await this.commands.execute(new MembershipAction(orgId, userId, { type: 'ExpirePermissions' }, { ...meta, orgId }));
     }

@@ -9,6 +9,8 @@ export interface GatehouseRequest extends FastifyRequest {
   /** R-IMP-1: set while an impersonation session acts as `actor`. */
   realActor?: Actor;
   sessionStream?: string;
+  /** The command this request is: every event it causes names it as their cause (R-AUD-1). */
+  commandId?: string;
 }
 
 const ANONYMOUS: Actor = { kind: 'anonymous', id: 'anonymous' };
@@ -18,7 +20,8 @@ const CORRELATION = /^[A-Za-z0-9._:-]{1,100}$/;
 export function metaOf(request: GatehouseRequest, orgId?: string): CommandMeta {
   const given = request.headers['x-correlation-id'];
   const correlationId = typeof given === 'string' && CORRELATION.test(given) ? given : randomUUID();
-  return { actor: request.actor ?? ANONYMOUS, ...(request.realActor ? { realActor: request.realActor } : {}), correlationId, ...(orgId ? { orgId } : {}) };
+  request.commandId ??= randomUUID();
+  return { actor: request.actor ?? ANONYMOUS, ...(request.realActor ? { realActor: request.realActor } : {}), correlationId, causationId: request.commandId, ...(orgId ? { orgId } : {}) };
 }
 
 /** `@Meta('org') meta: CommandMeta` — the command metadata, scoped to the `:org` route parameter when named. */
