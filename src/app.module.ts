@@ -1,4 +1,4 @@
-import { Module, ValidationPipe, type DynamicModule } from '@nestjs/common';
+import { Module, ValidationPipe, type DynamicModule, type LoggerService } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
@@ -32,17 +32,20 @@ import { CreatePartnerHandler, CreatePartnerOrgHandler, PartnersController } fro
 import { OrgSettingsController } from './organizations/org-settings.controller';
 import { AddLocationHandler, ChangePolicyHandler, CreateRoleHandler, TransferOwnershipHandler, UpdateRoleHandler } from './organizations/org-settings.handlers';
 import { ApiErrorFilter, validationFailed } from './shared/api-error';
+import { HTTP_LOG, HttpLogging, logOf } from './shared/logging';
 import { PositionInterceptor } from './shared/position.interceptor';
 import type { Clock } from './shared/tokens';
 
 export interface AppOptions {
   settings: Settings;
   clock?: Clock;
+  /** Where logs go: stdout by default; false for none; a LoggerService (tests) gets each line. */
+  logger?: false | LoggerService;
 }
 
 @Module({})
 export class AppModule {
-  static forRoot({ settings, clock = () => new Date() }: AppOptions): DynamicModule {
+  static forRoot({ settings, clock = () => new Date(), logger }: AppOptions): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -88,6 +91,8 @@ export class AppModule {
         Metrics,
         CreatePartnerHandler,
         CreatePartnerOrgHandler,
+        { provide: HTTP_LOG, useValue: logOf(settings, logger) },
+        HttpLogging,
         { provide: APP_FILTER, useClass: ApiErrorFilter },
         { provide: APP_INTERCEPTOR, useClass: PositionInterceptor },
         {

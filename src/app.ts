@@ -6,6 +6,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule, type AppOptions } from './app.module';
 import type { LogLevel } from './config/config';
 import { scrubbingLogger } from './config/scrubbing-logger';
+import { logOf, PinoNestLogger } from './shared/logging';
 import { KafkaCommands } from './messaging/kafka-commands';
 import { reachBrokers } from './messaging/kafka-publisher';
 import { connectionOptions, topicsOf } from '../infra/messaging/kafka';
@@ -23,7 +24,7 @@ export async function createApp(options: AppOptions & { logger?: false | LoggerS
     new FastifyAdapter({ bodyLimit: BODY_LIMIT, trustProxy: options.settings.trustProxy, frameworkErrors: answerFrameworkError, clientErrorHandler: answerClientError }),
     {
       // Whatever logs, a secret setting's value never shows (a driver's bootstrap error may quote its URL).
-      logger: options.logger === false ? false : scrubbingLogger(options.logger ?? new ConsoleLogger({ json: options.settings.LOG_FORMAT === 'json', logLevels: nestLevels(options.settings.LOG_LEVEL) }), options.settings),
+      logger: options.logger === false ? false : scrubbingLogger(options.logger ?? new PinoNestLogger(logOf(options.settings, options.logger)), options.settings),
       abortOnError: false,
       // Our own JSON parser (acceptJson) answers malformed bodies in the API's error shape.
       bodyParser: false,
