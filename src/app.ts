@@ -1,10 +1,9 @@
-import { ConsoleLogger, Logger, type LoggerService, type LogLevel as NestLogLevel } from '@nestjs/common';
+import { Logger, type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ServerKafka, type MicroserviceOptions } from '@nestjs/microservices';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule, type AppOptions } from './app.module';
-import type { LogLevel } from './config/config';
 import { scrubbingLogger } from './config/scrubbing-logger';
 import { logOf, PinoNestLogger } from './shared/logging';
 import { KafkaCommands } from './messaging/kafka-commands';
@@ -91,13 +90,6 @@ async function startCommandTransport(app: NestFastifyApplication, brokers: strin
       }
     }
   })();
-}
-
-/** LOG_LEVEL in Nest's levels: that level and every more severe one. */
-function nestLevels(level: LogLevel): NestLogLevel[] {
-  const order: NestLogLevel[] = ['verbose', 'debug', 'log', 'warn', 'error', 'fatal'];
-  const from = { trace: 0, debug: 1, info: 2, warn: 3, error: 4, fatal: 5, silent: 6 }[level];
-  return order.slice(from);
 }
 
 /** JSON bodies through parseJsonBody, and no other kind: anything refused is answered in the API's error shape before a later stage sees it (R-SEC-5). */

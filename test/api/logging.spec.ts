@@ -57,3 +57,22 @@ describe('logs: one line per request, with its ids, and nothing secret or person
     }
   });
 });
+
+describe('LOG_LEVEL and LOG_FORMAT', () => {
+  it('LOG_LEVEL=warn keeps the 4xx line and drops the 200 one; LOG_FORMAT=text writes plain lines with the same ids', async () => {
+    const logger = new Lines();
+    const t = await startApp({ LOG_LEVEL: 'warn', LOG_FORMAT: 'text' }, { logger });
+    try {
+      await t.request('GET', '/health/live', { headers: { 'x-correlation-id': 'quiet-ok' } });
+      const refused = await t.request('GET', '/v1/me', { headers: { 'x-correlation-id': 'loud-401', authorization: 'Bearer not-a-token-at-all' } });
+      expect(refused.status).toBe(401);
+      const all = logger.lines.join('\n');
+      expect(all).not.toContain('quiet-ok');
+      const line = logger.lines.find((l) => l.includes('correlationId=loud-401'));
+      expect(line).toMatch(/^\S+Z WARN request completed reqId=[0-9a-f-]{36} /);
+      expect(all).not.toContain('not-a-token-at-all');
+    } finally {
+      await t.close();
+    }
+  });
+});
