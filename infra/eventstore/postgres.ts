@@ -97,8 +97,11 @@ export class PostgresEventStore implements EventStore {
 
   constructor(private readonly options: PostgresOptions) {
     this.pool = new Pool({ connectionString: options.url, max: options.poolSize ?? 10 });
-    // A dropped idle connection must not crash the process; the pool replaces it.
+    // A dropped idle connection must not crash the process; the pool replaces it. A connection that dies while checked
+    // out (between two queries of a transaction, when the server restarts) emits 'error' on its client too: the pending or
+    // next query fails with it, so that event is only heard here, never left to crash the process (issue 13).
     this.pool.on('error', () => undefined);
+    this.pool.on('connect', (client) => client.on('error', () => undefined));
     this.pollMs = options.pollMs ?? 100;
     this.clock = options.clock ?? (() => new Date());
   }
