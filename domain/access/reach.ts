@@ -48,7 +48,8 @@ export function reachOf(facts: ReachFacts): Reach {
   if (!org.exists || org.status === 'deleted') throw new NotFound('organization');
   if (actor.kind === 'system') return { access: undefined, standing, via: 'system' };
   if (org.status === 'suspended' && !standing.systemAdmin) {
-    if (actor.kind === 'service' || membership?.exists) throw new DomainError('org_suspended', 'this organization is suspended');
+    // Only its own members and keys learn that it is suspended; to anyone else it does not exist (R-SEC-1).
+    if ((actor.kind === 'service' && serviceKey?.orgId === org.orgId) || membership?.exists) throw new DomainError('org_suspended', 'this organization is suspended');
     throw new NotFound('organization');
   }
   if (actor.kind === 'service') {

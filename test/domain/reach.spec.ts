@@ -46,6 +46,9 @@ describe('the one access decision: how an actor reaches an org', () => {
     const key = { orgId: 'o1', access: serviceAccess({ exists: true, keyId: 'k1', orgId: 'o1', name: 'svc', permissions: ['users.list.any'], secretHash: 'h', revoked: false }) };
     expect(codeOf({ actor: { kind: 'service', id: 'k1' }, org, serviceKey: key, standing: nobody })).toBe('service-key:service:k1');
     expect(codeOf({ actor: { kind: 'service', id: 'k1' }, org: partnerOrg, serviceKey: key, standing: nobody })).toBe('not_found');
+    // R-SEC-1: a key of another org learns nothing of this one, suspended or not.
+    expect(codeOf({ actor: { kind: 'service', id: 'k1' }, org: { ...partnerOrg, status: 'suspended' }, serviceKey: key, standing: nobody })).toBe('not_found');
+    expect(codeOf({ actor: { kind: 'service', id: 'k1' }, org: { ...org, status: 'suspended' }, serviceKey: key, standing: nobody })).toBe('org_suspended');
   });
 
   it('one signup policy: open lets anyone create an org and any signed-in person a partner; closed, system admins only', () => {
