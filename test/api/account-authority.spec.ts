@@ -5,6 +5,13 @@ import { createOrg, startApp, type OrgSession, type TestApp } from '../support/a
 const PASSWORD = 'a long passphrase 7';
 const ORIGINAL = 'correct horse battery';
 
+/** A member made by `org`'s Owner with a password, and signed in. */
+async function signedInMember(t: TestApp, org: OrgSession, email: string, role: string) {
+  const created = await t.request('POST', `/v1/orgs/${org.orgId}/members`, { token: org.token, body: { email, firstName: 'Mem', lastName: 'Ber', mode: 'set-password', password: PASSWORD, role } });
+  expect(created.status).toBe(201);
+  return { userId: created.body.userId as string, token: (await t.request('POST', '/v1/sessions', { body: { email, password: PASSWORD } })).body.token as string };
+}
+
 /**
  * Issue 11, finding 1: an org that adds an existing account (R-CRT-2) must gain no
  * power over that account. Every credential and profile route from a non-managing
@@ -21,11 +28,7 @@ describe('R-SEC-4 an account is managed only by the person, its managing org and
 
   const signIn = (email: string, password: string) => t.request('POST', '/v1/sessions', { body: { email, password } });
 
-  async function member(org: OrgSession, email: string, role: string) {
-    const created = await t.request('POST', `/v1/orgs/${org.orgId}/members`, { token: org.token, body: { email, firstName: 'Mem', lastName: 'Ber', mode: 'set-password', password: PASSWORD, role } });
-    expect(created.status).toBe(201);
-    return { userId: created.body.userId as string, token: (await signIn(email, PASSWORD)).body.token as string };
-  }
+  const member = (org: OrgSession, email: string, role: string) => signedInMember(t, org, email, role);
 
   /** Every route that reaches the account itself, as one org's actor over `userId`. */
   function accountRoutes(org: OrgSession, userId: string, token: string) {
@@ -119,8 +122,7 @@ describe('R-SEC-4 SPEC 5.7 the Owner is protected from its own admins', () => {
 
   it("an Admin edits neither the Owner's profile nor sends the Owner a password-replacing setup link", async () => {
     const org = await createOrg(t);
-    await t.request('POST', `/v1/orgs/${org.orgId}/members`, { token: org.token, body: { email: 'admin-o@example.com', firstName: 'A', lastName: 'D', mode: 'set-password', password: PASSWORD, role: 'admin' } });
-    const admin = (await t.request('POST', '/v1/sessions', { body: { email: 'admin-o@example.com', password: PASSWORD } })).body.token as string;
+    const admin = (await signedInMember(t, org, 'admin-o@example.com', 'admin')).token;
     expect(await t.request('PATCH', `/v1/orgs/${org.orgId}/members/${org.ownerId}`, { token: admin, body: { lastName: 'Renamed' } })).toMatchObject({ status: 403, body: { code: 'owner_protected' } });
     expect(await t.request('POST', `/v1/orgs/${org.orgId}/members/${org.ownerId}/setup-link`, { token: admin })).toMatchObject({ status: 403, body: { code: 'owner_protected' } });
     // The Owner edits its own.
@@ -139,15 +141,10 @@ describe('R-IMP-1 an impersonation session cannot impersonate, mint keys or chan
 
   it('a1 impersonates a2; from that session nothing that would outlive it or launder the real actor is allowed', async () => {
     const org = await createOrg(t, { preset: 'studio' });
-    const make = async (email: string, role: string) => {
-      const created = await t.request('POST', `/v1/orgs/${org.orgId}/members`, { token: org.token, body: { email, firstName: 'I', lastName: 'M', mode: 'set-password', password: PASSWORD, role } });
-      return created.body.userId as string;
-    };
-    await make('a1@example.com', 'admin');
-    const a2 = await make('a2@example.com', 'admin');
-    const a3 = await make('a3@example.com', 'admin');
-    const customer = await make('c3@example.com', 'user');
-    const a1 = (await t.request('POST', '/v1/sessions', { body: { email: 'a1@example.com', password: PASSWORD } })).body.token as string;
+    const a1 = (await signedInMember(t, org, 'a1@example.com', 'admin')).token;
+    const a2 = (await signedInMember(t, org, 'a2@example.com', 'admin')).userId;
+    const a3 = (await signedInMember(t, org, 'a3@example.com', 'admin')).userId;
+    const customer = (await signedInMember(t, org, 'c3@example.com', 'user')).userId;
     const as = (await t.request('POST', `/v1/orgs/${org.orgId}/members/${a2}/impersonation`, { token: a1 })).body.token as string;
     expect(as).toEqual(expect.any(String));
 
@@ -184,8 +181,7 @@ describe('R-ACC-1 SPEC 5.7 a disabled member is refused on every route of the or
 
   it('old and new tokens get 403 access_disabled from the org, its roles, authorize and the members list; enabling restores access', async () => {
     const org = await createOrg(t);
-    await t.request('POST', `/v1/orgs/${org.orgId}/members`, { token: org.token, body: { email: 'disabled-reads@example.com', firstName: 'D', lastName: 'R', mode: 'set-password', password: PASSWORD, role: 'admin' } });
-    const signedIn = (await t.request('POST', '/v1/sessions', { body: { email: 'disabled-reads@example.com', password: PASSWORD } })).body;
+    const signedIn = await signedInMember(t, org, 'disabled-reads@example.com', 'admin');
     expect((await t.request('POST', `/v1/orgs/${org.orgId}/members/${signedIn.userId}/disable`, { token: org.token })).status).toBe(200);
     const reads = (token: string) => [
       t.request('GET', `/v1/orgs/${org.orgId}`, { token }),
