@@ -24,7 +24,7 @@ import { SqliteEventStore } from '../infra/eventstore/sqlite';
 import { SqliteReadStore } from '../infra/readstore/sqlite';
 import { createApp } from '../src/app';
 import { loadSettings } from '../src/config/config';
-import { COMMANDS_TOPIC, EVENTS_TOPIC } from '../infra/messaging/kafka';
+import { COMMANDS_TOPIC, EVENTS_TOPIC, KafkaBus } from '../infra/messaging/kafka';
 import { KafkaPublisher } from '../src/messaging/kafka-publisher';
 import { ProjectionRunner } from '../src/readmodels/projection-runner';
 import { eventRegistry } from '../domain/events';
@@ -264,7 +264,7 @@ async function catchUpRun(store: EventStore, brokers: string, dir: string, run: 
   const before = await onTopic();
   const head = await store.headPosition();
   const events = Number(head); // positions of the seeded SQLite log are 1…n
-  const publisher = new KafkaPublisher(store, readStore, settings);
+  const publisher = new KafkaPublisher(store, readStore, settings, new KafkaBus(settings.kafka, { topicPrefix: settings.KAFKA_TOPIC_PREFIX, partitions: settings.KAFKA_PARTITIONS }));
   const started = performance.now();
   await publisher.onApplicationBootstrap();
   const deadline = Date.now() + 600_000;

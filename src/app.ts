@@ -7,8 +7,9 @@ import { AppModule, type AppOptions } from './app.module';
 import { scrubbingLogger } from './config/scrubbing-logger';
 import { logOf, PinoNestLogger } from './shared/logging';
 import { KafkaCommands } from './messaging/kafka-commands';
-import { reachBrokers } from './messaging/kafka-publisher';
-import { connectionOptions, topicsOf } from '../infra/messaging/kafka';
+import { connectionOptions } from '../infra/messaging/kafka';
+import type { MessageBus } from '../infra/messaging/port';
+import { MESSAGE_BUS } from './shared/tokens';
 import { answerClientError, answerFrameworkError } from './shared/api-error';
 import { parseJsonBody } from './shared/json-body';
 
@@ -40,10 +41,11 @@ export async function createApp(options: AppOptions & { logger?: false | LoggerS
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
-  const brokers = options.settings.KAFKA_BROKERS;
-  if (brokers && options.settings.CONSUMERS === 'on') {
+  const bus = app.get<typeof MESSAGE_BUS, MessageBus | null>(MESSAGE_BUS);
+  const takesCommands = bus !== null && options.settings.CONSUMERS === 'on';
+  if (takesCommands) {
     // SPEC 3.2: commands in over Kafka, request/reply on gatehouse.commands (the topic's name comes from settings).
-    const topics = topicsOf(options.settings.KAFKA_TOPIC_PREFIX);
+    const topics = bus.topics;
     const server = new ServerKafka({
       client: { clientId: 'gatehouse', ...connectionOptions(options.settings.kafka), retry: { retries: 30, initialRetryTime: 200, maxRetryTime: 2_000 } },
       consumer: { groupId: `${topics.groupPrefix}.commands`, retry: { retries: 30, initialRetryTime: 200, maxRetryTime: 2_000 } },
@@ -58,7 +60,7 @@ export async function createApp(options: AppOptions & { logger?: false | LoggerS
   }
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
-  if (brokers && options.settings.CONSUMERS === 'on') await startCommandTransport(app, brokers);
+  if (takesCommands) await startCommandTransport(app, bus);
   return app;
 }
 
@@ -68,8 +70,8 @@ export async function createApp(options: AppOptions & { logger?: false | LoggerS
  * it joins in the background, trying again with growing waits, so a broker that is
  * down at start delays commands over Kafka, never the HTTP port (issue 13).
  */
-async function startCommandTransport(app: NestFastifyApplication, brokers: string): Promise<void> {
-  if (await reachBrokers(brokers).then(() => true, () => false)) return void (await app.startAllMicroservices());
+async function startCommandTransport(app: NestFastifyApplication, bus: MessageBus): Promise<void> {
+  if (await bus.reach().then(() => true, () => false)) return void (await app.startAllMicroservices());
   const logger = new Logger('kafka-commands');
   let closed = false;
   const close = app.close.bind(app);
@@ -80,7 +82,7 @@ async function startCommandTransport(app: NestFastifyApplication, brokers: strin
   void (async () => {
     for (let wait = 1_000; !closed; wait = Math.min(wait * 2, 30_000)) {
       await new Promise((resolve) => setTimeout(resolve, wait).unref());
-      if (closed || !(await reachBrokers(brokers).then(() => true, () => false))) continue;
+      if (closed || !(await bus.reach().then(() => true, () => false))) continue;
       try {
         await app.startAllMicroservices();
         logger.log({ message: 'taking commands from Kafka' });

@@ -1,17 +1,11 @@
 import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
-import type { Recorded } from '../../domain/events';
-import type { Envelope } from '../../domain/shared/envelope';
-import { recorded } from '../eventstore/port';
+import { connect } from 'node:net';
+import { topicsOf, type BusConsumer, type BusProducer, type ConsumeOptions, type IncomingMessage, type MessageBus, type Topics } from './port';
 
 /** The topics' names under the default prefix. */
-export const EVENTS_TOPIC = 'gatehouse.events';
-export const COMMANDS_TOPIC = 'gatehouse.commands';
-export const DEAD_LETTERS_TOPIC = 'gatehouse.dead-letters';
-
-/** SPEC 3.2's topics: `gatehouse.events`, `gatehouse.commands`, `gatehouse.dead-letters` under the default prefix. */
-export function topicsOf(prefix: string) {
-  return { events: `${prefix}.events`, commands: `${prefix}.commands`, deadLetters: `${prefix}.dead-letters`, groupPrefix: prefix };
-}
+export const EVENTS_TOPIC = topicsOf('gatehouse').events;
+export const COMMANDS_TOPIC = topicsOf('gatehouse').commands;
+export const DEAD_LETTERS_TOPIC = topicsOf('gatehouse').deadLetters;
 
 /** Where the brokers are and how to reach them: TLS (optionally with a CA of its own) and SASL, as managed clusters ask. */
 export interface KafkaConnection {
@@ -32,69 +26,119 @@ export function connectionOptions(connection: KafkaConnection): Pick<KafkaConfig
   };
 }
 
-export function kafkaClient(connection: KafkaConnection, clientId: string): Kafka {
-  return new Kafka(kafkaOptions(connection, clientId));
-}
+/** A broker restart takes seconds: keep trying (RIG.md: 0 lost, 0 duplicated across a kill). */
+const RETRY = { retries: 30, initialRetryTime: 200, maxRetryTime: 2_000 };
 
 export function kafkaOptions(connection: KafkaConnection, clientId: string): KafkaConfig {
-  return {
-    clientId,
-    ...connectionOptions(connection),
-    logLevel: logLevel.NOTHING,
-    // A broker restart takes seconds: keep trying (RIG.md: 0 lost, 0 duplicated across a kill).
-    retry: { retries: 30, initialRetryTime: 200, maxRetryTime: 2_000 },
-  };
+  return { clientId, ...connectionOptions(connection), logLevel: logLevel.NOTHING, retry: RETRY };
 }
 
-/** Creates Gatehouse's topics when missing; several processes (or two services of one) may race to it. */
-export async function ensureTopics(kafka: Kafka, prefix: string, partitions: number): Promise<void> {
-  const admin = kafka.admin();
-  try {
-    await admin.connect();
-    const existing = new Set(await admin.listTopics());
-    const { events, commands, deadLetters } = topicsOf(prefix);
-    const topics = [events, commands, deadLetters].filter((t) => !existing.has(t));
-    if (topics.length > 0) {
-      await admin.createTopics({ waitForLeaders: true, topics: topics.map((topic) => ({ topic, numPartitions: partitions })) }).catch((error: { type?: string }) => {
+/** The message bus on Kafka (kafkajs): acks from all in-sync replicas, an idempotent producer with one request in flight. */
+export class KafkaBus implements MessageBus {
+  readonly topics: Topics;
+  private readonly kafka: Kafka;
+  private readonly partitions: number;
+
+  constructor(
+    private readonly connection: KafkaConnection,
+    options: { topicPrefix: string; partitions: number; clientId?: string },
+  ) {
+    this.topics = topicsOf(options.topicPrefix);
+    this.partitions = options.partitions;
+    this.kafka = new Kafka(kafkaOptions(connection, options.clientId ?? 'gatehouse'));
+  }
+
+  /**
+   * A TCP connection to any one broker, within 2 s. Supervised starts ask this first, so a broker
+   * that is down makes them wait out their backoff (and a shutdown never waits out kafkajs's own
+   * long connect retries) instead of hanging in a connect.
+   */
+  async reach(timeoutMs = 2_000): Promise<void> {
+    const tries = this.connection.brokers.split(',').map((broker) => {
+      const at = broker.trim().lastIndexOf(':');
+      const host = broker.trim().slice(0, at).replace(/^\[|\]$/g, '');
+      const port = Number(broker.trim().slice(at + 1));
+      return new Promise<void>((resolve, reject) => {
+        const socket = connect({ host, port });
+        const done = (error?: Error) => {
+          socket.destroy();
+          if (error) reject(error);
+          else resolve();
+        };
+        socket.setTimeout(timeoutMs, () => done(Object.assign(new Error('no broker answered in time'), { code: 'ETIMEDOUT' })));
+        socket.once('connect', () => done());
+        socket.once('error', (error) => done(error));
+      });
+    });
+    await Promise.any(tries).catch((error: AggregateError) => {
+      throw error.errors?.[0] ?? error;
+    });
+  }
+
+  async ensureTopics(): Promise<void> {
+    await this.withAdmin(async (admin) => {
+      const existing = new Set(await admin.listTopics());
+      const topics = [this.topics.events, this.topics.commands, this.topics.deadLetters].filter((t) => !existing.has(t));
+      if (topics.length === 0) return;
+      await admin.createTopics({ waitForLeaders: true, topics: topics.map((topic) => ({ topic, numPartitions: this.partitions })) }).catch((error: { type?: string }) => {
         if (error.type !== 'TOPIC_ALREADY_EXISTS') throw error;
       });
-    }
-  } finally {
-    await admin.disconnect().catch(() => undefined);
+    });
   }
-}
 
-/**
- * Fields that never leave Gatehouse: hashes an attacker could try offline, and
- * sealed secrets no other service needs. (A link email's sealed token does leave,
- * sealed: only Gatehouse's key opens it.)
- */
-const WITHHELD = new Set(['passwordHash', 'backupCodeHashes', 'codeHash', 'tokenHash', 'secretHash', 'subjectHash', 'sealedSecret']);
+  async producer(): Promise<BusProducer> {
+    const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: RETRY });
+    await producer.connect();
+    return {
+      send: async (topic, messages) => {
+        await producer.send({ topic, acks: -1, messages });
+      },
+      close: () => producer.disconnect().catch(() => undefined),
+    };
+  }
 
-/** The envelope on `gatehouse.events` (SPEC 3.2): R-AUD-1's fields, positions as decimal strings. */
-export function toEnvelope(event: Recorded): Record<string, unknown> {
-  const data = Object.fromEntries(Object.entries(event.data).filter(([k]) => !WITHHELD.has(k)));
-  return { ...event, data, position: event.position.toString(), recordedAt: event.recordedAt.toISOString() };
-}
+  async consume({ group, topic, handle, onFailure }: ConsumeOptions): Promise<BusConsumer> {
+    const consumer = this.kafka.consumer({ groupId: group, retry: RETRY });
+    const close = () => consumer.disconnect().catch(() => undefined);
+    // kafkajs restarts a group itself after a retriable crash; any other crash ends it.
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart) onFailure(payload.error);
+    });
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({
+        eachMessage: async ({ partition, message, heartbeat }) => {
+          const headers = Object.fromEntries(Object.entries(message.headers ?? {}).flatMap(([k, v]) => (v === undefined ? [] : [[k, v.toString()]])));
+          const incoming: IncomingMessage = { partition, offset: BigInt(message.offset), value: message.value?.toString() ?? '', headers, ...(message.key ? { key: message.key.toString() } : {}) };
+          await handle(incoming, heartbeat);
+        },
+      });
+    } catch (error) {
+      await close();
+      throw error;
+    }
+    return { close };
+  }
 
-/** Key = org id, or the user id for events of no org: one org's events stay in one partition, in order. */
-export function partitionKey(event: Recorded): string {
-  const data = event.data;
-  return event.orgId ?? ('orgId' in data ? data.orgId : undefined) ?? ('userId' in data ? data.userId : undefined) ?? event.stream;
-}
+  async endOffsets(topic: string): Promise<Map<number, bigint>> {
+    return this.withAdmin(async (admin) => new Map((await admin.fetchTopicOffsets(topic)).map(({ partition, high }) => [partition, BigInt(high)])));
+  }
 
-/** An event as it travels on `gatehouse.events`, back in the log's shape (withheld fields stay absent). */
-export function fromEnvelope(value: string): Recorded {
-  const parsed: unknown = JSON.parse(value);
-  if (!isEnvelope(parsed)) throw new Error('not an event envelope');
-  const { type, data, position, recordedAt, ...rest } = parsed;
-  return recorded({ ...rest, position: BigInt(position), recordedAt: new Date(recordedAt) }, type, data);
-}
+  async committedOffsets(group: string, topic: string): Promise<Map<number, bigint>> {
+    return this.withAdmin(async (admin) => {
+      const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+      return new Map((committed?.partitions ?? []).filter((p) => p.offset !== '-1').map((p) => [p.partition, BigInt(p.offset)]));
+    });
+  }
 
-type Wire = Omit<Envelope, 'position' | 'recordedAt'> & { type: string; data: object; position: string; recordedAt: string };
-
-function isEnvelope(value: unknown): value is Wire {
-  if (typeof value !== 'object' || value === null) return false;
-  const v: Partial<Record<keyof Wire, unknown>> = value;
-  return typeof v.eventId === 'string' && typeof v.type === 'string' && typeof v.position === 'string' && typeof v.recordedAt === 'string' && typeof v.data === 'object' && v.data !== null;
+  private async withAdmin<T>(work: (admin: ReturnType<Kafka['admin']>) => Promise<T>): Promise<T> {
+    const admin = this.kafka.admin();
+    try {
+      await admin.connect();
+      return await work(admin);
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
 }

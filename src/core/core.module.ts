@@ -25,7 +25,8 @@ import { KafkaPublisher } from '../messaging/kafka-publisher';
 import { EmailConsumer } from '../messaging/email.consumer';
 import { SeatConsumer } from '../messaging/seats.consumer';
 import { LinkRequestConsumer } from '../messaging/link-request.consumer';
-import { CLOCK, EVENT_STORE, READ_STORE, type Clock } from '../shared/tokens';
+import { CLOCK, EVENT_STORE, MESSAGE_BUS, READ_STORE, type Clock } from '../shared/tokens';
+import { KafkaBus } from '../../infra/messaging/kafka';
 
 /** Closes the stores when the app stops (after the projections have stopped reading). */
 class Shutdown implements OnApplicationShutdown {
@@ -71,13 +72,17 @@ export class CoreModule {
         { provide: CONSUMERS, inject: [EmailConsumer, SeatConsumer, LinkRequestConsumer], useFactory: (...consumers: unknown[]) => consumers },
         { provide: READ_STORE, useFactory: () => openReadStore(settings) },
         {
+          provide: MESSAGE_BUS,
+          useFactory: () => (settings.KAFKA_BROKERS ? new KafkaBus(settings.kafka, { topicPrefix: settings.KAFKA_TOPIC_PREFIX, partitions: settings.KAFKA_PARTITIONS }) : null),
+        },
+        {
           provide: SecretBox,
           useFactory: () => (settings.SECRET_KEY ? new SecretBox(Buffer.from(settings.SECRET_KEY, 'base64')) : SecretBox.fromKeyFile(join(settings.dataDir, 'secret.key'))),
         },
         ...SHARED,
         Shutdown,
       ],
-      exports: [Settings, CLOCK, EVENT_STORE, READ_STORE, MAILER, SecretBox, DEAD_LETTER_SINK, ...SHARED],
+      exports: [Settings, CLOCK, EVENT_STORE, READ_STORE, MESSAGE_BUS, MAILER, SecretBox, DEAD_LETTER_SINK, ...SHARED],
     };
   }
 }

@@ -1,5 +1,4 @@
 import { Inject, Injectable, Logger, Optional, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import type { Admin, Consumer as KafkaConsumer } from 'kafkajs';
 import { recorded, type EventStore, type Subscription } from '../../infra/eventstore/port';
 import type { Envelope, Position } from '../../domain/shared/envelope';
 import { isEventType, type Recorded } from '../../domain/events';
@@ -7,12 +6,12 @@ import type { ReadStore } from '../../infra/readstore/port';
 import type { Doc } from '../../projections/projection';
 import { DomainError } from '../../domain/shared/errors';
 import { Settings } from '../config/config';
-import { CLOCK, EVENT_STORE, READ_STORE, type Clock } from '../shared/tokens';
+import { CLOCK, EVENT_STORE, MESSAGE_BUS, READ_STORE, type Clock } from '../shared/tokens';
 import { ConsumerScope, errorName, PermanentFailure, type Consumer } from './consumer';
-import { ensureTopics, fromEnvelope, kafkaClient, topicsOf } from '../../infra/messaging/kafka';
+import type { BusConsumer, MessageBus } from '../../infra/messaging/port';
+import { fromEnvelope } from '../../infra/messaging/wire';
 import { DEAD_LETTER_SINK, DEAD_LETTERS, type DeadLetter, type DeadLetterSink } from './dead-letters';
 import { Supervisor, type Worker, type WorkerRun } from '../shared/supervisor';
-import { reachBrokers } from './kafka-publisher';
 
 export const CONSUMERS = Symbol('Consumers');
 /** Events a consumer has handled, by id: Kafka delivers at least once, so a redelivery is recognised here. */
@@ -42,7 +41,7 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
   private readonly failures = new Map<string, number>();
   private running = true;
   /** Kafka mode: each consumer's group, and per partition the next offset it will handle. */
-  private readonly groups = new Map<string, { consumer: KafkaConsumer; next: Map<number, bigint>; position: Position }>();
+  private readonly groups = new Map<string, { consumer?: BusConsumer; next: Map<number, bigint>; position: Position }>();
   /** Restarts each consumer after any failure. */
   readonly supervisor: Supervisor;
 
@@ -52,6 +51,7 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
     @Inject(CONSUMERS) private readonly consumers: Consumer[],
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly settings: Settings,
+    @Inject(MESSAGE_BUS) private readonly bus: MessageBus | null,
     @Optional() @Inject(DEAD_LETTER_SINK) private readonly sink?: DeadLetterSink,
   ) {
     this.supervisor = new Supervisor(this.logger, clock);
@@ -65,14 +65,15 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
   async onApplicationBootstrap(): Promise<void> {
     await this.readStore.ensureIndexes([{ collection: DEAD_LETTERS, fields: ['status', 'failedAt', 'id'] }]);
     if (this.settings.CONSUMERS === 'off') return;
-    if (this.fromKafka) {
+    const bus = this.bus;
+    if (bus) {
       // A broker that is down must not hold up the service's start: then in the background.
-      const reachable = await reachBrokers(this.settings.KAFKA_BROKERS!).then(() => true, () => false);
+      const reachable = await bus.reach().then(() => true, () => false);
       for (const consumer of this.consumers) {
         await this.supervisor.supervise(
           {
             name: consumerWorker(consumer.name),
-            start: (fail) => this.followKafka(consumer, fail),
+            start: (fail) => this.followBus(bus, consumer, fail),
             position: () => this.groups.get(consumer.name)?.position ?? 0n,
             filter: { types: consumer.handles },
           },
@@ -103,14 +104,14 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
 
   /** With Kafka configured, consumers read `gatehouse.events` (the design); without, the log itself. */
   get fromKafka(): boolean {
-    return !!this.settings.KAFKA_BROKERS;
+    return !!this.bus;
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.running = false;
     await this.supervisor.stop();
     await Promise.all([...this.subscriptions.values()].map((s) => s.stop()));
-    await Promise.all([...this.groups.values()].map((g) => g.consumer.disconnect().catch(() => undefined)));
+    await Promise.all([...this.groups.values()].map((g) => g.consumer?.close()));
     this.groups.clear();
   }
 
@@ -119,62 +120,57 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
    * after a message is handled; a message delivered again (a rebalance, a crash
    * before the commit) is recognised by its event id and not handled twice.
    */
-  private async followKafka(consumer: Consumer, fail: (error: unknown) => void): Promise<WorkerRun> {
-    const kafka = kafkaClient(this.settings.kafka, 'gatehouse-consumers');
-    const topics = topicsOf(this.settings.KAFKA_TOPIC_PREFIX);
-    const group = kafka.consumer({ groupId: this.groupOf(consumer.name), retry: { retries: 30, initialRetryTime: 200, maxRetryTime: 2_000 } });
+  private async followBus(bus: MessageBus, consumer: Consumer, fail: (error: unknown) => void): Promise<WorkerRun> {
+    // Its position (for its lag): the last event it recorded, until the group delivers more.
+    const state: { consumer?: BusConsumer; next: Map<number, bigint>; position: Position } = { next: new Map(), position: 0n };
     const stop = async () => {
-      if (this.groups.get(consumer.name)?.consumer === group) this.groups.delete(consumer.name);
-      await group.disconnect().catch(() => undefined);
+      if (this.groups.get(consumer.name) === state) this.groups.delete(consumer.name);
+      await state.consumer?.close();
     };
     try {
-      await reachBrokers(this.settings.KAFKA_BROKERS!);
-      await ensureTopics(kafka, this.settings.KAFKA_TOPIC_PREFIX, this.settings.KAFKA_PARTITIONS);
-      // Its position (for its lag): the last event it recorded, until the group delivers more.
-      const state = { consumer: group, next: new Map<number, bigint>(), position: await this.readStore.checkpoint(`consumer:${consumer.name}@kafka`) };
+      await bus.reach();
+      await bus.ensureTopics();
+      state.position = await this.readStore.checkpoint(`consumer:${consumer.name}@kafka`);
       this.groups.set(consumer.name, state);
-      // kafkajs restarts a group itself after a retriable crash; any other crash ends this run.
-      group.on(group.events.CRASH, ({ payload }) => {
-        if (!payload.restart) fail(payload.error);
-      });
-      await group.connect();
-      await group.subscribe({ topic: topics.events, fromBeginning: true });
-      await group.run({
-        eachMessage: async ({ partition, message, heartbeat }) => {
-          const type = message.headers?.['gatehouse-event-type']?.toString();
+      state.consumer = await bus.consume({
+        group: this.groupOf(consumer.name),
+        topic: bus.topics.events,
+        onFailure: fail,
+        handle: async ({ partition, offset, value, headers }, heartbeat) => {
+          const type = headers['gatehouse-event-type'];
           if (type === undefined || (isEventType(type) && consumer.handles.includes(type))) {
             let event: Recorded | undefined;
             try {
-              event = fromEnvelope(message.value?.toString() ?? '');
+              event = fromEnvelope(value);
             } catch (error) {
-              await this.poison(consumer, partition, message.offset, message.value?.toString() ?? '', error);
+              await this.poison(bus, consumer, partition, offset, value, error);
             }
             if (event && consumer.handles.includes(event.type)) await this.deliver(consumer, event, heartbeat);
           }
-          const position = /^\d+$/.test(message.headers?.['gatehouse-position']?.toString() ?? '') ? BigInt(message.headers!['gatehouse-position']!.toString()) : 0n;
+          const position = /^\d+$/.test(headers['gatehouse-position'] ?? '') ? BigInt(headers['gatehouse-position']) : 0n;
           if (position > state.position) state.position = position;
-          state.next.set(partition, BigInt(message.offset) + 1n);
+          state.next.set(partition, offset + 1n);
         },
       });
     } catch (error) {
       await stop();
       throw error;
     }
-    this.logger.log({ message: 'consumer follows Kafka', consumer: consumer.name, topic: topics.events });
+    this.logger.log({ message: 'consumer follows Kafka', consumer: consumer.name, topic: bus.topics.events });
     return { stop };
   }
 
   private groupOf(consumer: string): string {
-    return `${topicsOf(this.settings.KAFKA_TOPIC_PREFIX).groupPrefix}.consumer.${consumer}`;
+    return `${this.bus!.topics.groupPrefix}.consumer.${consumer}`;
   }
 
   /** A message on gatehouse.events that is no event: kept as a dead letter, and the consumer goes on. */
-  private async poison(consumer: Consumer, partition: number, offset: string, value: string, error: unknown): Promise<void> {
+  private async poison(bus: MessageBus, consumer: Consumer, partition: number, offset: bigint, value: string, error: unknown): Promise<void> {
     const now = this.clock().toISOString();
-    const events = topicsOf(this.settings.KAFKA_TOPIC_PREFIX).events;
-    const letter: DeadLetter = { id: `${consumer.name}:kafka-${partition}-${offset}`, consumer: consumer.name, eventId: '', eventType: 'malformed', stream: `${events}/${partition}`, position: offset, reason: `malformed message: ${reasonOf(error)}`, tries: 1, failedAt: now, status: 'dead', raw: value.slice(0, 10_000) };
+    const events = bus.topics.events;
+    const letter: DeadLetter = { id: `${consumer.name}:kafka-${partition}-${offset}`, consumer: consumer.name, eventId: '', eventType: 'malformed', stream: `${events}/${partition}`, position: offset.toString(), reason: `malformed message: ${reasonOf(error)}`, tries: 1, failedAt: now, status: 'dead', raw: value.slice(0, 10_000) };
     await this.readStore.write({ puts: [{ collection: DEAD_LETTERS, doc: letter }], deletes: [] }, { projection: `consumer:${consumer.name}@kafka`, position: 0n });
-    this.logger.error({ message: 'malformed message dead-lettered', consumer: consumer.name, partition, offset, error: errorName(error) });
+    this.logger.error({ message: 'malformed message dead-lettered', consumer: consumer.name, partition, offset: offset.toString(), error: errorName(error) });
     await this.sink?.publishDeadLetter(letter.stream, { source: events, ...letter }).catch(() => undefined);
   }
 
@@ -199,25 +195,14 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
     };
-    if (!this.fromKafka || this.groups.size === 0) return wait(() => ![...this.subscriptions.values()].some((s) => s.checkpoint < head));
+    if (!this.bus || this.groups.size === 0) return wait(() => ![...this.subscriptions.values()].some((s) => s.checkpoint < head));
     // Kafka: published up to the head, then every partition read up to its end.
     await wait(() => (this.sink?.position ?? 0n) >= head);
-    const admin = kafkaClient(this.settings.kafka, 'gatehouse-settled').admin();
-    await admin.connect();
-    try {
-      const ends = await admin.fetchTopicOffsets(topicsOf(this.settings.KAFKA_TOPIC_PREFIX).events);
-      for (const [name, group] of this.groups) {
-        const committed = await this.committed(admin, name);
-        await wait(() => ends.every(({ partition, high }) => (group.next.get(partition) ?? committed.get(partition) ?? 0n) >= BigInt(high)));
-      }
-    } finally {
-      await admin.disconnect().catch(() => undefined);
+    const ends = await this.bus.endOffsets(this.bus.topics.events);
+    for (const [name, group] of this.groups) {
+      const committed = await this.bus.committedOffsets(this.groupOf(name), this.bus.topics.events);
+      await wait(() => [...ends].every(([partition, end]) => (group.next.get(partition) ?? committed.get(partition) ?? 0n) >= end));
     }
-  }
-
-  private async committed(admin: Admin, consumer: string): Promise<Map<number, bigint>> {
-    const [topic] = await admin.fetchOffsets({ groupId: this.groupOf(consumer), topics: [topicsOf(this.settings.KAFKA_TOPIC_PREFIX).events] });
-    return new Map((topic?.partitions ?? []).filter((p) => p.offset !== '-1').map((p) => [p.partition, BigInt(p.offset)]));
   }
 
   status(): Array<{ consumer: string; source: 'log' | 'kafka'; position: string; failures: number }> {

@@ -10,7 +10,7 @@ import type { ReadStore } from '../../infra/readstore/port';
 import type { Doc } from '../../projections/projection';
 import { READ_STORE } from '../shared/tokens';
 import { DEAD_LETTER_SINK, type DeadLetterSink } from './dead-letters';
-import { topicsOf } from '../../infra/messaging/kafka';
+import { topicsOf } from '../../infra/messaging/port';
 import { isErrorCode, kindOf, type ErrorCode, type ErrorKind } from '../../domain/shared/errors';
 import { kindOfStatus } from '../shared/api-error';
 

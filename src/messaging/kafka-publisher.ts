@@ -1,13 +1,12 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import type { Producer } from 'kafkajs';
-import { connect } from 'node:net';
-import { ensureTopics, kafkaClient, partitionKey, toEnvelope, topicsOf } from '../../infra/messaging/kafka';
+import type { BusProducer, MessageBus } from '../../infra/messaging/port';
+import { partitionKey, toEnvelope } from '../../infra/messaging/wire';
 import type { EventStore, Subscription } from '../../infra/eventstore/port';
 import type { Position } from '../../domain/shared/envelope';
 import type { Recorded } from '../../domain/events';
 import type { ReadStore } from '../../infra/readstore/port';
 import { Settings } from '../config/config';
-import { EVENT_STORE, READ_STORE } from '../shared/tokens';
+import { EVENT_STORE, MESSAGE_BUS, READ_STORE } from '../shared/tokens';
 import { errorName } from './consumer';
 import type { DeadLetter, DeadLetterSink } from './dead-letters';
 import { Supervisor, type Worker, type WorkerRun } from '../shared/supervisor';
@@ -15,34 +14,6 @@ import { Supervisor, type Worker, type WorkerRun } from '../shared/supervisor';
 const CHECKPOINT = 'publisher:kafka';
 /** The publisher's supervised worker, as /health and /metrics name it. */
 export const PUBLISHER_WORKER = 'publisher';
-
-/**
- * Resolves once one of the brokers (`host:port,…`) takes a TCP connection; fails within
- * `timeoutMs` when none does. A supervised start asks this first, so a broker that is down
- * makes it wait out its backoff (and a shutdown never waits out the Kafka client's own long
- * connect retries) instead of hanging in a connect.
- */
-export async function reachBrokers(brokers: string, timeoutMs = 2_000): Promise<void> {
-  const tries = brokers.split(',').map((broker) => {
-    const at = broker.trim().lastIndexOf(':');
-    const host = broker.trim().slice(0, at).replace(/^\[|\]$/g, '');
-    const port = Number(broker.trim().slice(at + 1));
-    return new Promise<void>((resolve, reject) => {
-      const socket = connect({ host, port });
-      const done = (error?: Error) => {
-        socket.destroy();
-        if (error) reject(error);
-        else resolve();
-      };
-      socket.setTimeout(timeoutMs, () => done(Object.assign(new Error('no broker answered in time'), { code: 'ETIMEDOUT' })));
-      socket.once('connect', () => done());
-      socket.once('error', (error) => done(error));
-    });
-  });
-  await Promise.any(tries).catch((error: AggregateError) => {
-    throw error.errors?.[0] ?? error;
-  });
-}
 
 /**
  * Publishes every event to Kafka in log order from a stored checkpoint: the
@@ -60,7 +31,7 @@ export async function reachBrokers(brokers: string, timeoutMs = 2_000): Promise<
 @Injectable()
 export class KafkaPublisher implements OnApplicationBootstrap, OnApplicationShutdown, DeadLetterSink {
   private readonly logger = new Logger('kafka-publisher');
-  private producer?: Producer;
+  private producer?: BusProducer;
   private subscription?: Subscription;
   private running = true;
   private published = 0;
@@ -74,6 +45,7 @@ export class KafkaPublisher implements OnApplicationBootstrap, OnApplicationShut
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(READ_STORE) private readonly readStore: ReadStore,
     private readonly settings: Settings,
+    @Inject(MESSAGE_BUS) private readonly bus: MessageBus | null,
   ) {}
 
   /** The supervised worker (none when publication is off). */
@@ -82,40 +54,40 @@ export class KafkaPublisher implements OnApplicationBootstrap, OnApplicationShut
   }
 
   get enabled(): boolean {
-    return !!this.settings.KAFKA_BROKERS && this.settings.CONSUMERS === 'on';
+    return !!this.bus && this.settings.CONSUMERS === 'on';
   }
 
   async onApplicationBootstrap(): Promise<void> {
     if (!this.enabled) return;
     // A broker that answers: started before the service takes requests (its topics exist then, for the
     // command transport too). One that is down must not hold up the service's start: in the background.
-    const reachable = await reachBrokers(this.settings.KAFKA_BROKERS!).then(() => true, () => false);
-    await this.supervisor.supervise({ name: PUBLISHER_WORKER, start: (fail) => this.start(fail), position: () => this.position }, { background: !reachable });
+    const bus = this.bus!;
+    const reachable = await bus.reach().then(() => true, () => false);
+    await this.supervisor.supervise({ name: PUBLISHER_WORKER, start: (fail) => this.start(bus, fail), position: () => this.position }, { background: !reachable });
   }
 
   /** One run: topics, producer, then the log from the checkpoint. */
-  private async start(fail: (error: unknown) => void): Promise<WorkerRun> {
-    const kafka = kafkaClient(this.settings.kafka, 'gatehouse-publisher');
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: { retries: 30, initialRetryTime: 200, maxRetryTime: 2_000 } });
+  private async start(bus: MessageBus, fail: (error: unknown) => void): Promise<WorkerRun> {
+    let producer: BusProducer | undefined;
     let subscription: Subscription | undefined;
     const stop = async () => {
       await subscription?.stop();
       if (this.producer === producer) this.producer = undefined;
-      await producer.disconnect().catch(() => undefined);
+      await producer?.close();
     };
     try {
       this.from = await this.readStore.checkpoint(CHECKPOINT);
-      await reachBrokers(this.settings.KAFKA_BROKERS!);
-      await ensureTopics(kafka, this.settings.KAFKA_TOPIC_PREFIX, this.settings.KAFKA_PARTITIONS);
-      await producer.connect();
+      await bus.reach();
+      await bus.ensureTopics();
+      producer = await bus.producer();
       this.producer = producer;
-      subscription = this.store.subscribe((events, next) => this.publishEvents(events, next), { from: this.from, batchSize: 500, onError: fail });
+      subscription = this.store.subscribe((events, next) => this.publishEvents(bus, events, next), { from: this.from, batchSize: 500, onError: fail });
       this.subscription = subscription;
     } catch (error) {
       await stop();
       throw error;
     }
-    this.logger.log({ message: 'publishing events to Kafka', topic: topicsOf(this.settings.KAFKA_TOPIC_PREFIX).events, from: this.from.toString() });
+    this.logger.log({ message: 'publishing events to Kafka', topic: bus.topics.events, from: this.from.toString() });
     return { stop, caughtUp: subscription.caughtUp };
   }
 
@@ -123,7 +95,7 @@ export class KafkaPublisher implements OnApplicationBootstrap, OnApplicationShut
     this.running = false;
     await this.supervisor.stop();
     await this.subscription?.stop();
-    await this.producer?.disconnect().catch(() => undefined);
+    await this.producer?.close();
   }
 
   /** Where publication stands: the last position Kafka acknowledged. */
@@ -139,16 +111,16 @@ export class KafkaPublisher implements OnApplicationBootstrap, OnApplicationShut
   /** R-BILL-3: a dead letter also goes to `gatehouse.dead-letters`, for operators' tools (the event's data stays home). */
   async publish(letter: DeadLetter): Promise<void> {
     const { event: _event, _pos, ...summary } = letter;
-    await this.publishDeadLetter(letter.orgId ?? letter.stream, { source: topicsOf(this.settings.KAFKA_TOPIC_PREFIX).events, ...summary });
+    await this.publishDeadLetter(letter.orgId ?? letter.stream, { source: this.bus?.topics.events, ...summary });
   }
 
   /** Anything that could not be handled, with its reason (a malformed command or event, a failed effect). */
   async publishDeadLetter(key: string, record: Record<string, unknown>): Promise<void> {
-    if (!this.producer) return;
-    await this.producer.send({ topic: topicsOf(this.settings.KAFKA_TOPIC_PREFIX).deadLetters, acks: -1, messages: [{ key, value: JSON.stringify(record) }] });
+    if (!this.producer || !this.bus) return;
+    await this.producer.send(this.bus.topics.deadLetters, [{ key, value: JSON.stringify(record) }]);
   }
 
-  private async publishEvents(events: Recorded[], next: Position): Promise<void> {
+  private async publishEvents(bus: MessageBus, events: Recorded[], next: Position): Promise<void> {
     const messages = events.map((event) => ({
       key: partitionKey(event),
       value: JSON.stringify(toEnvelope(event)),
@@ -158,7 +130,7 @@ export class KafkaPublisher implements OnApplicationBootstrap, OnApplicationShut
     for (let attempt = 1; ; attempt++) {
       if (!this.running) throw new Error('stopping');
       try {
-        await this.producer!.send({ topic: topicsOf(this.settings.KAFKA_TOPIC_PREFIX).events, acks: -1, messages });
+        await this.producer!.send(bus.topics.events, messages);
         break;
       } catch (error) {
         const delay = Math.min(200 * 2 ** attempt, 5_000);

@@ -2,3 +2,5 @@ export const EVENT_STORE = Symbol('EventStore');
 export const CLOCK = Symbol('Clock');
 export type Clock = () => Date;
 export const READ_STORE = Symbol('ReadStore');
+/** The message bus (Kafka), or null when none is configured. */
+export const MESSAGE_BUS = Symbol('MessageBus');
