@@ -121,6 +121,22 @@ export class MongoReadStore implements ReadStore {
     await this.collection('rm_generations').replaceOne({ _id: projection }, { _id: projection, generation }, { upsert: true });
   }
 
+  /** Rev 0 inserts (a duplicate key: someone else created it first); any other replaces the document only while it holds that rev. */
+  async swap<D extends Doc & { rev: number }>(collection: string, doc: Omit<D, 'rev'>, expected: number): Promise<boolean> {
+    const stored = toMongo({ ...doc, rev: expected + 1 } as Doc);
+    if (expected === 0) {
+      try {
+        await this.collection(collection).insertOne(stored);
+        return true;
+      } catch (error) {
+        if ((error as { code?: number }).code === DUPLICATE_KEY) return false;
+        throw error;
+      }
+    }
+    const { matchedCount } = await this.collection(collection).replaceOne({ _id: stored._id, rev: expected }, stored);
+    return matchedCount === 1;
+  }
+
   async ping(): Promise<void> {
     await this.db.command({ ping: 1 });
   }

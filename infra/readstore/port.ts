@@ -47,6 +47,12 @@ export interface ReadStore {
   /** Which generation of a projection's collections the service reads and writes (1 until a rebuild switches it). */
   generation(projection: string): Promise<number>;
   switchGeneration(projection: string, generation: number): Promise<void>;
+  /**
+   * Small shared state that several replicas update (leases, throttles): stores `doc` with `rev: expected + 1`
+   * only when the stored document's `rev` is still `expected` (0: no document yet); false when another writer
+   * came first (read it again and retry). Not for projection collections (no generations, no position guard).
+   */
+  swap<D extends Doc & { rev: number }>(collection: string, doc: Omit<D, 'rev'>, expected: number): Promise<boolean>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -205,6 +205,18 @@ export class SqliteReadStore implements ReadStore {
     this.statement('INSERT OR REPLACE INTO rm_generations (projection, generation) VALUES (?, ?)').run(projection, generation);
   }
 
+  async swap<D extends Doc & { rev: number }>(collection: string, doc: Omit<D, 'rev'>, expected: number): Promise<boolean> {
+    const name = this.ensureTable(collection);
+    const json = JSON.stringify({ ...doc, rev: expected + 1 });
+    // Rev 0 only creates, any other only replaces the document that still holds it (as MongoDB's insert and filtered replace do):
+    // a swap from a rev whose document was deleted meanwhile loses instead of bringing it back.
+    const { changes } =
+      expected === 0
+        ? this.statement(`INSERT INTO ${name} (id, doc) VALUES (?, ?) ON CONFLICT(id) DO NOTHING`).run(doc.id, json)
+        : this.statement(`UPDATE ${name} SET doc = ? WHERE id = ? AND json_extract(doc, '$.rev') = ?`).run(json, doc.id, expected);
+    return changes === 1;
+  }
+
   async ping(): Promise<void> {
     this.statement('SELECT 1').get();
   }
