@@ -1,6 +1,5 @@
 import type { Organization } from '../organization/organization';
-import { accessOf, can, type MemberAccess, type Standing } from './access';
-import type { ActorStanding } from './account';
+import { accessOf, can, type ActorStanding, type MemberAccess, type Standing } from './access';
 import { OWNER_ROLE_ID } from './roles';
 import { DomainError, NotFound, systemAdminsOnly } from '../shared/errors';
 import type { Actor } from '../shared/envelope';

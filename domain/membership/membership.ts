@@ -1,5 +1,4 @@
-import { managesAccount, requireNotImpersonating, type AccountManager } from '../access/account';
-import { assignableRole, isGrantLive, requireCeiling, requirePermission, type Grant, type MemberAccess, type Standing } from '../access/access';
+import { assignableRole, isGrantLive, managesAccount, requireCeiling, requireNotImpersonating, requirePermission, type AccountManager, type Grant, type MemberAccess, type Standing } from '../access/access';
 import { isPermissionName, PERMISSIONS } from '../access/permissions';
 import { requireValidAccessCode } from '../accesscode/accesscode';
 import type { OrgContext } from '../organization/organization';

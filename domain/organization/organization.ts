@@ -1,7 +1,6 @@
-import { requireSystemAdmin, type ActorStanding } from '../access/account';
 import type { Role, Preset } from '../access/roles';
 import { presetRoles } from '../access/roles';
-import { assignableRole, requireCeiling, requirePermission, type MemberAccess } from '../access/access';
+import { assignableRole, requireCeiling, requirePermission, requireSystemAdmin, type ActorStanding, type MemberAccess } from '../access/access';
 import { PERMISSIONS } from '../access/permissions';
 import type { Context, Decider, DomainEvent } from '../shared/decider';
 import { DomainError, NotFound } from '../shared/errors';

@@ -12,6 +12,8 @@ export type PartnerEvent =
 export type PartnerCommand =
   | { type: 'CreatePartner'; partnerId: string; name: string }
   | { type: 'AddPartnerAdmin'; userId: string }
+  /** R-SYS-2: a partner admin places a person in the partner's orgs, maybe as a partner admin too. */
+  | { type: 'PlacePartnerUser'; userId: string; admin: boolean }
   | { type: 'AttachOrg'; orgId: string };
 
 export interface Partner {
@@ -29,6 +31,11 @@ export function requirePartnerAdmin(partner: Partner, userId: string): void {
   if (!isPartnerAdmin(partner, userId)) throw new NotFound('partner');
 }
 
+/** R-SEC-1: an org outside the partner answers, to the partner's admins, as if it did not exist. */
+export function requireOrgOfPartner(org: { partnerId?: string }, partnerId: string): void {
+  if (org.partnerId !== partnerId) throw new NotFound('organization');
+}
+
 export const partner: Decider<Partner, PartnerCommand, PartnerEvent> = {
   initialState: () => ({ exists: false, partnerId: '', name: '', admins: [], orgs: [] }),
   decide(state, command, ctx: Context) {
@@ -43,6 +50,8 @@ export const partner: Decider<Partner, PartnerCommand, PartnerEvent> = {
     switch (command.type) {
       case 'AddPartnerAdmin':
         return state.admins.includes(command.userId) ? [] : [{ type: 'PartnerAdminAdded', data: { partnerId: state.partnerId, userId: command.userId } }];
+      case 'PlacePartnerUser':
+        return command.admin && !state.admins.includes(command.userId) ? [{ type: 'PartnerAdminAdded', data: { partnerId: state.partnerId, userId: command.userId } }] : [];
       case 'AttachOrg':
         return state.orgs.includes(command.orgId) ? [] : [{ type: 'PartnerOrgAttached', data: { partnerId: state.partnerId, orgId: command.orgId } }];
     }

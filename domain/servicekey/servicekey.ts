@@ -1,5 +1,4 @@
-import { requireNotImpersonating } from '../access/account';
-import { requireCeiling, requirePermission, type MemberAccess } from '../access/access';
+import { requireCeiling, requireNotImpersonating, requirePermission, type MemberAccess } from '../access/access';
 import { isPermissionName, PERMISSIONS } from '../access/permissions';
 import type { Role } from '../access/roles';
 import type { OrgContext } from '../organization/organization';

@@ -1,4 +1,4 @@
-import type { AccountManager } from '../access/account';
+import type { AccountManager } from '../access/access';
 import type { Context, Decider, DomainEvent } from '../shared/decider';
 import { DomainError } from '../shared/errors';
 

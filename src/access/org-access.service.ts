@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { requireSystemAdmin, type ActorStanding } from '../../domain/access/account';
-import type { MemberAccess } from '../../domain/access/access';
+import { requireSystemAdmin, type ActorStanding, type MemberAccess } from '../../domain/access/access';
 import { isSystemAdminOf, reachOf, type Reach } from '../../domain/access/reach';
 import { membership, membershipStream } from '../../domain/membership/membership';
 import { organization, orgStream, type OrgContext, type Organization } from '../../domain/organization/organization';

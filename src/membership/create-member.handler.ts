@@ -1,8 +1,8 @@
 import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { normalizeEmail } from '../../domain/shared/email';
-import { DomainError, NotFound } from '../../domain/shared/errors';
-import { partner, partnerStream, requirePartnerAdmin } from '../../domain/partner/partner';
+import { DomainError } from '../../domain/shared/errors';
+import { partner, partnerStream, requireOrgOfPartner } from '../../domain/partner/partner';
 import { emailReservation, emailStream } from '../../domain/user/user';
 import { hashPassword } from '../../infra/crypto/passwords';
 import { emailKey, newId, newTemporaryPassword } from '../../infra/crypto/secrets';
@@ -112,8 +112,7 @@ export class CreateMemberHandler implements ICommandHandler<CreateMember> {
     const changes: Change[] = [];
     for (const { orgId, role, locations } of placements) {
       const { context } = await this.orgAccess.context(orgId, meta.actor);
-      // R-SEC-1: an org outside the partner answers as if it did not exist.
-      if (via && context.org.partnerId !== via.partnerId) throw new NotFound('organization');
+      if (via) requireOrgOfPartner(context.org, via.partnerId);
       changes.push(...(await this.joining.addMember(userId, { roleId: role, locations: locations ?? null, via: how }, context)));
     }
     return changes;
@@ -122,8 +121,6 @@ export class CreateMemberHandler implements ICommandHandler<CreateMember> {
   private async partnerChanges({ partner: via }: Destination, userId: string, meta: CommandMeta): Promise<Change[]> {
     if (!via) return [];
     const from = await this.streams.load(partnerStream(via.partnerId), partner);
-    requirePartnerAdmin(from.state, meta.actor.id);
-    const context = { now: this.clock(), actor: meta.actor };
-    return via.admin ? [{ from, events: partner.decide(from.state, { type: 'AddPartnerAdmin', userId }, context) }] : [];
+    return [{ from, events: partner.decide(from.state, { type: 'PlacePartnerUser', userId, admin: via.admin }, { now: this.clock(), actor: meta.actor }) }];
   }
 }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { AccountManager } from '../../domain/access/account';
+import type { AccountManager } from '../../domain/access/access';
 import { accessCodeProblem, accessCodeReservation, accessCodeStream } from '../../domain/accesscode/accesscode';
 import { membership, membershipStream, type MembershipCommand } from '../../domain/membership/membership';
 import type { OrgContext } from '../../domain/organization/organization';

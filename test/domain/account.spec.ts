@@ -1,4 +1,4 @@
-import { managesAccount } from '../../domain/access/account';
+import { managesAccount } from '../../domain/access/access';
 import { fold } from '../../domain/shared/decider';
 import { DomainError } from '../../domain/shared/errors';
 import { membership, requireCredentialsAuthority, requireProfileAuthority, type MembershipEvent } from '../../domain/membership/membership';
