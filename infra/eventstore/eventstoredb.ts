@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import {
-  ANY,
   BACKWARDS,
   END,
+  FORWARDS,
   EventStoreDBClient,
   NO_STREAM,
   START as LOG_START,
@@ -17,6 +17,8 @@ import {
   jsonEvent,
   type AllStreamResolvedEvent,
   type AppendExpectedRevision,
+  type Direction,
+  type ReadRevision,
   type JSONType,
   type Position as LogPosition,
   type ReadPosition,
@@ -25,7 +27,8 @@ import {
 import type { EventRegistry } from '../../domain/shared/event-registry';
 import { replayedResult, type StoredIdentity } from './append-rules';
 import { AppendSignal, CatchUpSubscription } from './catch-up-subscription';
-import { recorded, WrongExpectedVersion, type AppendRequest, type AppendResult, type EventFilter, type EventStore, type ExpectedVersion, type NewEvent, type ReadAllOptions, type ReadAllResult, type SubscribeOptions, type SubscriptionHandler } from './port';
+import { EMPTY_STREAM, GENESIS, hashOf, isoTime, seal, storedData, type ChainHead, type Seal, type StoredEvent } from './hash-chain';
+import { recorded, WrongExpectedVersion, type AppendRequest, type AppendResult, type ChainOrigin, type EventFilter, type EventStore, type ExpectedVersion, type NewEvent, type ReadAllOptions, type ReadAllResult, type ReadStoredOptions, type ReadStoredResult, type StoredFilter, type SubscribeOptions, type SubscriptionHandler } from './port';
 import { START, type EventMetadata, type Position } from '../../domain/shared/envelope';
 import type { Recorded } from '../../domain/events';
 import { DomainError } from '../../domain/shared/errors';
@@ -46,6 +49,9 @@ interface StoredEnvelope extends EventMetadata {
   $causationId?: string;
   schemaVersion: number;
   recordedAt: string;
+  /** R-AUD-3; absent on events stored before the hash chain existed (an ESDB event cannot be amended). */
+  prevHash?: string;
+  hash?: string;
 }
 
 /** The fields of an ESDB recorded event this adapter reads (stream reads and `$all` reads both have them). */
@@ -127,18 +133,75 @@ export class EventStoreDbEventStore implements EventStore {
     return results;
   }
 
+  /**
+   * The batch is sealed onto the stream's head (R-AUD-3) and appended with that
+   * head's exact revision, so ESDB's own version check keeps two writers from
+   * chaining onto the same head. `any` becomes "the head just read"; when another
+   * writer moves it first, the batch is sealed onto the new head and tried again.
+   */
   private async write(stream: string, events: NewEvent[], expected: ExpectedVersion): Promise<AppendResult> {
-    const recordedAt = this.clock().toISOString();
-    const data = events.map((event) =>
-      jsonEvent({ id: logEventId(event.eventId), type: event.type, data: event.data as JSONType, metadata: this.envelope(event, recordedAt) }),
-    );
-    const appended = await this.client
-      .appendToStream(stream, data, { expectedRevision: toExpectedRevision(expected) })
-      .catch((error: unknown) => {
+    const recordedAt = isoTime(this.clock());
+    const stored = events.map((event) => ({
+      ...event,
+      schemaVersion: event.schemaVersion ?? this.options.registry.currentVersion(event.type),
+      data: storedData(event.data).data,
+    }));
+    for (let attempt = 0; ; attempt++) {
+      const target = await this.chainTarget(stream, events, expected);
+      if ('replay' in target) return this.replay(stream, events, target.replay);
+      const seals = seal(stream, target.head, recordedAt, stored);
+      const data = stored.map((event, i) =>
+        jsonEvent({ id: logEventId(event.eventId), type: event.type, data: event.data as JSONType, metadata: this.envelope(event, recordedAt, seals[i]) }),
+      );
+      const appended = await this.client.appendToStream(stream, data, { expectedRevision: target.revision }).catch((error: unknown) => {
         if (!(error instanceof WrongExpectedVersionError)) throw storeError(error);
+        if (expected === 'any' && attempt < 20) return undefined;
         const actual = error.actualVersion === NO_STREAM ? 'no_stream' : Number(error.actualVersion);
         throw new WrongExpectedVersion(stream, expected, actual);
       });
+      if (appended) return this.landed(stream, events, appended);
+    }
+  }
+
+  /** Where a batch goes: the head it chains onto and the revision ESDB must find there, or a retry of a batch already at the end. */
+  private async chainTarget(
+    stream: string,
+    events: NewEvent[],
+    expected: ExpectedVersion,
+  ): Promise<{ head: ChainHead; revision: AppendExpectedRevision } | { replay: { stream: string; streamVersion: number } }> {
+    if (expected === 'no_stream') return { head: EMPTY_STREAM, revision: NO_STREAM };
+    if (expected === 'any') {
+      const [last] = await this.readLog(stream, END, 1, BACKWARDS);
+      if (!last) return { head: EMPTY_STREAM, revision: NO_STREAM };
+      const version = Number(last.revision);
+      // The batch is already the stream's end: a retry (ESDB would not recognise it against an exact revision).
+      if (envelopeOf(last).eventId === events[events.length - 1].eventId) return { replay: { stream, streamVersion: version - events.length + 1 } };
+      return { head: { version, hash: await this.hashOfEvent(last) }, revision: last.revision };
+    }
+    const [at] = await this.readLog(stream, BigInt(expected), 1);
+    if (!at) {
+      const [last] = await this.readLog(stream, END, 1, BACKWARDS);
+      throw new WrongExpectedVersion(stream, expected, last ? Number(last.revision) : 'no_stream');
+    }
+    return { head: { version: expected, hash: await this.hashOfEvent(at) }, revision: BigInt(expected) };
+  }
+
+  /**
+   * An event's hash; for one stored before the chain existed, derived by the same
+   * rule from its stream's start (once per stream: the next append stores hashes).
+   */
+  private async hashOfEvent(event: LogEvent): Promise<string> {
+    const own = envelopeOf(event).hash;
+    if (own) return own;
+    let prevHash = GENESIS;
+    for (const earlier of await this.readLog(event.streamId, 0n, Number(event.revision) + 1)) {
+      const line = this.toStored(earlier);
+      prevHash = line.hash ?? hashOf({ ...line, prevHash: line.prevHash ?? prevHash });
+    }
+    return prevHash;
+  }
+
+  private async landed(stream: string, events: NewEvent[], appended: { nextExpectedRevision: bigint; position?: LogPosition }): Promise<AppendResult> {
     const version = Number(appended.nextExpectedRevision);
     // The server answers without a position when it cannot tell where a recognised retry's original landed.
     const position = this.seen(validPosition(appended.position) ?? positionOf((await this.readLog(stream, version, 1))[0]));
@@ -165,12 +228,14 @@ export class EventStoreDbEventStore implements EventStore {
     if (this.appended.size > REMEMBERED_BATCHES) this.appended.delete(this.appended.keys().next().value!);
   }
 
-  private envelope(event: NewEvent, recordedAt: string): StoredEnvelope {
+  private envelope(event: NewEvent & { schemaVersion: number }, recordedAt: string, sealed: Seal): StoredEnvelope {
     const { actor, realActor, orgId, correlationId, causationId } = event.metadata;
     return {
       eventId: event.eventId,
-      schemaVersion: event.schemaVersion ?? this.options.registry.currentVersion(event.type),
+      schemaVersion: event.schemaVersion,
       recordedAt,
+      prevHash: sealed.prevHash,
+      hash: sealed.hash,
       actor,
       realActor,
       orgId,
@@ -187,9 +252,15 @@ export class EventStoreDbEventStore implements EventStore {
   }
 
   /** A stream's raw events; a missing stream is empty. */
-  private async readLog(stream: string, fromVersion: number, maxCount: number = Number.MAX_SAFE_INTEGER): Promise<LogEvent[]> {
+  private async readLog(
+    stream: string,
+    from: number | ReadRevision,
+    maxCount: number = Number.MAX_SAFE_INTEGER,
+    direction: Direction = FORWARDS,
+  ): Promise<LogEvent[]> {
     try {
-      const resolved = await collect(this.client.readStream(stream, { fromRevision: BigInt(fromVersion), maxCount }));
+      const fromRevision = typeof from === 'number' ? BigInt(from) : from;
+      const resolved = await collect(this.client.readStream(stream, { fromRevision, maxCount, direction }));
       return resolved.flatMap(({ event }) => (event ? [event] : []));
     } catch (error) {
       if (error instanceof StreamNotFoundError) return [];
@@ -203,18 +274,33 @@ export class EventStoreDbEventStore implements EventStore {
    * back therefore scans everything in between, including other applications' events.
    */
   async readAll(from: Position, options: ReadAllOptions = {}): Promise<ReadAllResult> {
-    const limit = options.limit ?? 1000;
+    const { events, next } = await this.scan(from, options.limit ?? 1000, (event) => matches(event, options.filter));
+    return { events: events.map((e) => this.toRecorded(e)), next };
+  }
+
+  /** The same scan of `$all` as readAll: the org and time filters are applied here too. */
+  async readStored(from: Position, options: ReadStoredOptions = {}): Promise<ReadStoredResult> {
+    const { events, next } = await this.scan(from, options.limit ?? 1000, (event) => matchesStored(event, options.filter));
+    return { events: events.map((e) => this.toStored(e)), next };
+  }
+
+  /** ESDB events are never amended: events from before the chain stay unchained (hash null), and `verify` counts them. */
+  async chainOrigin(): Promise<ChainOrigin> {
+    return { legacyEvents: 0 };
+  }
+
+  private async scan(from: Position, limit: number, wanted: (event: LogEvent) => boolean): Promise<{ events: LogEvent[]; next: Position }> {
     // +1: a read from a position includes the event at that position, which we skip.
     const pageSize = Math.min(Math.max(limit + 1, 256), 4096);
-    const events: Recorded[] = [];
+    const events: LogEvent[] = [];
     let next = from;
     for (;;) {
       const page = await collect(this.client.readAll({ fromPosition: toReadPosition(next), maxCount: pageSize }));
       for (const { event } of page) {
         if (!event || event.position.commit <= next) continue;
         next = event.position.commit;
-        if (!isGatehouseEvent(event) || !matches(event, options.filter)) continue;
-        events.push(this.toRecorded(event));
+        if (!isGatehouseEvent(event) || !wanted(event)) continue;
+        events.push(event);
         if (events.length === limit) return { events, next };
       }
       if (page.length < pageSize) return { events, next };
@@ -276,6 +362,28 @@ export class EventStoreDbEventStore implements EventStore {
     await this.client.dispose();
   }
 
+  /** The export line's field order (SPEC 5.1): schema version and data as stored. */
+  private toStored(event: LogEvent): StoredEvent {
+    const stored = envelopeOf(event);
+    return {
+      eventId: stored.eventId,
+      type: event.type,
+      schemaVersion: stored.schemaVersion,
+      stream: event.streamId,
+      streamVersion: Number(event.revision),
+      position: positionOf(event),
+      recordedAt: stored.recordedAt,
+      actor: stored.actor,
+      realActor: stored.realActor ?? null,
+      orgId: stored.orgId ?? null,
+      correlationId: stored.correlationId,
+      causationId: stored.causationId ?? null,
+      data: event.data,
+      prevHash: stored.prevHash ?? null,
+      hash: stored.hash ?? null,
+    };
+  }
+
   private toRecorded(event: LogEvent): Recorded {
     const stored = envelopeOf(event);
     const { version, data } = this.options.registry.upcast(event.type, stored.schemaVersion, event.data, { orgId: stored.orgId });
@@ -294,12 +402,6 @@ export class EventStoreDbEventStore implements EventStore {
     };
     return recorded(envelope, event.type, data);
   }
-}
-
-function toExpectedRevision(expected: ExpectedVersion): AppendExpectedRevision {
-  if (expected === 'any') return ANY;
-  if (expected === 'no_stream') return NO_STREAM;
-  return BigInt(expected);
 }
 
 function toReadPosition(position: Position): ReadPosition {
@@ -370,6 +472,16 @@ function isGatehouseEvent(event: LogEvent): boolean {
 function matches(event: LogEvent, filter: EventFilter | undefined): boolean {
   if (filter?.types && !filter.types.includes(event.type)) return false;
   if (filter?.streamPrefix && !event.streamId.startsWith(filter.streamPrefix)) return false;
+  return true;
+}
+
+function matchesStored(event: LogEvent, filter: StoredFilter | undefined): boolean {
+  if (!matches(event, filter)) return false;
+  const stored = envelopeOf(event);
+  if (filter?.orgId !== undefined && stored.orgId !== filter.orgId) return false;
+  const at = Date.parse(stored.recordedAt);
+  if (filter?.recordedFrom && at < filter.recordedFrom.getTime()) return false;
+  if (filter?.recordedBefore && at >= filter.recordedBefore.getTime()) return false;
   return true;
 }
 

@@ -8,6 +8,9 @@
 import type { Recorded } from '../../domain/events';
 import type { Envelope, EventMetadata, Position } from '../../domain/shared/envelope';
 import type { ErrorCode } from '../../domain/shared/errors';
+import type { StoredEvent } from './hash-chain';
+
+export type { StoredEvent } from './hash-chain';
 
 export interface NewEvent<D = unknown> {
   eventId: string;
@@ -72,6 +75,39 @@ export interface ReadAllResult {
   next: Position;
 }
 
+/** What the history export selects by (R-AUD-2), besides what any log reader may. */
+export interface StoredFilter extends EventFilter {
+  orgId?: string;
+  /** Inclusive. */
+  recordedFrom?: Date;
+  /** Exclusive. */
+  recordedBefore?: Date;
+}
+
+export interface ReadStoredOptions {
+  limit?: number;
+  filter?: StoredFilter;
+}
+
+export interface ReadStoredResult {
+  events: StoredEvent[];
+  /** As in ReadAllResult: past every event the filter skipped. */
+  next: Position;
+}
+
+/**
+ * How a store's hash chain began (R-AUD-3). A store that held events before the
+ * chain existed chained them once, when it was upgraded: their hashes prove them
+ * unchanged since `chainedAt`, not since they were appended.
+ */
+export interface ChainOrigin {
+  chainedAt?: string;
+  /** Events chained at the upgrade rather than when appended; 0 for a store that always had the chain. */
+  legacyEvents: number;
+  /** The position of the last of them. */
+  legacyThrough?: Position;
+}
+
 export type SubscriptionHandler = (events: Recorded[], checkpoint: Position) => Promise<void> | void;
 
 export interface SubscribeOptions {
@@ -105,6 +141,9 @@ export interface EventStore {
   readStream(stream: string, fromVersion?: number): Promise<Recorded[]>;
   /** Events after `from` in global order. */
   readAll(from: Position, options?: ReadAllOptions): Promise<ReadAllResult>;
+  /** Events after `from` in global order exactly as stored (schema version and data before any upcast), with their hashes (R-AUD-2, R-AUD-3). */
+  readStored(from: Position, options?: ReadStoredOptions): Promise<ReadStoredResult>;
+  chainOrigin(): Promise<ChainOrigin>;
   /** The position of the last event readers can see now. */
   headPosition(): Promise<Position>;
   /** Catch up from a checkpoint, then stay live. */

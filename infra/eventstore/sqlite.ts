@@ -4,7 +4,8 @@ import { dirname } from 'node:path';
 import type { EventRegistry } from '../../domain/shared/event-registry';
 import { AppendSignal, CatchUpSubscription } from './catch-up-subscription';
 import { checkExpected, replayedResult } from './append-rules';
-import { recorded, type AppendRequest, type AppendResult, type EventStore, type ExpectedVersion, type NewEvent, type ReadAllOptions, type ReadAllResult, type SubscribeOptions, type SubscriptionHandler } from './port';
+import { GENESIS, hashOf, isoTime, seal, storedData, type StoredEvent } from './hash-chain';
+import { recorded, type AppendRequest, type AppendResult, type ChainOrigin, type EventStore, type ExpectedVersion, type NewEvent, type ReadAllOptions, type ReadAllResult, type ReadStoredOptions, type ReadStoredResult, type StoredFilter, type SubscribeOptions, type SubscriptionHandler } from './port';
 import type { Position } from '../../domain/shared/envelope';
 import type { Recorded } from '../../domain/events';
 
@@ -29,6 +30,8 @@ interface EventRow {
   org_id: string | null;
   metadata: string;
   data: string;
+  prev_hash: string | null;
+  hash: string | null;
 }
 
 interface PendingAppend {
@@ -49,10 +52,21 @@ CREATE TABLE IF NOT EXISTS events (
   org_id         TEXT,
   metadata       TEXT    NOT NULL,
   data           TEXT    NOT NULL,
+  prev_hash      TEXT,
+  hash           TEXT,
   UNIQUE (stream, stream_version)
 );
 CREATE INDEX IF NOT EXISTS events_org ON events (org_id, position) WHERE org_id IS NOT NULL;
+-- R-AUD-3: set once, when a store that already held events got the hash chain.
+CREATE TABLE IF NOT EXISTS chain_origin (
+  id             INTEGER PRIMARY KEY CHECK (id = 1),
+  chained_at     TEXT    NOT NULL,
+  legacy_events  INTEGER NOT NULL,
+  legacy_through INTEGER
+);
 `;
+
+const BACKFILL_PAGE = 1000;
 
 /**
  * The embedded event store. SQLite has one writer at a time, so the rowid is the
@@ -77,14 +91,15 @@ export class SqliteEventStore implements EventStore {
     this.db.pragma(`synchronous = ${options.synchronous ?? 'full'}`);
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
+    this.chainLegacyEvents();
     this.pollMs = options.pollMs ?? 250;
     this.clock = options.clock ?? (() => new Date());
     this.statements = {
       insert: this.db.prepare(
-        `INSERT INTO events (event_id, stream, stream_version, type, schema_version, recorded_at, org_id, metadata, data)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO events (event_id, stream, stream_version, type, schema_version, recorded_at, org_id, metadata, data, prev_hash, hash)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
-      streamVersion: this.db.prepare('SELECT max(stream_version) AS v FROM events WHERE stream = ?').pluck(),
+      streamHead: this.db.prepare('SELECT stream_version, hash FROM events WHERE stream = ? ORDER BY stream_version DESC LIMIT 1'),
       byEventId: this.db.prepare('SELECT event_id, stream, stream_version, position FROM events WHERE event_id = ?'),
       readStream: this.db.prepare('SELECT * FROM events WHERE stream = ? AND stream_version >= ? ORDER BY stream_version'),
       head: this.db.prepare('SELECT coalesce(max(position), 0) FROM events').pluck(),
@@ -143,26 +158,74 @@ export class SqliteEventStore implements EventStore {
         .map((row) => ({ eventId: row.event_id, stream: row.stream, streamVersion: row.stream_version, position: BigInt(row.position) }));
       return replayedResult(stream, events, stored);
     }
-    const current = (this.statements.streamVersion.get(stream) as number | null) ?? -1;
+    // One writer at a time (this transaction): the head read here is the one the batch chains onto (R-AUD-3).
+    const head = this.statements.streamHead.get(stream) as { stream_version: number; hash: string | null } | undefined;
+    const current = head?.stream_version ?? -1;
     checkExpected(stream, expected, current);
+    if (head && head.hash === null) throw new Error(`stream ${stream}: version ${current} has no hash (written outside Gatehouse?); run verify`);
     const recordedAt = this.clock().getTime();
+    const stored = events.map((event) => ({
+      ...event,
+      schemaVersion: event.schemaVersion ?? this.options.registry.currentVersion(event.type),
+      ...storedData(event.data),
+    }));
+    const seals = seal(stream, { version: current, hash: head?.hash ?? GENESIS }, isoTime(recordedAt), stored);
     let position = 0n;
-    events.forEach((event, i) => {
+    stored.forEach((event, i) => {
       const { actor, realActor, orgId, correlationId, causationId } = event.metadata;
       const info = this.statements.insert.run(
         event.eventId,
         stream,
-        current + 1 + i,
+        seals[i].streamVersion,
         event.type,
-        event.schemaVersion ?? this.options.registry.currentVersion(event.type),
+        event.schemaVersion,
         recordedAt,
         orgId ?? null,
         JSON.stringify({ actor, realActor, correlationId, causationId }),
-        JSON.stringify(event.data),
+        event.json,
+        seals[i].prevHash,
+        seals[i].hash,
       );
       position = BigInt(info.lastInsertRowid);
     });
     return { version: current + events.length, position };
+  }
+
+  /**
+   * Events stored before the hash chain existed are chained once, in one
+   * transaction, the first time this version opens the file; chain_origin records
+   * when and how many, so `verify` can say their hashes date from then (R-AUD-3).
+   */
+  private chainLegacyEvents(): void {
+    this.db.transaction(() => {
+      const legacy = this.db.prepare('SELECT count(*) AS n, max(position) AS through FROM events WHERE hash IS NULL').get() as { n: number; through: number | null };
+      if (legacy.n === 0) return;
+      const page = this.db.prepare(
+        `SELECT position, event_id, stream, stream_version, type, schema_version, recorded_at, org_id, metadata, data, prev_hash, hash
+         FROM events WHERE (stream, stream_version) > (?, ?) ORDER BY stream, stream_version LIMIT ?`,
+      );
+      const update = this.db.prepare('UPDATE events SET prev_hash = ?, hash = ? WHERE position = ?');
+      let after: [string, number] = ['', -1];
+      let head = { stream: '', hash: GENESIS };
+      for (;;) {
+        const rows = page.all(after[0], after[1], BACKFILL_PAGE) as EventRow[];
+        for (const row of rows) {
+          const prevHash = row.stream === head.stream ? head.hash : GENESIS;
+          let hash = row.hash;
+          if (hash === null) {
+            hash = hashOf({ ...this.toStored(row), prevHash });
+            update.run(prevHash, hash, row.position);
+          }
+          head = { stream: row.stream, hash };
+        }
+        if (rows.length < BACKFILL_PAGE) break;
+        const last = rows[rows.length - 1];
+        after = [last.stream, last.stream_version];
+      }
+      this.db
+        .prepare('INSERT OR IGNORE INTO chain_origin (id, chained_at, legacy_events, legacy_through) VALUES (1, ?, ?, ?)')
+        .run(isoTime(this.clock()), legacy.n, legacy.through);
+    }).immediate();
   }
 
   async readStream(stream: string, fromVersion = 0): Promise<Recorded[]> {
@@ -170,16 +233,45 @@ export class SqliteEventStore implements EventStore {
   }
 
   async readAll(from: Position, options: ReadAllOptions = {}): Promise<ReadAllResult> {
-    const limit = options.limit ?? 1000;
+    const { rows, next } = this.readRows(from, options.limit ?? 1000, options.filter);
+    return { events: rows.map((r) => this.toRecorded(r)), next };
+  }
+
+  async readStored(from: Position, options: ReadStoredOptions = {}): Promise<ReadStoredResult> {
+    const { rows, next } = this.readRows(from, options.limit ?? 1000, options.filter);
+    return { events: rows.map((r) => this.toStored(r)), next };
+  }
+
+  async chainOrigin(): Promise<ChainOrigin> {
+    const row = this.db.prepare('SELECT chained_at, legacy_events, legacy_through FROM chain_origin WHERE id = 1').get() as
+      | { chained_at: string; legacy_events: number; legacy_through: number | null }
+      | undefined;
+    if (!row) return { legacyEvents: 0 };
+    return { chainedAt: row.chained_at, legacyEvents: row.legacy_events, legacyThrough: row.legacy_through === null ? undefined : BigInt(row.legacy_through) };
+  }
+
+  private readRows(from: Position, limit: number, filter: StoredFilter = {}): { rows: EventRow[]; next: Position } {
     const where = ['position > ?'];
     const params: unknown[] = [Number(from)];
-    if (options.filter?.types) {
+    if (filter.types) {
       where.push('type IN (SELECT value FROM json_each(?))');
-      params.push(JSON.stringify(options.filter.types));
+      params.push(JSON.stringify(filter.types));
     }
-    if (options.filter?.streamPrefix) {
+    if (filter.streamPrefix) {
       where.push('stream >= ? AND stream < ?');
-      params.push(options.filter.streamPrefix, options.filter.streamPrefix + '\uffff');
+      params.push(filter.streamPrefix, filter.streamPrefix + '\uffff');
+    }
+    if (filter.orgId !== undefined) {
+      where.push('org_id = ?');
+      params.push(filter.orgId);
+    }
+    if (filter.recordedFrom) {
+      where.push('recorded_at >= ?');
+      params.push(filter.recordedFrom.getTime());
+    }
+    if (filter.recordedBefore) {
+      where.push('recorded_at < ?');
+      params.push(filter.recordedBefore.getTime());
     }
     const read = this.db.transaction(() => {
       const rows = this.db
@@ -189,9 +281,8 @@ export class SqliteEventStore implements EventStore {
       return { rows, head };
     });
     const { rows, head } = read();
-    const events = rows.map((r) => this.toRecorded(r));
-    const next = events.length === limit ? events[events.length - 1].position : head > from ? head : from;
-    return { events, next };
+    const next = rows.length === limit ? BigInt(rows[rows.length - 1].position) : head > from ? head : from;
+    return { rows, next };
   }
 
   async headPosition(): Promise<Position> {
@@ -209,6 +300,28 @@ export class SqliteEventStore implements EventStore {
   async close(): Promise<void> {
     if (this.pending.length) await new Promise((resolve) => setImmediate(resolve));
     this.db.close();
+  }
+
+  /** The export line's field order (SPEC 5.1). */
+  private toStored(row: EventRow): StoredEvent {
+    const metadata = JSON.parse(row.metadata);
+    return {
+      eventId: row.event_id,
+      type: row.type,
+      schemaVersion: row.schema_version,
+      stream: row.stream,
+      streamVersion: row.stream_version,
+      position: BigInt(row.position),
+      recordedAt: isoTime(row.recorded_at),
+      actor: metadata.actor,
+      realActor: metadata.realActor ?? null,
+      orgId: row.org_id,
+      correlationId: metadata.correlationId,
+      causationId: metadata.causationId ?? null,
+      data: JSON.parse(row.data),
+      prevHash: row.prev_hash,
+      hash: row.hash,
+    };
   }
 
   private toRecorded(row: EventRow): Recorded {

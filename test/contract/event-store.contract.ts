@@ -1,5 +1,6 @@
 import { EventRegistry } from '../../domain/shared/event-registry';
-import { IdempotencyMismatch, WrongExpectedVersion, type EventStore } from '../../infra/eventstore/port';
+import { IdempotencyMismatch, WrongExpectedVersion, type EventStore, type StoredEvent, type StoredFilter } from '../../infra/eventstore/port';
+import { GENESIS, hashOf } from '../../infra/eventstore/hash-chain';
 import { START, type Position } from '../../domain/shared/envelope';
 import type { Recorded } from '../../domain/events';
 import { newEvent, testActor, uniquePrefix } from '../support/events';
@@ -288,6 +289,80 @@ export function eventStoreContract(name: string, open: () => Promise<StoreUnderT
       expect(errors).toHaveLength(1);
     });
 
+    it('R-AUD-3 chains each stream by hash when appending, over the stored envelope, and the hashes read back', async () => {
+      const [a, b] = [`${p}chain-a`, `${p}chain-b`];
+      const impersonated = newEvent('RoleChanged', { memberId: 'm1', role: 'Admin', note: 'é ✓ "quoted"', at: new Date(0), gone: undefined });
+      impersonated.metadata = { actor: { kind: 'user', id: 'u-admin' }, realActor: { kind: 'user', id: 'u-support' }, orgId: 'org-1', correlationId: 'c-1', causationId: 'cause-1' };
+      await store.append(a, [newEvent('Renamed', { name: 'Ada' }, { schemaVersion: 1 }), impersonated], 'no_stream');
+      await store.appendMany([
+        { stream: a, events: [newEvent('A', { n: 1.5, big: 1e21, list: [1, 'two', null] })], expected: 1 },
+        { stream: b, events: [newEvent('B', {}, { metadata: { actor: testActor, correlationId: 'c-2' } })], expected: 'no_stream' },
+      ]);
+      await store.append(a, [newEvent('C'), newEvent('D')], 'any');
+
+      const lines = await readStoredEverything(store, { streamPrefix: `${p}chain-` });
+      expect(lines.map((l) => `${l.stream.slice(p.length)}@${l.streamVersion}`)).toEqual(['chain-a@0', 'chain-a@1', 'chain-a@2', 'chain-b@0', 'chain-a@3', 'chain-a@4']);
+      expectChained(lines);
+
+      // The line is what was stored: the schema version and data before the upcast readers get, absent fields as null.
+      const [renamed, role] = lines;
+      expect(renamed).toMatchObject({ type: 'Renamed', schemaVersion: 1, data: { name: 'Ada' }, realActor: null, causationId: null, orgId: 'org-test', prevHash: GENESIS });
+      expect((await store.readStream(a))[0]).toMatchObject({ schemaVersion: 2, data: { firstName: 'Ada' } });
+      expect(role).toMatchObject({ realActor: { kind: 'user', id: 'u-support' }, causationId: 'cause-1', data: { note: 'é ✓ "quoted"', at: '1970-01-01T00:00:00.000Z' } });
+      expect(role.data).not.toHaveProperty('gone');
+      expect(lines.find((l) => l.stream === b)).toMatchObject({ orgId: null, prevHash: GENESIS });
+      const recorded = await store.readStream(a);
+      expect(lines.filter((l) => l.stream === a).map((l) => l.recordedAt)).toEqual(recorded.map((e) => e.recordedAt.toISOString()));
+      for (const line of lines) expect(line.recordedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+
+      // Another process reads the same hashes.
+      const other = await subject.another();
+      try {
+        expect(await readStoredEverything(other, { streamPrefix: `${p}chain-` })).toEqual(lines);
+      } finally {
+        await other.close();
+      }
+    });
+
+    it('R-AUD-3 keeps each chain whole when many writers append to one stream at once', async () => {
+      const s = `${p}chain-race`;
+      await Promise.all(
+        Array.from({ length: 8 }, async (_, w) => {
+          for (let i = 0; i < 5; i++) await store.append(s, i % 2 ? [newEvent('X', { w, i })] : [newEvent('X', { w, i }), newEvent('Y', { w, i })], 'any');
+        }),
+      );
+      const lines = await readStoredEverything(store, { streamPrefix: s });
+      expect(lines).toHaveLength(8 * 8);
+      expect(lines.map((l) => l.streamVersion).sort((x, y) => x - y)).toEqual(Array.from({ length: 64 }, (_, i) => i));
+      expectChained(lines);
+    });
+
+    it('R-AUD-3 a changed byte in a stored event no longer matches its hash', async () => {
+      await store.append(`${p}tamper`, [newEvent('MemberAdded', { userId: 'u1', role: 'Member' }), newEvent('RoleChanged', { role: 'Admin' })], 'no_stream');
+      const [first, second] = await readStoredEverything(store, { streamPrefix: `${p}tamper` });
+      expect(hashOf(lineOf(first))).toBe(first.hash);
+      expect(hashOf({ ...lineOf(first), data: { userId: 'u1', role: 'Membes' } })).not.toBe(first.hash);
+      expect(hashOf({ ...lineOf(first), recordedAt: first.recordedAt.replace(/.Z$/, '9Z') })).not.toBe(first.hash);
+      expect(hashOf({ ...lineOf(second), prevHash: first.hash!.replace(/^./, (c) => (c === '0' ? '1' : '0')) })).not.toBe(second.hash);
+    });
+
+    it('R-AUD-2 reads stored events of one org in a time range, from inclusive, to exclusive', async () => {
+      const inOrg = (orgId: string, type: string) => newEvent(type, {}, { metadata: { actor: testActor, correlationId: 'c', orgId } });
+      const org = `${p}org`;
+      await store.append(`${p}h1`, [inOrg(org, 'First')], 'no_stream');
+      await new Promise((r) => setTimeout(r, 5));
+      await store.append(`${p}h2`, [inOrg(`${p}other`, 'Elsewhere')], 'no_stream');
+      await store.append(`${p}h3`, [inOrg(org, 'Second')], 'no_stream');
+      await new Promise((r) => setTimeout(r, 5));
+      await store.append(`${p}h4`, [inOrg(org, 'Third')], 'no_stream');
+      const all = await readStoredEverything(store, { orgId: org });
+      expect(all.map((l) => l.type)).toEqual(['First', 'Second', 'Third']);
+      const [, second, third] = all;
+      const ranged = await readStoredEverything(store, { orgId: org, recordedFrom: new Date(second.recordedAt), recordedBefore: new Date(third.recordedAt) });
+      expect(ranged.map((l) => l.type)).toEqual(['Second']);
+      expect(await readStoredEverything(store, { orgId: org, types: ['Third'] })).toEqual([third]);
+    });
+
     it('reads 100 000 events back in order', async () => {
       const from = await store.headPosition();
       const perAppend = 1000;
@@ -315,6 +390,36 @@ async function readEverything(store: EventStore, from: Position, prefix: string)
     out.push(...events);
     if (events.length < 5000) return out;
     at = next;
+  }
+}
+
+async function readStoredEverything(store: EventStore, filter: StoredFilter): Promise<StoredEvent[]> {
+  const out: StoredEvent[] = [];
+  let at: Position = START;
+  for (;;) {
+    const { events, next } = await store.readStored(at, { limit: 500, filter });
+    out.push(...events);
+    if (events.length < 500) return out;
+    at = next;
+  }
+}
+
+function lineOf(event: StoredEvent): StoredEvent & { prevHash: string } {
+  if (event.prevHash === null) throw new Error(`${event.eventId} has no prevHash`);
+  return { ...event, prevHash: event.prevHash };
+}
+
+/** Every stream starts at GENESIS, each prevHash is the hash before it, each hash is its line's. */
+function expectChained(lines: StoredEvent[]): void {
+  const byStream = new Map<string, StoredEvent[]>();
+  for (const line of lines) byStream.set(line.stream, [...(byStream.get(line.stream) ?? []), line]);
+  for (const events of byStream.values()) {
+    events.sort((x, y) => x.streamVersion - y.streamVersion);
+    events.forEach((line, i) => {
+      expect({ at: `${line.stream}@${line.streamVersion}`, prevHash: line.prevHash }).toEqual({ at: `${line.stream}@${line.streamVersion}`, prevHash: i === 0 ? GENESIS : events[i - 1].hash });
+      expect(line.hash).toMatch(/^[0-9a-f]{64}$/);
+      expect(hashOf(lineOf(line))).toBe(line.hash);
+    });
   }
 }
 
