@@ -3,6 +3,7 @@ import { CommandBus } from '@nestjs/cqrs';
 import { NestFactory } from '@nestjs/core';
 import { randomUUID } from 'node:crypto';
 import { AppModule } from './app.module';
+import { verifyFile, verifyStore, type Verdict } from './audit/verify';
 import { InvalidConfiguration, loadSettings, type Settings } from './config/config';
 import { CreateOrganization } from './organizations/create-organization.handler';
 import { PROJECTIONS, ProjectionRunner } from './readmodels/projection-runner';
@@ -14,9 +15,13 @@ const USAGE = `Gatehouse operator commands (configured by the same environment a
   node dist/src/cli.js rebuild <projection>   rebuild into a fresh generation, then switch to it (no downtime)
   GATEHOUSE_ADMIN_PASSWORD=… node dist/src/cli.js create-system-org --name N --email E --first F --last L
                                               the org whose admins administer every org; prints its id for SYSTEM_ADMIN_ORG
+  node dist/src/cli.js verify                 check the hash chain of every stream in the event store (R-AUD-3)
+  node dist/src/cli.js verify --file F        check a history export (JSON lines); each stream's first line is taken as given
+                                              both print the first broken link and exit 1, or the counts and exit 0
 Projections: ${PROJECTIONS.map((p) => p.name).join(', ')}`;
 
 const log = (fields: Record<string, unknown>) => process.stdout.write(JSON.stringify({ time: new Date().toISOString(), ...fields }) + '\n');
+const progress = (fields: Record<string, unknown>) => process.stderr.write(JSON.stringify({ time: new Date().toISOString(), ...fields }) + '\n');
 
 async function main(args: string[]): Promise<number> {
   const [command, name] = args;
@@ -24,6 +29,9 @@ async function main(args: string[]): Promise<number> {
     process.stdout.write(USAGE + '\n');
     return command ? 0 : 2;
   }
+  // An auditor checks an export with no Gatehouse configuration at all.
+  const file = flagOf(args, 'file');
+  if (command === 'verify' && file) return verdict(await verifyFile(file, progress), { file });
   // Operator commands never send the service's emails or Stripe calls: the running service does.
   const settings = loadSettings({ ...process.env, CONSUMERS: 'off' });
   if (command === 'create-system-org') return createSystemOrg(settings, args.slice(1));
@@ -40,6 +48,14 @@ async function main(args: string[]): Promise<number> {
           log({ projection: p.name, generation, checkpoint: String(await readStore.checkpoint(generation <= 1 ? p.name : `${p.name}@g${generation}`)), head: String(head) });
         }
         return 0;
+      }
+      case 'verify': {
+        const outcome = await verifyStore(events, progress);
+        const { chainedAt, legacyEvents, legacyThrough } = await events.chainOrigin();
+        const legacy = legacyEvents
+          ? { legacyEvents, chainedAt, legacyThrough: legacyThrough?.toString(), legacyNote: `the ${legacyEvents} events up to position ${legacyThrough} were stored before the hash chain and chained at ${chainedAt}: their hashes prove them unchanged since then, not since they were appended` }
+          : { legacyEvents };
+        return verdict(outcome, { store: events.name, ...legacy });
       }
       case 'rebuild': {
         if (!name) throw new Error('rebuild needs a projection name');
@@ -61,13 +77,23 @@ async function main(args: string[]): Promise<number> {
   }
 }
 
+function flagOf(args: string[], name: string): string | undefined {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+function verdict(outcome: Verdict, about: Record<string, unknown>): number {
+  if (outcome.ok) {
+    log({ msg: 'every hash chain holds', ...about, ...outcome.counts });
+    return 0;
+  }
+  log({ msg: 'broken link', ...about, ...outcome.broken, verifiedBefore: outcome.counts.events });
+  return 1;
+}
+
 /** R-SYS-1: the first system admin is the Owner of a new org; SYSTEM_ADMIN_ORG then names it. The password comes from the environment, never the command line. */
 async function createSystemOrg(settings: Settings, args: string[]): Promise<number> {
-  const flag = (name: string) => {
-    const i = args.indexOf(`--${name}`);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
-  const [name, email, firstName, lastName] = ['name', 'email', 'first', 'last'].map(flag);
+  const [name, email, firstName, lastName] = ['name', 'email', 'first', 'last'].map((flag) => flagOf(args, flag));
   const password = process.env.GATEHOUSE_ADMIN_PASSWORD;
   if (!name || !email || !firstName || !lastName || !password) throw new Error('create-system-org needs --name --email --first --last and GATEHOUSE_ADMIN_PASSWORD');
   const app = await NestFactory.createApplicationContext(AppModule.forRoot({ settings }), { logger: false });

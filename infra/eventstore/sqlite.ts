@@ -90,10 +90,11 @@ export class SqliteEventStore implements EventStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${options.synchronous ?? 'full'}`);
     this.db.pragma('busy_timeout = 5000');
+    this.clock = options.clock ?? (() => new Date());
     this.db.exec(SCHEMA);
+    this.addChainColumns();
     this.chainLegacyEvents();
     this.pollMs = options.pollMs ?? 250;
-    this.clock = options.clock ?? (() => new Date());
     this.statements = {
       insert: this.db.prepare(
         `INSERT INTO events (event_id, stream, stream_version, type, schema_version, recorded_at, org_id, metadata, data, prev_hash, hash)
@@ -189,6 +190,15 @@ export class SqliteEventStore implements EventStore {
       position = BigInt(info.lastInsertRowid);
     });
     return { version: current + events.length, position };
+  }
+
+  /** A file from before the hash chain (R-AUD-3) gets its columns. */
+  private addChainColumns(): void {
+    const columns = new Set((this.db.prepare('PRAGMA table_info(events)').all() as Array<{ name: string }>).map((c) => c.name));
+    this.db.transaction(() => {
+      if (!columns.has('prev_hash')) this.db.exec('ALTER TABLE events ADD COLUMN prev_hash TEXT');
+      if (!columns.has('hash')) this.db.exec('ALTER TABLE events ADD COLUMN hash TEXT');
+    }).immediate();
   }
 
   /**
