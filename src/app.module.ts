@@ -13,6 +13,7 @@ import { ResetMemberMfaHandler, SignInWithMfaHandler, StartMfaEnrollmentHandler,
 import { RedeemMagicLinkHandler, RedeemPasswordLinkHandler, RequestMagicLinkHandler, SignInCompletion, SignInHandler } from './auth/sign-in.handlers';
 import { Settings } from './config/config';
 import { CoreModule } from './core/core.module';
+import { AuditModule } from './audit/audit.module';
 import { HealthController } from './health/health.controller';
 import { AcceptInvitationHandler } from './invitations/accept-invitation.handler';
 import { InviteUserHandler, ResendInvitationHandler, RevokeInvitationHandler } from './invitations/invitation.handlers';
@@ -52,6 +53,7 @@ export class AppModule {
         ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [() => ({ settings })] }),
         CqrsModule.forRoot(),
         CoreModule.forRoot(settings, clock),
+        AuditModule,
       ],
       controllers: [HealthController, AuthController, MeController, ImpersonationController, ExternalIdentityController, OrganizationsController, OrgSettingsController, InvitationsController, MembersController, ServiceKeysController, AuthorizeController, PartnersController, QueriesController, MetricsController, SystemController, DeadLettersController],
       providers: [

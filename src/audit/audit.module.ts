@@ -1,0 +1,6 @@
+import { Module } from '@nestjs/common';
+import { HistoryController } from './history.controller';
+
+/** R-AUD-2, R-AUD-3: what auditors read. The event store, sessions and access come from the global core module. */
+@Module({ controllers: [HistoryController] })
+export class AuditModule {}
