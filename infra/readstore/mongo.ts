@@ -137,6 +137,11 @@ export class MongoReadStore implements ReadStore {
     return matchedCount === 1;
   }
 
+  async deleteWhere(collection: string, where: Record<string, Condition>): Promise<number> {
+    if (Object.keys(where).length === 0) throw new Error('deleteWhere needs a condition (reset empties a collection)');
+    return (await this.collection(collection).deleteMany(filterOf(where))).deletedCount;
+  }
+
   async ping(): Promise<void> {
     await this.db.command({ ping: 1 });
   }

@@ -53,6 +53,11 @@ export interface ReadStore {
    * came first (read it again and retry). Not for projection collections (no generations, no position guard).
    */
   swap<D extends Doc & { rev: number }>(collection: string, doc: Omit<D, 'rev'>, expected: number): Promise<boolean>;
+  /**
+   * Removes the documents of such shared state that match `where` (at least one condition) and says how many.
+   * Each is tested as it is removed, so one a writer has just swapped out of the match stays.
+   */
+  deleteWhere(collection: string, where: Record<string, Condition>): Promise<number>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -217,6 +217,13 @@ export class SqliteReadStore implements ReadStore {
     return changes === 1;
   }
 
+  async deleteWhere(collection: string, where: Record<string, Condition>): Promise<number> {
+    if (Object.keys(where).length === 0) throw new Error('deleteWhere needs a condition (reset empties a collection)');
+    const params: unknown[] = [];
+    const clause = this.allOf([where], params);
+    return this.statement(`DELETE FROM ${this.ensureTable(collection)} WHERE ${clause}`).run(...params).changes;
+  }
+
   async ping(): Promise<void> {
     this.statement('SELECT 1').get();
   }

@@ -41,7 +41,7 @@ abstract class LinkRequestHandler {
 
   protected async request(purpose: RequestedLinkPurpose, limitKind: string, email: string, ip: string, meta: CommandMeta): Promise<void> {
     const key = emailKey(normalizeEmail(email));
-    limitEmailRequests(this.limit, limitKind, key, ip);
+    await limitEmailRequests(this.limit, limitKind, key, ip);
     const { type, data } = linkRequested(purpose, key, this.box.seal(newToken()));
     await this.store.append(emailRequestsStream(key), [{ eventId: randomUUID(), type, data, metadata: meta }], 'any');
   }

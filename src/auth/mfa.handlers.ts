@@ -126,7 +126,7 @@ export class SignInWithMfaHandler implements ICommandHandler<SignInWithMfa> {
     const now = this.clock();
     const spent = await this.links.use(challenge, ['mfa-challenge'], { now, actor: meta.actor });
     const userId = spent.link.userId!;
-    const wait = this.throttle.reserve(`mfa:${userId}`, origin.ip);
+    const wait = await this.throttle.reserve(`mfa:${userId}`, origin.ip);
     if (wait > 0) throw new DomainError('too_many_attempts', 'too many wrong codes: wait before trying again', { retryAfterSeconds: Math.ceil(wait / 1000) });
     let proven = false;
     try {
@@ -147,8 +147,8 @@ export class SignInWithMfaHandler implements ICommandHandler<SignInWithMfa> {
       return { ...issued, userId, mustChangePassword: from.state.mustChangePassword, position };
     } finally {
       // The attempt counted by reserve(): kept as a failure, or given back once the code checked out.
-      if (proven) this.throttle.succeeded(`mfa:${userId}`, origin.ip);
-      else this.throttle.failed(`mfa:${userId}`, origin.ip);
+      if (proven) await this.throttle.succeeded(`mfa:${userId}`, origin.ip);
+      else await this.throttle.failed(`mfa:${userId}`, origin.ip);
     }
   }
 

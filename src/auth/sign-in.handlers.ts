@@ -170,7 +170,7 @@ export class SignInHandler implements ICommandHandler<SignIn> {
 
   async execute({ email, password, origin, meta }: SignIn): Promise<SignedIn | MfaRequired> {
     const key = emailKey(normalizeEmail(email));
-    const wait = this.throttle.reserve(key, origin.ip);
+    const wait = await this.throttle.reserve(key, origin.ip);
     if (wait > 0) throw new DomainError('too_many_attempts', 'too many failed sign-ins: wait before trying again', { retryAfterSeconds: Math.ceil(wait / 1000) });
     let proven = false;
     try {
@@ -195,8 +195,8 @@ export class SignInHandler implements ICommandHandler<SignIn> {
       return await this.completion.complete(account, 'password', origin, meta, []);
     } finally {
       // The attempt counted by reserve(): kept as a failure, or given back once the password checked out.
-      if (proven) this.throttle.succeeded(key, origin.ip);
-      else this.throttle.failed(key, origin.ip);
+      if (proven) await this.throttle.succeeded(key, origin.ip);
+      else await this.throttle.failed(key, origin.ip);
     }
   }
 

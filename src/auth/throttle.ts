@@ -1,14 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DomainError } from '../../domain/shared/errors';
-import { CLOCK, type Clock } from '../shared/tokens';
+import type { ReadStore } from '../../infra/readstore/port';
+import { CLOCK, READ_STORE, type Clock } from '../shared/tokens';
+import { ThrottleCounters, type Counter } from './counters';
 
-interface Counter {
+/** One sign-in counter: failures, and attempts let through and not yet decided, which count as failures until they are (R-SEC-3). */
+interface SignInCounter extends Counter {
   failures: number;
   lastFailureAt: number;
-  /** Attempts let through and not yet decided: they count as failures until they are (R-SEC-3). */
   pending: number;
   lastPendingAt: number;
 }
+type SignInCount = Omit<SignInCounter, 'id' | 'rev'>;
 
 /** Free failures, then each one doubles the wait, up to a cap. */
 interface Rule {
@@ -29,25 +32,70 @@ const RULES: Record<'accountFromIp' | 'ip' | 'account', Rule> = {
 /** Failures are forgotten after this long without a new one. */
 const FORGET_MS = 15 * 60_000;
 
+/** What of a counter still counts at `now`. */
+function live(counter: SignInCount | undefined, now: number): SignInCount {
+  if (!counter) return { failures: 0, lastFailureAt: 0, pending: 0, lastPendingAt: 0, forgetAfter: 0 };
+  const failures = now - counter.lastFailureAt > FORGET_MS ? 0 : counter.failures;
+  const pending = now - counter.lastPendingAt > FORGET_MS ? 0 : counter.pending;
+  return { ...counter, failures, pending };
+}
+
+/** A counter as stored: forgotten FORGET_MS after its last failure or attempt, at once when it holds nothing. */
+function stored(counter: Omit<SignInCount, 'forgetAfter'>, now: number): SignInCount {
+  const empty = counter.failures === 0 && counter.pending === 0;
+  return { ...counter, forgetAfter: empty ? now : Math.max(counter.lastFailureAt, counter.lastPendingAt) + FORGET_MS };
+}
+
+/** R-CRED-7: how long an attempt must still wait by one counter (0: go ahead). */
+function signInWait(counter: SignInCount | undefined, rule: Rule, now: number): number {
+  const { failures, pending, lastFailureAt, lastPendingAt } = live(counter, now);
+  const excess = failures + pending - rule.free;
+  if (excess <= 0) return 0;
+  const delay = Math.min(rule.capMs, rule.baseMs * 2 ** (excess - 1));
+  const since = Math.max(failures > 0 ? lastFailureAt : 0, pending > 0 ? lastPendingAt : 0);
+  return Math.max(0, since + delay - now);
+}
+
+/** An attempt let through: counted as a failure until it is settled. */
+const reserved = (counter: SignInCount | undefined, now: number) => {
+  const c = live(counter, now);
+  return stored({ ...c, pending: c.pending + 1, lastPendingAt: now }, now);
+};
+/** A reservation taken back (another counter refused the attempt): nothing else changes. */
+const unreserved = (counter: SignInCount, now: number) => stored({ ...counter, pending: Math.max(0, counter.pending - 1) }, now);
+/** The reserved attempt failed: it stays counted, as a failure now. */
+const failedOnce = (counter: SignInCount | undefined, now: number) => {
+  const c = live(counter, now);
+  return stored({ ...c, failures: c.failures + 1, lastFailureAt: now, pending: Math.max(0, c.pending - 1) }, now);
+};
+/** The reserved attempt succeeded: given back, and with `clearsFailures` (the person from their own address) their mistakes with it. */
+const succeededOnce = (counter: SignInCount | undefined, clearsFailures: boolean, now: number) => {
+  const c = live(counter, now);
+  return stored({ ...c, pending: Math.max(0, c.pending - 1), ...(clearsFailures ? { failures: 0 } : {}) }, now);
+};
+
 /**
  * R-CRED-7: sign-in failures per account, per address, and per account from one
  * address, each slowed with growing delays. R-SEC-3: an attempt is checked and
- * counted in one step (`reserve`, with no await in between), before the password
- * or code is verified, so parallel guesses get no more tries than sequential
- * ones; `failed` or `succeeded` then settles it. Kept in this process's memory: a
- * restart forgets them, and several processes each count their own.
+ * counted in one step per counter (`reserve`) before the password or code is
+ * verified, so parallel guesses get no more tries than sequential ones; `failed`
+ * or `succeeded` then settles it. The counters are in the read store: every
+ * replica counts the same attempts, and a restart forgets none.
  */
 @Injectable()
 export class SignInThrottle {
-  private readonly counters = new Map<string, Counter>();
+  private readonly counters: ThrottleCounters;
 
-  constructor(@Inject(CLOCK) private readonly clock: Clock) {}
+  constructor(@Inject(READ_STORE) store: ReadStore, @Inject(CLOCK) private readonly clock: Clock) {
+    this.counters = new ThrottleCounters(store, clock);
+  }
 
-  private keys(account: string, ip: string): Array<[string, Rule]> {
+  private keys(account: string, ip: string): Array<[id: string, rule: Rule]> {
+    // The pair first: the counter a burst of guesses fills first refuses before the others are touched.
     return [
-      [`a+i:${account}:${ip}`, RULES.accountFromIp],
-      [`i:${ip}`, RULES.ip],
-      [`a:${account}`, RULES.account],
+      [`sign-in:a+i:${account}:${ip}`, RULES.accountFromIp],
+      [`sign-in:i:${ip}`, RULES.ip],
+      [`sign-in:a:${account}`, RULES.account],
     ];
   }
 
@@ -55,99 +103,86 @@ export class SignInThrottle {
    * How long this attempt must still wait; 0: go ahead, and the attempt is counted
    * as a failure until `failed` or `succeeded` settles it (each reservation exactly once).
    */
-  reserve(account: string, ip: string): number {
+  reserve(account: string, ip: string): Promise<number> {
     const now = this.clock().getTime();
-    const wait = this.waitMs(account, ip, now);
-    if (wait > 0) return wait;
-    for (const [key] of this.keys(account, ip)) {
-      const counter = this.counter(key);
-      this.counters.set(key, { ...counter, pending: counter.pending + 1, lastPendingAt: now });
-    }
-    if (this.counters.size > 100_000) this.forgetOld(now);
-    return 0;
+    return this.counters.takeAll<SignInCounter>(
+      this.keys(account, ip).map(([id, rule]) => ({
+        id,
+        wait: (counter) => signInWait(counter, rule, now),
+        take: (counter) => reserved(counter, now),
+        giveBack: (counter) => unreserved(counter, now),
+      })),
+    );
   }
 
   /** The reserved attempt failed: it stays counted, as a failure now. */
-  failed(account: string, ip: string): void {
+  async failed(account: string, ip: string): Promise<void> {
     const now = this.clock().getTime();
-    for (const [key] of this.keys(account, ip)) {
-      const counter = this.counter(key);
-      const failures = now - counter.lastFailureAt <= FORGET_MS ? counter.failures : 0;
-      this.counters.set(key, { ...counter, failures: failures + 1, lastFailureAt: now, pending: Math.max(0, counter.pending - 1) });
-    }
+    for (const [id] of this.keys(account, ip)) await this.counters.update<SignInCounter, void>(id, (counter) => ({ next: failedOnce(counter, now), answer: undefined }));
   }
 
   /**
    * The reserved attempt succeeded: it is given back, and the person's own earlier
    * mistakes from this address are cleared; what the address or the account collected stays.
    */
-  succeeded(account: string, ip: string): void {
-    for (const [key] of this.keys(account, ip)) {
-      const counter = this.counter(key);
-      const next = { ...counter, pending: Math.max(0, counter.pending - 1), ...(key.startsWith('a+i:') ? { failures: 0 } : {}) };
-      if (next.failures === 0 && next.pending === 0) this.counters.delete(key);
-      else this.counters.set(key, next);
-    }
+  async succeeded(account: string, ip: string): Promise<void> {
+    const now = this.clock().getTime();
+    for (const [id] of this.keys(account, ip)) await this.counters.update<SignInCounter, void>(id, (counter) => ({ next: succeededOnce(counter, id.startsWith('sign-in:a+i:'), now), answer: undefined }));
   }
+}
 
-  private counter(key: string): Counter {
-    return this.counters.get(key) ?? { failures: 0, lastFailureAt: 0, pending: 0, lastPendingAt: 0 };
-  }
+/** Requests in a sliding window, by the time each was taken. */
+interface RequestCounter extends Counter {
+  hits: number[];
+}
+interface Limit {
+  key: string;
+  max: number;
+  windowMs: number;
+}
 
-  private waitMs(account: string, ip: string, now: number): number {
-    let wait = 0;
-    for (const [key, rule] of this.keys(account, ip)) {
-      const counter = this.counters.get(key);
-      if (!counter) continue;
-      const failures = now - counter.lastFailureAt > FORGET_MS ? 0 : counter.failures;
-      const pending = now - counter.lastPendingAt > FORGET_MS ? 0 : counter.pending;
-      if (failures === 0 && pending === 0) {
-        this.counters.delete(key);
-        continue;
-      }
-      const excess = failures + pending - rule.free;
-      if (excess <= 0) continue;
-      const delay = Math.min(rule.capMs, rule.baseMs * 2 ** (excess - 1));
-      const since = Math.max(failures > 0 ? counter.lastFailureAt : 0, pending > 0 ? counter.lastPendingAt : 0);
-      wait = Math.max(wait, since + delay - now);
-    }
-    return wait;
-  }
+const recentHits = (counter: RequestCounter | undefined, { windowMs }: Limit, now: number) => (counter?.hits ?? []).filter((at) => now - at < windowMs);
 
-  private forgetOld(now: number): void {
-    for (const [key, c] of this.counters) if (now - c.lastFailureAt > FORGET_MS && now - c.lastPendingAt > FORGET_MS) this.counters.delete(key);
-  }
+/** How long a request must wait by one limit (0: allowed): until the oldest request of a full window leaves it. */
+function requestWait(counter: RequestCounter | undefined, limit: Limit, now: number): number {
+  const recent = recentHits(counter, limit, now);
+  return recent.length >= limit.max ? Math.min(...recent) + limit.windowMs - now : 0;
 }
 
 /**
  * R-SEC-3: public endpoints that send email (password reset, magic link) are
  * limited per address and per email, the same way whether or not the email has
- * an account, so the limit tells a stranger nothing.
+ * an account, so the limit tells a stranger nothing. Counted in the read store,
+ * like the sign-in throttle: once across replicas, and through restarts.
  */
 @Injectable()
 export class RequestLimit {
-  private readonly hits = new Map<string, number[]>();
+  private readonly counters: ThrottleCounters;
 
-  constructor(@Inject(CLOCK) private readonly clock: Clock) {}
+  constructor(@Inject(READ_STORE) store: ReadStore, @Inject(CLOCK) private readonly clock: Clock) {
+    this.counters = new ThrottleCounters(store, clock);
+  }
 
-  /** Records a request; returns how long to wait (0: allowed). */
-  take(limits: Array<{ key: string; max: number; windowMs: number }>): number {
+  /** Records a request against every limit, or against none; returns how long to wait (0: allowed). */
+  take(limits: Limit[]): Promise<number> {
     const now = this.clock().getTime();
-    let wait = 0;
-    for (const { key, max, windowMs } of limits) {
-      const recent = (this.hits.get(key) ?? []).filter((at) => now - at < windowMs);
-      if (recent.length >= max) wait = Math.max(wait, recent[0] + windowMs - now);
-      this.hits.set(key, recent);
-    }
-    if (wait === 0) for (const { key } of limits) this.hits.get(key)!.push(now);
-    if (this.hits.size > 100_000) for (const [key, times] of this.hits) if (times.every((at) => now - at > 3_600_000)) this.hits.delete(key);
-    return wait;
+    return this.counters.takeAll<RequestCounter>(
+      limits.map((limit) => ({
+        id: `request:${limit.key}`,
+        wait: (counter) => requestWait(counter, limit, now),
+        take: (counter) => ({ hits: [...recentHits(counter, limit, now), now], forgetAfter: now + limit.windowMs }),
+        giveBack: (counter) => {
+          const taken = counter.hits.lastIndexOf(now);
+          return { hits: counter.hits.filter((_, i) => i !== taken), forgetAfter: counter.forgetAfter };
+        },
+      })),
+    );
   }
 }
 
 /** R-SEC-3: at most 5 emails an hour to one address, and 30 requests an hour from one IP. */
-export function limitEmailRequests(limit: RequestLimit, kind: string, emailKey: string, ip: string): void {
-  const wait = limit.take([
+export async function limitEmailRequests(limit: RequestLimit, kind: string, emailKey: string, ip: string): Promise<void> {
+  const wait = await limit.take([
     { key: `${kind}:email:${emailKey}`, max: 5, windowMs: 3_600_000 },
     { key: `${kind}:ip:${ip}`, max: 30, windowMs: 3_600_000 },
   ]);

@@ -256,6 +256,22 @@ export function readStoreContract(name: string, open: () => Promise<OpenedReadSt
         expect(updates.filter(Boolean)).toHaveLength(1);
         expect(await read('raced')).toEqual({ id: 'raced', holder: `updater ${updates.indexOf(true)}`, rev: 2 });
       });
+
+      it('deleteWhere removes the documents that match, by an indexed bound; a swap from the rev of a removed one loses, a create starts again at rev 1', async () => {
+        interface Timed extends Lease {
+          forgetAfter: number;
+        }
+        await store.ensureIndexes([{ collection: 'timed', fields: ['forgetAfter'] }]);
+        for (const [id, forgetAfter] of [['t1', 100], ['t2', 200], ['t3', 300]] as const) expect(await store.swap<Timed>('timed', { id, holder: 'a', forgetAfter }, 0)).toBe(true);
+        expect(await store.swap<Timed>('timed', { id: 't2', holder: 'b', forgetAfter: 250 }, 1)).toBe(true);
+        expect(await store.deleteWhere('timed', { forgetAfter: { lt: 251 } })).toBe(2);
+        expect([...(await store.getMany<Timed>('timed', ['t1', 't2', 't3'])).values()]).toEqual([{ id: 't3', holder: 'a', forgetAfter: 300, rev: 1 }]);
+        expect(await store.swap<Timed>('timed', { id: 't2', holder: 'late', forgetAfter: 400 }, 2)).toBe(false);
+        expect((await store.getMany<Timed>('timed', ['t2'])).size).toBe(0);
+        expect(await store.swap<Timed>('timed', { id: 't2', holder: 'again', forgetAfter: 400 }, 0)).toBe(true);
+        expect((await store.getMany<Timed>('timed', ['t2'])).get('t2')).toEqual({ id: 't2', holder: 'again', forgetAfter: 400, rev: 1 });
+        await expect(store.deleteWhere('timed', {})).rejects.toThrow();
+      });
     });
 
     it('replaces and deletes documents, and resets a projection', async () => {
