@@ -290,6 +290,7 @@ export function eventStoreContract(name: string, open: () => Promise<StoreUnderT
     });
 
     it('R-AUD-3 chains each stream by hash when appending, over the stored envelope, and the hashes read back', async () => {
+      const from = await store.headPosition();
       const [a, b] = [`${p}chain-a`, `${p}chain-b`];
       const impersonated = newEvent('RoleChanged', { memberId: 'm1', role: 'Admin', note: 'é ✓ "quoted"', at: new Date(0), gone: undefined });
       impersonated.metadata = { actor: { kind: 'user', id: 'u-admin' }, realActor: { kind: 'user', id: 'u-support' }, orgId: 'org-1', correlationId: 'c-1', causationId: 'cause-1' };
@@ -300,7 +301,7 @@ export function eventStoreContract(name: string, open: () => Promise<StoreUnderT
       ]);
       await store.append(a, [newEvent('C'), newEvent('D')], 'any');
 
-      const lines = await readStoredEverything(store, { streamPrefix: `${p}chain-` });
+      const lines = await readStoredEverything(store, { streamPrefix: `${p}chain-` }, from);
       expect(lines.map((l) => `${l.stream.slice(p.length)}@${l.streamVersion}`)).toEqual(['chain-a@0', 'chain-a@1', 'chain-a@2', 'chain-b@0', 'chain-a@3', 'chain-a@4']);
       expectChained(lines);
 
@@ -318,7 +319,7 @@ export function eventStoreContract(name: string, open: () => Promise<StoreUnderT
       // Another process reads the same hashes.
       const other = await subject.another();
       try {
-        expect(await readStoredEverything(other, { streamPrefix: `${p}chain-` })).toEqual(lines);
+        expect(await readStoredEverything(other, { streamPrefix: `${p}chain-` }, from)).toEqual(lines);
       } finally {
         await other.close();
       }
@@ -326,20 +327,22 @@ export function eventStoreContract(name: string, open: () => Promise<StoreUnderT
 
     it('R-AUD-3 keeps each chain whole when many writers append to one stream at once', async () => {
       const s = `${p}chain-race`;
+      const from = await store.headPosition();
       await Promise.all(
         Array.from({ length: 8 }, async (_, w) => {
           for (let i = 0; i < 5; i++) await store.append(s, i % 2 ? [newEvent('X', { w, i })] : [newEvent('X', { w, i }), newEvent('Y', { w, i })], 'any');
         }),
       );
-      const lines = await readStoredEverything(store, { streamPrefix: s });
+      const lines = await readStoredEverything(store, { streamPrefix: s }, from);
       expect(lines).toHaveLength(8 * 8);
       expect(lines.map((l) => l.streamVersion).sort((x, y) => x - y)).toEqual(Array.from({ length: 64 }, (_, i) => i));
       expectChained(lines);
     });
 
     it('R-AUD-3 a changed byte in a stored event no longer matches its hash', async () => {
+      const from = await store.headPosition();
       await store.append(`${p}tamper`, [newEvent('MemberAdded', { userId: 'u1', role: 'Member' }), newEvent('RoleChanged', { role: 'Admin' })], 'no_stream');
-      const [first, second] = await readStoredEverything(store, { streamPrefix: `${p}tamper` });
+      const [first, second] = await readStoredEverything(store, { streamPrefix: `${p}tamper` }, from);
       expect(hashOf(lineOf(first))).toBe(first.hash);
       expect(hashOf({ ...lineOf(first), data: { userId: 'u1', role: 'Membes' } })).not.toBe(first.hash);
       expect(hashOf({ ...lineOf(first), recordedAt: first.recordedAt.replace(/.Z$/, '9Z') })).not.toBe(first.hash);
@@ -349,18 +352,19 @@ export function eventStoreContract(name: string, open: () => Promise<StoreUnderT
     it('R-AUD-2 reads stored events of one org in a time range, from inclusive, to exclusive', async () => {
       const inOrg = (orgId: string, type: string) => newEvent(type, {}, { metadata: { actor: testActor, correlationId: 'c', orgId } });
       const org = `${p}org`;
+      const from = await store.headPosition();
       await store.append(`${p}h1`, [inOrg(org, 'First')], 'no_stream');
       await new Promise((r) => setTimeout(r, 5));
       await store.append(`${p}h2`, [inOrg(`${p}other`, 'Elsewhere')], 'no_stream');
       await store.append(`${p}h3`, [inOrg(org, 'Second')], 'no_stream');
       await new Promise((r) => setTimeout(r, 5));
       await store.append(`${p}h4`, [inOrg(org, 'Third')], 'no_stream');
-      const all = await readStoredEverything(store, { orgId: org });
+      const all = await readStoredEverything(store, { orgId: org }, from);
       expect(all.map((l) => l.type)).toEqual(['First', 'Second', 'Third']);
       const [, second, third] = all;
-      const ranged = await readStoredEverything(store, { orgId: org, recordedFrom: new Date(second.recordedAt), recordedBefore: new Date(third.recordedAt) });
+      const ranged = await readStoredEverything(store, { orgId: org, recordedFrom: new Date(second.recordedAt), recordedBefore: new Date(third.recordedAt) }, from);
       expect(ranged.map((l) => l.type)).toEqual(['Second']);
-      expect(await readStoredEverything(store, { orgId: org, types: ['Third'] })).toEqual([third]);
+      expect(await readStoredEverything(store, { orgId: org, types: ['Third'] }, from)).toEqual([third]);
     });
 
     it('reads 100 000 events back in order', async () => {
@@ -393,9 +397,10 @@ async function readEverything(store: EventStore, from: Position, prefix: string)
   }
 }
 
-async function readStoredEverything(store: EventStore, filter: StoredFilter): Promise<StoredEvent[]> {
+/** From `from` on (a shared EventStoreDB server holds every earlier run's events). */
+async function readStoredEverything(store: EventStore, filter: StoredFilter, from: Position = START): Promise<StoredEvent[]> {
   const out: StoredEvent[] = [];
-  let at: Position = START;
+  let at = from;
   for (;;) {
     const { events, next } = await store.readStored(at, { limit: 500, filter });
     out.push(...events);
