@@ -1,13 +1,13 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { randomUUID } from 'node:crypto';
 import { type EventStore, type Subscription } from '../../infra/eventstore/port';
 import { START, type Position } from '../../domain/shared/envelope';
 import type { Recorded } from '../../domain/events';
-import { CLOCK, EVENT_STORE, type Clock } from '../shared/tokens';
+import { CLOCK, EVENT_STORE, LEASING, type Clock } from '../shared/tokens';
 import { MembershipAction } from './membership-action.handler';
 import { errorName } from '../messaging/consumer';
-import { Supervisor, type Worker } from '../shared/supervisor';
+import { Supervisor, type Leasing, type Worker } from '../shared/supervisor';
 
 const SWEEP_MS = 30_000;
 const FOLLOWED = ['PermissionGranted', 'PermissionRevoked', 'PermissionExpired', 'MemberRemoved'] as const;
@@ -37,8 +37,10 @@ export class GrantExpiry implements OnApplicationBootstrap, OnApplicationShutdow
     @Inject(EVENT_STORE) private readonly store: EventStore,
     private readonly commands: CommandBus,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Optional() @Inject(LEASING) leasing?: Leasing,
   ) {
     this.supervisor = new Supervisor(this.logger, clock);
+    this.supervisor.leasing = leasing;
   }
 
   /** The supervised worker that follows the log. */
@@ -61,6 +63,7 @@ export class GrantExpiry implements OnApplicationBootstrap, OnApplicationShutdow
       },
       position: () => (this.subscription && this.subscription.checkpoint > this.position ? this.subscription.checkpoint : this.position),
       filter: { types: FOLLOWED },
+      lease: GRANT_EXPIRY_WORKER,
     });
     this.timer = setInterval(() => void this.sweep().catch((error) => this.logger.warn({ message: 'sweep failed; trying again at the next', error: errorName(error) })), SWEEP_MS);
     this.timer.unref();

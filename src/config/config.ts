@@ -157,6 +157,14 @@ export class Settings {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(86_400)
   HEALTH_MAX_LAG_SECONDS = 30;
 
+  /**
+   * The term of a lease (each projection, the publisher, grant expiry, each consumer that follows
+   * the log runs in one replica at a time): renewed every third of it; another replica takes over
+   * within about this long after the holder dies.
+   */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(300)
+  LEASE_TTL_SECONDS = 6;
+
   /** TRUST_PROXY as Fastify's `trustProxy` takes it. */
   get trustProxy(): boolean | number | string[] {
     return this.TRUST_PROXY === undefined ? false : trustProxyOf(this.TRUST_PROXY)!;

@@ -25,7 +25,11 @@ import { KafkaPublisher } from '../messaging/kafka-publisher';
 import { EmailConsumer } from '../messaging/email.consumer';
 import { SeatConsumer } from '../messaging/seats.consumer';
 import { LinkRequestConsumer } from '../messaging/link-request.consumer';
-import { CLOCK, EVENT_STORE, MESSAGE_BUS, READ_STORE, type Clock } from '../shared/tokens';
+import { CLOCK, EVENT_STORE, LEASING, MESSAGE_BUS, READ_STORE, type Clock } from '../shared/tokens';
+import { openLeases } from '../shared/leases.provider';
+import type { Leasing } from '../shared/supervisor';
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
 import { KafkaBus } from '../../infra/messaging/kafka';
 
 /** Closes the stores when the app stops (after the projections have stopped reading). */
@@ -36,11 +40,13 @@ class Shutdown implements OnApplicationShutdown {
     private readonly runner: ProjectionRunner,
     private readonly consumers: ConsumerRunner,
     private readonly publisher: KafkaPublisher,
+    @Inject(LEASING) private readonly leasing: Leasing,
   ) {}
   async onApplicationShutdown() {
     await this.consumers.onApplicationShutdown();
     await this.publisher.onApplicationShutdown();
     await this.runner.onApplicationShutdown();
+    await this.leasing.leases.close();
     await this.store.close();
     await this.readStore.close();
   }
@@ -72,6 +78,12 @@ export class CoreModule {
         { provide: CONSUMERS, inject: [EmailConsumer, SeatConsumer, LinkRequestConsumer], useFactory: (...consumers: unknown[]) => consumers },
         { provide: READ_STORE, useFactory: () => openReadStore(settings) },
         {
+          // Leases live in the event store's database (SQLite file, PostgreSQL), or for EventStoreDB in the read store.
+          provide: LEASING,
+          inject: [READ_STORE],
+          useFactory: (readStore: ReadStore): Leasing => ({ leases: openLeases(settings, readStore), holder: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`, ttlMs: settings.LEASE_TTL_SECONDS * 1000 }),
+        },
+        {
           provide: MESSAGE_BUS,
           useFactory: () => (settings.KAFKA_BROKERS ? new KafkaBus(settings.kafka, { topicPrefix: settings.KAFKA_TOPIC_PREFIX, partitions: settings.KAFKA_PARTITIONS }) : null),
         },
@@ -82,7 +94,7 @@ export class CoreModule {
         ...SHARED,
         Shutdown,
       ],
-      exports: [Settings, CLOCK, EVENT_STORE, READ_STORE, MESSAGE_BUS, MAILER, SecretBox, DEAD_LETTER_SINK, ...SHARED],
+      exports: [Settings, CLOCK, EVENT_STORE, READ_STORE, MESSAGE_BUS, LEASING, MAILER, SecretBox, DEAD_LETTER_SINK, ...SHARED],
     };
   }
 }

@@ -7,7 +7,7 @@ export interface WorkerReport extends WorkerStatus {
   lagEvents?: number;
   /** Since the oldest event it has not handled was recorded; grows while it is stopped. */
   lagSeconds: number;
-  /** Running, and not behind by more than HEALTH_MAX_LAG_SECONDS. */
+  /** Running, and not behind by more than HEALTH_MAX_LAG_SECONDS; or standing by while another replica holds its lease. */
   ready: boolean;
 }
 
@@ -23,7 +23,7 @@ export async function reportWorkers(workers: Worker[], store: EventStore, maxLag
         ...status,
         ...(lag.events !== undefined ? { lagEvents: lag.events } : {}),
         lagSeconds: Math.round(lag.seconds * 1000) / 1000,
-        ready: status.state === 'running' && lag.seconds <= maxLagSeconds,
+        ready: status.state === 'standby' || (status.state === 'running' && lag.seconds <= maxLagSeconds),
       };
     }),
   );

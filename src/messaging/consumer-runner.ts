@@ -6,12 +6,12 @@ import type { ReadStore } from '../../infra/readstore/port';
 import type { Doc } from '../../projections/projection';
 import { DomainError } from '../../domain/shared/errors';
 import { Settings } from '../config/config';
-import { CLOCK, EVENT_STORE, MESSAGE_BUS, READ_STORE, type Clock } from '../shared/tokens';
+import { CLOCK, EVENT_STORE, LEASING, MESSAGE_BUS, READ_STORE, type Clock } from '../shared/tokens';
 import { ConsumerScope, errorName, PermanentFailure, type Consumer } from './consumer';
 import type { BusConsumer, MessageBus } from '../../infra/messaging/port';
 import { fromEnvelope } from '../../infra/messaging/wire';
 import { DEAD_LETTER_SINK, DEAD_LETTERS, type DeadLetter, type DeadLetterSink } from './dead-letters';
-import { Supervisor, type Worker, type WorkerRun } from '../shared/supervisor';
+import { Supervisor, type Leasing, type Worker, type WorkerRun } from '../shared/supervisor';
 
 export const CONSUMERS = Symbol('Consumers');
 /** Events a consumer has handled, by id: Kafka delivers at least once, so a redelivery is recognised here. */
@@ -53,8 +53,11 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
     private readonly settings: Settings,
     @Inject(MESSAGE_BUS) private readonly bus: MessageBus | null,
     @Optional() @Inject(DEAD_LETTER_SINK) private readonly sink?: DeadLetterSink,
+    @Optional() @Inject(LEASING) leasing?: Leasing,
   ) {
     this.supervisor = new Supervisor(this.logger, clock);
+    // Only consumers that follow the log take leases: on Kafka, the consumer group shares the work out.
+    this.supervisor.leasing = leasing;
   }
 
   /** The supervised workers, one per consumer (none with CONSUMERS=off). */
@@ -98,6 +101,7 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
         },
         position: () => this.subscriptions.get(consumer.name)?.checkpoint ?? 0n,
         filter: { types: consumer.handles },
+        lease: consumerWorker(consumer.name),
       });
     }
   }

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { BusProducer, MessageBus } from '../../infra/messaging/port';
 import { partitionKey, toEnvelope } from '../../infra/messaging/wire';
 import type { EventStore, Subscription } from '../../infra/eventstore/port';
@@ -6,10 +6,10 @@ import type { Position } from '../../domain/shared/envelope';
 import type { Recorded } from '../../domain/events';
 import type { ReadStore } from '../../infra/readstore/port';
 import { Settings } from '../config/config';
-import { EVENT_STORE, MESSAGE_BUS, READ_STORE } from '../shared/tokens';
+import { EVENT_STORE, LEASING, MESSAGE_BUS, READ_STORE } from '../shared/tokens';
 import { errorName } from './consumer';
 import type { DeadLetter, DeadLetterSink } from './dead-letters';
-import { Supervisor, type Worker, type WorkerRun } from '../shared/supervisor';
+import { Supervisor, type Leasing, type Worker, type WorkerRun } from '../shared/supervisor';
 
 const CHECKPOINT = 'publisher:kafka';
 /** The publisher's supervised worker, as /health and /metrics name it. */
@@ -46,7 +46,10 @@ export class KafkaPublisher implements OnApplicationBootstrap, OnApplicationShut
     @Inject(READ_STORE) private readonly readStore: ReadStore,
     private readonly settings: Settings,
     @Inject(MESSAGE_BUS) private readonly bus: MessageBus | null,
-  ) {}
+    @Optional() @Inject(LEASING) leasing?: Leasing,
+  ) {
+    this.supervisor.leasing = leasing;
+  }
 
   /** The supervised worker (none when publication is off). */
   workers(): Worker[] {
@@ -63,7 +66,7 @@ export class KafkaPublisher implements OnApplicationBootstrap, OnApplicationShut
     // command transport too). One that is down must not hold up the service's start: in the background.
     const bus = this.bus!;
     const reachable = await bus.reach().then(() => true, () => false);
-    await this.supervisor.supervise({ name: PUBLISHER_WORKER, start: (fail) => this.start(bus, fail), position: () => this.position }, { background: !reachable });
+    await this.supervisor.supervise({ name: PUBLISHER_WORKER, start: (fail) => this.start(bus, fail), position: () => this.position, lease: PUBLISHER_WORKER }, { background: !reachable });
   }
 
   /** One run: topics, producer, then the log from the checkpoint. */

@@ -11,8 +11,8 @@ import { READ_MODEL_INDEXES } from './indexes';
 import { loginActivity } from '../../projections/login-activity';
 import { permissionHistory } from '../../projections/permission-history';
 import type { Doc, Projection, Workspace } from '../../projections/projection';
-import { CLOCK, EVENT_STORE, READ_STORE, type Clock } from '../shared/tokens';
-import { Supervisor, type Worker, type WorkerState } from '../shared/supervisor';
+import { CLOCK, EVENT_STORE, LEASING, READ_STORE, type Clock } from '../shared/tokens';
+import { Supervisor, type Leasing, type Worker, type WorkerState } from '../shared/supervisor';
 
 export const PROJECTIONS: Projection[] = [directory, permissionHistory, loginActivity];
 
@@ -104,8 +104,10 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
     @Inject(READ_STORE) private readonly readStore: ReadStore,
     @Inject(CLOCK) private readonly clock: Clock,
     @Optional() @Inject(DEAD_LETTER_SINK) private readonly sink?: DeadLetterSink,
+    @Optional() @Inject(LEASING) leasing?: Leasing,
   ) {
     this.supervisor = new Supervisor(this.logger, clock);
+    this.supervisor.leasing = leasing;
     for (const projection of PROJECTIONS) this.faultsTotal.inc({ projection: projection.name }, 0);
     const progress = this.progress;
     this.skippedEvents = new Gauge({
@@ -156,6 +158,7 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
         start: async (fail) => this.start(projection, await this.readStore.generation(projection.name), true, fail),
         position: () => this.reached(projection.name),
         filter: { types: projection.handles },
+        lease: projectionWorker(projection.name),
       });
     }
     // A quiet log brings no batch to notice a rebuild's switch with: look once a second too.
@@ -170,7 +173,30 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
     await Promise.all([...this.subscriptions.values()].map((s) => s.stop()));
   }
 
+  /**
+   * Projections another replica runs (this one stands by for their leases): where they
+   * stand and which generation they write, read from the read store, so this replica's
+   * reads and R-LIST-5 waits follow them.
+   */
+  private async watchStandby(): Promise<void> {
+    this.watching ??= (async () => {
+      for (const projection of PROJECTIONS) {
+        if (this.supervisor.get(projectionWorker(projection.name))?.state !== 'standby') continue;
+        const generation = await this.readStore.generation(projection.name);
+        const position = await this.readStore.checkpoint(checkpointName(projection.name, generation));
+        const progress = this.progress.get(projection.name);
+        if (progress?.following && progress.generation === generation && progress.position >= position) continue;
+        this.progress.set(projection.name, { generation, following: false, position, events: progress?.events ?? 0, skipped: progress?.skipped ?? 0 });
+        this.subscriptions.delete(projection.name);
+      }
+    })().finally(() => (this.watching = undefined));
+    return this.watching;
+  }
+
+  private watching?: Promise<void>;
+
   private async followSwitches(): Promise<void> {
+    await this.watchStandby();
     for (const projection of PROJECTIONS) {
       const progress = this.progress.get(projection.name);
       const active = await this.readStore.generation(projection.name);
@@ -341,9 +367,12 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
   /** R-LIST-5: resolves true once every projection has reached `position`, false after `timeoutMs`. */
   async waitFor(position: Position, timeoutMs: number): Promise<boolean> {
     const until = Date.now() + timeoutMs;
+    const standby = () => this.supervisor.all().some((w) => w.state === 'standby');
+    if (standby()) await this.watchStandby();
     while (this.position() < position) {
       const left = until - Date.now();
       if (left <= 0) return false;
+      if (standby()) await this.watchStandby();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.min(left, 50));
         this.waiters.push(() => {

@@ -1,12 +1,21 @@
 import type { EventFilter, EventStore } from '../../infra/eventstore/port';
+import type { Leases } from '../../infra/leases/port';
 import type { Position } from '../../domain/shared/envelope';
 
 /**
  * running: started (and, after a failure, caught up again); restarting: failed, waiting out its
  * backoff or catching up after it; starting: its first start has not finished (a broker that is
- * down at start); stopped: shut down.
+ * down at start); standby: another replica holds its lease (it takes over when that one's term
+ * ends); stopped: shut down.
  */
-export type WorkerState = 'starting' | 'running' | 'restarting' | 'stopped';
+export type WorkerState = 'starting' | 'running' | 'restarting' | 'standby' | 'stopped';
+
+/** How this replica takes part in leases: the store, its name as a holder, and a term's length. */
+export interface Leasing {
+  leases: Leases;
+  holder: string;
+  ttlMs: number;
+}
 
 /** One run of a worker: how to stop it, and (for a log follower) when it has read everything there was. */
 export interface WorkerRun {
@@ -22,6 +31,8 @@ export interface WorkerSpec {
   position(): Position;
   /** The events it waits for (its lag counts only these). */
   filter?: EventFilter;
+  /** Work that must have one runner across replicas: it runs only while this replica holds the lease of that name. */
+  lease?: string;
 }
 
 export interface WorkerStatus {
@@ -36,6 +47,8 @@ export interface WorkerStatus {
   failures: number;
   lastError?: { name: string; message: string };
   lastRestartAt?: string;
+  /** Its lease, when it has one: the holder's token while this replica holds it. */
+  lease?: { name: string; held: boolean; token?: number };
 }
 
 export interface WorkerLag {
@@ -81,6 +94,13 @@ export class Worker {
   private run?: WorkerRun;
   private runId = 0;
   private timer?: NodeJS.Timeout;
+  /** Leased work: whether this replica holds the lease, and its token. */
+  private holding = false;
+  private token?: number;
+  private renewing = false;
+  /** Fires when the term surely ends without a renewal: the work stops before another replica may take over. */
+  private expiry?: NodeJS.Timeout;
+  private leaseTimer?: NodeJS.Timeout;
 
   constructor(
     readonly spec: WorkerSpec,
@@ -93,9 +113,82 @@ export class Worker {
     return this.spec.name;
   }
 
+  /** Starts it: at once, or for leased work, once this replica holds the lease. */
+  async begin(): Promise<void> {
+    const leasing = this.supervisor.leasing;
+    if (!this.spec.lease || !leasing) return this.launch();
+    await this.keepLease(leasing);
+    const every = Math.max(50, Math.floor(leasing.ttlMs / 3));
+    this.leaseTimer = setInterval(() => void this.keepLease(leasing), every);
+    this.leaseTimer.unref?.();
+  }
+
+  /**
+   * Takes or renews the lease, and starts or stops the work to match: it runs only while
+   * the lease is surely held (renewed within a term, with a margin), so a replica that
+   * cannot reach the store stops before another may take over.
+   */
+  private async keepLease({ leases, holder, ttlMs }: Leasing): Promise<void> {
+    if (this.isStopped() || this.renewing) return;
+    this.renewing = true;
+    const asked = Date.now();
+    let grant: Awaited<ReturnType<Leases['acquire']>> | 'unknown';
+    try {
+      grant = await leases.acquire(this.spec.lease!, holder, ttlMs);
+    } catch {
+      grant = 'unknown'; // held, if it was, until its expiry timer says otherwise
+    } finally {
+      this.renewing = false;
+    }
+    if (this.isStopped()) {
+      if (grant && grant !== 'unknown') await leases.release(this.spec.lease!, holder).catch(() => undefined);
+      return;
+    }
+    if (grant === 'unknown') return;
+    if (!grant) {
+      if (this.holding || this.state !== 'standby') await this.yieldLease('another replica holds the lease', 'standby');
+      return;
+    }
+    // The term began no earlier than this request was sent; a fifth of it is kept as a margin for the store's clock.
+    clearTimeout(this.expiry);
+    this.expiry = setTimeout(() => void this.yieldLease('lease not renewed in time', 'restarting'), Math.max(0, asked + Math.floor((ttlMs * 4) / 5) - Date.now()));
+    this.expiry.unref?.();
+    if (this.holding) return;
+    this.holding = true;
+    this.token = grant.token;
+    this.supervisor.logger.log({ message: 'lease taken; starting', worker: this.name, lease: this.spec.lease, token: grant.token });
+    this.state = 'starting';
+    await this.launch();
+  }
+
+  /**
+   * Stops the work. `standby`: another replica holds the lease (it reports the work's lag);
+   * `restarting`: the lease store did not answer in time, so nobody may be doing it (the lag grows here).
+   */
+  private async yieldLease(reason: string, state: 'standby' | 'restarting'): Promise<void> {
+    clearTimeout(this.expiry);
+    if (this.isStopped()) return;
+    if (this.holding) this.supervisor.logger.warn({ message: 'lease lost; stopping', worker: this.name, lease: this.spec.lease, token: this.token, reason });
+    this.holding = false;
+    this.token = undefined;
+    const run = this.run;
+    this.run = undefined;
+    this.runId++;
+    this.caughtUp = false;
+    clearTimeout(this.timer);
+    this.state = state;
+    if (state === 'restarting') this.lastError = { name: 'LeaseNotRenewed', message: reason };
+    await run?.stop().catch(() => undefined);
+  }
+
+  /** Leased work runs only while the lease is held. */
+  private mayRun(): boolean {
+    return !this.spec.lease || !this.supervisor.leasing || this.holding;
+  }
+
   /** Starts a run; resolves once it has started or failed (a failure schedules the next). */
   async launch(): Promise<void> {
-    if (this.state === 'stopped') return;
+    if (this.state === 'stopped' || !this.mayRun()) return;
     const id = ++this.runId;
     try {
       const run = await this.spec.start((error) => {
@@ -165,9 +258,15 @@ export class Worker {
     this.state = 'stopped';
     this.runId++;
     clearTimeout(this.timer);
+    clearInterval(this.leaseTimer);
+    clearTimeout(this.expiry);
     const run = this.run;
     this.run = undefined;
     await run?.stop().catch(() => undefined);
+    // Handed over at once, not after the term: another replica takes it at its next renewal.
+    const leasing = this.supervisor.leasing;
+    if (this.holding && leasing) await leasing.leases.release(this.spec.lease!, leasing.holder).catch(() => undefined);
+    this.holding = false;
   }
 
   status(): WorkerStatus {
@@ -180,6 +279,7 @@ export class Worker {
       failures: this.failures,
       ...(this.lastError ? { lastError: this.lastError } : {}),
       ...(this.lastRestartAt ? { lastRestartAt: this.lastRestartAt.toISOString() } : {}),
+      ...(this.spec.lease && this.supervisor.leasing ? { lease: { name: this.spec.lease, held: this.holding, ...(this.token !== undefined ? { token: this.token } : {}) } } : {}),
     };
   }
 
@@ -189,6 +289,8 @@ export class Worker {
    * be read, the time since it was last seen caught up: a stopped worker's lag grows.
    */
   async lag(store: Pick<EventStore, 'readAll'>): Promise<WorkerLag> {
+    // The replica holding the lease reports how far the work is behind.
+    if (this.state === 'standby') return { seconds: 0 };
     const now = this.supervisor.now();
     try {
       const { events } = await store.readAll(this.spec.position(), { limit: LAG_COUNT_CAP, filter: this.spec.filter });
@@ -218,6 +320,8 @@ export class Supervisor {
   baseDelayMs = 500;
   maxDelayMs = 10_000;
   onRestart?: (worker: string) => void;
+  /** Set where replicas share leases: leased workers then run in one replica at a time. */
+  leasing?: Leasing;
   private readonly workers = new Map<string, Worker>();
 
   constructor(
@@ -237,7 +341,7 @@ export class Supervisor {
     await this.workers.get(spec.name)?.stop();
     const worker = new Worker(spec, this);
     this.workers.set(spec.name, worker);
-    const launched = worker.launch();
+    const launched = worker.begin();
     if (!options.background) await launched;
     return worker;
   }

@@ -4,3 +4,5 @@ export type Clock = () => Date;
 export const READ_STORE = Symbol('ReadStore');
 /** The message bus (Kafka), or null when none is configured. */
 export const MESSAGE_BUS = Symbol('MessageBus');
+/** How this replica takes part in leases (shared/supervisor.ts `Leasing`). */
+export const LEASING = Symbol('Leasing');

@@ -16,6 +16,9 @@ import { PROJECTIONS, ProjectionRunner } from '../../src/readmodels/projection-r
 import { EVENT_STORE, READ_STORE } from '../../src/shared/tokens';
 import { KafkaBus } from '../../infra/messaging/kafka';
 import { Supervisor } from '../../src/shared/supervisor';
+import { reportWorkers } from '../../src/health/workers';
+import { SqliteLeases } from '../../infra/leases/sqlite';
+import { overlaps, type Leases } from '../../infra/leases/port';
 import { createOrg, startApp, type TestApp } from '../support/app';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -248,5 +251,80 @@ describe('Supervisor', () => {
     expect(worker.status()).toMatchObject({ worker: 'flaky', state: 'running', caughtUp: true, restarts: 5, failures: 0, lastError: { name: 'Error ECONNREFUSED', message: 'connect ECONNREFUSED for <address>' } });
     await supervisor.stop();
     expect(worker.state).toBe('stopped');
+  });
+});
+
+describe('leased workers (issue 13: one runner at a time across replicas)', () => {
+  const quiet = { warn: () => undefined, log: () => undefined };
+
+  /** A replica: its own supervisor and lease handle on one shared lease store, running one leased worker. */
+  async function replica(file: string, holder: string, runs: string[]) {
+    const leases = new SqliteLeases(file);
+    // Cut off: the replica can no longer reach the lease store (a partition, a hung process).
+    const link = { cut: false };
+    const reachable: Leases = {
+      acquire: (...args) => (link.cut ? Promise.reject(new Error('unreachable')) : leases.acquire(...args)),
+      release: (...args) => (link.cut ? Promise.reject(new Error('unreachable')) : leases.release(...args)),
+      history: (name) => leases.history(name),
+      close: () => leases.close(),
+    };
+    const supervisor = new Supervisor(quiet);
+    supervisor.leasing = { leases: reachable, holder, ttlMs: 600 };
+    let running = false;
+    const worker = await supervisor.supervise({
+      name: 'projection:x',
+      lease: 'projection:x',
+      position: () => 0n,
+      start: async () => {
+        running = true;
+        runs.push(holder);
+        return { stop: async () => void (running = false) };
+      },
+    });
+    return { leases, supervisor, worker, link, isRunning: () => running };
+  }
+
+  it('runs in the replica holding the lease; the others stand by (ready); a holder cut off from the store stops before another takes over within a term; the terms never overlap', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-leased-'));
+    const file = join(dir, 'events.db');
+    const runs: string[] = [];
+    const a = await replica(file, 'a', runs);
+    const b = await replica(file, 'b', runs);
+    try {
+      expect([a.isRunning(), b.isRunning()]).toEqual([true, false]);
+      expect(a.worker.status()).toMatchObject({ state: 'running', lease: { name: 'projection:x', held: true, token: 1 } });
+      expect(b.worker.status()).toMatchObject({ state: 'standby', lease: { held: false } });
+      expect(await reportWorkers([b.worker], { readAll: async () => ({ events: [], next: 0n }) } as never, 30)).toMatchObject([{ state: 'standby', ready: true, lagSeconds: 0 }]);
+
+      // "a" loses the store: it cannot renew, so it stops by itself, and its lease is never released.
+      const died = Date.now();
+      a.link.cut = true;
+      const until = Date.now() + 5_000;
+      while (!b.isRunning() && Date.now() < until) await sleep(20);
+      expect(b.isRunning()).toBe(true);
+      expect(Date.now() - died).toBeLessThan(1_500);
+      expect(b.worker.status()).toMatchObject({ state: 'running', lease: { held: true, token: 2 } });
+      // The deposed holder stopped on its own before b's term began (it could not renew), and says why.
+      expect(a.isRunning()).toBe(false);
+      expect(a.worker.status()).toMatchObject({ state: 'restarting', lastError: { name: 'LeaseNotRenewed' }, lease: { held: false } });
+      expect(overlaps(await b.leases.history('projection:x'))).toEqual([]);
+      expect(runs).toEqual(['a', 'b']);
+
+      // A clean stop hands the lease over at once.
+      const c = await replica(file, 'c', runs);
+      await b.supervisor.stop();
+      const handover = Date.now() + 2_000;
+      while (!c.isRunning() && Date.now() < handover) await sleep(20);
+      expect(c.isRunning()).toBe(true);
+      await c.supervisor.stop();
+      await c.leases.close();
+    } finally {
+      a.link.cut = false;
+      await a.supervisor.stop();
+      await b.supervisor.stop();
+      await a.leases.close();
+      await b.leases.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
