@@ -79,6 +79,7 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
             start: (fail) => this.followBus(bus, consumer, fail),
             position: () => this.groups.get(consumer.name)?.position ?? 0n,
             filter: { types: consumer.handles },
+            backlog: () => this.groupBacklog(bus, consumer.name),
           },
           { background: !reachable },
         );
@@ -162,6 +163,28 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
     }
     this.logger.log({ message: 'consumer follows Kafka', consumer: consumer.name, topic: bus.topics.events });
     return { stop };
+  }
+
+  /** Behind since: per consumer, when its group was first seen with messages left to read. */
+  private readonly behindSince = new Map<string, Date>();
+
+  /**
+   * What the consumer's group (all replicas together) has not read on `gatehouse.events`: the same
+   * answer from every replica, whichever partitions this one was given.
+   */
+  private async groupBacklog(bus: MessageBus, consumer: string): Promise<{ events: number; behindSince?: Date }> {
+    const [ends, committed] = await Promise.all([bus.endOffsets(bus.topics.events), bus.committedOffsets(this.groupOf(consumer), bus.topics.events)]);
+    const read = this.groups.get(consumer)?.next;
+    let events = 0n;
+    for (const [partition, end] of ends) {
+      const mine = read?.get(partition) ?? 0n;
+      const group = committed.get(partition) ?? 0n;
+      const at = mine > group ? mine : group;
+      if (end > at) events += end - at;
+    }
+    if (events === 0n) this.behindSince.delete(consumer);
+    else if (!this.behindSince.has(consumer)) this.behindSince.set(consumer, this.clock());
+    return { events: Number(events), behindSince: this.behindSince.get(consumer) };
   }
 
   private groupOf(consumer: string): string {

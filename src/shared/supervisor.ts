@@ -33,6 +33,11 @@ export interface WorkerSpec {
   filter?: EventFilter;
   /** Work that must have one runner across replicas: it runs only while this replica holds the lease of that name. */
   lease?: string;
+  /**
+   * Its own measure of what it has not handled, for work whose progress the log's positions do not
+   * tell (a consumer group sharing partitions among replicas): events behind, and for how long.
+   */
+  backlog?: () => Promise<{ events: number; behindSince?: Date }>;
 }
 
 export interface WorkerStatus {
@@ -293,6 +298,14 @@ export class Worker {
     if (this.state === 'standby') return { seconds: 0 };
     const now = this.supervisor.now();
     try {
+      if (this.spec.backlog) {
+        const { events, behindSince } = await Promise.race([
+          this.spec.backlog(),
+          new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no backlog in time')), 2_000).unref()),
+        ]);
+        if (events === 0 && this.state === 'running') this.caughtUpAt = now;
+        return { events, seconds: events === 0 ? 0 : Math.max(0, (now.getTime() - (behindSince ?? now).getTime()) / 1000) };
+      }
       const { events } = await store.readAll(this.spec.position(), { limit: LAG_COUNT_CAP, filter: this.spec.filter });
       if (events.length === 0) {
         if (this.state === 'running') this.caughtUpAt = now;

@@ -5,22 +5,15 @@ import { join, resolve } from 'node:path';
 import { InvalidConfiguration, loadSettings, printable, scrubSecrets } from '../../src/config/config';
 import { kafkaOptions } from '../../infra/messaging/kafka';
 import { scrubbingLogger } from '../../src/config/scrubbing-logger';
+import { mainWithoutBuild } from '../support/ts-process';
 
 const ROOT = resolve(__dirname, '../..');
 
-/** Compiles .ts on the fly (as Jest does) so the real src/main.ts runs in a process of its own, without a build. */
-const TS_HOOK = `
-const swc = require(${JSON.stringify(join(ROOT, 'node_modules/@swc/core'))});
-const fs = require('node:fs');
-const options = { swcrc: false, module: { type: 'commonjs' }, jsc: { target: 'es2022', parser: { syntax: 'typescript', decorators: true }, transform: { legacyDecorator: true, decoratorMetadata: true }, keepClassNames: true } };
-require.extensions['.ts'] = (module, filename) => module._compile(swc.transformSync(fs.readFileSync(filename, 'utf8'), { ...options, filename }).code, filename);
-require(${JSON.stringify(join(ROOT, 'src/main.ts'))});
-`;
 
 /** Starts Gatehouse with `env` (and nothing else of this process's environment but PATH); its whole output and exit code. */
 function start(env: Record<string, string>, timeoutMs = 30_000): Promise<{ code: number | null; output: string }> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ['-e', TS_HOOK], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, mainWithoutBuild(), { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
