@@ -59,8 +59,11 @@ export type UserCommand =
   | { type: 'StartMfaEnrollment'; sealedSecret: string }
   /** `step`: the TOTP time step the edge verified the code for, none when the code was wrong (codes are checked where the secret can be opened). */
   | { type: 'ConfirmMfa'; step: number | undefined; backupCodeHashes: string[] }
-  | { type: 'UseMfaCode'; step: number }
-  | { type: 'UseBackupCode'; codeHash: string }
+  /**
+   * R-CRED-8: the second step of a sign-in. `proof`: the TOTP time step the code matched (none
+   * when it matched no step), or the hash of a backup code. The code is spent and the sign-in recorded together.
+   */
+  | { type: 'SignInWithSecondFactor'; proof?: { step: number } | { codeHash: string }; method: string; ip: string; userAgent: string; sessionId: string }
   | { type: 'ResetMfa' }
   | { type: 'LinkIdentity'; provider: string; subjectHash: string };
 
@@ -117,13 +120,18 @@ export const user: Decider<User, UserCommand, UserEvent> = {
         if (!state.mfa.pendingSecret) throw new DomainError('mfa_not_started', 'start TOTP enrollment first');
         if (command.step === undefined) throw new DomainError('invalid_mfa_code', 'the code is wrong');
         return [{ type: 'MfaEnabled', data: { userId: state.userId, backupCodeHashes: command.backupCodeHashes, step: command.step } }];
-      case 'UseMfaCode':
-        // A code works once: a replay within its window is refused.
-        if (command.step <= state.mfa.lastStep) throw new DomainError('mfa_code_used', 'this code was already used; wait for the next one');
-        return [{ type: 'MfaCodeUsed', data: { userId: state.userId, step: command.step } }];
-      case 'UseBackupCode':
-        if (!state.mfa.backupCodeHashes.includes(command.codeHash)) throw new DomainError('invalid_mfa_code', 'the code is wrong');
-        return [{ type: 'BackupCodeUsed', data: { userId: state.userId, codeHash: command.codeHash } }];
+      case 'SignInWithSecondFactor': {
+        if (!state.exists) throw new DomainError('not_found', 'user not found');
+        const { proof, method, ip, userAgent, sessionId } = command;
+        const signedIn = { type: 'SignedIn' as const, data: { userId: state.userId, method, ip, userAgent, sessionId } };
+        if (proof && 'step' in proof) {
+          // A code works once: a replay within its window is refused.
+          if (proof.step <= state.mfa.lastStep) throw new DomainError('mfa_code_used', 'this code was already used; wait for the next one');
+          return [{ type: 'MfaCodeUsed', data: { userId: state.userId, step: proof.step } }, signedIn];
+        }
+        if (!proof || !state.mfa.backupCodeHashes.includes(proof.codeHash)) throw new DomainError('invalid_mfa_code', 'the code is wrong');
+        return [{ type: 'BackupCodeUsed', data: { userId: state.userId, codeHash: proof.codeHash } }, signedIn];
+      }
       case 'ResetMfa':
         if (!state.exists) throw new DomainError('not_found', 'user not found');
         return [

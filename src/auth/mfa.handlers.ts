@@ -4,7 +4,7 @@ import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { Secret, TOTP } from 'otpauth';
 import { membership, membershipStream, requireCredentialsAuthority } from '../../domain/membership/membership';
 import { DomainError } from '../../domain/shared/errors';
-import { user, userStream, type User } from '../../domain/user/user';
+import { user, userStream, type User, type UserEvent } from '../../domain/user/user';
 import { SecretBox } from '../../infra/crypto/sealing';
 import { hashToken } from '../../infra/crypto/secrets';
 import type { Position } from '../../domain/shared/envelope';
@@ -134,15 +134,17 @@ export class SignInWithMfaHandler implements ICommandHandler<SignInWithMfa> {
       const actor = { kind: 'user' as const, id: userId };
       const context = { now, actor };
       const attempt = { method: 'password+mfa', ip: origin.ip, userAgent: origin.userAgent };
-      const used = this.useCode(from.state, code, context);
-      if (!used) {
+      const { issued, change } = await this.sessions.prepare(userId, 'password');
+      let events: UserEvent[];
+      try {
+        events = user.decide(from.state, { type: 'SignInWithSecondFactor', proof: this.proofOf(from.state, code, now), ...attempt, sessionId: issued.sessionId }, context);
+      } catch (error) {
+        if (!(error instanceof DomainError && (error.code === 'invalid_mfa_code' || error.code === 'mfa_code_used'))) throw error;
         await this.completion.record(from.state, { ...attempt, failureReason: 'wrong_mfa_code' }, meta);
         throw new DomainError('invalid_mfa_code', 'the code is wrong');
       }
       proven = true;
       await this.completion.requireUsableMembership(from.state, attempt.method, origin, meta);
-      const { issued, change } = await this.sessions.prepare(userId, 'password');
-      const events = [...used, ...user.decide(used.reduce(user.evolve, from.state), { type: 'RecordSignIn', ...attempt, sessionId: issued.sessionId }, context)];
       const { position } = await this.streams.commit([spent.change, { from, events }, change], { ...meta, actor });
       return { ...issued, userId, mustChangePassword: from.state.mustChangePassword, position };
     } finally {
@@ -152,17 +154,11 @@ export class SignInWithMfaHandler implements ICommandHandler<SignInWithMfa> {
     }
   }
 
-  private useCode(account: User, code: string, context: { now: Date; actor: { kind: 'user'; id: string } }) {
-    try {
-      if (/^\d{6}$/.test(code)) {
-        const step = account.mfa.secret ? verifiedStep(this.box.open(account.mfa.secret), code, context.now) : undefined;
-        return step === undefined ? undefined : user.decide(account, { type: 'UseMfaCode', step }, context);
-      }
-      return user.decide(account, { type: 'UseBackupCode', codeHash: hashToken(normalizeBackup(code)) }, context);
-    } catch (error) {
-      if (error instanceof DomainError && (error.code === 'invalid_mfa_code' || error.code === 'mfa_code_used')) return undefined;
-      throw error;
-    }
+  /** What the code proves: the TOTP step it matches (none when it matches no step), or a backup code's hash. */
+  private proofOf(account: User, code: string, now: Date): { step: number } | { codeHash: string } | undefined {
+    if (!/^\d{6}$/.test(code)) return { codeHash: hashToken(normalizeBackup(code)) };
+    const step = account.mfa.secret ? verifiedStep(this.box.open(account.mfa.secret), code, now) : undefined;
+    return step === undefined ? undefined : { step };
   }
 }
 

@@ -61,6 +61,36 @@ describe('user decider: turning MFA on', () => {
   });
 });
 
+describe('user decider: the second step of a sign-in', () => {
+  const started: UserEvent = { type: 'MfaEnrollmentStarted', data: { userId: 'u-bob', sealedSecret: 'sealed' } };
+  const enabled: UserEvent = { type: 'MfaEnabled', data: { userId: 'u-bob', backupCodeHashes: ['b1', 'b2'], step: 7 } };
+  const attempt = { method: 'password+mfa', ip: '203.0.113.9', userAgent: 'test', sessionId: 's1' };
+  const signedIn: UserEvent = { type: 'SignedIn', data: { userId: 'u-bob', ...attempt } };
+
+  it('R-CRED-8 a TOTP code of a later step is spent and the sign-in recorded, in one decision', () => {
+    given(user, registered, started, enabled)
+      .when({ type: 'SignInWithSecondFactor', proof: { step: 8 }, ...attempt }, ctx('u-bob'))
+      .then([{ type: 'MfaCodeUsed', data: { userId: 'u-bob', step: 8 } }, signedIn]);
+  });
+
+  it('R-CRED-8 a TOTP code works once: its step again, or an earlier one, is refused', () => {
+    given(user, registered, started, enabled).when({ type: 'SignInWithSecondFactor', proof: { step: 7 }, ...attempt }, ctx('u-bob')).thenFails('mfa_code_used');
+    given(user, registered, started, enabled, { type: 'MfaCodeUsed', data: { userId: 'u-bob', step: 9 } })
+      .when({ type: 'SignInWithSecondFactor', proof: { step: 8 }, ...attempt }, ctx('u-bob'))
+      .thenFails('mfa_code_used');
+  });
+
+  it('R-CRED-8 a backup code is spent once; an unknown one, or a code that matched no step, signs nobody in', () => {
+    given(user, registered, started, enabled)
+      .when({ type: 'SignInWithSecondFactor', proof: { codeHash: 'b2' }, ...attempt }, ctx('u-bob'))
+      .then([{ type: 'BackupCodeUsed', data: { userId: 'u-bob', codeHash: 'b2' } }, signedIn]);
+    given(user, registered, started, enabled, { type: 'BackupCodeUsed', data: { userId: 'u-bob', codeHash: 'b2' } })
+      .when({ type: 'SignInWithSecondFactor', proof: { codeHash: 'b2' }, ...attempt }, ctx('u-bob'))
+      .thenFails('invalid_mfa_code');
+    given(user, registered, started, enabled).when({ type: 'SignInWithSecondFactor', proof: undefined, ...attempt }, ctx('u-bob')).thenFails('invalid_mfa_code');
+  });
+});
+
 describe('R-CRED-1 password strength', () => {
   const person: PasswordOwner = { email: 'ada.lovelace@example.com', firstName: 'Ada', lastName: 'Lovelace', username: 'countess' };
   const small = new Set(['password', 'password123', 'sunshine']);
