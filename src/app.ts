@@ -12,6 +12,7 @@ import type { MessageBus } from '../infra/messaging/port';
 import { MESSAGE_BUS } from './shared/tokens';
 import { answerClientError, answerFrameworkError } from './shared/api-error';
 import { parseJsonBody } from './shared/json-body';
+import { acceptIdempotencyKeys } from './shared/idempotency-http';
 
 const BODY_LIMIT = 1024 * 1024;
 
@@ -31,6 +32,7 @@ export async function createApp(options: AppOptions & { logger?: false | LoggerS
     },
   );
   acceptJson(app);
+  acceptIdempotencyKeys(app);
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()

@@ -94,6 +94,8 @@ export const ERRORS = {
   conflict: 'conflict',
   wrong_expected_version: 'conflict',
   idempotency_mismatch: 'conflict',
+  idempotency_in_progress: 'conflict',
+  idempotency_key_reused: 'invalid',
   already_member: 'conflict',
   email_taken: 'conflict',
   username_taken: 'conflict',

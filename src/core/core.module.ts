@@ -1,3 +1,4 @@
+import { IdempotentCommands } from '../shared/idempotency';
 import { Global, Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { join } from 'node:path';
 import { noSeatBilling, SEAT_BILLING } from '../../infra/billing/port';
@@ -52,7 +53,7 @@ class Shutdown implements OnApplicationShutdown {
   }
 }
 
-const SHARED = [Streams, Sessions, SessionGuard, Links, OrgAccess, Joining, ProjectionRunner, ConsumerRunner, KafkaPublisher, SignInThrottle, RequestLimit];
+const SHARED = [Streams, IdempotentCommands, Sessions, SessionGuard, Links, OrgAccess, Joining, ProjectionRunner, ConsumerRunner, KafkaPublisher, SignInThrottle, RequestLimit];
 
 /** What every feature module uses: settings, clock, the event store, the mailer, the command path, sessions and access. */
 @Global()

@@ -5,10 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { createHash } from 'node:crypto';
 import { Optional } from '@nestjs/common';
 import { Settings } from '../config/config';
-import { SecretBox } from '../../infra/crypto/sealing';
-import type { ReadStore } from '../../infra/readstore/port';
-import type { Doc } from '../../projections/projection';
-import { READ_STORE } from '../shared/tokens';
+import { IDEMPOTENCY_KEY, IdempotentCommands } from '../shared/idempotency';
 import { DEAD_LETTER_SINK, type DeadLetterSink } from './dead-letters';
 import { topicsOf } from '../../infra/messaging/port';
 import { isErrorCode, kindOf, type ErrorCode, type ErrorKind } from '../../domain/shared/errors';
@@ -37,7 +34,6 @@ export const COMMAND_ROUTES: Record<string, { method: 'POST' | 'PUT' | 'PATCH' |
   'invitations.revoke': { method: 'DELETE', path: '/v1/orgs/{org}/invitations/{invitation}' },
 };
 
-export const COMMAND_RESULTS = 'command_results';
 
 /** A refusal: the code of the HTTP answer (or of the Kafka checks), and its kind from the one catalogue. */
 export interface CommandError {
@@ -54,14 +50,7 @@ export interface CommandReply {
   position?: string;
 }
 
-/** A reply kept for its idempotency key; sealed, since a result can hold a temporary password. */
-interface StoredReply extends Doc {
-  sealed: string;
-  at: string;
-}
-
 const PARAM = /\{(\w+)\}/g;
-const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{8,200}$/;
 
 /**
  * Commands over Kafka (SPEC 3.2): request/reply on `gatehouse.commands` through
@@ -74,13 +63,10 @@ const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{8,200}$/;
 @Injectable()
 export class KafkaCommands {
   private readonly logger = new Logger('kafka-commands');
-  /** Commands with one key run one at a time: a duplicate waits for the first and gets its reply. */
-  private readonly inFlight = new Map<string, Promise<CommandReply>>();
 
   constructor(
     private readonly adapter: HttpAdapterHost,
-    @Inject(READ_STORE) private readonly readStore: ReadStore,
-    private readonly box: SecretBox,
+    private readonly idempotent: IdempotentCommands,
     private readonly settings: Settings,
     @Optional() @Inject(DEAD_LETTER_SINK) private readonly deadLetters?: DeadLetterSink,
   ) {}
@@ -115,27 +101,10 @@ export class KafkaCommands {
     }
     const run = () => this.dispatch(command.type as string, (command.payload ?? {}) as Record<string, unknown>, authorization);
     if (!command.idempotencyKey) return run();
-    // Keyed per caller: one service's key never answers another's command.
+    // Keyed per caller: one service's key never answers another's command. A rejection is not kept:
+    // the same command, fixed or retried later, may pass.
     const id = createHash('sha256').update(`${authorization ?? ''}\u0000${command.idempotencyKey}`).digest('hex');
-    const pending = this.inFlight.get(id);
-    if (pending) return pending;
-    const reply = this.once(id, run);
-    this.inFlight.set(id, reply);
-    try {
-      return await reply;
-    } finally {
-      this.inFlight.delete(id);
-    }
-  }
-
-  private async once(id: string, run: () => Promise<CommandReply>): Promise<CommandReply> {
-    const stored = (await this.readStore.getMany<StoredReply>(COMMAND_RESULTS, [id])).get(id);
-    if (stored) return JSON.parse(this.box.open(stored.sealed)) as CommandReply;
-    const reply = await run();
-    // A rejection is not kept: the same command, fixed or retried later, may pass.
-    const doc: StoredReply = { id, sealed: this.box.seal(JSON.stringify(reply)), at: new Date().toISOString() };
-    if (reply.ok) await this.readStore.write({ puts: [{ collection: COMMAND_RESULTS, doc }], deletes: [] }, { projection: 'kafka-commands', position: BigInt(reply.position ?? 0) });
-    return reply;
+    return this.idempotent.once(id, IdempotentCommands.fingerprintOf({ type: command.type, payload: command.payload ?? {} }), run, (reply) => reply.ok);
   }
 
   private async dispatch(type: string, payload: Record<string, unknown>, authorization: string | undefined): Promise<CommandReply> {
