@@ -13,6 +13,7 @@ import { MESSAGE_BUS } from './shared/tokens';
 import { answerClientError, answerFrameworkError } from './shared/api-error';
 import { parseJsonBody } from './shared/json-body';
 import { acceptIdempotencyKeys } from './shared/idempotency-http';
+import { traceRequests } from './shared/tracing';
 
 const BODY_LIMIT = 1024 * 1024;
 
@@ -31,6 +32,7 @@ export async function createApp(options: AppOptions & { logger?: false | LoggerS
       bodyParser: false,
     },
   );
+  traceRequests(app.getHttpAdapter().getInstance());
   acceptJson(app);
   acceptIdempotencyKeys(app);
   const document = SwaggerModule.createDocument(

@@ -3,12 +3,15 @@ import { Logger } from '@nestjs/common';
 import type { INestApplication } from '@nestjs/common';
 import { createApp } from './app';
 import { InvalidConfiguration, loadSettings, scrubSecrets } from './config/config';
+import { shutdownTracing, startTracing } from './shared/tracing';
 
 /** SIGTERM/SIGINT: stop taking requests, let those in flight finish, stop workers, exit 0; 10 s at most. */
 const STOP_WITHIN_MS = 10_000;
 
 async function main() {
   const settings = loadSettings(process.env, (warning) => new Logger('settings').warn(warning));
+  // Before anything is built, so every span of the app has a provider to go to (off without OTEL_EXPORTER_OTLP_ENDPOINT).
+  await startTracing(settings);
   const app = await createApp({ settings });
   stopOnSignals(app);
   await app.listen(settings.PORT, settings.HOST);
@@ -26,7 +29,7 @@ function stopOnSignals(app: INestApplication): void {
       new Logger('gatehouse').error({ message: `not stopped within ${STOP_WITHIN_MS / 1000} s: exiting` });
       process.exit(1);
     }, STOP_WITHIN_MS).unref();
-    app.close().then(
+    app.close().then(shutdownTracing).then(
       () => process.exit(0),
       (error: unknown) => {
         process.stderr.write(`${scrubSecrets(`stop failed: ${describe(error)}`, process.env)}\n`);

@@ -153,6 +153,14 @@ export class Settings {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(65535)
   METRICS_PORT?: number;
 
+  /** Where traces go over OTLP/HTTP (`<endpoint>/v1/traces`). Unset: tracing is off (src/shared/tracing.ts). */
+  @IsOptional() @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'], allow_underscores: true })
+  OTEL_EXPORTER_OTLP_ENDPOINT?: string;
+
+  /** The traces' service name; `gatehouse` unless set. */
+  @IsOptional() @IsString()
+  OTEL_SERVICE_NAME?: string;
+
   /** Readiness (/health) fails while a background worker (projection, consumer, publisher, grant expiry) is behind the log by more than this. */
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(86_400)
   HEALTH_MAX_LAG_SECONDS = 30;

@@ -10,6 +10,7 @@ import { EVENT_STORE, LEASING, MESSAGE_BUS, READ_STORE } from '../shared/tokens'
 import { errorName } from './consumer';
 import type { DeadLetter, DeadLetterSink } from './dead-letters';
 import { Supervisor, type Leasing, type Worker, type WorkerRun } from '../shared/supervisor';
+import { traceHeaders, traced } from '../shared/tracing';
 
 const CHECKPOINT = 'publisher:kafka';
 /** The publisher's supervised worker, as /health and /metrics name it. */
@@ -123,11 +124,16 @@ export class KafkaPublisher implements OnApplicationBootstrap, OnApplicationShut
     await this.producer.send(this.bus.topics.deadLetters, [{ key, value: JSON.stringify(record) }]);
   }
 
-  private async publishEvents(bus: MessageBus, events: Recorded[], next: Position): Promise<void> {
+  private publishEvents(bus: MessageBus, events: Recorded[], next: Position): Promise<void> {
+    return traced('kafka publish', { 'messaging.system': 'kafka', 'messaging.destination.name': bus.topics.events, 'messaging.batch.message_count': events.length }, () => this.publishBatch(bus, events, next));
+  }
+
+  private async publishBatch(bus: MessageBus, events: Recorded[], next: Position): Promise<void> {
+    const trace = traceHeaders(); // the publish span's traceparent, on every message
     const messages = events.map((event) => ({
       key: partitionKey(event),
       value: JSON.stringify(toEnvelope(event)),
-      headers: { 'gatehouse-event-id': event.eventId, 'gatehouse-event-type': event.type, 'gatehouse-position': event.position.toString() },
+      headers: { 'gatehouse-event-id': event.eventId, 'gatehouse-event-type': event.type, 'gatehouse-position': event.position.toString(), ...trace },
     }));
     // The producer retries on its own; past that (a long outage) this batch is tried again, never skipped.
     for (let attempt = 1; ; attempt++) {

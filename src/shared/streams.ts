@@ -5,6 +5,7 @@ import { WrongExpectedVersion, type AppendRequest, type AppendResult, type Event
 import type { Actor, Position } from '../../domain/shared/envelope';
 import { releaseOf, type GatehouseEvent, type Recorded } from '../../domain/events';
 import { EVENT_STORE } from './tokens';
+import { traced } from './tracing';
 
 /** Where a command comes from: copied onto every event it causes (R-AUD-1). */
 export interface CommandMeta {
@@ -71,7 +72,12 @@ export class Streams {
   }
 
   /** Appends every change at once (atomically where the store can), each against the version it was decided on. */
-  async commit(changes: Change[], meta: CommandMeta): Promise<CommandResult> {
+  commit(changes: Change[], meta: CommandMeta): Promise<CommandResult> {
+    const writes = changes.filter((c) => c.events.length > 0);
+    return traced('commit', { 'gatehouse.streams': writes.length, 'gatehouse.events': writes.reduce((n, c) => n + c.events.length, 0) }, () => this.append(changes, meta));
+  }
+
+  private async append(changes: Change[], meta: CommandMeta): Promise<CommandResult> {
     let writes = changes.filter((c) => c.events.length > 0);
     if (writes.length === 0) return { position: await this.store.headPosition(), events: [] };
     const request = ({ from, events }: Change) => ({
