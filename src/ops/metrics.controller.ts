@@ -42,7 +42,8 @@ export class Metrics implements OnModuleInit, OnApplicationBootstrap, OnApplicat
     grantExpiry: GrantExpiry,
     @Inject(EVENT_STORE) store: EventStore,
   ) {
-    collectDefaultMetrics({ register: this.registry, prefix: 'gatehouse_' });
+    // Node's process metrics under their standard names (process_cpu_seconds_total, nodejs_heap_size_used_bytes, …), as dashboards expect.
+    collectDefaultMetrics({ register: this.registry });
     // The projections' fault counts (R-SEC-5), beside their lag.
     runner.registerMetrics(this.registry);
     // The registry collects its metrics side by side: each of the three asks for the same status, read once per scrape.
@@ -61,7 +62,7 @@ export class Metrics implements OnModuleInit, OnApplicationBootstrap, OnApplicat
           for (const s of await status()) this.set({ projection: s.projection }, value(s));
         },
       });
-    projectionGauge('gatehouse_projection_lag_ms', 'How far behind the log a projection is, in ms: since the oldest event it has not applied was recorded (0 when caught up; grows while it is stopped)', (s) => s.lagMs);
+    projectionGauge('gatehouse_projection_lag_seconds', 'How far behind the log a projection is: seconds since the oldest event it has not applied was recorded (0 when caught up; grows while it is stopped)', (s) => s.lagMs / 1000);
     projectionGauge('gatehouse_projection_behind', '1 while a projection has not reached the head of the log', (s) => (s.behind ? 1 : 0));
     projectionGauge('gatehouse_projection_position', 'Checkpoint of each projection (global log position)', (s) => Number(s.position));
 

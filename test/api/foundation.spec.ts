@@ -42,8 +42,8 @@ describe.each([
     const metrics = await t.request('GET', '/metrics');
     expect(metrics.status).toBe(200);
     expect(metrics.body).toContain('gatehouse_http_request_duration_seconds_count{method="GET",route="/health",status="200"}');
-    expect(metrics.body).toMatch(/gatehouse_projection_lag_ms\{projection="directory.v1"\} \d+/);
-    expect(metrics.body).toContain('gatehouse_process_cpu_user_seconds_total');
+    expect(metrics.body).toMatch(/gatehouse_projection_lag_seconds\{projection="directory.v1"\} \d+/);
+    expect(metrics.body).toContain('process_cpu_user_seconds_total');
   });
 
   it('serves the OpenAPI document at /docs', async () => {

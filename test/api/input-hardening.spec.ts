@@ -249,7 +249,7 @@ describe('/metrics is configurable (R-SEC-5: nothing public that need not be)', 
       expect(await t.request('GET', '/metrics', { token: `${token}x` })).toMatchObject({ status: 401, body: { code: 'unauthenticated' } });
       const scraped = await t.request('GET', '/metrics', { token });
       expect(scraped.status).toBe(200);
-      expect(scraped.body).toContain('gatehouse_projection_lag_ms');
+      expect(scraped.body).toContain('gatehouse_projection_lag_seconds');
     } finally {
       await t.close();
     }
@@ -263,7 +263,7 @@ describe('/metrics is configurable (R-SEC-5: nothing public that need not be)', 
       expect(await t.request('GET', '/metrics', { token })).toMatchObject({ status: 404, body: { code: 'not_found' } });
       const scraped = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${token}` } });
       expect(scraped.status).toBe(200);
-      expect(await scraped.text()).toContain('gatehouse_projection_lag_ms');
+      expect(await scraped.text()).toContain('gatehouse_projection_lag_seconds');
       const anonymous = await fetch(`http://127.0.0.1:${port}/metrics`);
       expect({ status: anonymous.status, body: await anonymous.json() }).toEqual({ status: 401, body: { code: 'unauthenticated', message: expect.any(String) } });
       const elsewhere = await fetch(`http://127.0.0.1:${port}/v1/orgs`);

@@ -126,7 +126,7 @@ describe('supervised background work (issue 13)', () => {
     expect(Number(/gatehouse_worker_restarts_total\{worker="consumer:email"\} (\d+)/.exec(metricsAfter)?.[1])).toBeGreaterThan(0);
     expect(metricsAfter).toMatch(/gatehouse_worker_lag_seconds\{worker="projection:directory.v1"\} 0\n/);
     expect(metricsAfter).toMatch(/gatehouse_worker_lag_events\{worker="consumer:email"\} 0\n/);
-    expect(metricsAfter).toMatch(/gatehouse_projection_lag_ms\{projection="directory.v1"\} 0\n/);
+    expect(metricsAfter).toMatch(/gatehouse_projection_lag_seconds\{projection="directory.v1"\} 0\n/);
 
     // Before the outage ready; during it and while behind, 503; after, 200.
     expect(health.filter((h) => h.at < haltingAt).every((h) => h.status === 200)).toBe(true);
