@@ -290,8 +290,10 @@ export class PostgresEventStore implements EventStore {
       if (rows[0].stale) {
         this.heads.delete(stream);
         if (rows[0].head_hash === null) throw new Error(`stream ${stream}: version ${rows[0].version} has no hash (written outside Gatehouse?); run verify`);
-        if (attempt >= 20) throw new Error(`stream ${stream}: its head kept moving while appending`);
+        if (attempt >= 100) throw new Error(`stream ${stream}: its head kept moving while appending`);
         head = { version: rows[0].version, hash: rows[0].head_hash };
+        // Many writers of one stream: a jittered, growing pause, so the one that lost is not always beaten to the head again.
+        if (attempt >= 2) await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** attempt, 50)));
         continue;
       }
       if (rows[0].replayed) return { result: await this.replayed(db, stream, events), head: undefined };
