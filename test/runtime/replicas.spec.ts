@@ -26,6 +26,8 @@ interface Replica {
   dataDir: string;
   child: ChildProcess;
   exited: boolean;
+  /** Has answered /health/live: commands go only to replicas that have started. */
+  started: boolean;
 }
 
 async function dump(store: ReadStore): Promise<Record<string, unknown[]>> {
@@ -92,20 +94,23 @@ describe('several replicas (issue 13)', () => {
       },
       stdio: ['ignore', log, log],
     });
-    const replica: Replica = { name, port, dataDir, child, exited: false };
+    const replica: Replica = { name, port, dataDir, child, exited: false, started: false };
     child.once('exit', () => (replica.exited = true));
     replicas.push(replica);
     const until = Date.now() + 90_000;
     for (;;) {
       if (replica.exited) throw new Error(`replica ${name} exited at start: ${readFileSync(join(dataDir, 'replica.log'), 'utf8').slice(-2000)}`);
       const ok = await fetch(`http://127.0.0.1:${port}/health/live`).then((r) => r.ok, () => false);
-      if (ok) return replica;
+      if (ok) {
+        replica.started = true;
+        return replica;
+      }
       if (Date.now() > until) throw new Error(`replica ${name} did not start in 90 s`);
       await sleep(200);
     }
   }
 
-  const live = () => replicas.filter((r) => !r.exited);
+  const live = () => replicas.filter((r) => r.started && !r.exited);
   const call = (r: Replica, method: string, path: string, token?: string, body?: unknown) =>
     fetch(`http://127.0.0.1:${r.port}${path}`, { method, headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
 
