@@ -1,0 +1,52 @@
+import { Controller, Get, Inject, Query, Req, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { IsISO8601, IsString } from 'class-validator';
+import { requirePermission } from '../../domain/access/access';
+import { DomainError } from '../../domain/shared/errors';
+import type { EventStore } from '../../infra/eventstore/port';
+import { OrgAccess } from '../access/org-access.service';
+import { SessionGuard } from '../auth/session.guard';
+import { OrgId, UserId } from '../shared/params';
+import type { GatehouseRequest } from '../shared/request-context';
+import { EVENT_STORE } from '../shared/tokens';
+import { MayOmit } from '../shared/validators';
+import { readCapabilities, type Capabilities } from './capabilities';
+
+export class CapabilitiesQueryDto {
+  @ApiProperty({ description: 'ISO 8601 time, not later than now; events recorded at that very time count', example: '2026-01-01T00:00:00Z' }) @IsISO8601({ strict: true })
+  at!: string;
+  /** Accepted like on every read; the answer reads the log itself, so it is always up to date. */
+  @ApiPropertyOptional() @MayOmit() @IsString()
+  minPosition?: string;
+}
+
+const DESCRIPTION = `R-AUD-2, SPEC 5.2: what the member could do in the org at \`at\`, replayed from the org's and the membership's
+events recorded up to \`at\` with the same evolve and the same check (\`can()\`) that POST …/authorize uses, \`at\` standing for now:
+a grant that had expired by \`at\` is absent, a role held at \`at\` is there. \`permissions\` lists every permission that check allows,
+once per thing that allows it: the role (with \`location\` when the role is scoped to locations) or a grant (\`grantId\`, \`expiresAt\`).
+A check for permission P in location L is allowed exactly when an entry has P and no location or location L.
+\`position\` is the global position of the last event folded ("0": none). Not a member at \`at\`: \`member: false\`, \`permissions: []\`,
+and status, approval, banned, roleId and locations null. \`at\` later than now: 422 \`at_in_future\`.`;
+
+@ApiTags('audit')
+@ApiBearerAuth()
+@UseGuards(SessionGuard)
+@Controller('v1/orgs/:org/members/:user/capabilities')
+export class CapabilitiesController {
+  constructor(
+    private readonly orgAccess: OrgAccess,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+  ) {}
+
+  @Get()
+  @ApiOperation({ summary: 'What a member could do at a time, replayed from history', description: DESCRIPTION })
+  async capabilities(@OrgId() orgId: string, @UserId() userId: string, @Query() query: CapabilitiesQueryDto, @Req() request: GatehouseRequest): Promise<Capabilities> {
+    const { context } = await this.orgAccess.context(orgId, request.actor!);
+    requirePermission(context.access, 'audit.read.any', context);
+    const at = new Date(query.at);
+    // ISO 8601 also has week and ordinal dates (2026-W05-3, 2026-123), which Date does not read.
+    if (Number.isNaN(at.getTime())) throw new DomainError('validation_failed', 'the request has invalid fields', { fields: [{ field: 'at', problems: ['at must be an ISO 8601 date and time, like 2026-01-01T00:00:00Z'] }] });
+    if (at.getTime() > context.now.getTime()) throw new DomainError('at_in_future', 'at is later than now: only what has been recorded can be replayed', { at: query.at, now: context.now.toISOString() });
+    return readCapabilities(this.store, orgId, userId, at);
+  }
+}
