@@ -1,5 +1,19 @@
-import { MongoClient, type AnyBulkWriteOperation, type Collection, type Db, type Filter } from 'mongodb';
-import type { Changes, Condition, Doc, IndexSpec, Query, ReadStore } from './port';
+import {
+  BSON,
+  MongoBulkWriteError,
+  MongoClient,
+  MongoError,
+  MongoInvalidArgumentError,
+  MongoNetworkError,
+  MongoNotConnectedError,
+  MongoServerSelectionError,
+  ReadPreference,
+  type AnyBulkWriteOperation,
+  type Collection,
+  type Db,
+  type Filter,
+} from 'mongodb';
+import type { Changes, Condition, Doc, IndexSpec, Query, ReadStore, RefusedDocument, WriteResult } from './port';
 import { checkName, keysetAlternatives, keysetBound, mergePages, prefixEnd } from './query-shape';
 
 const field = (name: string) => (name === 'id' ? '_id' : checkName(name));
@@ -16,22 +30,38 @@ const fromMongo = <D extends Doc>({ _id, _posKey: _key, ...rest }: Stored) => ({
 const notLaterThan = (key: string): Filter<Stored> => ({ $or: [{ _posKey: { $exists: false } }, { _posKey: { $lte: key } }] });
 const DUPLICATE_KEY = 11000;
 
+/** Options of the adapter (tests pin what the server would otherwise decide). */
+export interface MongoReadStoreOptions {
+  /**
+   * Documents and checkpoint in one transaction: `auto` where the server offers them (a replica set or a sharded
+   * cluster; not a standalone server or FerretDB v1), `never` to write documents first and the checkpoint after.
+   */
+  transactions?: 'auto' | 'never';
+}
+
 /**
  * The production read store. Whole documents are replaced by _id (never partial
  * updates) and queried with plain find/sort/limit on precomputed fields, so the
- * same code runs on MongoDB and on FerretDB. MongoDB has no multi-document
- * transaction here: documents are written first, the checkpoint after, and the
- * runner's position guard makes a replayed batch harmless.
+ * same code runs on MongoDB and on FerretDB. Where the server offers transactions
+ * (a replica set), a batch's documents and its checkpoint are written in one;
+ * elsewhere documents first and the checkpoint after, and the position guard in
+ * every write makes a batch written again after a crash harmless.
  */
 export class MongoReadStore implements ReadStore {
   readonly name = 'mongodb';
   private readonly client: MongoClient;
   private readonly db: Db;
+  private transactionSupport?: Promise<boolean>;
 
-  constructor(url: string, database = 'gatehouse') {
-    // An election takes seconds: wait it out (the runner retries beyond that). Reads that feed a write go to the primary;
-    // `undefined` fields are left out, as the embedded store leaves them.
-    this.client = new MongoClient(url, { serverSelectionTimeoutMS: 30_000, readPreference: 'primary', ignoreUndefined: true });
+  constructor(
+    url: string,
+    database = 'gatehouse',
+    private readonly options: MongoReadStoreOptions = {},
+  ) {
+    // An election takes seconds: wait it out (the supervisor restarts the projection beyond that). Every read goes to
+    // the primary whatever the URL says: some feed a write (getMany, checkpoints), and the rest answer read-your-writes
+    // (R-LIST-5), which a lagging secondary would not. `undefined` fields are left out, as the embedded store leaves them.
+    this.client = new MongoClient(url, { serverSelectionTimeoutMS: 30_000, readPreference: ReadPreference.PRIMARY, ignoreUndefined: true });
     this.db = this.client.db(database);
   }
 
@@ -46,35 +76,133 @@ export class MongoReadStore implements ReadStore {
   }
 
   async getMany<D extends Doc>(collection: string, ids: string[]): Promise<Map<string, D>> {
-    const docs = await this.collection(collection).find({ _id: { $in: ids } }).toArray();
+    // What is read here is folded and written back: from the primary, never a secondary behind it.
+    const docs = await this.collection(collection).find({ _id: { $in: ids } }, { readPreference: ReadPreference.PRIMARY }).toArray();
     return new Map(docs.map((d) => [d._id, fromMongo<D>(d)]));
+  }
+
+  /** Whether this server runs multi-document transactions: a replica set member or a mongos that has sessions. */
+  transactions(): Promise<boolean> {
+    if (this.options.transactions === 'never') return Promise.resolve(false);
+    this.transactionSupport ??= this.db
+      .admin()
+      .command({ hello: 1 })
+      .then((hello) => (typeof hello.setName === 'string' || hello.msg === 'isdbgrid') && hello.logicalSessionTimeoutMinutes != null)
+      .catch((error) => {
+        this.transactionSupport = undefined; // not known yet: ask again next time
+        throw error;
+      });
+    return this.transactionSupport;
   }
 
   /**
    * The position guard is in the write itself: a document is replaced only by one
-   * holding the same or a later event (an upsert whose filter misses because a
-   * newer one is stored fails with a duplicate key, which means exactly that), a
-   * delete spares a document a later event wrote, and the checkpoint only moves
-   * forward. So two writers (a rolling deploy, a rebuild racing the service) never
-   * move anything backwards. Writes are unordered: one failing document does not
-   * hold back the others.
+   * holding the same or a later event, a delete spares a document a later event
+   * wrote, and the checkpoint only moves forward. So two writers (a rolling deploy,
+   * a rebuild racing the service) never move anything backwards.
    */
-  async write(changes: Changes, checkpoint: { projection: string; position: bigint }): Promise<void> {
+  async write(changes: Changes, checkpoint: { projection: string; position: bigint }): Promise<WriteResult> {
+    if (await this.transactions()) {
+      try {
+        return await this.writeInTransaction(changes, checkpoint);
+      } catch (error) {
+        // A document the server refuses aborts the whole transaction: write without one, which leaves out just that document.
+        if (isTransient(error)) throw error;
+      }
+    }
+    return this.writeInTurn(changes, checkpoint);
+  }
+
+  /**
+   * Without a transaction: documents first, unordered (one refused document holds back no other), then the
+   * checkpoint. An upsert whose guard misses because a newer document is stored fails with a duplicate key,
+   * which means exactly that.
+   */
+  private async writeInTurn(changes: Changes, checkpoint: { projection: string; position: bigint }): Promise<WriteResult> {
     const at = positionKey(checkpoint.position);
-    const byCollection = new Map<string, AnyBulkWriteOperation<Stored>[]>();
+    const byCollection = new Map<string, Array<{ op: AnyBulkWriteOperation<Stored>; id: string }>>();
     const ops = (c: string) => byCollection.get(c) ?? byCollection.set(c, []).get(c)!;
     for (const { collection, doc } of changes.puts) {
       const replacement = toMongo(doc);
       const filter = doc._pos === undefined ? { _id: doc.id } : { _id: doc.id, ...notLaterThan(positionKey(doc._pos)) };
-      ops(collection).push({ replaceOne: { filter, replacement, upsert: true } });
+      ops(collection).push({ op: { replaceOne: { filter, replacement, upsert: true } }, id: doc.id });
     }
-    for (const { collection, id } of changes.deletes) ops(collection).push({ deleteOne: { filter: { _id: id, ...notLaterThan(at) } } });
-    for (const [collection, operations] of byCollection) await ignoringNewer(this.collection(collection).bulkWrite(operations, { ordered: false }));
+    for (const { collection, id } of changes.deletes) ops(collection).push({ op: { deleteOne: { filter: { _id: id, ...notLaterThan(at) } } }, id });
+    const refused: RefusedDocument[] = [];
+    for (const [collection, operations] of byCollection) {
+      for (const { index, reason } of await this.bulkWrite(collection, operations.map((o) => o.op))) refused.push({ collection, id: operations[index].id, reason });
+    }
+    if (refused.length > 0) return { refused };
     await ignoringNewer(this.collection('rm_checkpoints').updateOne({ _id: checkpoint.projection, ...notLaterThan(at) }, { $set: { position: checkpoint.position.toString(), _posKey: at } }, { upsert: true }));
+    return { refused };
+  }
+
+  /**
+   * Writes the operations, unordered; answers those the server (or the driver, before sending) refuses for
+   * the document itself. A newer document already stored is no refusal; a failure that may pass throws.
+   */
+  private async bulkWrite(collection: string, operations: AnyBulkWriteOperation<Stored>[]): Promise<Array<{ index: number; reason: string }>> {
+    try {
+      await this.collection(collection).bulkWrite(operations, { ordered: false });
+      return [];
+    } catch (error) {
+      const failures = writeErrorsOf(error);
+      const refusal = isUnsendable(error) ? describe(error) : failures && !failures.some((f) => TRANSIENT.has(f.code ?? 0)) ? failures.find((f) => f.code !== DUPLICATE_KEY) : undefined;
+      if (!refusal) {
+        if (failures?.every((f) => f.code === DUPLICATE_KEY)) return [];
+        throw error;
+      }
+      if (operations.length === 1) return [{ index: 0, reason: typeof refusal === 'string' ? refusal : `${refusal.code}: ${refusal.errmsg ?? 'refused'}`.slice(0, 200) }];
+      // Which document it was, one at a time: the driver names none when it cannot encode a batch, and FerretDB
+      // names the wrong one (and may leave others of the batch unwritten). Writing one again is harmless.
+      const refused: Array<{ index: number; reason: string }> = [];
+      for (const [index, operation] of operations.entries()) for (const r of await this.bulkWrite(collection, [operation])) refused.push({ ...r, index });
+      return refused;
+    }
+  }
+
+  /**
+   * One transaction: the stored positions are read inside it, so each document is written only over an older
+   * one (a concurrent writer of the same document makes it a write conflict, which is tried again), and the
+   * checkpoint with them.
+   */
+  private async writeInTransaction(changes: Changes, checkpoint: { projection: string; position: bigint }): Promise<WriteResult> {
+    const at = positionKey(checkpoint.position);
+    const session = this.client.startSession();
+    try {
+      await session.withTransaction(
+        async () => {
+          const byCollection = new Map<string, { puts: Doc[]; deletes: string[] }>();
+          const of = (c: string) => byCollection.get(c) ?? byCollection.set(c, { puts: [], deletes: [] }).get(c)!;
+          for (const { collection, doc } of changes.puts) of(collection).puts.push(doc);
+          for (const { collection, id } of changes.deletes) of(collection).deletes.push(id);
+          for (const [collection, { puts, deletes }] of byCollection) {
+            const ids = [...puts.map((d) => d.id), ...deletes];
+            const stored = new Map((await this.collection(collection).find({ _id: { $in: ids } }, { session, projection: { _posKey: 1 } }).toArray()).map((d) => [d._id, d._posKey as string | undefined]));
+            const operations: AnyBulkWriteOperation<Stored>[] = [];
+            for (const doc of puts) {
+              const replacement = toMongo(doc);
+              if (!stored.has(doc.id)) operations.push({ insertOne: { document: replacement } });
+              else if (notNewer(stored.get(doc.id), replacement._posKey as string | undefined)) operations.push({ replaceOne: { filter: { _id: doc.id }, replacement } });
+            }
+            for (const id of deletes) if (stored.has(id) && notNewer(stored.get(id), at)) operations.push({ deleteOne: { filter: { _id: id } } });
+            if (operations.length > 0) await this.collection(collection).bulkWrite(operations, { session, ordered: true });
+          }
+          const current = await this.collection('rm_checkpoints').findOne({ _id: checkpoint.projection }, { session });
+          const value = { position: checkpoint.position.toString(), _posKey: at };
+          if (!current) await this.collection('rm_checkpoints').insertOne({ _id: checkpoint.projection, ...value }, { session });
+          else if ((current._posKey as string | undefined) === undefined || (current._posKey as string) < at) await this.collection('rm_checkpoints').updateOne({ _id: checkpoint.projection }, { $set: value }, { session });
+        },
+        { readPreference: ReadPreference.PRIMARY, readConcern: { level: 'snapshot' }, writeConcern: { w: 'majority' } },
+      );
+      return { refused: [] };
+    } finally {
+      await session.endSession();
+    }
   }
 
   async checkpoint(projection: string): Promise<bigint> {
-    const doc = await this.collection('rm_checkpoints').findOne({ _id: projection });
+    const doc = await this.collection('rm_checkpoints').findOne({ _id: projection }, { readPreference: ReadPreference.PRIMARY });
     return BigInt((doc?.position as string | undefined) ?? 0);
   }
 
@@ -112,8 +240,19 @@ export class MongoReadStore implements ReadStore {
     await this.collection('rm_checkpoints').deleteOne({ _id: projection });
   }
 
+  async drop(projection: string, collections: readonly string[]): Promise<void> {
+    for (const c of collections) {
+      try {
+        await this.collection(c).drop();
+      } catch (error) {
+        if ((error as { code?: number }).code !== NAMESPACE_NOT_FOUND) throw error;
+      }
+    }
+    await this.collection('rm_checkpoints').deleteOne({ _id: projection });
+  }
+
   async generation(projection: string): Promise<number> {
-    const doc = await this.collection('rm_generations').findOne({ _id: projection });
+    const doc = await this.collection('rm_generations').findOne({ _id: projection }, { readPreference: ReadPreference.PRIMARY });
     return (doc?.generation as number | undefined) ?? 1;
   }
 
@@ -162,6 +301,40 @@ function filterOf(where: Record<string, Condition>): Filter<Stored> {
     }),
   );
 }
+
+/** A stored position no later than `key`: none (no guard) on either side, or an earlier or equal one. */
+const notNewer = (stored: string | undefined, key: string | undefined) => stored === undefined || key === undefined || stored <= key;
+
+/**
+ * Server error codes that may pass on a retry (an election, a shutdown, a conflict): the batch is tried again,
+ * never taken as a refused document. From the server's error_codes.yml (RetriableError, NotPrimaryError, and
+ * the write conflicts and timeouts around them).
+ */
+const TRANSIENT = new Set([6, 7, 24, 46, 50, 63, 64, 89, 91, 112, 133, 150, 189, 234, 251, 262, 9001, 10107, 11600, 11601, 11602, 13388, 13435, 13436]);
+const NAMESPACE_NOT_FOUND = 26;
+
+/** Whether a failure may pass: the server unreachable or changing primaries, or labelled so by the driver. */
+function isTransient(error: unknown): boolean {
+  if (error instanceof MongoNetworkError || error instanceof MongoServerSelectionError || error instanceof MongoNotConnectedError) return true;
+  if (error instanceof MongoError && (error.hasErrorLabel('TransientTransactionError') || error.hasErrorLabel('RetryableWriteError') || error.hasErrorLabel('UnknownTransactionCommitResult'))) return true;
+  return TRANSIENT.has(Number((error as { code?: number }).code));
+}
+
+/** The driver could not encode the batch into a command (never sent): a document it cannot take. */
+function isUnsendable(error: unknown): boolean {
+  return error instanceof BSON.BSONError || error instanceof MongoInvalidArgumentError || error instanceof RangeError || error instanceof TypeError;
+}
+
+/** The per-document errors of a bulk write that ran to its end (none for a failure of the whole command, which throws on). */
+function writeErrorsOf(error: unknown): Array<{ index: number; code?: number; errmsg?: string }> | undefined {
+  if (!(error instanceof MongoBulkWriteError) || error.result?.hasWriteErrors?.() === false) return undefined;
+  const raw = (error as { writeErrors?: unknown }).writeErrors;
+  const list = (Array.isArray(raw) ? raw : raw ? [raw] : []) as Array<{ index: number; code?: number; errmsg?: string }>;
+  if (list.length === 0 || error.result.getWriteConcernError()) return undefined;
+  return list;
+}
+
+const describe = (error: unknown) => `${(error as Error)?.name ?? 'Error'}: ${(error as Error)?.message ?? String(error)}`.slice(0, 200);
 
 /** A duplicate key from a guarded upsert means a newer document (or checkpoint) is stored: nothing to do. Anything else fails the write. */
 async function ignoringNewer(write: Promise<unknown>): Promise<void> {

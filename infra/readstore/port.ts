@@ -24,6 +24,18 @@ export interface Changes {
   deletes: Array<{ collection: string; id: string }>;
 }
 
+/** A document the store will not hold, however often it is written (too large, not serializable): the same every time, so not worth a retry. */
+export interface RefusedDocument {
+  collection: string;
+  id: string;
+  reason: string;
+}
+
+/** What a write did not do: the documents the store refused. While any were refused, the checkpoint stayed where it was. */
+export interface WriteResult {
+  refused: RefusedDocument[];
+}
+
 export interface IndexSpec {
   collection: string;
   fields: string[];
@@ -37,13 +49,23 @@ export interface ReadStore {
   readonly name: string;
   ensureIndexes(indexes: IndexSpec[]): Promise<void>;
   getMany<D extends Doc>(collection: string, ids: string[]): Promise<Map<string, D>>;
-  /** Writes documents and the projection's checkpoint: atomically where the store can, idempotently where it cannot. */
-  write(changes: Changes, checkpoint: { projection: string; position: bigint }): Promise<void>;
+  /**
+   * Writes documents and the projection's checkpoint: atomically where the store can, idempotently where it cannot.
+   * The position guard is the store's: a document is replaced only by one holding the same or a later event (`_pos`),
+   * a delete spares a document a later event wrote, and the checkpoint only moves forward, so a second writer never
+   * moves anything backwards. A document the store refuses (see RefusedDocument) holds back no other: the rest are
+   * written, and the refused ones are answered instead of the checkpoint, which is then left where it was (the
+   * writer writes the batch again without them, with their dead letters). A failure that may pass (the server
+   * unreachable, an election) throws, and nothing of the batch is known to be written.
+   */
+  write(changes: Changes, checkpoint: { projection: string; position: bigint }): Promise<WriteResult>;
   checkpoint(projection: string): Promise<bigint>;
   find<D extends Doc>(query: Query): Promise<D[]>;
   count(collection: string, where: Record<string, Condition>): Promise<number>;
   /** Removes every document of the collections (for a rebuild) and the checkpoint. */
   reset(projection: string, collections: readonly string[]): Promise<void>;
+  /** Removes the collections themselves, with their indexes, and the checkpoint: a generation nobody reads any more. */
+  drop(projection: string, collections: readonly string[]): Promise<void>;
   /** Which generation of a projection's collections the service reads and writes (1 until a rebuild switches it). */
   generation(projection: string): Promise<number>;
   switchGeneration(projection: string, generation: number): Promise<void>;

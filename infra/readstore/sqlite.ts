@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Changes, Condition, Doc, IndexSpec, Query, ReadStore } from './port';
+import type { Changes, Condition, Doc, IndexSpec, Query, ReadStore, RefusedDocument, WriteResult } from './port';
 import { checkName, keysetAlternatives, keysetBound, mergePages, prefixEnd } from './query-shape';
 
 const table = (collection: string) => `rm_${checkName(collection)}`;
@@ -15,6 +15,15 @@ const WALK_ROWS_PER_ROW = 80;
 const WALK_ROWS_AT_LEAST = 1000;
 /** Prepared statements kept: queries differ only in their shape (fields, list lengths), so a few hundred cover them. */
 const STATEMENTS_KEPT = 500;
+
+/** A document as JSON, or why it has none (a cycle, a bigint): such a document is refused, not retried. */
+function serialized(doc: Doc): string | { reason: string } {
+  try {
+    return JSON.stringify(doc);
+  } catch (error) {
+    return { reason: `${(error as Error).name}: ${(error as Error).message}`.slice(0, 200) };
+  }
+}
 
 /**
  * The embedded read store: documents as JSON in SQLite, with expression indexes on
@@ -85,30 +94,44 @@ export class SqliteReadStore implements ReadStore {
     return found;
   }
 
-  async write(changes: Changes, checkpoint: { projection: string; position: bigint }): Promise<void> {
+  async write(changes: Changes, checkpoint: { projection: string; position: bigint }): Promise<WriteResult> {
     for (const { collection } of [...changes.puts, ...changes.deletes]) this.ensureTable(collection);
     const at = checkpoint.position.toString();
+    const refused: RefusedDocument[] = [];
     this.db.transaction(() => {
       // The position guard, in the store: a document is replaced only by one that holds the same or a later event, so a
       // second writer (a rolling deploy, a rebuild racing the service) never moves it backwards. Unguarded documents (no _pos) are replaced.
       for (const { collection, doc } of changes.puts) {
         const name = table(collection);
-        this.statement(
-          `INSERT INTO ${name} (id, doc) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc
-           WHERE json_extract(excluded.doc, '$._pos') IS NULL OR json_extract(${name}.doc, '$._pos') IS NULL
-              OR CAST(json_extract(${name}.doc, '$._pos') AS INTEGER) <= CAST(json_extract(excluded.doc, '$._pos') AS INTEGER)`,
-        ).run(doc.id, JSON.stringify(doc));
+        const json = serialized(doc);
+        if (typeof json !== 'string') {
+          refused.push({ collection, id: doc.id, reason: json.reason });
+          continue;
+        }
+        try {
+          this.statement(
+            `INSERT INTO ${name} (id, doc) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc
+             WHERE json_extract(excluded.doc, '$._pos') IS NULL OR json_extract(${name}.doc, '$._pos') IS NULL
+                OR CAST(json_extract(${name}.doc, '$._pos') AS INTEGER) <= CAST(json_extract(excluded.doc, '$._pos') AS INTEGER)`,
+          ).run(doc.id, json);
+        } catch (error) {
+          // Too big for a row: the same on every try. Anything else (busy, disk full, I/O) may pass, and fails the batch.
+          if ((error as { code?: string }).code !== 'SQLITE_TOOBIG') throw error;
+          refused.push({ collection, id: doc.id, reason: 'SQLITE_TOOBIG: document too large' });
+        }
       }
       // A delete at this batch's position leaves a document a later event wrote.
       for (const { collection, id } of changes.deletes) {
         const name = table(collection);
         this.statement(`DELETE FROM ${name} WHERE id = ? AND (json_extract(doc, '$._pos') IS NULL OR CAST(json_extract(doc, '$._pos') AS INTEGER) <= CAST(? AS INTEGER))`).run(id, at);
       }
-      // Checkpoints only move forward.
+      // Checkpoints only move forward, and not past a batch with refused documents (its writer writes it again without them).
+      if (refused.length > 0) return;
       this.statement(
         'INSERT INTO rm_checkpoints (projection, position) VALUES (?, ?) ON CONFLICT(projection) DO UPDATE SET position = excluded.position WHERE CAST(rm_checkpoints.position AS INTEGER) < CAST(excluded.position AS INTEGER)',
       ).run(checkpoint.projection, at);
     })();
+    return { refused };
   }
 
   async checkpoint(projection: string): Promise<bigint> {
@@ -194,6 +217,19 @@ export class SqliteReadStore implements ReadStore {
       for (const c of collections) this.statement(`DELETE FROM ${this.ensureTable(c)}`).run();
       this.statement('DELETE FROM rm_checkpoints WHERE projection = ?').run(projection);
     })();
+  }
+
+  async drop(projection: string, collections: readonly string[]): Promise<void> {
+    this.db.transaction(() => {
+      for (const c of collections) {
+        const name = table(c);
+        this.db.exec(`DROP TABLE IF EXISTS ${name}`);
+        this.tables.delete(name);
+      }
+      this.statement('DELETE FROM rm_checkpoints WHERE projection = ?').run(projection);
+    })();
+    // Statements prepared on a dropped table would fail: forget them all (they are cheap to prepare again).
+    this.statements.clear();
   }
 
   async generation(projection: string): Promise<number> {

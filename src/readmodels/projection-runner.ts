@@ -3,7 +3,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { EventStore, Subscription } from '../../infra/eventstore/port';
 import type { Position } from '../../domain/shared/envelope';
 import type { Recorded } from '../../domain/events';
-import { checkpointName, physicalCollection, type Changes, type ReadStore } from '../../infra/readstore/port';
+import { checkpointName, physicalCollection, type Changes, type ReadStore, type RefusedDocument } from '../../infra/readstore/port';
 import { errorName } from '../messaging/consumer';
 import { DEAD_LETTER_SINK, DEAD_LETTERS, type DeadLetter, type DeadLetterSink } from '../messaging/dead-letters';
 import { directory } from '../../projections/directory';
@@ -58,6 +58,8 @@ interface Progress {
   events: number;
   skipped: number;
   lastFault?: ProjectionStatus['lastFault'];
+  /** A rebuild's switch was seen: this run writes nothing more, and one restart continues in the new generation. */
+  retired?: boolean;
 }
 
 /** The read store failed under a fold: transient, so the batch is tried again, never skipped. */
@@ -95,6 +97,8 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
   batchSize = 1000;
   /** Tries of a rebuild whose store keeps failing before it gives up. */
   rebuildTries = 6;
+  /** The projections it runs (tests run others; set before bootstrap). */
+  projections: Projection[] = PROJECTIONS;
 
   private readonly faultsTotal = new Counter({ name: 'gatehouse_projection_faults_total', help: 'Events a projection could not apply and skipped (each one a dead letter), since the process started', labelNames: ['projection'], registers: [] });
   private readonly skippedEvents: Gauge<'projection'>;
@@ -150,8 +154,7 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
   private generationCheck?: NodeJS.Timeout;
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.readStore.ensureIndexes([{ collection: DEAD_LETTERS, fields: ['projection', 'generation', 'status', 'id'] }]);
-    for (const projection of PROJECTIONS) {
+    for (const projection of this.projections) {
       await this.supervisor.supervise({
         name: projectionWorker(projection.name),
         // Each run reads the generation in use, so a restart after a rebuild's switch continues there.
@@ -180,7 +183,7 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
    */
   private async watchStandby(): Promise<void> {
     this.watching ??= (async () => {
-      for (const projection of PROJECTIONS) {
+      for (const projection of this.projections) {
         if (this.supervisor.get(projectionWorker(projection.name))?.state !== 'standby') continue;
         const generation = await this.readStore.generation(projection.name);
         const position = await this.readStore.checkpoint(checkpointName(projection.name, generation));
@@ -197,43 +200,51 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
 
   private async followSwitches(): Promise<void> {
     await this.watchStandby();
-    for (const projection of PROJECTIONS) {
+    for (const projection of this.projections) {
       const progress = this.progress.get(projection.name);
+      if (!progress?.following) continue;
       const active = await this.readStore.generation(projection.name);
-      if (progress?.following && active !== progress.generation) {
-        progress.generation = active;
-        await this.restart(projection, active);
-      }
+      if (active !== progress.generation) await this.switchTo(projection, progress, active);
     }
   }
 
   /** The collection queries read now: that of the generation the projection runs at. */
   collection(collection: string): string {
-    const projection = PROJECTIONS.find((p) => p.collections.includes(collection));
+    const projection = this.projections.find((p) => p.collections.includes(collection));
     return physicalCollection(collection, (projection && this.progress.get(projection.name)?.generation) ?? 1);
   }
 
+  /** Runs started per projection: only the latest start of a projection takes its place in `progress` and `subscriptions`. */
+  private readonly starts = new Map<string, number>();
+
   private async start(projection: Projection, generation: number, following: boolean, fail?: (error: unknown) => void): Promise<Subscription> {
-    await this.readStore.ensureIndexes(READ_MODEL_INDEXES.filter((i) => projection.collections.includes(i.collection)).map((i) => ({ ...i, collection: physicalCollection(i.collection, generation) })));
+    const run = (this.starts.get(projection.name) ?? 0) + 1;
+    this.starts.set(projection.name, run);
+    // Here, not once at boot: a store that is down at start is waited for like any other failure.
+    await this.readStore.ensureIndexes([
+      { collection: DEAD_LETTERS, fields: ['projection', 'generation', 'status', 'id'] },
+      ...READ_MODEL_INDEXES.filter((i) => projection.collections.includes(i.collection)).map((i) => ({ ...i, collection: physicalCollection(i.collection, generation) })),
+    ]);
     const from = await this.readStore.checkpoint(checkpointName(projection.name, generation));
+    const faults = await this.faultsOf(projection.name, generation);
     const previous = this.progress.get(projection.name);
     const sameGeneration = previous?.generation === generation;
-    const progress: Progress = {
-      generation,
-      following,
-      position: from,
-      events: sameGeneration ? previous.events : 0,
-      ...(await this.faultsOf(projection.name, generation)),
-    };
-    this.progress.set(projection.name, progress);
-    const subscription = this.store.subscribe((events, checkpoint) => this.applyBatch(projection, events, checkpoint), {
+    const progress: Progress = { generation, following, position: from, events: sameGeneration ? previous.events : 0, ...faults };
+    // Each run writes only through its own progress: a batch of a run that was replaced meanwhile (two restarts
+    // crossing, a switch seen by a batch in flight) goes to its own generation and checkpoint, never the new one's.
+    const subscription = this.store.subscribe((events, checkpoint) => this.applyBatch(projection, events, checkpoint, progress), {
       from,
       filter: { types: projection.handles },
       batchSize: this.batchSize,
       // Following: the supervisor restarts it from its checkpoint. A rebuild tries again on its own (see rebuild).
       onError: (error) => (fail ? fail(error) : this.logger.warn({ message: 'rebuild batch failed', projection: projection.name, error: errorName(error) })),
     });
-    this.subscriptions.set(projection.name, subscription);
+    if (this.starts.get(projection.name) === run) {
+      this.progress.set(projection.name, progress);
+      this.subscriptions.set(projection.name, subscription);
+    } else {
+      progress.retired = true; // a later start has taken its place (the supervisor stops this one)
+    }
     return subscription;
   }
 
@@ -246,17 +257,17 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
     return { skipped, lastFault: last && { eventId: last.eventId, eventType: last.eventType, position: last.position, reason: last.reason, failedAt: last.failedAt } };
   }
 
-  /** Folds a batch into documents and writes them with the checkpoint, in the generation it runs at. */
-  async applyBatch(projection: Projection, events: Recorded[], checkpoint: Position): Promise<void> {
-    const progress = this.progress.get(projection.name)!;
+  /** Folds a batch into documents and writes them with the checkpoint, in the generation its run writes. */
+  async applyBatch(projection: Projection, events: Recorded[], checkpoint: Position, progress = this.progress.get(projection.name)!): Promise<void> {
+    if (progress.retired) return;
     const { generation } = progress;
     // A rebuild (the CLI) has switched the projection to a new generation: continue there, from its checkpoint.
     const active = progress.following ? await this.readStore.generation(projection.name) : generation;
     if (active !== generation) {
-      progress.generation = active;
-      setImmediate(() => void this.restart(projection, active));
+      await this.switchTo(projection, progress, active);
       return;
     }
+    if (progress.retired) return;
     const workspace = new BatchWorkspace(this.readStore, (c) => physicalCollection(c, generation));
     const faults: ProjectionFault[] = [];
     for (const event of events) {
@@ -271,8 +282,17 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
       }
     }
     const changes = workspace.changes();
-    changes.puts.push(...faults.map((doc) => ({ collection: DEAD_LETTERS, doc })));
-    await this.readStore.write(changes, { projection: checkpointName(projection.name, generation), position: checkpoint });
+    const at = { projection: checkpointName(projection.name, generation), position: checkpoint };
+    for (let refused = await this.write(changes, faults, at); refused.length > 0; refused = await this.write(changes, faults, at)) {
+      // Documents the store will never take (R-SEC-5, as a fold's fault): left as they were, each a dead letter of the event that made it last.
+      const unstorable = new Set(refused.map((r) => `${r.collection}\u0000${r.id}`));
+      if (refused.some((r) => r.collection === DEAD_LETTERS)) throw new Error(`the read store refused a dead letter: ${refused[0].reason}`);
+      for (const r of refused) {
+        const doc = changes.puts.find((p) => p.collection === r.collection && p.doc.id === r.id)?.doc;
+        faults.push(refusedFault(projection.name, generation, events, r, doc?._pos, this.clock()));
+      }
+      changes.puts = changes.puts.filter(({ collection, doc }) => !unstorable.has(`${collection}\u0000${doc.id}`));
+    }
     if (faults.length > 0) await this.reportFaults(projection, progress, faults);
     progress.position = checkpoint;
     progress.events += events.length;
@@ -298,10 +318,22 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
     progress.lastFault = { eventId: last.eventId, eventType: last.eventType, position: last.position, reason: last.reason, failedAt: last.failedAt };
   }
 
-  private async restart(projection: Projection, generation: number): Promise<void> {
-    if (this.stopping) return;
+  /** Writes a batch's documents, its dead letters and its checkpoint; answers the documents the store refused (nothing was then checkpointed). */
+  private async write(changes: Changes, faults: ProjectionFault[], checkpoint: { projection: string; position: Position }) {
+    const { refused } = await this.readStore.write({ puts: [...changes.puts, ...faults.map((doc) => ({ collection: DEAD_LETTERS, doc }))], deletes: changes.deletes }, checkpoint);
+    return refused;
+  }
+
+  /**
+   * A rebuild has switched the projection to `generation`: this run stops writing, and the worker restarts
+   * once, however many batches in flight and checks of the interval see the switch.
+   */
+  private async switchTo(projection: Projection, progress: Progress, generation: number): Promise<void> {
+    if (progress.retired || this.stopping) return;
+    progress.retired = true;
     this.logger.log({ message: 'projection switched generation', projection: projection.name, generation });
-    await this.supervisor.get(projectionWorker(projection.name))?.restart();
+    // Not awaited by a batch: the restart stops the subscription, which waits for the batch in flight.
+    setImmediate(() => void this.supervisor.get(projectionWorker(projection.name))?.restart());
   }
 
   /**
@@ -310,8 +342,8 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
    * downtime. A running service notices the switch at its next batch.
    */
   async rebuild(name: string, onProgress: (p: { position: Position; head: Position; events: number }) => void): Promise<{ generation: number; events: number; skipped: number }> {
-    const projection = PROJECTIONS.find((p) => p.name === name);
-    if (!projection) throw new Error(`no projection ${name}; known: ${PROJECTIONS.map((p) => p.name).join(', ')}`);
+    const projection = this.projections.find((p) => p.name === name);
+    if (!projection) throw new Error(`no projection ${name}; known: ${this.projections.map((p) => p.name).join(', ')}`);
     const generation = (await this.readStore.generation(name)) + 1;
     await this.readStore.reset(checkpointName(name, generation), projection.collections.map((c) => physicalCollection(c, generation)));
     await this.readStore.ensureIndexes([{ collection: DEAD_LETTERS, fields: ['projection', 'generation', 'status', 'id'] }]);
@@ -335,6 +367,10 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
       clearInterval(timer);
     }
     await this.readStore.switchGeneration(name, generation);
+    // The generation just replaced stays while replicas and queries in flight move on; any older one nobody reads.
+    for (let old = generation - 2; old >= 1; old--) {
+      await this.readStore.drop(checkpointName(name, old), projection.collections.map((c) => physicalCollection(c, old)));
+    }
     const { events, skipped } = this.progress.get(name)!;
     return { generation, events, skipped };
   }
@@ -437,6 +473,15 @@ function projectionFault(projection: string, generation: number, event: Recorded
     failedAt: now.toISOString(),
     status: 'dead',
   };
+}
+
+/** The dead letter of a document the read store refused: of the batch's last event that changed it (its `_pos`). */
+function refusedFault(projection: string, generation: number, events: Recorded[], refused: RefusedDocument, pos: string | undefined, now: Date): ProjectionFault {
+  const event = [...events].reverse().find((e) => e.position.toString() === pos) ?? events[events.length - 1];
+  // The store's words may quote what the document holds: the quotes are left out.
+  const reason = refused.reason.replace(/'[^']*'|"[^"]*"|`[^`]*`/g, '…');
+  const fault = projectionFault(projection, generation, event, { name: 'DocumentRefused', message: `${refused.collection} ${refused.id}: ${reason}` }, now);
+  return { ...fault, id: `${fault.id}:${refused.collection}:${refused.id}` };
 }
 
 /**

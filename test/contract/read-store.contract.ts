@@ -211,6 +211,75 @@ export function readStoreContract(name: string, open: () => Promise<OpenedReadSt
       expect(await store.checkpoint('guarded')).toBe(120n);
     });
 
+    it('R-SEC-5 a document the store cannot hold is refused alone: the rest of the batch is written, the checkpoint stays until the batch is written again without it', async () => {
+      type Note = { id: string; n: number; _pos: string; self?: unknown };
+      const poison: Note = { id: 'poison', n: 0, _pos: '7' };
+      poison.self = poison; // no JSON and no BSON can hold it: the same on every try
+      const a: Note = { id: 'a', n: 1, _pos: '5' };
+      const b: Note = { id: 'b', n: 2, _pos: '7' };
+      const put = (doc: Note) => ({ collection: 'poisoned', doc });
+      const written = await store.write({ puts: [put(a), put(poison), put(b)], deletes: [] }, { projection: 'poisoned', position: 7n });
+      expect(written.refused).toEqual([{ collection: 'poisoned', id: 'poison', reason: expect.any(String) }]);
+      expect([...(await store.getMany<Note>('poisoned', ['a', 'b', 'poison'])).values()].sort((x, y) => x.n - y.n)).toEqual([a, b]);
+      expect(await store.checkpoint('poisoned')).toBe(0n);
+      // Written again without it (and, by the runner, with its dead letter): the checkpoint moves.
+      expect(await store.write({ puts: [put(a), put(b)], deletes: [] }, { projection: 'poisoned', position: 7n })).toEqual({ refused: [] });
+      expect(await store.checkpoint('poisoned')).toBe(7n);
+      // An older document kept out by the guard is no refusal.
+      expect(await store.write({ puts: [put({ ...b, n: 0, _pos: '6' })], deletes: [] }, { projection: 'poisoned', position: 6n })).toEqual({ refused: [] });
+      expect((await store.getMany<Note>('poisoned', ['b'])).get('b')).toEqual(b);
+      expect(await store.checkpoint('poisoned')).toBe(7n);
+    });
+
+    it('two writers of one read model, each writing every batch in order, interleaved at random (one far behind), end where one writer alone ends', async () => {
+      // A log of puts and deletes over a few documents, folded into batches as the runner would: each document as of the batch's end.
+      type Counter = { id: string; count: number; last: number; _pos: string };
+      let seed = 7;
+      const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+      const state = new Map<string, Counter>();
+      const batches: Array<{ puts: Counter[]; deletes: string[]; position: bigint }> = [];
+      for (let position = 1; position <= 120; position += 6) {
+        const touched = new Set<string>();
+        for (let p = position; p < position + 6; p++) {
+          const id = `c${Math.floor(random() * 5)}`;
+          touched.add(id);
+          if (random() < 0.2) state.delete(id);
+          else state.set(id, { id, count: (state.get(id)?.count ?? 0) + 1, last: p, _pos: String(p) });
+        }
+        const puts = [...touched].filter((id) => state.has(id)).map((id) => ({ ...state.get(id)! }));
+        batches.push({ puts, deletes: [...touched].filter((id) => !state.has(id)), position: BigInt(position + 5) });
+      }
+      const writer = async (delayMs: () => number) => {
+        for (const batch of batches) {
+          await new Promise((resolve) => setTimeout(resolve, delayMs()));
+          const result = await store.write(
+            { puts: batch.puts.map((doc) => ({ collection: 'counters', doc })), deletes: batch.deletes.map((id) => ({ collection: 'counters', id })) },
+            { projection: 'counters', position: batch.position },
+          );
+          expect(result.refused).toEqual([]);
+        }
+      };
+      // One starts when the other is half way (a rolling deploy's new pod, a rebuild racing the service).
+      await Promise.all([writer(() => Math.floor(random() * 3)), new Promise((resolve) => setTimeout(resolve, 15)).then(() => writer(() => Math.floor(random() * 3)))]);
+      const stored = await store.find<Counter>({ collection: 'counters', where: {}, orderBy: [['id', 'asc']], limit: 100 });
+      expect(stored).toEqual([...state.values()].sort((x, y) => x.id.localeCompare(y.id)));
+      expect(await store.checkpoint('counters')).toBe(batches[batches.length - 1].position);
+    });
+
+    it('drops a generation nobody reads any more: its collections, their documents and its checkpoint, and nothing else', async () => {
+      await store.ensureIndexes([{ collection: 'old_g1', fields: ['n', 'id'] }]);
+      await store.write({ puts: [{ collection: 'old_g1', doc: { id: 'x', n: 1 } as { id: string } }, { collection: 'kept_g2', doc: { id: 'y' } }], deletes: [] }, { projection: 'old@g1', position: 9n });
+      await store.write({ puts: [], deletes: [] }, { projection: 'kept@g2', position: 9n });
+      await store.drop('old@g1', ['old_g1', 'never_written']);
+      expect(await store.count('old_g1', {})).toBe(0);
+      expect(await store.checkpoint('old@g1')).toBe(0n);
+      expect((await store.getMany('kept_g2', ['y'])).size).toBe(1);
+      expect(await store.checkpoint('kept@g2')).toBe(9n);
+      // A collection dropped can be written again (a store that cached it as existing must not fail).
+      await store.write({ puts: [{ collection: 'old_g1', doc: { id: 'z' } }], deletes: [] }, { projection: 'old@g1', position: 10n });
+      expect((await store.getMany('old_g1', ['z'])).size).toBe(1);
+    });
+
     describe('swap: small state several replicas share (leases, throttles)', () => {
       interface Lease {
         id: string;
