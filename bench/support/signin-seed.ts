@@ -4,7 +4,7 @@ import { initialMembership, membership, membershipStream } from '../../domain/me
 import { organization, orgStream, type OrgContext } from '../../domain/organization/organization';
 import type { DomainEvent } from '../../domain/shared/decider';
 import { session, sessionStream } from '../../domain/session/session';
-import { emailReservation, emailStream, user, userStream } from '../../domain/user/user';
+import { emailReservation, emailStream, signInStream, user, userStream } from '../../domain/user/user';
 import { emailKey, hashToken, newToken } from '../../infra/crypto/secrets';
 import type { AppendRequest, EventStore } from '../../infra/eventstore/port';
 import type { EventMetadata } from '../../domain/shared/envelope';
@@ -13,7 +13,7 @@ import type { EventMetadata } from '../../domain/shared/envelope';
  * Live sessions appended straight to the event store, each with the token the
  * bench keeps: one new member per session, as an admin's "create member" commits
  * it (EmailReserved, UserRegistered, PasswordSet, MemberAdded), then the events a
- * password sign-in commits (SignedIn on the user's stream, SessionStarted on
+ * password sign-in commits (SignedIn on the account's sign-in stream, SessionStarted on
  * `session-<hash of the token>`). Decided by the domain's own deciders, so the data
  * is what the app writes; a sign-in over HTTP costs an argon2id verify, this does not.
  */
@@ -66,7 +66,7 @@ export async function seedSessions(store: EventStore, options: SeedOptions): Pro
         request(emailStream(emailKey(email)), emailReservation.decide({}, { type: 'Reserve', userId }, context), created, 'no_stream'),
         request(userStream(userId), withPassword, created, 'no_stream'),
         request(membershipStream(options.orgId, userId), membership.decide(initialMembership(), { type: 'AddMember', orgId: options.orgId, userId, via: 'created' }, context), created, 'no_stream'),
-        request(userStream(userId), recorded, signedIn, withPassword.length - 1),
+        request(signInStream(userId), recorded, signedIn, 'no_stream'),
         request(sessionStream(hashToken(token)), started, signedIn, 'no_stream'),
       );
       sessions.push({ token, userId });

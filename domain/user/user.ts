@@ -6,6 +6,13 @@ export const userStream = (userId: string) => `user-${userId}`;
 /** Reservations that make an email or a username belong to one account (keyed by a hash: no personal data in stream names). */
 export const emailStream = (emailKey: string) => `email-${emailKey}`;
 export const usernameStream = (usernameKey: string) => `username-${usernameKey}`;
+/**
+ * Sign-in activity (R-CRED-6) has its own stream: no decision folds it, and an
+ * account's stream would otherwise grow by an event per sign-in, to be read on
+ * every cold load of an active account. Events recorded before it stay where they are.
+ */
+export const signInStream = (userId: string) => `sign-ins-${userId}`;
+export const isSignInActivity = (event: UserEvent) => event.type === 'SignedIn' || event.type === 'SignInFailed';
 
 export interface Profile {
   firstName: string;

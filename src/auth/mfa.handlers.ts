@@ -4,12 +4,12 @@ import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { Secret, TOTP } from 'otpauth';
 import { membership, membershipStream, requireCredentialsAuthority } from '../../domain/membership/membership';
 import { DomainError } from '../../domain/shared/errors';
-import { user, userStream, type User, type UserEvent } from '../../domain/user/user';
+import { isSignInActivity, signInStream, user, userStream, type User, type UserEvent } from '../../domain/user/user';
 import { SecretBox } from '../../infra/crypto/sealing';
 import { hashToken } from '../../infra/crypto/secrets';
 import type { Position } from '../../domain/shared/envelope';
 import { OrgAccess } from '../access/org-access.service';
-import { Streams, type CommandMeta } from '../shared/streams';
+import { record, Streams, type CommandMeta } from '../shared/streams';
 import { CLOCK, type Clock } from '../shared/tokens';
 import { Links } from './links.service';
 import { Sessions } from './sessions.service';
@@ -145,7 +145,8 @@ export class SignInWithMfaHandler implements ICommandHandler<SignInWithMfa> {
       }
       proven = true;
       await this.completion.requireUsableMembership(from.state, attempt.method, origin, meta);
-      const { position } = await this.streams.commit([spent.change, { from, events }, change], { ...meta, actor });
+      const changes = [spent.change, { from, events: events.filter((e) => !isSignInActivity(e)) }, record(signInStream(userId), events.filter(isSignInActivity)), change];
+      const { position } = await this.streams.commit(changes, { ...meta, actor });
       return { ...issued, userId, mustChangePassword: from.state.mustChangePassword, position };
     } finally {
       // The attempt counted by reserve(): kept as a failure, or given back once the code checked out.

@@ -6,7 +6,7 @@ import { membership, membershipStream } from '../../domain/membership/membership
 import { organization, orgStream } from '../../domain/organization/organization';
 import { normalizeEmail } from '../../domain/shared/email';
 import { DomainError } from '../../domain/shared/errors';
-import { emailReservation, emailStream, user, userStream, type User, type UserEvent } from '../../domain/user/user';
+import { emailReservation, emailStream, signInStream, user, userStream, type User } from '../../domain/user/user';
 import type { SignInMethod } from '../../domain/session/session';
 import { hashPassword, verifyPassword } from '../../infra/crypto/passwords';
 import { emailKey } from '../../infra/crypto/secrets';
@@ -14,7 +14,7 @@ import type { Position } from '../../domain/shared/envelope';
 import type { ReadStore } from '../../infra/readstore/port';
 import { MEMBERS, type MemberRow } from '../../projections/members';
 import { ProjectionRunner } from '../readmodels/projection-runner';
-import { Streams, type Change, type CommandMeta } from '../shared/streams';
+import { record, Streams, type Change, type CommandMeta } from '../shared/streams';
 import { CLOCK, READ_STORE, type Clock } from '../shared/tokens';
 import { errorName } from '../messaging/consumer';
 import { chosenPasswordHash } from './chosen-password';
@@ -90,21 +90,9 @@ export class SignInCompletion {
       return { mfaRequired: true, challenge: challenge.token, expiresAt: challenge.expiresAt };
     }
     const { issued, change } = await this.sessions.prepare(account.userId, method);
-    // The sign-in is recorded on the user's stream: after what the first factor changed there, in the same change.
-    const stream = userStream(account.userId);
-    const record = { type: 'RecordSignIn' as const, method, ip: origin.ip, userAgent: origin.userAgent, sessionId: issued.sessionId };
-    const earlier = changes.find((c) => c.from.stream === stream);
-    if (earlier) {
-      const before = earlier.events.reduce((state, e) => user.evolve(state, e as UserEvent), earlier.from.state as User);
-      earlier.events = [...earlier.events, ...user.decide(before, record, context)];
-      const { position } = await this.streams.commit([...changes, change], { ...meta, actor: context.actor });
-      return { ...issued, userId: account.userId, mustChangePassword: account.mustChangePassword, position };
-    }
-    // Two sign-ins of one account at once both append to its stream: the later one reads again and retries.
-    const { position } = await this.streams.retrying(async () => {
-      const from = await this.streams.load(stream, user);
-      return this.streams.commit([...changes, { from, events: user.decide(from.state, record, context) }, change], { ...meta, actor: context.actor });
-    }, stream);
+    // Recorded on the account's sign-in stream, which no decision reads: no reload of the account, no conflict with its changes.
+    const signedIn = user.decide(account, { type: 'RecordSignIn', method, ip: origin.ip, userAgent: origin.userAgent, sessionId: issued.sessionId }, context);
+    const { position } = await this.streams.commit([...changes, record(signInStream(account.userId), signedIn), change], { ...meta, actor: context.actor });
     return { ...issued, userId: account.userId, mustChangePassword: account.mustChangePassword, position };
   }
 
@@ -141,14 +129,14 @@ export class SignInCompletion {
   }
 
   /**
-   * A failed attempt on an account, as login activity (R-CRED-6). Appended
-   * whatever the stream's version (a failure depends on nothing since), so it
-   * costs one write and never a retry: as an unknown email's record does (R-SEC-3).
+   * A failed attempt on an account, as login activity (R-CRED-6), on its sign-in
+   * stream whatever that stream's version (a failure depends on nothing since), so
+   * it costs one write and never a retry: as an unknown email's record does (R-SEC-3).
    */
   async record(account: User, attempt: { method: string; ip: string; userAgent: string; failureReason: string }, meta: CommandMeta): Promise<void> {
     const actor = { kind: 'user' as const, id: account.userId };
     const events = user.decide(account, { type: 'RecordSignIn', ...attempt }, { now: this.clock(), actor });
-    await this.streams.store.append(userStream(account.userId), events.map((e) => ({ eventId: randomUUID(), type: e.type, data: e.data, metadata: { ...meta, actor } })), 'any');
+    await this.streams.commit([record(signInStream(account.userId), events)], { ...meta, actor });
   }
 }
 

@@ -35,6 +35,15 @@ export interface Change {
   /** Of any state: committing needs only its stream, version and fold. */
   from: Loaded<any>;
   events: GatehouseEvent[];
+  /** `any` for a record no decision reads (sign-in activity): appended whatever the stream's version, never cached. */
+  expected?: 'any';
+}
+
+const RECORD_ONLY: Fold<null> = { initialState: () => null, evolve: () => null };
+
+/** Events for a stream that nothing decides on (activity): appended at its end whatever came before. */
+export function record(stream: string, events: GatehouseEvent[]): Change {
+  return { from: { stream, decider: RECORD_ONLY, state: null, version: -1 }, events, expected: 'any' };
 }
 
 export interface CommandResult {
@@ -80,20 +89,23 @@ export class Streams {
   private async append(changes: Change[], meta: CommandMeta): Promise<CommandResult> {
     let writes = changes.filter((c) => c.events.length > 0);
     if (writes.length === 0) return { position: await this.store.headPosition(), events: [] };
-    const request = ({ from, events }: Change) => ({
+    const request = ({ from, events, expected }: Change) => ({
       stream: from.stream,
-      expected: from.version === -1 ? ('no_stream' as const) : from.version,
+      expected: expected ?? (from.version === -1 ? ('no_stream' as const) : from.version),
       events: events.map((e) => ({ eventId: randomUUID(), type: e.type, data: e.data, metadata: meta })),
     });
     let results: AppendResult[];
     if (this.store.atomicMultiStream || writes.length === 1) {
       results = await this.store.appendMany(writes.map(request));
     } else {
-      // A store that appends stream by stream: spend one-time links last, so nothing before them can fail after.
-      writes = [...writes.filter((w) => !spendsLink(w)), ...writes.filter(spendsLink)];
+      // A store that appends stream by stream: spend one-time links last, so nothing after them can fail.
+      // Records (which cannot conflict) after the decisions, so a refused decision leaves no record of what did not happen.
+      const rank = (w: Change) => (spendsLink(w) ? 2 : w.expected === 'any' ? 1 : 0);
+      writes = [...writes].sort((a, b) => rank(a) - rank(b));
       results = await this.appendInTurn(writes, writes.map(request), meta);
     }
-    writes.forEach(({ from, events }, i) => {
+    writes.forEach(({ from, events, expected }, i) => {
+      if (expected === 'any') return;
       const state = events.reduce((s, e) => from.decider.evolve(s, e), from.state);
       this.remember(from.stream, results[i].version, state, from.decider);
     });

@@ -188,6 +188,13 @@ describe('sign-in activity and throttling over HTTP', () => {
     ]);
     const listed = await t.request('GET', `/v1/orgs/${org.orgId}/members?q=act`, { token: org.token });
     expect(listed.body.items[0]).toMatchObject({ lastSignInMethod: 'password', lastSignInAt: clock().toISOString() });
+    // Activity has a stream of its own: the account's stream, which every decision on it folds, does not grow per sign-in (issue 14).
+    const userId = created.body.userId as string;
+    const store = t.app.get<EventStore>(EVENT_STORE);
+    expect((await store.readStream(`sign-ins-${userId}`)).map((e) => e.type)).toEqual(['SignInFailed', 'SignedIn']);
+    const account = (await store.readStream(`user-${userId}`)).length;
+    for (let i = 0; i < 3; i++) expect((await attempt('act@example.com', PASSWORD, '127.0.0.11')).statusCode).toBe(201);
+    expect(await store.readStream(`user-${userId}`)).toHaveLength(account);
   });
 
   it('R-CRED-7 failures slow down with growing delays; a stranger elsewhere cannot lock the owner out', async () => {

@@ -83,7 +83,7 @@ describe('public endpoints (R-SEC-3, R-SEC-6, R-CRED-7, R-ACC-1, R-ACC-7)', () =
     await t.app.get(ConsumerRunner).settled();
   };
   const failuresOf = async (userId: string, reason?: string) =>
-    (await settle(), await store.readStream(`user-${userId}`)).filter((e) => e.type === 'SignInFailed' && (!reason || (e.data as { reason: string }).reason === reason)).length;
+    (await settle(), await store.readStream(`sign-ins-${userId}`)).filter((e) => e.type === 'SignInFailed' && (!reason || (e.data as { reason: string }).reason === reason)).length;
 
   describe('R-SEC-3 the same time for known and unknown emails', () => {
     const known: string[] = [];
