@@ -129,11 +129,20 @@ export interface Subscription {
 
 export interface EventStore {
   readonly name: string;
-  /** Appends to one stream. Appending the same event ids again returns the first result. */
+  /**
+   * Appends to one stream. Appending the same event ids again returns the first
+   * result: from any process when the retry carries the same exact expectation (a
+   * version, or `no_stream`); with `any`, while the batch is still the stream's
+   * end, or from the process that appended it. A caller that must recognise a
+   * retry after a crash appends with an exact expectation (e.g. seats.consumer).
+   */
   append(stream: string, events: NewEvent[], expected: ExpectedVersion): Promise<AppendResult>;
   /**
    * Appends to several streams at once. Atomic where the store can be (SQLite,
-   * PostgreSQL): all or none. `atomic` says whether this adapter is.
+   * PostgreSQL, KurrentDB 25.1+): all or none, and each result may carry the
+   * position of the whole append's last event. Where it cannot, the requests are
+   * appended one after another, in order, and a failure leaves exactly those
+   * before it. `atomicMultiStream` says which.
    */
   appendMany(requests: AppendRequest[]): Promise<AppendResult[]>;
   readonly atomicMultiStream: boolean;

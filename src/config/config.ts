@@ -35,10 +35,14 @@ export class Settings {
   POSTGRES_URL?: string;
 
   @ValidateIf((s: Settings) => s.EVENT_STORE === 'eventstoredb')
-  @IsString({ message: 'EVENTSTORE_URL must be set when EVENT_STORE=eventstoredb (e.g. esdb://localhost:2113?tls=false)' })
-  @Matches(/^esdb(\+discover)?:\/\/[^\s]+$/, { message: 'EVENTSTORE_URL must be an esdb:// or esdb+discover:// connection string' })
+  @IsString({ message: 'EVENTSTORE_URL must be set when EVENT_STORE=eventstoredb (e.g. kurrentdb://localhost:2113?tls=false)' })
+  @Matches(/^(kurrentdb|kurrent|kdb|esdb)(\+discover)?:\/\/[^\s]+$/, { message: 'EVENTSTORE_URL must be a kurrentdb:// or kurrentdb+discover:// connection string (esdb:// still works)' })
   @ValidateBy({ name: 'esdbOptions', validator: { validate: (v: unknown) => typeof v !== 'string' || esdbProblem(v) === undefined, defaultMessage: (a) => `EVENTSTORE_URL ${esdbProblem(String(a?.value))}` } })
   EVENTSTORE_URL?: string;
+
+  /** Put before every stream name on EventStoreDB/KurrentDB, so several deployments can share one cluster (e.g. `gatehouse-prod-`). */
+  @IsOptional() @Matches(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,39}$/, { message: 'EVENTSTORE_STREAM_PREFIX must be 1–40 letters, digits, _ . : -, starting with a letter or digit' })
+  EVENTSTORE_STREAM_PREFIX?: string;
 
   /** Where the read models live: `embedded` (SQLite in DATA_DIR) or `mongodb`. */
   @IsOptional() @IsIn(['embedded', 'mongodb'])
@@ -277,7 +281,7 @@ export function loadSettings(env: Record<string, string | undefined>, warn: (mes
 }
 
 /** The options the EventStoreDB client knows (lower-cased): it prints the whole connection string, password included, for any other. */
-const ESDB_OPTIONS = new Set(['nodepreference', 'connectionname', 'tlscafile', 'usercertfile', 'userkeyfile', 'maxdiscoverattempts', 'defaultdeadline', 'discoveryinterval', 'gossiptimeout', 'keepaliveinterval', 'keepalivetimeout', 'dnsdiscover', 'tls', 'tlsverifycert', 'throwonappendfailure']);
+const ESDB_OPTIONS = new Set(['nodepreference', 'connectionname', 'tlscafile', 'usercertfile', 'userkeyfile', 'maxdiscoverattempts', 'defaultdeadline', 'discoveryinterval', 'gossiptimeout', 'keepaliveinterval', 'keepalivetimeout', 'tls', 'tlsverifycert', 'throwonappendfailure']);
 
 /** What in an EventStoreDB connection string would make its client print it or misread the password. */
 function esdbProblem(url: string): string | undefined {
@@ -286,7 +290,7 @@ function esdbProblem(url: string): string | undefined {
   for (const pair of query.split('&').filter(Boolean)) {
     const [key, value] = pair.split('=');
     if (!ESDB_OPTIONS.has(key.toLowerCase())) return `has an option the client does not know (${printable('', key)})`;
-    if (key.toLowerCase() === 'tlsverifycert' && value === 'false') return 'tlsVerifyCert=false is not supported by the client: give tlsCAFile instead';
+    if (key.toLowerCase() === 'tlsverifycert' && value === 'false') return 'tlsVerifyCert=false turns certificate checks off: give tlsCAFile instead';
   }
   return undefined;
 }

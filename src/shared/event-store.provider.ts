@@ -20,7 +20,7 @@ export async function openEventStore(settings: Settings, clock: Clock): Promise<
     case 'eventstoredb': {
       // Loaded only when chosen: the gRPC client costs start-up time the embedded default need not pay.
       const { EventStoreDbEventStore } = await import('../../infra/eventstore/eventstoredb');
-      return new EventStoreDbEventStore({ url: settings.EVENTSTORE_URL!, registry, clock });
+      return new EventStoreDbEventStore({ url: settings.EVENTSTORE_URL!, streamPrefix: settings.EVENTSTORE_STREAM_PREFIX, registry, clock });
     }
   }
 }
