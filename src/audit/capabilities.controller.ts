@@ -1,6 +1,6 @@
 import { Controller, Get, Inject, Query, Req, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { IsISO8601, IsString } from 'class-validator';
+import { IsISO8601, IsString, Matches } from 'class-validator';
 import { requirePermission } from '../../domain/access/access';
 import { DomainError } from '../../domain/shared/errors';
 import type { EventStore } from '../../infra/eventstore/port';
@@ -12,8 +12,15 @@ import { EVENT_STORE } from '../shared/tokens';
 import { MayOmit } from '../shared/validators';
 import { readCapabilities, type Capabilities } from './capabilities';
 
+/**
+ * A calendar date, or a date and time with its offset: an ordinal or week date (2026-012)
+ * would be misread by Date, and a time without an offset would depend on the server's zone.
+ */
+const AT = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2}))?$/;
+
 export class CapabilitiesQueryDto {
-  @ApiProperty({ description: 'ISO 8601 time, not later than now; events recorded at that very time count', example: '2026-01-01T00:00:00Z' }) @IsISO8601({ strict: true })
+  @ApiProperty({ description: 'ISO 8601 date (midnight UTC) or date and time with Z or an offset, not later than now; events recorded at that very time count', example: '2026-01-01T00:00:00Z' })
+  @IsISO8601({ strict: true }) @Matches(AT, { message: 'at must be an ISO 8601 date, or date and time with Z or an offset, like 2026-01-01T00:00:00Z' })
   at!: string;
   /** Accepted like on every read; the answer reads the log itself, so it is always up to date. */
   @ApiPropertyOptional() @MayOmit() @IsString()
@@ -44,7 +51,7 @@ export class CapabilitiesController {
     const { context } = await this.orgAccess.context(orgId, request.actor!);
     requirePermission(context.access, 'audit.read.any', context);
     const at = new Date(query.at);
-    // ISO 8601 also has week and ordinal dates (2026-W05-3, 2026-123), which Date does not read.
+    // Out of Date's range (it ends in the year 275760).
     if (Number.isNaN(at.getTime())) throw new DomainError('validation_failed', 'the request has invalid fields', { fields: [{ field: 'at', problems: ['at must be an ISO 8601 date and time, like 2026-01-01T00:00:00Z'] }] });
     if (at.getTime() > context.now.getTime()) throw new DomainError('at_in_future', 'at is later than now: only what has been recorded can be replayed', { at: query.at, now: context.now.toISOString() });
     return readCapabilities(this.store, orgId, userId, at);

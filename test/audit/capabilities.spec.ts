@@ -147,7 +147,13 @@ describe('R-AUD-2 GET /v1/orgs/{org}/members/{user}/capabilities?at=: what a mem
     const future = new Date(clock().getTime() + 1).toISOString();
     expect(await capabilities(future)).toMatchObject({ status: 422, body: { code: 'at_in_future' } });
     expect(await capabilities(clock().toISOString())).toMatchObject({ status: 200, body: { member: false } });
-    for (const bad of ['yesterday', '2026-13-01T00:00:00Z', '2026-W05-3', '']) {
+    // An offset is honoured; a date alone is its midnight UTC.
+    const inBerlin = after('joined').replace(/T08(.*)Z$/, 'T10$1+02:00');
+    expect(inBerlin).toMatch(/T10:.*\+02:00$/);
+    expect((await capabilities(inBerlin)).body).toMatchObject({ at: after('joined'), roleId: 'user' });
+    expect((await capabilities('2026-06-01')).body).toMatchObject({ at: '2026-06-01T00:00:00.000Z', member: false });
+    // An ordinal date (2026-012 is 12 January, which Date reads as December) and a time without an offset are refused, not guessed.
+    for (const bad of ['yesterday', '2026-13-01T00:00:00Z', '2026-W05-3', '2026-012', '2026-06-01T10:00:00', '']) {
       expect(await capabilities(bad)).toMatchObject({ status: 400, body: { code: 'validation_failed' } });
     }
     expect(await t.request('GET', `${members()}/${mia}/capabilities`, { token: org.token })).toMatchObject({ status: 400, body: { code: 'validation_failed' } });
