@@ -87,6 +87,7 @@ export const EVENT_VERSIONS: { readonly [T in EventType]: number } = {
   BackupCodeUsed: 1,
   MfaReset: 1,
   SessionsRevoked: 1,
+  UserErased: 1,
   EmailReserved: 1,
   EmailReleased: 1,
   UsernameReserved: 1,

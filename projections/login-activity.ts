@@ -33,4 +33,11 @@ const attempt = (event: RecordedOf<'SignedIn'> | RecordedOf<'SignInFailed'>, doc
 };
 
 /** R-CRED-6: every sign-in attempt on an account, newest first when read. */
-export const loginActivity = projection('login-activity.v1', [LOGIN_ACTIVITY], { SignedIn: attempt, SignInFailed: attempt });
+export const loginActivity = projection('login-activity.v1', [LOGIN_ACTIVITY], {
+  SignedIn: attempt,
+  SignInFailed: attempt,
+  // R-ACC-3: an erased person's addresses and user agents go with them.
+  UserErased: async (event, docs) => {
+    for (const id of await docs.idsWhere(LOGIN_ACTIVITY, 'userId', event.data.userId)) docs.delete(LOGIN_ACTIVITY, id);
+  },
+});

@@ -16,6 +16,8 @@ export interface Workspace {
   get<D extends Doc>(collection: string, id: string): Promise<D | undefined>;
   put<D extends Doc>(collection: string, doc: D): void;
   delete(collection: string, id: string): void;
+  /** Ids of the documents whose `field` is `value`, as this event finds them: for an event that ends many at once (an erasure). */
+  idsWhere(collection: string, field: string, value: string): Promise<string[]>;
 }
 
 export interface Projection {

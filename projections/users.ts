@@ -17,6 +17,8 @@ export interface UserDoc extends Doc {
   setupCompletedAt: string;
   /** Invitations accepted but not yet turned into a membership row (same append, earlier event): org → sent at. */
   invitedAt: Record<string, string>;
+  /** R-ACC-3: the person was erased; the row stays, with nothing of them in it. */
+  erased?: boolean;
 }
 
 export const USERS = 'users';
@@ -53,6 +55,13 @@ export const users: Reducers = {
       return { orgIds: user.orgIds.includes(e.data.orgId) ? user.orgIds : [...user.orgIds, e.data.orgId], invitedAt: stillInvited };
     }),
   MemberRemoved: (e, docs) => updateUser(docs, e.data.userId, (user) => ({ orgIds: user.orgIds.filter((o) => o !== e.data.orgId) })),
+  /** R-ACC-3: nothing of the person stays: their profile, and the invitations sent to their address. */
+  UserErased: async (e, docs) => {
+    const user = await docs.get<UserDoc>(USERS, e.data.userId);
+    if (!user) return;
+    if (user.email) for (const id of await docs.idsWhere(INVITATIONS, 'email', user.email)) docs.delete(INVITATIONS, id);
+    docs.put<UserDoc>(USERS, { ...user, email: '', firstName: '', lastName: '', phone: '', username: '', orgIds: [], invitedAt: {}, erased: true });
+  },
   InvitationAccepted: async (e, docs) => {
     const d = e.data;
     const invitation = await docs.get<InvitationRow>(INVITATIONS, invitationRowId(d.orgId, d.invitationId));

@@ -26,6 +26,7 @@ import { OrganizationsController } from './organizations/organizations.controlle
 import { ServiceKeyActionHandler, ServiceKeysController } from './organizations/service-keys';
 import { AuthorizeController } from './authz/authorize.controller';
 import { QueriesController } from './readmodels/queries.controller';
+import { EraseMeController, EraseUserHandler, SystemUsersController } from './auth/erasure';
 import { ChangeOrgStatusHandler, ChangePlanHandler, DeadLettersController, SystemController } from './system/system.controller';
 import { Metrics, MetricsController } from './ops/metrics.controller';
 import { KafkaCommands } from './messaging/kafka-commands';
@@ -55,7 +56,7 @@ export class AppModule {
         CoreModule.forRoot(settings, clock),
         AuditModule,
       ],
-      controllers: [HealthController, AuthController, MeController, ImpersonationController, ExternalIdentityController, OrganizationsController, OrgSettingsController, InvitationsController, MembersController, ServiceKeysController, AuthorizeController, PartnersController, QueriesController, MetricsController, SystemController, DeadLettersController],
+      controllers: [HealthController, AuthController, MeController, ImpersonationController, ExternalIdentityController, OrganizationsController, OrgSettingsController, InvitationsController, MembersController, ServiceKeysController, AuthorizeController, PartnersController, QueriesController, MetricsController, SystemController, DeadLettersController, SystemUsersController, EraseMeController],
       providers: [
         CreateOrganizationHandler,
         AddLocationHandler, ChangePolicyHandler, CreateRoleHandler, UpdateRoleHandler, TransferOwnershipHandler,
@@ -83,6 +84,7 @@ export class AppModule {
         SendPasswordResetHandler,
         RequestPasswordResetHandler,
         ChangeOwnPasswordHandler,
+        EraseUserHandler,
         RevokeSessionsHandler,
         StartMfaEnrollmentHandler,
         VerifyMfaEnrollmentHandler,

@@ -11,7 +11,7 @@ import { historyLines } from './audit/history';
 import { InvalidConfiguration, loadSettings, type Settings } from './config/config';
 import { CreateOrganization } from './organizations/create-organization.handler';
 import { PROJECTIONS, ProjectionRunner } from './readmodels/projection-runner';
-import { openEventStore } from './shared/event-store.provider';
+import { openSecretBox, openServiceEventStore } from './shared/event-store.provider';
 import { openReadStore } from './shared/read-store.provider';
 
 const USAGE = `Gatehouse operator commands (configured by the same environment as the service):
@@ -42,8 +42,9 @@ async function main(args: string[]): Promise<number> {
   const settings = loadSettings({ ...process.env, CONSUMERS: 'off' });
   if (command === 'create-system-org') return createSystemOrg(settings, args.slice(1));
   const clock = () => new Date();
-  const events = await openEventStore(settings, clock);
   const readStore = openReadStore(settings);
+  // As the service reads it: projections rebuilt here see personal data decrypted, an export shows it under `personal`.
+  const events = await openServiceEventStore(settings, clock, openSecretBox(settings), () => readStore);
   const runner = new ProjectionRunner(events, readStore, clock);
   try {
     switch (command) {
@@ -91,7 +92,7 @@ function flagOf(args: string[], name: string): string | undefined {
 }
 
 /** R-AUD-2: the lines GET /v1/orgs/{org}/history answers, into a file that `verify --file` accepts. */
-async function exportHistory(store: Awaited<ReturnType<typeof openEventStore>>, args: string[]): Promise<number> {
+async function exportHistory(store: Awaited<ReturnType<typeof openServiceEventStore>>, args: string[]): Promise<number> {
   const [orgId, out, from, to, userId, types] = ['org', 'out', 'from', 'to', 'user', 'types'].map((flag) => flagOf(args, flag));
   if (!orgId || !out) throw new Error('export needs --org and --out');
   const time = (name: string, value: string | undefined) => {
@@ -104,7 +105,7 @@ async function exportHistory(store: Awaited<ReturnType<typeof openEventStore>>, 
   let lines = 0;
   let last = Date.now();
   async function* counted() {
-    for await (const chunk of historyLines(store, query)) {
+    for await (const chunk of historyLines(store, query, store.personal)) {
       lines += chunk.split('\n').length - 1;
       if (Date.now() - last > 2000) {
         last = Date.now();

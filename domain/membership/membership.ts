@@ -97,6 +97,14 @@ function checkLocations(ctx: OrgContext, locations: string[] | null | undefined)
   return [...new Set(locations)].sort();
 }
 
+/**
+ * R-ACC-3, SPEC 5.3: a person erased leaves every org they are in. No permission
+ * of the org is asked: who may erase a person is checked at the edge.
+ */
+export function endForErasure(state: Membership): MembershipEvent[] {
+  return state.exists ? [{ type: 'MemberRemoved', data: { orgId: state.orgId, userId: state.userId } }] : [];
+}
+
 export function decide(state: Membership, command: MembershipCommand, ctx: OrgContext): MembershipEvent[] {
   const { now } = ctx;
   const ids = { orgId: state.orgId, userId: state.userId };

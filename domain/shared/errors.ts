@@ -97,6 +97,7 @@ export const ERRORS = {
   idempotency_in_progress: 'conflict',
   idempotency_key_reused: 'invalid',
   already_member: 'conflict',
+  owner_cannot_be_erased: 'conflict',
   email_taken: 'conflict',
   username_taken: 'conflict',
   identity_taken: 'conflict',

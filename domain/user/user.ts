@@ -39,7 +39,9 @@ export type UserEvent =
   | DomainEvent<'BackupCodeUsed', { userId: string; codeHash: string }>
   | DomainEvent<'MfaReset', { userId: string; by: string }>
   /** Every session that started up to `at` ends (R-CRED-4, R-CRED-8, R-CRED-9). */
-  | DomainEvent<'SessionsRevoked', { userId: string; at: string; reason: string; keepSessionId?: string }>;
+  | DomainEvent<'SessionsRevoked', { userId: string; at: string; reason: string; keepSessionId?: string }>
+  /** R-ACC-3, SPEC 5.3: the person is erased; their key is destroyed with it, so what the log holds of them reads as erased. */
+  | DomainEvent<'UserErased', { userId: string; by: string }>;
 
 /** A password for a new account: chosen by the person, or set by the admin who makes it (R-CRT-1). */
 export interface FirstPassword {
@@ -72,6 +74,8 @@ export type UserCommand =
    */
   | { type: 'SignInWithSecondFactor'; proof?: { step: number } | { codeHash: string }; method: string; ip: string; userAgent: string; sessionId: string }
   | { type: 'ResetMfa' }
+  /** Who may erase (a system admin, or the person with their password) is checked at the edge. */
+  | { type: 'EraseUser' }
   | { type: 'LinkIdentity'; provider: string; subjectHash: string };
 
 export interface User extends Profile {
@@ -84,6 +88,8 @@ export interface User extends Profile {
   sessionsRevoked?: SessionsCutOff;
   mfa: { pendingSecret?: string; secret?: string; backupCodeHashes: string[]; lastStep: number };
   identities: string[];
+  /** Erased (R-ACC-3): the account is gone; nothing about it can be decided any more. */
+  erased?: boolean;
 }
 
 /** Sessions started at or before `at` have ended, but for `keepSessionId`. */
@@ -139,6 +145,12 @@ export const user: Decider<User, UserCommand, UserEvent> = {
         if (!proof || !state.mfa.backupCodeHashes.includes(proof.codeHash)) throw new DomainError('invalid_mfa_code', 'the code is wrong');
         return [{ type: 'BackupCodeUsed', data: { userId: state.userId, codeHash: proof.codeHash } }, signedIn];
       }
+      case 'EraseUser':
+        if (!state.exists) throw new DomainError('not_found', 'user not found');
+        return [
+          { type: 'SessionsRevoked', data: { userId: state.userId, at: context.now.toISOString(), reason: 'erased' } },
+          { type: 'UserErased', data: { userId: state.userId, by: context.actor.id } },
+        ];
       case 'ResetMfa':
         if (!state.exists) throw new DomainError('not_found', 'user not found');
         return [
@@ -167,6 +179,8 @@ export const user: Decider<User, UserCommand, UserEvent> = {
         return { ...state, passwordHash: event.data.passwordHash, mustChangePassword: event.data.mustChange };
       case 'SessionsRevoked':
         return { ...state, sessionsRevoked: { at: event.data.at, keepSessionId: event.data.keepSessionId } };
+      case 'UserErased':
+        return { ...user.initialState(), userId: state.userId, sessionsRevoked: state.sessionsRevoked, erased: true };
       case 'IdentityLinked':
         return { ...state, identities: [...state.identities, `${event.data.provider}:${event.data.subjectHash}`] };
       case 'MfaEnrollmentStarted':

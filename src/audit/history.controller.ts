@@ -8,7 +8,8 @@ import { OrgAccess } from '../access/org-access.service';
 import { SessionGuard } from '../auth/session.guard';
 import { OrgId } from '../shared/params';
 import type { GatehouseRequest } from '../shared/request-context';
-import { EVENT_STORE } from '../shared/tokens';
+import { EVENT_STORE, PERSONAL_DATA } from '../shared/tokens';
+import type { PersonalData } from '../../infra/personal/personal-data';
 import { MayOmit } from '../shared/validators';
 import { historyLines } from './history';
 
@@ -41,6 +42,7 @@ export class HistoryController {
   constructor(
     private readonly orgAccess: OrgAccess,
     @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(PERSONAL_DATA) private readonly personal: PersonalData,
   ) {}
 
   @Get()
@@ -56,7 +58,7 @@ export class HistoryController {
       to: query.to ? new Date(query.to) : undefined,
       userId: query.user,
       types: query.types?.split(','),
-    });
+    }, this.personal);
     return new StreamableFile(Readable.from(lines), { type: 'application/x-ndjson' });
   }
 }

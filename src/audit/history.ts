@@ -2,6 +2,7 @@ import { membershipStream } from '../../domain/membership/membership';
 import { userStream } from '../../domain/user/user';
 import type { EventStore, StoredEvent } from '../../infra/eventstore/port';
 import { START } from '../../domain/shared/envelope';
+import type { PersonalData } from '../../infra/personal/personal-data';
 
 /** R-AUD-2: what an auditor asks of an org's history. */
 export interface HistoryQuery {
@@ -38,21 +39,26 @@ export function isAbout(event: StoredEvent, orgId: string, userId: string): bool
  * began: read a page at a time and handed on as JSON lines, one chunk per page, so
  * memory holds one page whatever the history's length.
  */
-export async function* historyLines(store: EventStore, query: HistoryQuery): AsyncGenerator<string> {
+export async function* historyLines(store: EventStore, query: HistoryQuery, personal?: PersonalData): AsyncGenerator<string> {
   const head = await store.headPosition();
   const filter = { orgId: query.orgId, types: query.types, recordedFrom: query.from, recordedBefore: query.to };
   let at = START;
   for (;;) {
     const { events, next } = await store.readStored(at, { limit: PAGE, filter });
     const inRange = events.filter((event) => event.position <= head);
-    const lines = inRange.filter((event) => !query.userId || isAbout(event, query.orgId, query.userId)).map(exportLine);
+    const about = inRange.filter((event) => !query.userId || isAbout(event, query.orgId, query.userId));
+    const lines = await Promise.all(about.map(async (event) => exportLine(event, await personal?.personalOf(event))));
     if (lines.length > 0) yield lines.join('');
     if (events.length < PAGE || inRange.length < events.length) return;
     at = next;
   }
 }
 
-/** One line of the export (SPEC 5.1): the stored envelope in its order, the position as a string (it may pass 2^53). `personal` comes with personal-data encryption. */
-export function exportLine(event: StoredEvent): string {
-  return JSON.stringify({ ...event, position: event.position.toString() }) + '\n';
+/**
+ * One line of the export (SPEC 5.1): the stored envelope in its order, the
+ * position as a string (it may pass 2^53), and `personal`: the event's personal
+ * data decrypted, absent when it has none or its person was erased.
+ */
+export function exportLine(event: StoredEvent, personal?: Record<string, unknown>): string {
+  return JSON.stringify({ ...event, position: event.position.toString(), ...(personal ? { personal } : {}) }) + '\n';
 }

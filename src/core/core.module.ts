@@ -15,7 +15,7 @@ import { Sessions } from '../auth/sessions.service';
 import { RequestLimit, SignInThrottle } from '../auth/throttle';
 import { Settings } from '../config/config';
 import { Joining } from '../membership/joining';
-import { eventStoreProvider } from '../shared/event-store.provider';
+import { eventStoreProvider, openSecretBox, personalDataProvider } from '../shared/event-store.provider';
 import { Streams } from '../shared/streams';
 import { openReadStore } from '../shared/read-store.provider';
 import type { ReadStore } from '../../infra/readstore/port';
@@ -26,7 +26,7 @@ import { KafkaPublisher } from '../messaging/kafka-publisher';
 import { EmailConsumer } from '../messaging/email.consumer';
 import { SeatConsumer } from '../messaging/seats.consumer';
 import { LinkRequestConsumer } from '../messaging/link-request.consumer';
-import { CLOCK, EVENT_STORE, LEASING, MESSAGE_BUS, READ_STORE, type Clock } from '../shared/tokens';
+import { CLOCK, EVENT_STORE, LEASING, MESSAGE_BUS, PERSONAL_DATA, READ_STORE, type Clock } from '../shared/tokens';
 import { openLeases } from '../shared/leases.provider';
 import type { Leasing } from '../shared/supervisor';
 import { hostname } from 'node:os';
@@ -66,6 +66,7 @@ export class CoreModule {
         { provide: Settings, useValue: settings },
         { provide: CLOCK, useValue: clock },
         eventStoreProvider,
+        personalDataProvider,
         {
           provide: MAILER,
           inject: [CLOCK],
@@ -90,12 +91,12 @@ export class CoreModule {
         },
         {
           provide: SecretBox,
-          useFactory: () => (settings.SECRET_KEY ? new SecretBox(Buffer.from(settings.SECRET_KEY, 'base64')) : SecretBox.fromKeyFile(join(settings.dataDir, 'secret.key'))),
+          useFactory: () => openSecretBox(settings),
         },
         ...SHARED,
         Shutdown,
       ],
-      exports: [Settings, CLOCK, EVENT_STORE, READ_STORE, MESSAGE_BUS, LEASING, MAILER, SecretBox, DEAD_LETTER_SINK, ...SHARED],
+      exports: [Settings, CLOCK, EVENT_STORE, PERSONAL_DATA, READ_STORE, MESSAGE_BUS, LEASING, MAILER, SecretBox, DEAD_LETTER_SINK, ...SHARED],
     };
   }
 }

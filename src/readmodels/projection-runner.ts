@@ -484,6 +484,9 @@ function refusedFault(projection: string, generation: number, events: Recorded[]
   return { ...fault, id: `${fault.id}:${refused.collection}:${refused.id}` };
 }
 
+/** The most documents one event may end at once (a person's sign-in history, say). */
+const MAX_IDS_WHERE = 100_000;
+
 /**
  * The documents one batch touches: loaded once, changed in memory, written
  * together. Each event's changes can be taken back, so an event the fold fails on
@@ -551,6 +554,24 @@ class BatchWorkspace implements Workspace {
     this.remember(key);
     this.collectionOf.set(key, collection);
     this.current.set(key, null);
+  }
+
+  async idsWhere(collection: string, field: string, value: string): Promise<string[]> {
+    let stored: Doc[];
+    try {
+      stored = await this.readStore.find<Doc>({ collection: this.physical(collection), where: { [field]: value }, orderBy: [['id', 'asc']], limit: MAX_IDS_WHERE });
+    } catch (error) {
+      throw new ReadStoreFailure(error);
+    }
+    const ids = new Set(stored.map((doc) => doc.id));
+    // What this batch has changed but not yet written decides over what is stored.
+    for (const [key, doc] of this.current) {
+      if (this.collectionOf.get(key) !== collection) continue;
+      const id = key.slice(collection.length + 1);
+      if (doc && (doc as unknown as Record<string, unknown>)[field] === value) ids.add(id);
+      else ids.delete(id);
+    }
+    return [...ids];
   }
 
   private remember(key: string): void {

@@ -37,6 +37,8 @@ export interface Change {
   events: GatehouseEvent[];
   /** `any` for a record no decision reads (sign-in activity): appended whatever the stream's version, never cached. */
   expected?: 'any';
+  /** The org these events belong to, where one command changes several orgs' streams (an erasure): else the command's. */
+  orgId?: string;
 }
 
 const RECORD_ONLY: Fold<null> = { initialState: () => null, evolve: () => null };
@@ -89,10 +91,10 @@ export class Streams {
   private async append(changes: Change[], meta: CommandMeta): Promise<CommandResult> {
     let writes = changes.filter((c) => c.events.length > 0);
     if (writes.length === 0) return { position: await this.store.headPosition(), events: [] };
-    const request = ({ from, events, expected }: Change) => ({
+    const request = ({ from, events, expected, orgId }: Change) => ({
       stream: from.stream,
       expected: expected ?? (from.version === -1 ? ('no_stream' as const) : from.version),
-      events: events.map((e) => ({ eventId: randomUUID(), type: e.type, data: e.data, metadata: meta })),
+      events: events.map((e) => ({ eventId: randomUUID(), type: e.type, data: e.data, metadata: orgId ? { ...meta, orgId } : meta })),
     });
     let results: AppendResult[];
     if (this.store.atomicMultiStream || writes.length === 1) {

@@ -62,7 +62,7 @@ describe('R-AUD-2 GET /v1/orgs/{org}/history: the org history as JSON lines with
     const lines = linesOf(response.body);
     expect(lines.length).toBeGreaterThan(8);
     for (const line of lines) {
-      expect(Object.keys(line)).toEqual(KEYS);
+      expect(Object.keys(line)).toEqual(line.personal ? [...KEYS, 'personal'] : KEYS);
       expect(line.orgId).toBe(org.orgId);
       expect(recompute(line)).toBe(line.hash);
     }
@@ -70,11 +70,16 @@ describe('R-AUD-2 GET /v1/orgs/{org}/history: the org history as JSON lines with
     for (let i = 1; i < positions.length; i++) expect(positions[i] > positions[i - 1]).toBe(true);
     expect(lines.map((line) => line.type)).toEqual(expect.arrayContaining(['OrganizationCreated', 'MemberAdded', 'RoleChanged']));
     expect(lines.some((line) => line.stream.includes(other.orgId))).toBe(false);
+    // R-ACC-3: personal data is stored encrypted with the person's key (inside the hash); the export shows it decrypted, outside.
+    const registered = lines.find((line) => line.type === 'UserRegistered' && line.data.userId === memberId)!;
+    expect(registered.data).toMatchObject({ email: expect.stringMatching(/^pd1\.user-/), firstName: expect.stringMatching(/^pd1\./) });
+    expect(JSON.stringify(registered.data)).not.toContain('Mia');
+    expect(registered.personal).toEqual({ email: 'mia@example.com', firstName: 'Mia', lastName: 'Member' });
 
     const file = join(t.dataDir, 'export.jsonl');
     writeFileSync(file, response.body);
     expect(await verifyFile(file, () => undefined)).toMatchObject({ ok: true, counts: { events: lines.length } });
-    writeFileSync(file, response.body.replace('"lastName":"Member"', '"lastName":"Membex"'));
+    writeFileSync(file, response.body.replace('"roleId":"admin"', '"roleId":"owner"'));
     expect(await verifyFile(file, () => undefined)).toMatchObject({ ok: false, broken: { field: 'hash' } });
   });
 

@@ -38,6 +38,15 @@ describe('login activity, folded from events without a database (projections/log
   });
 
   it('R-CRED-6 only sign-in attempts are login activity: sessions, passwords and profile changes are not', async () => {
-    expect(loginActivity.handles).toEqual(['SignedIn', 'SignInFailed']);
+    expect(loginActivity.handles).toEqual(['SignedIn', 'SignInFailed', 'UserErased']);
+  });
+
+  it('R-ACC-3 an erased person leaves no attempt behind; others keep theirs', async () => {
+    const log = eventLog();
+    const ada = log.event('SignedIn', { userId: ADA, method: 'password', ip: '203.0.113.7', userAgent: 'Firefox/140', sessionId: 's1' });
+    const bob = log.event('SignedIn', { userId: 'u-bob', method: 'password', ip: '203.0.113.8', userAgent: 'Safari/18', sessionId: 's2' });
+    const failed = log.event('SignInFailed', { userId: ADA, method: 'password', ip: '203.0.113.7', userAgent: 'Firefox/140', reason: 'wrong_password' });
+    const erased = log.event('UserErased', { userId: ADA, by: 'u-admin' });
+    expect((await attempts([ada, bob, failed, erased])).map((a) => a.id)).toEqual([bob.eventId]);
   });
 });

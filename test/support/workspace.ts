@@ -26,6 +26,10 @@ export class MemoryWorkspace implements Workspace {
     this.collection(collection).delete(id);
   }
 
+  async idsWhere(collection: string, field: string, value: string): Promise<string[]> {
+    return [...(this.collections.get(collection)?.values() ?? [])].filter((doc) => (doc as unknown as Record<string, unknown>)[field] === value).map((doc) => doc.id);
+  }
+
   /** One document as the fold left it (a copy). */
   doc<D extends Doc>(collection: string, id: string): D | undefined {
     const doc = this.collections.get(collection)?.get(id);

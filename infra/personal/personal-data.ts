@@ -1,0 +1,203 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { personalFieldsOf, type DataSubject, type PersonalField } from '../../domain/personal';
+import { normalizeEmail } from '../../domain/shared/email';
+import type { SecretBox } from '../crypto/sealing';
+import { emailKey } from '../crypto/secrets';
+import type { PersonalKeyStore } from './keys';
+
+/** How an encrypted field starts: `pd1.<subject>.<iv>.<tag>.<ciphertext>` (base64url parts; the plaintext is the value's JSON). */
+const PREFIX = 'pd1.';
+/** What an erased field reads as: the data keeps its shape, the person is gone. */
+export const ERASED = '';
+/** How long a replica trusts a key it looked up: an erasure elsewhere reaches its reads within this. */
+const KEY_CACHE_MS = 10_000;
+
+export interface EventData {
+  type: string;
+  data: unknown;
+}
+
+/**
+ * Crypto-shredding (R-ACC-3, SPEC 5.1): each person's data in the log is
+ * encrypted with a key of that person (AES-256-GCM); erasing the person
+ * destroys the key, and every copy in the log reads as erased. Which fields are
+ * personal, and whose, is the domain's list (domain/personal.ts).
+ */
+export class PersonalData {
+  private readonly cache = new Map<string, { key: Buffer | undefined; until: number }>();
+
+  constructor(
+    private readonly keys: PersonalKeyStore,
+    private readonly box: SecretBox,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The name a subject's key is kept under. */
+  static subjectOf(subject: DataSubject): string {
+    if ('userId' in subject) return `user-${subject.userId}`;
+    return `email-${'email' in subject ? emailKey(normalizeEmail(subject.email)) : subject.emailKey}`;
+  }
+
+  /** The event's data with each personal field encrypted with its person's key (made on first use). */
+  async seal(event: EventData): Promise<unknown> {
+    const fields = personalFieldsOf(event.type);
+    if (!fields || !isObject(event.data)) return event.data;
+    const data = structuredClone(event.data);
+    for (const field of fields) {
+      const value = valueAt(data, field.path);
+      if (typeof value !== 'string' || value === '' || value.startsWith(PREFIX)) continue;
+      const subject = subjectOfField(field, event.data);
+      if (!subject) continue;
+      setAt(data, field.path, encrypt(subject, await this.keyFor(subject), value));
+    }
+    return data;
+  }
+
+  /** Events with their personal fields decrypted; a field whose key is gone reads as ERASED. Keys are looked up once per batch. */
+  async open<E extends EventData>(events: readonly E[]): Promise<E[]> {
+    const subjects = new Set<string>();
+    for (const event of events) for (const sealed of sealedValues(event)) subjects.add(subjectOfSealed(sealed.value));
+    if (subjects.size === 0) return [...events];
+    const keys = await this.lookUp([...subjects]);
+    return events.map((event) => {
+      const fields = personalFieldsOf(event.type);
+      if (!fields || !isObject(event.data)) return event;
+      let data: Record<string, unknown> | undefined;
+      for (const field of fields) {
+        const value = valueAt(event.data, field.path);
+        if (typeof value !== 'string' || !value.startsWith(PREFIX)) continue;
+        data ??= structuredClone(event.data);
+        setAt(data, field.path, decrypt(value, keys.get(subjectOfSealed(value))));
+      }
+      return data ? { ...event, data } : event;
+    });
+  }
+
+  /**
+   * The export's `personal` (SPEC 5.1): the decrypted personal fields of stored
+   * data, in the data's shape; undefined when it holds none that can still be read.
+   */
+  async personalOf(event: EventData): Promise<Record<string, unknown> | undefined> {
+    const fields = personalFieldsOf(event.type);
+    if (!fields || !isObject(event.data)) return undefined;
+    const [opened] = await this.open([event]);
+    let personal: Record<string, unknown> | undefined;
+    for (const field of fields) {
+      const stored = valueAt(event.data, field.path);
+      if (typeof stored !== 'string' || !stored.startsWith(PREFIX)) continue;
+      const value = valueAt(opened.data as Record<string, unknown>, field.path);
+      if (value === ERASED) continue;
+      personal ??= {};
+      setAt(personal, field.path, value);
+    }
+    return personal;
+  }
+
+  /** Erasure: the subjects' keys are destroyed, here and (within KEY_CACHE_MS) on every replica. */
+  async forget(subjects: readonly DataSubject[]): Promise<void> {
+    const names = subjects.map((s) => PersonalData.subjectOf(s));
+    await this.keys.destroy(names);
+    for (const name of names) this.cache.set(name, { key: undefined, until: this.now() + KEY_CACHE_MS });
+  }
+
+  close(): Promise<void> {
+    return this.keys.close();
+  }
+
+  private async keyFor(subject: string): Promise<Buffer> {
+    const cached = this.cache.get(subject);
+    if (cached?.key && cached.until > this.now()) return cached.key;
+    const sealed = (await this.keys.find([subject])).get(subject) ?? (await this.keys.create(subject, this.box.seal(randomBytes(32).toString('base64'))));
+    const key = Buffer.from(this.box.open(sealed), 'base64');
+    this.cache.set(subject, { key, until: this.now() + KEY_CACHE_MS });
+    return key;
+  }
+
+  private async lookUp(subjects: string[]): Promise<Map<string, Buffer>> {
+    const keys = new Map<string, Buffer>();
+    const missing: string[] = [];
+    for (const subject of subjects) {
+      const cached = this.cache.get(subject);
+      if (cached && cached.until > this.now()) {
+        if (cached.key) keys.set(subject, cached.key);
+      } else missing.push(subject);
+    }
+    if (missing.length === 0) return keys;
+    const found = await this.keys.find(missing);
+    for (const subject of missing) {
+      const sealed = found.get(subject);
+      const key = sealed ? Buffer.from(this.box.open(sealed), 'base64') : undefined;
+      this.cache.set(subject, { key, until: this.now() + KEY_CACHE_MS });
+      if (key) keys.set(subject, key);
+    }
+    return keys;
+  }
+}
+
+/** Whether a value is personal data sealed by this codec (for scans and tests). */
+export function isSealed(value: unknown): boolean {
+  return typeof value === 'string' && value.startsWith(PREFIX);
+}
+
+function subjectOfField(field: PersonalField, data: unknown): string | undefined {
+  const subject = field.subject(data as never);
+  return subject && PersonalData.subjectOf(subject);
+}
+
+function encrypt(subject: string, key: Buffer, value: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  // The subject is authenticated with the value: a field cannot be moved under another person's name.
+  cipher.setAAD(Buffer.from(subject));
+  const body = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
+  return `${PREFIX}${subject}.${iv.toString('base64url')}.${cipher.getAuthTag().toString('base64url')}.${body.toString('base64url')}`;
+}
+
+function decrypt(sealed: string, key: Buffer | undefined): unknown {
+  if (!key) return ERASED;
+  const [, subject, iv, tag, body] = sealed.split('.');
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+    decipher.setAAD(Buffer.from(subject));
+    decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+    return JSON.parse(Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8'));
+  } catch {
+    // Sealed with a key since destroyed (the subject has a new one now): erased.
+    return ERASED;
+  }
+}
+
+function subjectOfSealed(sealed: string): string {
+  return sealed.slice(PREFIX.length, sealed.indexOf('.', PREFIX.length));
+}
+
+function* sealedValues(event: EventData): Generator<{ value: string }> {
+  const fields = personalFieldsOf(event.type);
+  if (!fields || !isObject(event.data)) return;
+  for (const field of fields) {
+    const value = valueAt(event.data, field.path);
+    if (typeof value === 'string' && value.startsWith(PREFIX)) yield { value };
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function valueAt(data: Record<string, unknown>, path: readonly string[]): unknown {
+  let at: unknown = data;
+  for (const key of path) {
+    if (!isObject(at)) return undefined;
+    at = at[key];
+  }
+  return at;
+}
+
+function setAt(data: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let at = data;
+  for (const key of path.slice(0, -1)) {
+    if (!isObject(at[key])) at[key] = {};
+    at = at[key] as Record<string, unknown>;
+  }
+  at[path[path.length - 1]] = value;
+}

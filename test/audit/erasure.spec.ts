@@ -1,0 +1,127 @@
+import { ConsoleLogger } from '@nestjs/common';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { EventStore } from '../../infra/eventstore/port';
+import type { ReadStore } from '../../infra/readstore/port';
+import { verifyStore } from '../../src/audit/verify';
+import { PROJECTIONS, ProjectionRunner } from '../../src/readmodels/projection-runner';
+import { EVENT_STORE, READ_STORE } from '../../src/shared/tokens';
+import { createOrg, startApp, type OrgSession, type TestApp } from '../support/app';
+
+const PASSWORD = 'a long passphrase 7';
+
+/** Keeps every line the app logs, as it would print it. */
+class CapturingLogger extends ConsoleLogger {
+  readonly lines: string[] = [];
+  constructor() {
+    super({ json: true, logLevels: ['log', 'error', 'warn', 'debug', 'verbose', 'fatal'] });
+  }
+  protected override printMessages(messages: unknown[], context?: string, logLevel?: string): void {
+    this.lines.push(JSON.stringify({ messages, context, logLevel }));
+  }
+}
+
+/** The person to erase: every value unusual enough that finding it anywhere means it is hers. */
+const MIA = { email: 'miraculix.erasable@example.com', firstName: 'Miraculixa', lastName: 'Zyxwvutsr', phone: '+15550109876', notes: 'Prefers the Quokka entrance', ip: '198.51.100.77', userAgent: 'EraseMeBrowser/9.1' };
+const PERSONAL = [MIA.email, MIA.firstName, MIA.lastName, MIA.phone, MIA.notes, MIA.ip, MIA.userAgent];
+
+describe('R-ACC-3 erasure by crypto-shredding (SPEC 5.1, 5.3)', () => {
+  const logger = new CapturingLogger();
+  let t: TestApp;
+  let system: OrgSession;
+  let org: OrgSession;
+  let miaId: string;
+
+  const signIn = (email: string, password = PASSWORD) =>
+    t.app.inject({ method: 'POST', url: '/v1/sessions', remoteAddress: MIA.ip, headers: { 'content-type': 'application/json', 'user-agent': MIA.userAgent }, payload: JSON.stringify({ email, password }) });
+
+  beforeAll(async () => {
+    const first = await startApp();
+    system = await createOrg(first, { name: 'Gatehouse operators' });
+    await first.close({ keepData: true });
+    t = await startApp({ SYSTEM_ADMIN_ORG: system.orgId }, { dataDir: first.dataDir, logger });
+    org = await createOrg(t, { name: 'Quokka Climbing' });
+    const created = await t.request('POST', `/v1/orgs/${org.orgId}/members`, { token: org.token, body: { email: MIA.email, firstName: MIA.firstName, lastName: MIA.lastName, phone: MIA.phone, mode: 'set-password', password: PASSWORD } });
+    expect(created.status).toBe(201);
+    miaId = created.body.userId;
+    expect((await t.request('PATCH', `/v1/orgs/${org.orgId}/members/${miaId}`, { token: org.token, body: { notes: MIA.notes } })).status).toBe(200);
+    expect((await signIn(MIA.email, 'not her password')).statusCode).toBe(401);
+    expect((await signIn(MIA.email)).statusCode).toBe(201);
+    // A second org she was invited to before she had an account there.
+    const other = await createOrg(t, { name: 'Second Wall' });
+    expect((await t.request('POST', `/v1/orgs/${other.orgId}/invitations`, { token: other.token, body: { email: MIA.email, firstName: MIA.firstName } })).status).toBe(201);
+  });
+  afterAll(() => t.close());
+
+  async function everythingReadable(): Promise<string> {
+    const events: EventStore = t.app.get(EVENT_STORE);
+    const runner = t.app.get(ProjectionRunner);
+    expect(await runner.waitFor(await events.headPosition(), 5000)).toBe(true);
+    const readStore: ReadStore = t.app.get(READ_STORE);
+    const files = readdirSync(t.dataDir)
+      .filter((f) => f.startsWith('events.db'))
+      .map((f) => readFileSync(join(t.dataDir, f)).toString('latin1'));
+    return [
+      JSON.stringify((await events.readAll(0n, { limit: 1_000_000 })).events, (_k, v) => (typeof v === 'bigint' ? String(v) : v)),
+      ...(await Promise.all(PROJECTIONS.flatMap((p) => p.collections.map(async (c) => JSON.stringify(await readStore.find({ collection: runner.collection(c), where: {}, orderBy: [['id', 'asc']], limit: 1_000_000 })))))),
+      ...files,
+      ...logger.lines,
+    ].join('\n');
+  }
+
+  it('R-ACC-3 keeps personal data encrypted in the event store file: the log holds no name, email, phone, note, address or user agent in clear', async () => {
+    const files = readdirSync(t.dataDir).filter((f) => f.startsWith('events.db')).map((f) => readFileSync(join(t.dataDir, f)).toString('latin1')).join('\n');
+    expect(files).toContain(miaId); // the scan reads the file it checks
+    for (const value of PERSONAL) expect({ value, inEventStoreFile: files.includes(value) }).toEqual({ value, inEventStoreFile: false });
+    // ...while the service reads it back in clear.
+    const detail = await t.request('GET', `/v1/orgs/${org.orgId}/members/${miaId}`, { token: org.token, headers: { 'gatehouse-min-position': String(await t.app.get<EventStore>(EVENT_STORE).headPosition()) } });
+    expect(detail.body).toMatchObject({ email: MIA.email, firstName: MIA.firstName, lastName: MIA.lastName });
+  });
+
+  it('R-ACC-3 R-SYS-1 a system admin erases a person: memberships and sessions end, every copy of their data is gone, the chain still verifies, the email is free again', async () => {
+    const session = (await signIn(MIA.email)).json().token as string;
+    expect((await t.request('GET', '/v1/me', { token: session })).status).toBe(200);
+    expect(await everythingReadable()).toContain(MIA.lastName); // before: there to be found
+
+    expect(await t.request('POST', `/v1/system/users/${miaId}/erase`, { token: org.token })).toMatchObject({ status: 403 });
+    const erased = await t.request('POST', `/v1/system/users/${miaId}/erase`, { token: system.token });
+    expect(erased.status).toBe(200);
+
+    expect((await t.request('GET', '/v1/me', { token: session })).status).toBe(401);
+    expect((await signIn(MIA.email)).statusCode).toBe(401);
+    const after = { 'gatehouse-min-position': String(erased.body.position) };
+    expect((await t.request('GET', `/v1/orgs/${org.orgId}/members/${miaId}`, { token: org.token, headers: after })).status).toBe(404);
+    expect((await t.request('GET', `/v1/orgs/${org.orgId}/members?q=mira`, { token: org.token, headers: after })).body.items).toEqual([]);
+
+    const everything = await everythingReadable();
+    for (const value of PERSONAL) expect({ value, found: everything.includes(value) }).toEqual({ value, found: false });
+
+    // The export keeps every event, its data's shape and its hash; nothing of her is shown under `personal`.
+    const history = await t.app.inject({ method: 'GET', url: `/v1/orgs/${org.orgId}/history?user=${miaId}`, headers: { authorization: `Bearer ${org.token}` } });
+    const lines = history.body.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const registered = lines.find((l) => l.type === 'UserRegistered');
+    expect(registered.data).toMatchObject({ userId: miaId, email: expect.stringMatching(/^pd1\./), firstName: expect.stringMatching(/^pd1\./) });
+    expect(lines.filter((l) => l.personal)).toEqual([]);
+    expect(lines.map((l) => l.type)).toContain('MemberRemoved');
+    expect(await verifyStore(t.app.get<EventStore>(EVENT_STORE), () => undefined)).toMatchObject({ ok: true });
+
+    // Her address can make a new account; nothing of the old one comes back with it.
+    const again = await t.request('POST', `/v1/orgs/${org.orgId}/members`, { token: org.token, body: { email: MIA.email, firstName: 'New', lastName: 'Person', mode: 'set-password', password: PASSWORD } });
+    expect(again.status).toBe(201);
+    expect(again.body.userId).not.toBe(miaId);
+    expect(again.body.addedExisting).not.toBe(true);
+  });
+
+  it('R-ACC-3 a person erases themselves with their password; an Owner transfers ownership first', async () => {
+    const created = await t.request('POST', `/v1/orgs/${org.orgId}/members`, { token: org.token, body: { email: 'self.eraser@example.com', firstName: 'Selma', lastName: 'Eraser', mode: 'set-password', password: PASSWORD } });
+    const token = (await t.request('POST', '/v1/sessions', { body: { email: 'self.eraser@example.com', password: PASSWORD } })).body.token;
+    expect(await t.request('POST', '/v1/me/erase', { token, body: { password: 'not my password' } })).toMatchObject({ status: 401, body: { code: 'invalid_credentials' } });
+    expect(await t.request('POST', '/v1/me/erase', { token, body: {} })).toMatchObject({ status: 400, body: { code: 'validation_failed' } });
+    expect((await t.request('POST', '/v1/me/erase', { token, body: { password: PASSWORD } })).status).toBe(200);
+    expect((await t.request('GET', '/v1/me', { token })).status).toBe(401);
+    expect((await t.request('GET', `/v1/orgs/${org.orgId}/members/${created.body.userId}`, { token: org.token })).status).toBe(404);
+
+    expect(await t.request('POST', '/v1/me/erase', { token: org.token, body: { password: 'correct horse battery' } })).toMatchObject({ status: 409, body: { code: 'owner_cannot_be_erased', details: { orgId: org.orgId } } });
+    expect((await t.request('GET', '/v1/me', { token: org.token })).status).toBe(200);
+  });
+});
