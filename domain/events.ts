@@ -54,6 +54,7 @@ export const EVENT_VERSIONS: { readonly [T in EventType]: number } = {
   OwnershipTransferred: 1,
   OrganizationSuspended: 1,
   OrganizationReactivated: 1,
+  OrganizationDeleted: 1,
   PlanChanged: 1,
   MemberAdded: 1,
   RoleChanged: 1,

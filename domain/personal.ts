@@ -1,11 +1,12 @@
 import type { DataOf, EventType } from './events';
 
 /**
- * Whose personal data a field holds (R-ACC-3, SPEC 5.1): an account, or an email
- * address no account holds yet (an invitee, a stranger's sign-in attempt), named
- * by the address or by the key streams name it with.
+ * Whose personal data a field holds (R-ACC-3, SPEC 5.1): a person in one org (what
+ * only that org keeps of them, shredded when the org is deleted), an account, or an
+ * email address no account holds yet (an invitee, a stranger's sign-in attempt),
+ * named by the address or by the key streams name it with.
  */
-export type DataSubject = { userId: string } | { email: string } | { emailKey: string };
+export type DataSubject = { orgId: string; userId: string } | { userId: string } | { email: string } | { emailKey: string };
 
 /** A field of personal data in an event: where it is in the data, and whose it is. */
 export interface PersonalField<T extends EventType = EventType> {
@@ -33,7 +34,7 @@ export const PERSONAL_FIELDS: PersonalFields = {
   SignedIn: fields<'SignedIn'>(ofUser, ['ip'], ['userAgent']),
   SignInFailed: fields<'SignInFailed'>(ofUser, ['ip'], ['userAgent']),
   MfaEnrollmentStarted: fields<'MfaEnrollmentStarted'>(ofUser, ['sealedSecret']),
-  MemberNotesUpdated: fields<'MemberNotesUpdated'>(ofUser, ['notes']),
+  MemberNotesUpdated: fields<'MemberNotesUpdated'>((d) => ({ orgId: d.orgId, userId: d.userId }), ['notes']),
   UserInvited: fields<'UserInvited'>((d) => ({ email: d.email }), ['email'], ['firstName'], ['lastName']),
   LinkEmailRequested: [
     { path: ['to'], subject: (d) => (d.userId ? { userId: d.userId } : { email: d.to }) },

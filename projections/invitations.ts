@@ -31,4 +31,8 @@ export const invitations: Reducers = {
   InvitationResent: (e, docs) => updateInvitation(docs, e.data.orgId, e.data.invitationId, { expiresAt: e.data.expiresAt }),
   InvitationRevoked: (e, docs) => updateInvitation(docs, e.data.orgId, e.data.invitationId, { status: 'revoked' }),
   InvitationAccepted: (e, docs) => updateInvitation(docs, e.data.orgId, e.data.invitationId, { status: 'accepted' }),
+  // SPEC 5.3: a deleted org keeps no invitee's address.
+  OrganizationDeleted: async (e, docs) => {
+    for (const id of await docs.idsWhere(INVITATIONS, 'orgId', e.data.orgId)) docs.delete(INVITATIONS, id);
+  },
 };

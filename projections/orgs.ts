@@ -30,6 +30,7 @@ export const orgs: Reducers = {
   OwnershipTransferred: (e, docs) => updateOrg(docs, e.data.orgId, () => ({ ownerId: e.data.to })),
   OrganizationSuspended: (e, docs) => updateOrg(docs, e.data.orgId, () => ({ status: 'suspended' })),
   OrganizationReactivated: (e, docs) => updateOrg(docs, e.data.orgId, () => ({ status: 'active' })),
+  OrganizationDeleted: (e, docs) => updateOrg(docs, e.data.orgId, () => ({ status: 'deleted' })),
   MemberAdded: async (e, docs) => {
     // Counted with its row: a member whose person is unknown gets none (see members.ts).
     if (!(await docs.get<UserDoc>(USERS, e.data.userId))) return;

@@ -27,6 +27,7 @@ import { ServiceKeyActionHandler, ServiceKeysController } from './organizations/
 import { AuthorizeController } from './authz/authorize.controller';
 import { QueriesController } from './readmodels/queries.controller';
 import { EraseMeController, EraseUserHandler, SystemUsersController } from './auth/erasure';
+import { DeleteOrganizationHandler } from './system/org-deletion';
 import { ChangeOrgStatusHandler, ChangePlanHandler, DeadLettersController, SystemController } from './system/system.controller';
 import { Metrics, MetricsController } from './ops/metrics.controller';
 import { KafkaCommands } from './messaging/kafka-commands';
@@ -85,6 +86,7 @@ export class AppModule {
         RequestPasswordResetHandler,
         ChangeOwnPasswordHandler,
         EraseUserHandler,
+        DeleteOrganizationHandler,
         RevokeSessionsHandler,
         StartMfaEnrollmentHandler,
         VerifyMfaEnrollmentHandler,

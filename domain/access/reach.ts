@@ -44,8 +44,10 @@ const standingAs = (userId: string, roleId: string): Standing => ({ userId, role
  */
 export function reachOf(facts: ReachFacts): Reach {
   const { actor, org, membership, serviceKey, standing } = facts;
-  if (!org.exists || org.status === 'deleted') throw new NotFound('organization');
+  if (!org.exists) throw new NotFound('organization');
   if (actor.kind === 'system') return { access: undefined, standing, via: 'system' };
+  // Deleted (SPEC 5.3): to all but system admins, it does not exist.
+  if (org.status === 'deleted' && !standing.systemAdmin) throw new NotFound('organization');
   if (org.status === 'suspended' && !standing.systemAdmin) {
     // Only its own members and keys learn that it is suspended; to anyone else it does not exist (R-SEC-1).
     if ((actor.kind === 'service' && serviceKey?.orgId === org.orgId) || membership?.exists) throw new DomainError('org_suspended', 'this organization is suspended');

@@ -98,10 +98,11 @@ function checkLocations(ctx: OrgContext, locations: string[] | null | undefined)
 }
 
 /**
- * R-ACC-3, SPEC 5.3: a person erased leaves every org they are in. No permission
- * of the org is asked: who may erase a person is checked at the edge.
+ * SPEC 5.3: a membership that ends with no decision of the org: its person is
+ * erased (R-ACC-3), or the org is deleted (R-SYS-1). No permission of the org is
+ * asked: who may do either is checked at the edge.
  */
-export function endForErasure(state: Membership): MembershipEvent[] {
+export function endMembership(state: Membership): MembershipEvent[] {
   return state.exists ? [{ type: 'MemberRemoved', data: { orgId: state.orgId, userId: state.userId } }] : [];
 }
 

@@ -35,6 +35,8 @@ export type OrganizationEvent =
   | DomainEvent<'OwnershipTransferred', { orgId: string; from: string; to: string }>
   | DomainEvent<'OrganizationSuspended', { orgId: string; reason: string }>
   | DomainEvent<'OrganizationReactivated', { orgId: string }>
+  /** R-SYS-1, SPEC 5.3: the org is gone for everyone but system admins; its memberships end in the same commit. */
+  | DomainEvent<'OrganizationDeleted', { orgId: string; by: string }>
   | DomainEvent<'PlanChanged', { orgId: string; plan: string; previousPlan: string; stripe: StripeSubscription | null }>;
 
 /** The org's seat subscription in Stripe (R-BILL-1): its quantity follows the member count. */
@@ -96,7 +98,13 @@ export interface ChangePlan {
   stripe: StripeSubscription | null;
 }
 
-export type OrganizationCommand = CreateOrganization | AddLocation | ChangePolicy | CreateRole | UpdateRole | ChangeOrgStatus | ChangePlan;
+/** R-SYS-1, SPEC 5.3: `confirmName` must be the org's name, as the operator reads it back. */
+export interface DeleteOrganization {
+  type: 'DeleteOrganization';
+  confirmName: string;
+}
+
+export type OrganizationCommand = CreateOrganization | AddLocation | ChangePolicy | CreateRole | UpdateRole | ChangeOrgStatus | ChangePlan | DeleteOrganization;
 
 export interface Organization {
   exists: boolean;
@@ -153,6 +161,11 @@ export function decide(state: Organization, command: OrganizationCommand, contex
       if ((state.status === 'suspended') === suspend) return [];
       return suspend ? [{ type: 'OrganizationSuspended', data: { orgId, reason: command.reason ?? '' } }] : [{ type: 'OrganizationReactivated', data: { orgId } }];
     }
+    case 'DeleteOrganization':
+      requireSystemAdmin(context.standing ?? { systemAdmin: false });
+      if (state.status === 'deleted') return [];
+      if (command.confirmName.trim() !== state.name.trim()) throw new DomainError('confirm_name_mismatch', "confirmName is not the organization's name", { field: 'confirmName' });
+      return [{ type: 'OrganizationDeleted', data: { orgId, by: context.actor.id } }];
     case 'ChangePlan': {
       requireSystemAdmin(context.standing ?? { systemAdmin: false });
       const sameStripe = JSON.stringify(state.stripe) === JSON.stringify(command.stripe);
@@ -306,6 +319,8 @@ export function evolve(state: Organization, event: OrganizationEvent): Organizat
       return { ...state, status: 'suspended' };
     case 'OrganizationReactivated':
       return { ...state, status: 'active' };
+    case 'OrganizationDeleted':
+      return { ...state, status: 'deleted' };
     case 'PlanChanged':
       return { ...state, plan: event.data.plan, stripe: event.data.stripe };
     default:

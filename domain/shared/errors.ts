@@ -98,6 +98,7 @@ export const ERRORS = {
   idempotency_key_reused: 'invalid',
   already_member: 'conflict',
   owner_cannot_be_erased: 'conflict',
+  confirm_name_mismatch: 'invalid',
   email_taken: 'conflict',
   username_taken: 'conflict',
   identity_taken: 'conflict',

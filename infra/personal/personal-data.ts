@@ -34,6 +34,7 @@ export class PersonalData {
 
   /** The name a subject's key is kept under. */
   static subjectOf(subject: DataSubject): string {
+    if ('orgId' in subject) return `member-${subject.orgId}-${subject.userId}`;
     if ('userId' in subject) return `user-${subject.userId}`;
     return `email-${'email' in subject ? emailKey(normalizeEmail(subject.email)) : subject.emailKey}`;
   }

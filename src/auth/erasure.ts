@@ -2,7 +2,7 @@ import { Body, Controller, HttpCode, Inject, Post, Req, UseGuards } from '@nestj
 import { Command, CommandBus, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
-import { endForErasure, membership, membershipStream } from '../../domain/membership/membership';
+import { endMembership, membership, membershipStream } from '../../domain/membership/membership';
 import { organization, orgStream } from '../../domain/organization/organization';
 import { normalizeEmail } from '../../domain/shared/email';
 import type { Position } from '../../domain/shared/envelope';
@@ -57,6 +57,7 @@ export class EraseUserHandler implements ICommandHandler<EraseUser> {
   async execute({ userId, meta, password }: EraseUser): Promise<{ position: Position }> {
     const context = { now: this.clock(), actor: meta.actor };
     let email: string | undefined;
+    let orgIds: string[] = [];
     const { position } = await this.streams.retrying(async () => {
       const account = await this.streams.load(userStream(userId), user);
       // Erased already: the commit is done; the keys are destroyed again below (a crash may have come between).
@@ -67,13 +68,14 @@ export class EraseUserHandler implements ICommandHandler<EraseUser> {
       }
       email = account.state.email;
       const changes: Change[] = [];
-      for (const orgId of await this.orgsOf(userId)) {
+      orgIds = await this.orgsOf(userId);
+      for (const orgId of orgIds) {
         const { state: org } = await this.streams.load(orgStream(orgId), organization);
         if (org.exists && org.status !== 'deleted' && org.ownerId === userId) {
           throw new DomainError('owner_cannot_be_erased', 'the Owner of an organization is not erased: transfer its ownership first', { orgId });
         }
         const member = await this.streams.load(membershipStream(orgId, userId), membership);
-        changes.push({ from: member, events: endForErasure(member.state), orgId });
+        changes.push({ from: member, events: endMembership(member.state), orgId });
       }
       const release = async <E extends GatehouseEvent>(stream: string, decider: Decider<Reservation, { type: 'Release' }, E>) => {
         const held = await this.streams.load(stream, decider);
@@ -89,7 +91,7 @@ export class EraseUserHandler implements ICommandHandler<EraseUser> {
       return this.streams.commit(changes, meta);
     }, userStream(userId));
     // The keys go last: destroyed before a commit that then failed, they would leave a person half erased.
-    await this.personal.forget([{ userId }, ...(email ? [{ email }] : [])]);
+    await this.personal.forget([{ userId }, ...(email ? [{ email }] : []), ...orgIds.map((orgId) => ({ orgId, userId }))]);
     return { position };
   }
 

@@ -1,4 +1,5 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, Put, Query, Req, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Query, Req, UseGuards } from '@nestjs/common';
+import { DeleteOrganization, DeleteOrgDto } from './org-deletion';
 import { Command, CommandBus, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
@@ -127,6 +128,13 @@ export class SystemController {
   @Put(':org/plan')
   plan(@OrgId() orgId: string, @Body() body: PlanDto, @Meta('org') meta: CommandMeta) {
     return this.commands.execute(new ChangePlan(orgId, body, meta));
+  }
+
+  /** R-SYS-1, SPEC 5.3: delete an org, confirmed by its name. */
+  @Delete(':org')
+  @HttpCode(200)
+  remove(@OrgId() orgId: string, @Body() body: DeleteOrgDto, @Meta('org') meta: CommandMeta) {
+    return this.commands.execute(new DeleteOrganization(orgId, body.confirmName, meta));
   }
 
   @Post(':org/reactivate')

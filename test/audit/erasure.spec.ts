@@ -112,6 +112,43 @@ describe('R-ACC-3 erasure by crypto-shredding (SPEC 5.1, 5.3)', () => {
     expect(again.body.addedExisting).not.toBe(true);
   });
 
+  it('R-SYS-1 deleting an org, confirmed by its name: memberships end, the org is gone but for system admins, its notes are shredded, people it was the only org of are erased', async () => {
+    const doomed = await createOrg(t, { name: 'Doomed Bouldering' });
+    const only = await t.request('POST', `/v1/orgs/${doomed.orgId}/members`, { token: doomed.token, body: { email: 'only.here@example.com', firstName: 'Onlyhere', lastName: 'Qwertzuiop', mode: 'set-password', password: PASSWORD } });
+    await t.request('POST', `/v1/orgs/${org.orgId}/members`, { token: org.token, body: { email: 'two.orgs@example.com', firstName: 'Twoorgs', lastName: 'Stays', mode: 'set-password', password: PASSWORD } });
+    const both = await t.request('POST', `/v1/orgs/${doomed.orgId}/members`, { token: doomed.token, body: { email: 'two.orgs@example.com', firstName: 'Twoorgs', lastName: 'Stays', mode: 'setup-email' } });
+    expect(both.body.addedExisting).toBe(true);
+    expect((await t.request('PATCH', `/v1/orgs/${doomed.orgId}/members/${both.body.userId}`, { token: doomed.token, body: { notes: 'Climbs only on Zanzibar Tuesdays' } })).status).toBe(200);
+
+    expect(await t.request('DELETE', `/v1/system/orgs/${doomed.orgId}`, { token: doomed.token, body: { confirmName: 'Doomed Bouldering' } })).toMatchObject({ status: 403 });
+    expect(await t.request('DELETE', `/v1/system/orgs/${doomed.orgId}`, { token: system.token, body: { confirmName: 'Doomed' } })).toMatchObject({ status: 422, body: { code: 'confirm_name_mismatch' } });
+    expect((await t.request('GET', `/v1/orgs/${doomed.orgId}`, { token: doomed.token })).status).toBe(200); // a refused deletion changed nothing
+    const deleted = await t.request('DELETE', `/v1/system/orgs/${doomed.orgId}`, { token: system.token, body: { confirmName: 'Doomed Bouldering' } });
+    expect(deleted).toMatchObject({ status: 200, body: { membersRemoved: 3, usersErased: 2 } });
+
+    const twoOrgs = (await t.request('POST', '/v1/sessions', { body: { email: 'two.orgs@example.com', password: PASSWORD } })).body.token;
+    const after = { 'gatehouse-min-position': String(deleted.body.position) };
+    expect((await t.request('GET', `/v1/orgs/${doomed.orgId}`, { token: twoOrgs, headers: after })).status).toBe(404);
+    expect((await t.request('GET', `/v1/orgs/${doomed.orgId}`, { token: system.token, headers: after })).status).toBe(200);
+    expect((await t.request('GET', '/v1/me', { token: doomed.token })).status).toBe(401); // its Owner belonged nowhere else: erased
+    expect((await t.request('GET', '/v1/me', { token: twoOrgs, headers: after })).body.memberships.map((m: { orgId: string }) => m.orgId)).toEqual([org.orgId]);
+    expect((await t.request('POST', '/v1/sessions', { body: { email: 'only.here@example.com', password: PASSWORD } })).status).toBe(401);
+    const listed = await t.request('GET', '/v1/system/orgs', { token: system.token, headers: after });
+    expect(listed.body.items.find((o: { orgId: string }) => o.orgId === doomed.orgId)).toMatchObject({ status: 'deleted' });
+
+    const everything = await everythingReadable();
+    for (const value of ['Climbs only on Zanzibar Tuesdays', 'only.here@example.com', 'Onlyhere', 'Qwertzuiop']) expect({ value, found: everything.includes(value) }).toEqual({ value, found: false });
+    expect(everything).toContain('two.orgs@example.com'); // who stays keeps their account
+    // The deleted org's history keeps the notes' event, its ciphertext and its hash; their key is gone, so nothing shows under `personal`.
+    const history = await t.app.inject({ method: 'GET', url: `/v1/orgs/${doomed.orgId}/history?types=MemberNotesUpdated,OrganizationDeleted`, headers: { authorization: `Bearer ${system.token}` } });
+    const lines = history.body.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.type)).toEqual(['MemberNotesUpdated', 'OrganizationDeleted']);
+    expect(lines[0].data.notes).toMatch(/^pd1\.member-/);
+    expect(lines[0].personal).toBeUndefined();
+    expect(await verifyStore(t.app.get<EventStore>(EVENT_STORE), () => undefined)).toMatchObject({ ok: true });
+    expect(only.status).toBe(201);
+  });
+
   it('R-ACC-3 a person erases themselves with their password; an Owner transfers ownership first', async () => {
     const created = await t.request('POST', `/v1/orgs/${org.orgId}/members`, { token: org.token, body: { email: 'self.eraser@example.com', firstName: 'Selma', lastName: 'Eraser', mode: 'set-password', password: PASSWORD } });
     const token = (await t.request('POST', '/v1/sessions', { body: { email: 'self.eraser@example.com', password: PASSWORD } })).body.token;
