@@ -1,3 +1,4 @@
+import type { OperatorAccessEvent } from './access/operator-access';
 import type { AccessCodeEvent } from './accesscode/accesscode';
 import type { BillingEvent } from './billing/billing';
 import type { InvitationEvent } from './invitation/invitation';
@@ -28,7 +29,8 @@ export type GatehouseEvent =
   | SessionEvent
   | ServiceKeyEvent
   | PartnerEvent
-  | BillingEvent;
+  | BillingEvent
+  | OperatorAccessEvent;
 
 export type EventType = GatehouseEvent['type'];
 export type EventOf<T extends EventType> = Extract<GatehouseEvent, { type: T }>;
@@ -112,6 +114,7 @@ export const EVENT_VERSIONS: { readonly [T in EventType]: number } = {
   PartnerAdminAdded: 1,
   PartnerOrgAttached: 1,
   SeatQuantityUpdated: 1,
+  OperatorAccessed: 1,
 };
 
 export const EVENT_TYPES = Object.keys(EVENT_VERSIONS) as EventType[];
