@@ -13,6 +13,7 @@ import {
   type Db,
   type Filter,
 } from 'mongodb';
+import { randomUUID } from 'node:crypto';
 import type { Changes, Condition, Doc, IndexSpec, Query, ReadStore, RefusedDocument, WriteResult } from './port';
 import { checkName, keysetAlternatives, keysetBound, mergePages, prefixEnd } from './query-shape';
 
@@ -29,6 +30,15 @@ const fromMongo = <D extends Doc>({ _id, _posKey: _key, ...rest }: Stored) => ({
 /** The guard, as a filter: no position stored yet, or one no later than `key`. */
 const notLaterThan = (key: string): Filter<Stored> => ({ $or: [{ _posKey: { $exists: false } }, { _posKey: { $lte: key } }] });
 const DUPLICATE_KEY = 11000;
+
+/** A batch as it is about to be written without a transaction: its documents as stored, and its position (the checkpoint's). */
+interface Journal {
+  _id: string;
+  projection: string;
+  _posKey: string;
+  puts: Array<{ collection: string; doc: Stored }>;
+  deletes: Array<{ collection: string; id: string }>;
+}
 
 /** Options of the adapter (tests pin what the server would otherwise decide). */
 export interface MongoReadStoreOptions {
@@ -52,6 +62,8 @@ export class MongoReadStore implements ReadStore {
   private readonly client: MongoClient;
   private readonly db: Db;
   private transactionSupport?: Promise<boolean>;
+  /** This writer's journal among others' (two writers of one projection, for a moment, in a rolling deploy). */
+  private readonly writer = randomUUID();
 
   constructor(
     url: string,
@@ -114,27 +126,80 @@ export class MongoReadStore implements ReadStore {
   }
 
   /**
-   * Without a transaction: documents first, unordered (one refused document holds back no other), then the
-   * checkpoint. An upsert whose guard misses because a newer document is stored fails with a duplicate key,
-   * which means exactly that.
+   * Without a transaction: the batch's documents go into a journal first (one document, written at once), then
+   * to their collections, unordered (one refused document holds back no other), then the checkpoint, and the
+   * journal is removed. A writer killed half way leaves its journal, which the next read of the checkpoint
+   * applies as it was written: no later fold ever reads half a batch (see recover). An upsert whose guard
+   * misses because a newer document is stored fails with a duplicate key, which means exactly that.
    */
   private async writeInTurn(changes: Changes, checkpoint: { projection: string; position: bigint }): Promise<WriteResult> {
     const at = positionKey(checkpoint.position);
+    const journal: Journal = {
+      _id: `${checkpoint.projection}#${this.writer}`,
+      projection: checkpoint.projection,
+      _posKey: at,
+      puts: changes.puts.map(({ collection, doc }) => ({ collection: checkName(collection), doc: toMongo(doc) })),
+      deletes: changes.deletes.map(({ collection, id }) => ({ collection: checkName(collection), id })),
+    };
+    // A batch of one document cannot be left half written: no journal needed (most batches of a projection following the log).
+    const journaled =
+      journal.puts.length + journal.deletes.length > 1 &&
+      (await this.journals()
+      .replaceOne({ _id: journal._id }, journal, { upsert: true })
+      .then(() => true)
+      .catch((error) => {
+        // A batch the journal cannot hold (a refused document in it, too large a batch) is written without one, as before journals.
+        if (isTransient(error)) throw error;
+        return false;
+      }));
+    const refused = await this.apply(journal);
+    if (refused.length > 0) {
+      if (journaled) await this.journals().deleteOne({ _id: journal._id, _posKey: at });
+      return { refused };
+    }
+    await ignoringNewer(this.collection('rm_checkpoints').updateOne({ _id: checkpoint.projection, ...notLaterThan(at) }, { $set: { position: checkpoint.position.toString(), _posKey: at } }, { upsert: true }));
+    if (journaled) await this.journals().deleteOne({ _id: journal._id, _posKey: at });
+    return { refused };
+  }
+
+  /** Writes a journal's documents, each guarded by its position, its deletes by the batch's; answers the refused. */
+  private async apply(journal: Journal): Promise<RefusedDocument[]> {
     const byCollection = new Map<string, Array<{ op: AnyBulkWriteOperation<Stored>; id: string }>>();
     const ops = (c: string) => byCollection.get(c) ?? byCollection.set(c, []).get(c)!;
-    for (const { collection, doc } of changes.puts) {
-      const replacement = toMongo(doc);
-      const filter = doc._pos === undefined ? { _id: doc.id } : { _id: doc.id, ...notLaterThan(positionKey(doc._pos)) };
-      ops(collection).push({ op: { replaceOne: { filter, replacement, upsert: true } }, id: doc.id });
+    for (const { collection, doc } of journal.puts) {
+      const key = doc._posKey as string | undefined;
+      const filter = key === undefined ? { _id: doc._id } : { _id: doc._id, ...notLaterThan(key) };
+      ops(collection).push({ op: { replaceOne: { filter, replacement: doc, upsert: true } }, id: doc._id });
     }
-    for (const { collection, id } of changes.deletes) ops(collection).push({ op: { deleteOne: { filter: { _id: id, ...notLaterThan(at) } } }, id });
+    for (const { collection, id } of journal.deletes) ops(collection).push({ op: { deleteOne: { filter: { _id: id, ...notLaterThan(journal._posKey) } } }, id });
     const refused: RefusedDocument[] = [];
     for (const [collection, operations] of byCollection) {
       for (const { index, reason } of await this.bulkWrite(collection, operations.map((o) => o.op))) refused.push({ collection, id: operations[index].id, reason });
     }
-    if (refused.length > 0) return { refused };
-    await ignoringNewer(this.collection('rm_checkpoints').updateOne({ _id: checkpoint.projection, ...notLaterThan(at) }, { $set: { position: checkpoint.position.toString(), _posKey: at } }, { upsert: true }));
-    return { refused };
+    return refused;
+  }
+
+  private journals(): Collection<Journal> {
+    return this.db.collection<Journal>('rm_journal');
+  }
+
+  /**
+   * Finishes the batches of a projection that writers left half written (killed between their documents and
+   * their checkpoint): each journal past the checkpoint is applied as written and the checkpoint moved to it;
+   * one at or behind it is done with. A writer still at work meanwhile loses nothing: its documents are
+   * the same, and every write is guarded.
+   */
+  private async recover(projection: string, stored: string | undefined): Promise<void> {
+    const left = await this.journals().find({ projection }, { readPreference: ReadPreference.PRIMARY }).toArray();
+    for (const journal of left.sort((a, b) => (a._posKey < b._posKey ? -1 : 1))) {
+      if (stored === undefined || journal._posKey > stored) {
+        await this.apply(journal);
+        const position = BigInt(journal._posKey).toString();
+        await ignoringNewer(this.collection('rm_checkpoints').updateOne({ _id: projection, ...notLaterThan(journal._posKey) }, { $set: { position, _posKey: journal._posKey } }, { upsert: true }));
+        stored = journal._posKey;
+      }
+      await this.journals().deleteOne({ _id: journal._id, _posKey: journal._posKey });
+    }
   }
 
   /**
@@ -201,8 +266,14 @@ export class MongoReadStore implements ReadStore {
     }
   }
 
+  /** Where a projection's writer starts: after the last batch it wrote whole, or whose journal it wrote (see recover). */
   async checkpoint(projection: string): Promise<bigint> {
-    const doc = await this.collection('rm_checkpoints').findOne({ _id: projection }, { readPreference: ReadPreference.PRIMARY });
+    const read = () => this.collection('rm_checkpoints').findOne({ _id: projection }, { readPreference: ReadPreference.PRIMARY });
+    let doc = await read();
+    if (!(await this.transactions())) {
+      await this.recover(projection, doc?._posKey as string | undefined);
+      doc = await read();
+    }
     return BigInt((doc?.position as string | undefined) ?? 0);
   }
 
@@ -238,6 +309,7 @@ export class MongoReadStore implements ReadStore {
   async reset(projection: string, collections: readonly string[]): Promise<void> {
     for (const c of collections) await this.collection(c).deleteMany({});
     await this.collection('rm_checkpoints').deleteOne({ _id: projection });
+    await this.journals().deleteMany({ projection });
   }
 
   async drop(projection: string, collections: readonly string[]): Promise<void> {
@@ -249,6 +321,7 @@ export class MongoReadStore implements ReadStore {
       }
     }
     await this.collection('rm_checkpoints').deleteOne({ _id: projection });
+    await this.journals().deleteMany({ projection });
   }
 
   async generation(projection: string): Promise<number> {

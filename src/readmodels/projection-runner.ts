@@ -274,6 +274,9 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
       workspace.begin(event);
       try {
         await projection.apply(event, workspace);
+        // Another writer (a rolling deploy, a lease holder cut off mid-batch) has stored this event already: what
+        // this fold made of documents that hold it, or later ones, is not what it made of them then. Its effects stand.
+        if (workspace.readApplied) workspace.rollback();
       } catch (error) {
         if (error instanceof ReadStoreFailure) throw error.failure;
         // The fold fails on this event whenever it meets it: leave the event out, not the log.
@@ -505,9 +508,13 @@ class BatchWorkspace implements Workspace {
     private readonly physical: (collection: string) => string,
   ) {}
 
+  /** The current event's fold read a stored document that already holds this event or a later one. */
+  readApplied = false;
+
   begin(event: Recorded): void {
     this.event = event;
     this.undo.clear();
+    this.readApplied = false;
   }
 
   /** Takes back what the current event changed. */
@@ -536,7 +543,9 @@ class BatchWorkspace implements Workspace {
       }
       this.loaded.set(key, stored);
     }
-    return this.loaded.get(key) as D | undefined;
+    const stored = this.loaded.get(key) as D | undefined;
+    if (stored?._pos && BigInt(stored._pos) >= this.event.position) this.readApplied = true;
+    return stored;
   }
 
   put<D extends Doc>(collection: string, doc: D): void {
