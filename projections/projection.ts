@@ -66,9 +66,9 @@ export function fold(text: string): string {
     .normalize('NFKD')
     .replace(/\p{M}/gu, '') // every combining mark, not only U+0300–036F
     .toLowerCase()
-    .replace(/[łøđßæœþı]/g, (letter) => LETTERS[letter])
+    .replace(/[łøđðħŧßæœþı]/g, (letter) => LETTERS[letter])
     .trim();
 }
 
 /** Letters that carry no combining mark to strip, spelt as a person searching would type them. */
-const LETTERS: Record<string, string> = { ł: 'l', ø: 'o', đ: 'd', ß: 'ss', æ: 'ae', œ: 'oe', þ: 'th', ı: 'i' };
+const LETTERS: Record<string, string> = { ł: 'l', ø: 'o', đ: 'd', ð: 'd', ħ: 'h', ŧ: 't', ß: 'ss', æ: 'ae', œ: 'oe', þ: 'th', ı: 'i' };

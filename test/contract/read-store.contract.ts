@@ -214,6 +214,13 @@ export function readStoreContract(name: string, open: () => Promise<OpenedReadSt
       expect(await store.checkpoint('guarded')).toBe(120n);
     });
 
+    it('leaves out a field that is undefined, as the embedded store does (the MongoDB driver would store null)', async () => {
+      await store.write({ puts: [{ collection: 'sparse', doc: { id: 's1', a: 1, b: undefined } as { id: string } }], deletes: [] }, { projection: 'sparse', position: 1n });
+      const stored = (await store.getMany<{ id: string; a: number; b?: unknown }>('sparse', ['s1'])).get('s1')!;
+      expect(stored).toEqual({ id: 's1', a: 1 });
+      expect('b' in stored).toBe(false);
+    });
+
     it('R-SEC-5 a document the store cannot hold is refused alone: the rest of the batch is written, the checkpoint stays until the batch is written again without it', async () => {
       type Note = { id: string; n: number; _pos: string; self?: unknown };
       const poison: Note = { id: 'poison', n: 0, _pos: '7' };

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { MongoClient } from 'mongodb';
+import { MongoClient, type Db } from 'mongodb';
 import { MongoReadStore, type MongoReadStoreOptions } from '../../infra/readstore/mongo';
+import { LOGIN_ACTIVITY } from '../../projections/login-activity';
+import { PERMISSION_HISTORY } from '../../projections/permission-history';
+import { READ_MODEL_INDEXES } from '../../src/readmodels/indexes';
 import { readStoreContract } from './read-store.contract';
 
 /** A store on a database of its own; `transactions: 'never'` also runs the path without transactions on a server that has them. */
@@ -91,6 +94,21 @@ describe('MongoDB read store without transactions: a batch half written by a wri
       expect((await next.getMany<Row>('halves_b', ['b1'])).get('b1')?.v).toBe(3);
     } finally {
       await next.close();
+      await close();
+    }
+  });
+});
+
+describe('MongoDB read store: indexes (issue 14, item 10)', () => {
+  it('R-CRED-6 R-ROLE-7 login activity and permission history are indexed up to their whole sort, seq then _id, so no person\'s rows are sorted in memory', async () => {
+    const { store, close } = await open();
+    try {
+      await store.ensureIndexes(READ_MODEL_INDEXES);
+      const database = (store as unknown as { db: Db }).db;
+      const keys = async (collection: string) => (await database.collection(collection).listIndexes().toArray()).map((i) => Object.keys(i.key));
+      expect(await keys(LOGIN_ACTIVITY)).toContainEqual(['userId', 'seq', '_id']);
+      expect(await keys(PERMISSION_HISTORY)).toContainEqual(['orgId', 'userId', 'seq', '_id']);
+    } finally {
       await close();
     }
   });
