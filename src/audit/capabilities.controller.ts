@@ -8,6 +8,7 @@ import { OrgAccess } from '../access/org-access.service';
 import { SessionGuard } from '../auth/session.guard';
 import { OrgId, UserId } from '../shared/params';
 import type { GatehouseRequest } from '../shared/request-context';
+import { Streams } from '../shared/streams';
 import { EVENT_STORE } from '../shared/tokens';
 import { MayOmit } from '../shared/validators';
 import { readCapabilities, type Capabilities } from './capabilities';
@@ -43,6 +44,7 @@ export class CapabilitiesController {
   constructor(
     private readonly orgAccess: OrgAccess,
     @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly streams: Streams,
   ) {}
 
   @Get()
@@ -54,6 +56,6 @@ export class CapabilitiesController {
     // Out of Date's range (it ends in the year 275760).
     if (Number.isNaN(at.getTime())) throw new DomainError('validation_failed', 'the request has invalid fields', { fields: [{ field: 'at', problems: ['at must be an ISO 8601 date and time, like 2026-01-01T00:00:00Z'] }] });
     if (at.getTime() > context.now.getTime()) throw new DomainError('at_in_future', 'at is later than now: only what has been recorded can be replayed', { at: query.at, now: context.now.toISOString() });
-    return readCapabilities(this.store, orgId, userId, at);
+    return readCapabilities({ store: this.store, streams: this.streams }, orgId, userId, at);
   }
 }

@@ -5,7 +5,7 @@ import { membership, membershipStream, type Membership } from '../../domain/memb
 import { organization, orgStream, type Organization } from '../../domain/organization/organization';
 import { START, type Position } from '../../domain/shared/envelope';
 import type { EventStore } from '../../infra/eventstore/port';
-import type { Fold } from '../shared/streams';
+import type { Fold, Streams } from '../shared/streams';
 
 /** SPEC 5.2: what a member could do in an org at a time, from the events recorded up to it. */
 export interface Capabilities {
@@ -49,8 +49,11 @@ export function foldUntil<S>(fold: Fold<S, any>, events: readonly Recorded[], at
  * `at` allows nothing, a role held at `at` does.
  */
 export function capabilitiesAt(orgId: string, userId: string, at: Date, orgEvents: readonly Recorded[], memberEvents: readonly Recorded[]): Capabilities {
-  const org = foldUntil<Organization>(organization, orgEvents, at);
-  const member = foldUntil<Membership>(membership, memberEvents, at);
+  return capabilitiesOf(orgId, userId, at, foldUntil<Organization>(organization, orgEvents, at), foldUntil<Membership>(membership, memberEvents, at));
+}
+
+/** The answer from the org's and the member's state at `at`, each with the position of the last event folded into it. */
+function capabilitiesOf(orgId: string, userId: string, at: Date, org: { state: Organization; position: Position }, member: { state: Membership; position: Position }): Capabilities {
   const last = org.position > member.position ? org.position : member.position;
   const answer = { orgId, userId, at: at.toISOString(), position: last.toString() };
   if (!org.state.exists || !member.state.exists) {
@@ -61,8 +64,33 @@ export function capabilitiesAt(orgId: string, userId: string, at: Date, orgEvent
   return { ...answer, member: true, status, approval, banned, roleId, locations, permissions };
 }
 
-/** Reads both streams whole (an index read per stream) and answers for `at`. */
-export async function readCapabilities(store: EventStore, orgId: string, userId: string, at: Date): Promise<Capabilities> {
-  const [orgEvents, memberEvents] = await Promise.all([store.readStream(orgStream(orgId)), store.readStream(membershipStream(orgId, userId))]);
-  return capabilitiesAt(orgId, userId, at, orgEvents, memberEvents);
+/** Where the events come from: the store, and optionally the command path's cache of folded state. */
+export interface CapabilitySources {
+  store: EventStore;
+  /** With it, a stream with nothing recorded after `at` is taken from the live cache (the same fold, done already) instead of replayed. */
+  streams?: Streams;
+}
+
+/**
+ * Answers for `at`. Each stream is replayed whole (the port reads a stream to its end),
+ * unless its last event was recorded by `at`: then its state at `at` is its state now,
+ * which the command path holds folded already, and only that last event is read.
+ */
+export async function readCapabilities(sources: CapabilitySources, orgId: string, userId: string, at: Date): Promise<Capabilities> {
+  const [org, member] = await Promise.all([
+    stateAt<Organization>(sources, orgStream(orgId), organization, at),
+    stateAt<Membership>(sources, membershipStream(orgId, userId), membership, at),
+  ]);
+  return capabilitiesOf(orgId, userId, at, org, member);
+}
+
+async function stateAt<S>({ store, streams }: CapabilitySources, stream: string, fold: Fold<S, any>, at: Date): Promise<{ state: S; position: Position }> {
+  if (streams) {
+    const live = await streams.load(stream, fold);
+    if (live.version < 0) return { state: live.state, position: START };
+    const tail = await store.readStream(stream, live.version);
+    // Nothing appended since the load, and the last event recorded by `at`: no later event can change the answer.
+    if (tail.length === 1 && tail[0].recordedAt.getTime() <= at.getTime()) return { state: live.state, position: tail[0].position };
+  }
+  return foldUntil(fold, await store.readStream(stream), at);
 }
