@@ -47,6 +47,8 @@ export interface MongoReadStoreOptions {
    * cluster; not a standalone server or FerretDB v1), `never` to write documents first and the checkpoint after.
    */
   transactions?: 'auto' | 'never';
+  /** How long an operation waits for a server to answer before it fails (and its projection is restarted): 30 s, longer than an election. */
+  serverSelectionTimeoutMS?: number;
 }
 
 /**
@@ -73,7 +75,7 @@ export class MongoReadStore implements ReadStore {
     // An election takes seconds: wait it out (the supervisor restarts the projection beyond that). Every read goes to
     // the primary whatever the URL says: some feed a write (getMany, checkpoints), and the rest answer read-your-writes
     // (R-LIST-5), which a lagging secondary would not. `undefined` fields are left out, as the embedded store leaves them.
-    this.client = new MongoClient(url, { serverSelectionTimeoutMS: 30_000, readPreference: ReadPreference.PRIMARY, ignoreUndefined: true });
+    this.client = new MongoClient(url, { serverSelectionTimeoutMS: options.serverSelectionTimeoutMS ?? 30_000, readPreference: ReadPreference.PRIMARY, ignoreUndefined: true });
     this.db = this.client.db(database);
   }
 

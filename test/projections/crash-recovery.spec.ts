@@ -154,12 +154,15 @@ describe('projection runner crash recovery', () => {
         process.stderr.write(`[projections] FerretDB ${ferretdb}: the two projectors' writes take turns (its guarded replace is not atomic)\n`);
         [first, second] = takingTurns(first, second);
       }
-      const [a, b] = await Promise.all([runToEnd(events, first, 3), runToEnd(events, second, 7)]);
-      expect(await dump(first)).toEqual(expected);
-      expect(await dump(second)).toEqual(expected);
-      for (const projection of PROJECTIONS) expect(await first.checkpoint(projection.name)).toBe(await clean.checkpoint(projection.name));
-      await Promise.all([cleanRunner.onApplicationShutdown(), a.onApplicationShutdown(), b.onApplicationShutdown()]);
-      await Promise.all([clean.close(), first.close(), second.close()]);
+      const runners = await Promise.all([runToEnd(events, first, 3), runToEnd(events, second, 7)]);
+      try {
+        expect(await dump(first)).toEqual(expected);
+        expect(await dump(second)).toEqual(expected);
+        for (const projection of PROJECTIONS) expect(await first.checkpoint(projection.name)).toBe(await clean.checkpoint(projection.name));
+      } finally {
+        await Promise.all([cleanRunner, ...runners].map((r) => r.onApplicationShutdown()));
+        await Promise.all([clean.close(), first.close(), second.close()]);
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
       await cleanup();
