@@ -191,17 +191,22 @@ export class MongoReadStore implements ReadStore {
    * one at or behind it is done with. A writer still at work meanwhile loses nothing: its documents are
    * the same, and every write is guarded.
    */
-  private async recover(projection: string, stored: string | undefined): Promise<void> {
+  private async recover(projection: string, stored: string | undefined): Promise<boolean> {
     const left = await this.journals().find({ projection }, { readPreference: ReadPreference.PRIMARY }).toArray();
     for (const journal of left.sort((a, b) => (a._posKey < b._posKey ? -1 : 1))) {
       if (stored === undefined || journal._posKey > stored) {
-        await this.apply(journal);
+        // A document refused on the way leaves the checkpoint before the batch: its writer folds it again and dead-letters the document.
+        if ((await this.apply(journal)).length > 0) {
+          await this.journals().deleteOne({ _id: journal._id, _posKey: journal._posKey });
+          return true;
+        }
         const position = BigInt(journal._posKey).toString();
         await ignoringNewer(this.collection('rm_checkpoints').updateOne({ _id: projection, ...notLaterThan(journal._posKey) }, { $set: { position, _posKey: journal._posKey } }, { upsert: true }));
         stored = journal._posKey;
       }
       await this.journals().deleteOne({ _id: journal._id, _posKey: journal._posKey });
     }
+    return left.length > 0;
   }
 
   /**
@@ -271,11 +276,9 @@ export class MongoReadStore implements ReadStore {
   /** Where a projection's writer starts: after the last batch it wrote whole, or whose journal it wrote (see recover). */
   async checkpoint(projection: string): Promise<bigint> {
     const read = () => this.collection('rm_checkpoints').findOne({ _id: projection }, { readPreference: ReadPreference.PRIMARY });
+    // Journals come from writes without a transaction: on a replica set too, when a refused document sent a write down that path.
     let doc = await read();
-    if (!(await this.transactions())) {
-      await this.recover(projection, doc?._posKey as string | undefined);
-      doc = await read();
-    }
+    if (await this.recover(projection, doc?._posKey as string | undefined)) doc = await read();
     return BigInt((doc?.position as string | undefined) ?? 0);
   }
 

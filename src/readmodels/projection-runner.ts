@@ -398,7 +398,10 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
 
   /** Where one projection stands: its checkpoint, or past it the events its subscription skipped as not its own. */
   private reached(name: string): Position {
-    const position = this.progress.get(name)?.position ?? 0n;
+    const progress = this.progress.get(name);
+    const position = progress?.position ?? 0n;
+    // A run that saw a rebuild's switch reads on without writing until its restart: only what it wrote counts.
+    if (progress?.retired) return position;
     const followed = this.subscriptions.get(name)?.checkpoint ?? position;
     return followed > position ? followed : position;
   }
