@@ -80,6 +80,7 @@ export const EVENT_VERSIONS: { readonly [T in EventType]: number } = {
   // v2 names the account's manager (R-SEC-4).
   UserRegistered: 2,
   UserProfileUpdated: 1,
+  EmailChanged: 1,
   PasswordSet: 1,
   SignedIn: 1,
   SignInFailed: 1,

@@ -31,6 +31,7 @@ const PROFILE = ['firstName', 'lastName', 'phone', 'bio', 'username'] as const;
 export const PERSONAL_FIELDS: PersonalFields = {
   UserRegistered: fields<'UserRegistered'>(ofUser, ['email'], ...PROFILE.map((f) => [f])),
   UserProfileUpdated: fields<'UserProfileUpdated'>(ofUser, ...PROFILE.map((f) => ['changes', f])),
+  EmailChanged: fields<'EmailChanged'>(ofUser, ['email'], ['previousEmail']),
   SignedIn: fields<'SignedIn'>(ofUser, ['ip'], ['userAgent']),
   SignInFailed: fields<'SignInFailed'>(ofUser, ['ip'], ['userAgent']),
   MfaEnrollmentStarted: fields<'MfaEnrollmentStarted'>(ofUser, ['sealedSecret']),

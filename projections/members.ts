@@ -115,5 +115,6 @@ export const members: Reducers = {
   AccessCodeAssigned: (e, docs) => updateMember(docs, e.data.orgId, e.data.userId, e, { accessCode: e.data.code }),
 
   UserProfileUpdated: (e, docs) => updatePerson(docs, e.data.userId, e, profileOf(e.data.changes)),
+  EmailChanged: (e, docs) => updatePerson(docs, e.data.userId, e, { email: text(e.data.email) }),
   SessionStarted: (e, docs) => updatePerson(docs, e.data.userId, e, { lastSignInAt: recordedAt(e), lastSignInMethod: e.data.method }),
 };

@@ -48,6 +48,7 @@ export const users: Reducers = {
     if (user && !user.setupCompletedAt && e.data.by !== 'admin') docs.put(USERS, { ...user, setupCompletedAt: recordedAt(e) });
   },
   UserProfileUpdated: (e, docs) => updateUser(docs, e.data.userId, () => profileOf(e.data.changes)),
+  EmailChanged: (e, docs) => updateUser(docs, e.data.userId, () => ({ email: text(e.data.email) })),
   SessionStarted: (e, docs) => updateUser(docs, e.data.userId, () => ({ lastSignInAt: recordedAt(e), lastSignInMethod: e.data.method })),
   MemberAdded: (e, docs) =>
     updateUser(docs, e.data.userId, (user) => {

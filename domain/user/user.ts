@@ -26,6 +26,8 @@ export type UserEvent =
   /** `managedBy`: the org or partner that made the account manages it with the person (R-SEC-4); absent: only the person and system admins. */
   | DomainEvent<'UserRegistered', { userId: string; email: string; managedBy?: AccountManager } & Profile>
   | DomainEvent<'UserProfileUpdated', { userId: string; changes: Partial<Profile> }>
+  /** SPEC 5.7: an admin changed the account's email; the new one is reserved and the old one released in the same commit. */
+  | DomainEvent<'EmailChanged', { userId: string; email: string; previousEmail: string }>
   | DomainEvent<'PasswordSet', { userId: string; passwordHash: string; mustChange: boolean; by: 'self' | 'admin' | 'setup' }>
   /** R-CRED-6: every sign-in attempt on the account, with its outcome. */
   | DomainEvent<'SignedIn', { userId: string; method: string; ip: string; userAgent: string; sessionId: string }>
@@ -60,6 +62,8 @@ export type PasswordSource = { by: 'self' | 'admin'; mustChange: boolean } | { l
 export type UserCommand =
   | ({ type: 'RegisterUser'; userId: string; email: string; managedBy?: AccountManager; password?: FirstPassword } & Profile)
   | { type: 'UpdateProfile'; changes: Partial<Profile> }
+  /** `email` normalized at the edge. */
+  | { type: 'ChangeEmail'; email: string }
   /** The hash is made at the edge (argon2id); the password itself never reaches the decider. */
   | ({ type: 'SetPassword'; passwordHash: string } & PasswordSource)
   /** `keepSessionId`: the session the same command starts (a password reset signs the user in afresh). */
@@ -116,6 +120,9 @@ export const user: Decider<User, UserCommand, UserEvent> = {
         ) as Partial<Profile>;
         return Object.keys(changes).length ? [{ type: 'UserProfileUpdated', data: { userId: state.userId, changes } }] : [];
       }
+      case 'ChangeEmail':
+        if (!state.exists) throw new DomainError('not_found', 'user not found');
+        return command.email === state.email ? [] : [{ type: 'EmailChanged', data: { userId: state.userId, email: command.email, previousEmail: state.email } }];
       case 'SetPassword':
         if (!state.exists) throw new DomainError('not_found', 'user not found');
         return setPassword(state, command, context);
@@ -173,6 +180,8 @@ export const user: Decider<User, UserCommand, UserEvent> = {
         const { userId, email, ...profile } = event.data;
         return { ...state, ...profile, exists: true, userId, email };
       }
+      case 'EmailChanged':
+        return { ...state, email: event.data.email };
       case 'UserProfileUpdated':
         return { ...state, ...event.data.changes };
       case 'PasswordSet':

@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { AcceptInvitation } from '../invitations/accept-invitation.handler';
+import { DomainError } from '../../domain/shared/errors';
 import { Meta } from '../shared/request-context';
 import type { CommandMeta } from '../shared/streams';
 import { AcceptInvitationDto, EmailDto, MfaSignInDto, TokenDto, RedeemPasswordLinkDto, SessionDto, SignInDto } from './dto';
@@ -23,7 +24,8 @@ export class AuthController {
   @HttpCode(201)
   @ApiOkResponse({ type: SessionDto })
   signIn(@Body() body: SignInDto, @Meta() meta: CommandMeta, @Req() request: FastifyRequest) {
-    return this.commands.execute(new SignIn(body.email, body.password, originOf(request), meta));
+    if ((body.email === undefined) === (body.username === undefined)) throw new DomainError('validation_failed', 'give email or username, not both', { fields: ['email', 'username'] });
+    return this.commands.execute(new SignIn(body.email !== undefined ? { email: body.email } : { username: body.username! }, body.password, originOf(request), meta));
   }
 
   /** R-CRED-8: the second step, with a TOTP code or a backup code. */

@@ -34,7 +34,7 @@ export { RequestPasswordReset, RequestPasswordResetHandler } from './link-reques
 
 /** R-CRED-5: changing one's own password needs the current one. */
 export class ChangeOwnPassword extends Command<Done> {
-  constructor(readonly currentPassword: string, readonly newPassword: string, readonly meta: CommandMeta) {
+  constructor(readonly currentPassword: string | undefined, readonly newPassword: string, readonly meta: CommandMeta) {
     super();
   }
 }
@@ -96,7 +96,8 @@ export class ChangeOwnPasswordHandler implements ICommandHandler<ChangeOwnPasswo
 
   async execute({ currentPassword, newPassword, meta }: ChangeOwnPassword) {
     const { state: account } = await this.streams.load(userStream(meta.actor.id), user);
-    if (!account.passwordHash || !(await verifyPassword(account.passwordHash, currentPassword))) {
+    // SPEC 5.7: an account made without a password (an invitation accepted by magic link) sets its first without one.
+    if (account.passwordHash && !(currentPassword && (await verifyPassword(account.passwordHash, currentPassword)))) {
       throw new DomainError('invalid_credentials', 'the current password is wrong');
     }
     const passwordHash = await chosenPasswordHash(newPassword, account, currentPassword);

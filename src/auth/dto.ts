@@ -1,10 +1,14 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
+import { IsNotEmpty, IsString, Matches, MaxLength } from 'class-validator';
 import { IsEmailAddress, IsPlainText, MayOmit } from '../shared/validators';
 
+/** SPEC 5.7: `email` or `username` (seed 003), not both. */
 export class SignInDto {
-  @ApiProperty() @IsEmailAddress() @MaxLength(254)
-  email!: string;
+  @ApiPropertyOptional() @MayOmit() @IsEmailAddress() @MaxLength(254)
+  email?: string;
+
+  @ApiPropertyOptional() @MayOmit() @IsString() @Matches(/^[A-Za-z0-9._-]{3,32}$/, { message: 'username is 3 to 32 letters, digits, dots, dashes or underscores' })
+  username?: string;
 
   @ApiProperty({ writeOnly: true }) @IsString() @IsNotEmpty() @MaxLength(128)
   password!: string;

@@ -1,9 +1,11 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, ParseUUIDPipe, Post, Put, Req, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, ParseUUIDPipe, Patch, Post, Put, Req, UseGuards } from '@nestjs/common';
 import { MfaCodeDto } from './dto';
 import { StartMfaEnrollment, VerifyMfaEnrollment } from './mfa.handlers';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiProperty, ApiTags } from '@nestjs/swagger';
-import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
+import { ApiBearerAuth, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { IsNotEmpty, IsString, Matches, MaxLength } from 'class-validator';
+import { E164 } from '../membership/dto';
+import { IsPlainText, MayOmit } from '../shared/validators';
 import { NotFound } from '../../domain/shared/errors';
 import { endedBy } from '../../domain/session/session';
 import { user, userStream } from '../../domain/user/user';
@@ -20,11 +22,27 @@ import { ChangeOwnPassword, RevokeSessions } from './credentials.handlers';
 import { SessionGuard } from './session.guard';
 
 export class ChangePasswordDto {
-  @ApiProperty({ writeOnly: true }) @IsString() @IsNotEmpty() @MaxLength(128)
-  currentPassword!: string;
+  @ApiPropertyOptional({ writeOnly: true, description: 'required when the account has a password; an account made without one (SPEC 5.7) sets its first without' })
+  @MayOmit() @IsString() @IsNotEmpty() @MaxLength(128)
+  currentPassword?: string;
 
   @ApiProperty({ writeOnly: true }) @IsString() @IsNotEmpty() @MaxLength(128)
   newPassword!: string;
+}
+
+/** SPEC 5.7: what a person edits of their own profile. */
+export class UpdateMeDto {
+  @ApiPropertyOptional() @MayOmit() @IsString() @IsNotEmpty() @MaxLength(100) @IsPlainText()
+  firstName?: string;
+
+  @ApiPropertyOptional() @MayOmit() @IsString() @MaxLength(100) @IsPlainText()
+  lastName?: string;
+
+  @ApiPropertyOptional({ example: '+14155550123' }) @MayOmit() @Matches(E164, { message: 'phone must be in E.164 form, e.g. +14155550123' })
+  phone?: string;
+
+  @ApiPropertyOptional() @MayOmit() @IsString() @MaxLength(1000)
+  bio?: string;
 }
 
 /** The signed-in person's own account: profile, memberships, password, sessions. */
@@ -60,6 +78,16 @@ export class MeController {
       mfaEnabled: !!state.mfa.secret,
       memberships: rows.map((r) => ({ orgId: r.orgId, orgName: orgs.get(r.orgId)?.name, role: r.roleId, status: r.status, approval: r.approval })),
     };
+  }
+
+  /** SPEC 5.7: a person edits their own name, phone and bio. */
+  @Patch()
+  async update(@Body() body: UpdateMeDto, @Req() request: GatehouseRequest, @Meta() meta: CommandMeta) {
+    if (request.actor!.kind !== 'user') throw new NotFound('user');
+    const context = { now: this.clock(), actor: request.actor! };
+    const { firstName, lastName, phone, bio } = body;
+    const { position } = await this.streams.handle(userStream(request.actor!.id), user, { type: 'UpdateProfile', changes: { firstName, lastName, phone, bio } }, context, meta);
+    return { position };
   }
 
   @Put('password')

@@ -2,7 +2,7 @@ import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { invitation, invitationStream } from '../../domain/invitation/invitation';
 import { organization, orgStream } from '../../domain/organization/organization';
-import { DomainError } from '../../domain/shared/errors';
+import { DomainError, NotFound } from '../../domain/shared/errors';
 import { emailReservation, emailStream, user, userStream } from '../../domain/user/user';
 import { verifyPassword } from '../../infra/crypto/passwords';
 import { newId } from '../../infra/crypto/secrets';
@@ -28,8 +28,9 @@ export class AcceptInvitation extends Command<IssuedSession & { userId: string; 
 }
 
 /**
- * R-INV-4: a new user sets a password and becomes an active member; an existing
- * user accepts with their current password. The link, the invitation, the account,
+ * R-INV-4: a new user sets a password, or none (SPEC 5.7: they sign in by magic
+ * link, and may set a first password later), and becomes an active member; an
+ * existing user accepts with their current password, if they have one. The link, the invitation, the account,
  * the membership and a session change in one append; a dead link changes nothing (R-INV-5).
  */
 @CommandHandler(AcceptInvitation)
@@ -54,11 +55,11 @@ export class AcceptInvitationHandler implements ICommandHandler<AcceptInvitation
     let passwordHash: string | undefined;
     if (existingId) {
       const account = await this.streams.load(userStream(existingId), user);
-      if (!input.password || !account.state.passwordHash || !(await verifyPassword(account.state.passwordHash, input.password))) {
+      // The link proves the address; an account with a password proves the person with it too.
+      if (account.state.passwordHash && !(input.password && (await verifyPassword(account.state.passwordHash, input.password)))) {
         throw new DomainError('invalid_credentials', 'this email already has an account: accept with its current password');
       }
-    } else {
-      if (!input.password) throw new DomainError('password_required', 'choose a password to accept the invitation');
+    } else if (input.password) {
       const { email, firstName, lastName } = invited.state;
       passwordHash = await chosenPasswordHash(input.password, { email, firstName: input.firstName ?? firstName, lastName: input.lastName ?? lastName });
     }
@@ -67,6 +68,9 @@ export class AcceptInvitationHandler implements ICommandHandler<AcceptInvitation
     return this.streams.retrying(async () => {
       const link = await this.links.use(input.token, ['invitation'], context);
       const org = await this.streams.load(orgStream(orgId), organization);
+      // SPEC 5.7: a suspended org takes no one in; a deleted one is not there.
+      if (!org.state.exists || org.state.status === 'deleted') throw new NotFound('invitation');
+      if (org.state.status === 'suspended') throw new DomainError('org_suspended', 'this organization is suspended');
       const from = await this.streams.load(invitationStream(orgId, invitationId), invitation);
       const orgContext = { now: this.clock(), actor, org: org.state, access: undefined };
       const accepted = invitation.decide(from.state, { type: 'AcceptInvitation', tokenHash: link.tokenHash, userId }, orgContext);
@@ -74,7 +78,7 @@ export class AcceptInvitationHandler implements ICommandHandler<AcceptInvitation
       const lastName = input.lastName ?? from.state.lastName ?? '';
       const account = existingId
         ? []
-        : await this.joining.newAccount({ userId, email: from.state.email, profile: { firstName, lastName }, managedBy: { orgId }, password: { hash: passwordHash!, mustChange: false, by: 'self' } }, orgContext);
+        : await this.joining.newAccount({ userId, email: from.state.email, profile: { firstName, lastName }, managedBy: { orgId }, ...(passwordHash ? { password: { hash: passwordHash, mustChange: false, by: 'self' as const } } : {}) }, orgContext);
       const joined = await this.joining.addMember(userId, { roleId: from.state.roleId, via: 'invitation' }, orgContext);
       const { issued, change: session } = await this.sessions.prepare(userId, 'invitation');
       // The account comes first: its reservation is the lock on stores without multi-stream transactions, and the read side meets the person before the acceptance.

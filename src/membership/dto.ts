@@ -4,7 +4,7 @@ import { AVAILABILITIES, type Availability } from '../../domain/membership/membe
 import type { CreateMode } from './create-member.handler';
 import { IsEmailAddress, IsPlainText, MayOmit } from '../shared/validators';
 
-const E164 = /^\+[1-9]\d{6,14}$/;
+export const E164 = /^\+[1-9]\d{6,14}$/;
 const USERNAME = /^[A-Za-z0-9._-]{3,32}$/;
 
 export class CreateMemberDto {
@@ -80,6 +80,9 @@ export class UpdateMemberDto {
 
   @ApiPropertyOptional({ description: 'internal notes, seen by admins only' }) @MayOmit() @IsString() @MaxLength(5000)
   notes?: string;
+
+  @ApiPropertyOptional({ description: "SPEC 5.7: the member's new email, unique as at creation" }) @MayOmit() @IsEmailAddress() @MaxLength(254)
+  email?: string;
 }
 
 export class AccessCodeDto {

@@ -1,15 +1,16 @@
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { accessCodeReservation, accessCodeStream } from '../../domain/accesscode/accesscode';
 import { membership, membershipStream, requireCredentialsAuthority, requireProfileAuthority } from '../../domain/membership/membership';
-import { user, userStream, usernameReservation, usernameStream, type Profile } from '../../domain/user/user';
-import { usernameKey } from '../../infra/crypto/secrets';
+import { emailReservation, emailStream, user, userStream, usernameReservation, usernameStream, type Profile } from '../../domain/user/user';
+import { normalizeEmail } from '../../domain/shared/email';
+import { emailKey, usernameKey } from '../../infra/crypto/secrets';
 import type { Position } from '../../domain/shared/envelope';
 import { OrgAccess } from '../access/org-access.service';
 import { Links } from '../auth/links.service';
 import { Streams, type Change, type CommandMeta } from '../shared/streams';
 
 export class UpdateMember extends Command<{ position: Position }> {
-  constructor(readonly orgId: string, readonly userId: string, readonly changes: Partial<Profile> & { notes?: string }, readonly meta: CommandMeta) {
+  constructor(readonly orgId: string, readonly userId: string, readonly changes: Partial<Profile> & { notes?: string; email?: string }, readonly meta: CommandMeta) {
     super();
   }
 }
@@ -28,7 +29,7 @@ export class UpdateMemberHandler implements ICommandHandler<UpdateMember> {
     private readonly orgAccess: OrgAccess,
   ) {}
 
-  execute({ orgId, userId, changes: { notes, ...profile }, meta }: UpdateMember) {
+  execute({ orgId, userId, changes: { notes, email, ...profile }, meta }: UpdateMember) {
     return this.streams.retrying(async () => {
       const { context } = await this.orgAccess.context(orgId, meta.actor, meta.realActor);
       const member = await this.streams.load(membershipStream(orgId, userId), membership);
@@ -37,9 +38,19 @@ export class UpdateMemberHandler implements ICommandHandler<UpdateMember> {
       const edited = membership.decide(member.state, { type: 'UpdateNotes', notes: notes ?? member.state.notes }, context);
       const changes: Change[] = [];
       // The profile belongs to the account and whoever manages it (R-SEC-4).
-      if (Object.values(profile).some((v) => v !== undefined)) {
+      const newEmail = email === undefined ? undefined : normalizeEmail(email);
+      if (Object.values(profile).some((v) => v !== undefined) || newEmail !== undefined) {
         requireProfileAuthority(member.state, account.state, context);
-        changes.push({ from: account, events: user.decide(account.state, { type: 'UpdateProfile', changes: profile }, context) });
+        const events = user.decide(account.state, { type: 'UpdateProfile', changes: profile }, context);
+        if (newEmail !== undefined) events.push(...user.decide(account.state, { type: 'ChangeEmail', email: newEmail }, context));
+        changes.push({ from: account, events });
+      }
+      // SPEC 5.7: a new email is unique as at creation; the old one is free for another account.
+      if (newEmail !== undefined && newEmail !== account.state.email) {
+        const taken = await this.streams.load(emailStream(emailKey(newEmail)), emailReservation);
+        changes.unshift({ from: taken, events: emailReservation.decide(taken.state, { type: 'Reserve', userId }, context) });
+        const old = await this.streams.load(emailStream(emailKey(account.state.email)), emailReservation);
+        if (old.state.userId === userId) changes.push({ from: old, events: emailReservation.decide(old.state, { type: 'Release' }, context) });
       }
       changes.push({ from: member, events: edited });
       const renamed = profile.username !== undefined && profile.username.toLowerCase() !== account.state.username?.toLowerCase();

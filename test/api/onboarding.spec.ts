@@ -1,0 +1,87 @@
+import { createOrg, linkTokenFor, startApp, type OrgSession, type TestApp } from '../support/app';
+
+const PASSWORD = 'a long passphrase 7';
+
+/** SPEC 5.7: onboarding and access details from the seeds (000–003). */
+describe('onboarding and access details (SPEC 5.7)', () => {
+  let t: TestApp;
+  let system: OrgSession;
+  let org: OrgSession;
+
+  beforeAll(async () => {
+    const first = await startApp();
+    system = await createOrg(first, { name: 'Gatehouse operators' });
+    await first.close({ keepData: true });
+    t = await startApp({ SYSTEM_ADMIN_ORG: system.orgId }, { dataDir: first.dataDir });
+    org = await createOrg(t, { name: 'Onboarding Gym' });
+  });
+  afterAll(() => t.close());
+
+  const signIn = (body: Record<string, string>) => t.request('POST', '/v1/sessions', { body });
+  const invite = async (email: string, target = org) => {
+    expect((await t.request('POST', `/v1/orgs/${target.orgId}/invitations`, { token: target.token, body: { email } })).status).toBe(201);
+    return linkTokenFor(t, email);
+  };
+
+  it('R-INV-4 an invitation accepted with no password makes an account without one, which sets its first password with no current one', async () => {
+    const accepted = await t.request('POST', '/v1/invitations/accept', { body: { token: await invite('keyless@example.com'), firstName: 'Nora', lastName: 'Keyless' } });
+    expect(accepted.status).toBe(200);
+    const token = accepted.body.token as string;
+    expect((await t.request('GET', '/v1/me', { token })).status).toBe(200);
+    expect(await signIn({ email: 'keyless@example.com', password: PASSWORD })).toMatchObject({ status: 401, body: { code: 'invalid_credentials' } });
+    expect((await t.request('PUT', '/v1/me/password', { token, body: { newPassword: PASSWORD } })).status).toBe(200);
+    expect((await signIn({ email: 'keyless@example.com', password: PASSWORD })).status).toBe(201);
+    // Once there is a password, changing it needs it.
+    expect(await t.request('PUT', '/v1/me/password', { token, body: { newPassword: 'another long phrase 8' } })).toMatchObject({ status: 401, body: { code: 'invalid_credentials' } });
+  });
+
+  it('R-INV-4 an invitation to a suspended org cannot be accepted', async () => {
+    const other = await createOrg(t, { name: 'Suspended Gym' });
+    const token = await invite('to-suspended@example.com', other);
+    expect((await t.request('POST', `/v1/system/orgs/${other.orgId}/suspend`, { token: system.token, body: { reason: 'unpaid' } })).status).toBe(200);
+    expect(await t.request('POST', '/v1/invitations/accept', { body: { token, password: PASSWORD } })).toMatchObject({ body: { code: 'org_suspended' } });
+    expect(await signIn({ email: 'to-suspended@example.com', password: PASSWORD })).toMatchObject({ status: 401 });
+  });
+
+  it('seed 003: signs in with a username as well as an email; one of them, not both', async () => {
+    const created = await t.request('POST', `/v1/orgs/${org.orgId}/members`, { token: org.token, body: { email: 'joe@example.com', username: 'Climber.Joe', firstName: 'Joe', lastName: 'Climber', mode: 'set-password', password: PASSWORD } });
+    expect(created.status).toBe(201);
+    expect(await signIn({ username: 'climber.joe', password: PASSWORD })).toMatchObject({ status: 201, body: { userId: created.body.userId } });
+    expect(await signIn({ username: 'climber.joe', password: 'not the password' })).toMatchObject({ status: 401, body: { code: 'invalid_credentials' } });
+    expect(await signIn({ username: 'nobody.here', password: PASSWORD })).toMatchObject({ status: 401, body: { code: 'invalid_credentials' } });
+    expect(await signIn({ username: 'climber.joe', email: 'joe@example.com', password: PASSWORD })).toMatchObject({ status: 400, body: { code: 'validation_failed' } });
+    expect(await signIn({ password: PASSWORD })).toMatchObject({ status: 400, body: { code: 'validation_failed' } });
+  });
+
+  it('seed 001: a person edits their own name, phone and bio', async () => {
+    await t.request('POST', `/v1/orgs/${org.orgId}/members`, { token: org.token, body: { email: 'self.edit@example.com', firstName: 'Sel', lastName: 'Edit', mode: 'set-password', password: PASSWORD } });
+    const token = (await signIn({ email: 'self.edit@example.com', password: PASSWORD })).body.token;
+    const patched = await t.request('PATCH', '/v1/me', { token, body: { firstName: 'Selma', phone: '+14155550123', bio: 'Route setter' } });
+    expect(patched.status).toBe(200);
+    expect((await t.request('GET', '/v1/me', { token })).body).toMatchObject({ firstName: 'Selma', lastName: 'Edit', phone: '+14155550123', bio: 'Route setter' });
+    expect(await t.request('PATCH', '/v1/me', { token, body: { phone: '555' } })).toMatchObject({ status: 400, body: { code: 'validation_failed' } });
+    expect(await t.request('PATCH', '/v1/me', { token, body: { email: 'sneaky@example.com' } })).toMatchObject({ status: 400, body: { code: 'validation_failed' } });
+  });
+
+  it("seed 001: an admin changes a member's email, unique as at creation; the old one is free again; only the Owner edits the Owner", async () => {
+    const created = await t.request('POST', `/v1/orgs/${org.orgId}/members`, { token: org.token, body: { email: 'old.address@example.com', firstName: 'Mo', lastName: 'Ved', mode: 'set-password', password: PASSWORD } });
+    const userId = created.body.userId as string;
+    await t.request('POST', `/v1/orgs/${org.orgId}/members`, { token: org.token, body: { email: 'taken.address@example.com', firstName: 'Ta', lastName: 'Ken', mode: 'set-password', password: PASSWORD } });
+    expect(await t.request('PATCH', `/v1/orgs/${org.orgId}/members/${userId}`, { token: org.token, body: { email: 'taken.address@example.com' } })).toMatchObject({ status: 409, body: { code: 'email_taken' } });
+    const changed = await t.request('PATCH', `/v1/orgs/${org.orgId}/members/${userId}`, { token: org.token, body: { email: 'New.Address@example.com' } });
+    expect(changed.status).toBe(200);
+    expect((await signIn({ email: 'new.address@example.com', password: PASSWORD })).status).toBe(201);
+    expect((await signIn({ email: 'old.address@example.com', password: PASSWORD })).status).toBe(401);
+    const detail = await t.request('GET', `/v1/orgs/${org.orgId}/members/${userId}`, { token: org.token, headers: { 'gatehouse-min-position': String(changed.body.position) } });
+    expect(detail.body.email).toBe('new.address@example.com');
+    const reused = await t.request('POST', `/v1/orgs/${org.orgId}/members`, { token: org.token, body: { email: 'old.address@example.com', firstName: 'Fresh', lastName: 'Person', mode: 'set-password', password: PASSWORD } });
+    expect(reused.status).toBe(201);
+    expect(reused.body.userId).not.toBe(userId);
+
+    const admin = await t.request('POST', `/v1/orgs/${org.orgId}/members`, { token: org.token, body: { email: 'an.admin@example.com', firstName: 'An', lastName: 'Admin', role: 'admin', mode: 'set-password', password: PASSWORD } });
+    expect(admin.status).toBe(201);
+    const adminToken = (await signIn({ email: 'an.admin@example.com', password: PASSWORD })).body.token;
+    expect(await t.request('PATCH', `/v1/orgs/${org.orgId}/members/${org.ownerId}`, { token: adminToken, body: { email: 'hijack@example.com' } })).toMatchObject({ status: 403, body: { code: 'owner_protected' } });
+    expect(await t.request('PATCH', `/v1/orgs/${org.orgId}/members/${org.ownerId}`, { token: adminToken, body: { firstName: 'Hijacked' } })).toMatchObject({ status: 403, body: { code: 'owner_protected' } });
+  });
+});
