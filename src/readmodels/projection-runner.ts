@@ -72,14 +72,17 @@ class ReadStoreFailure extends Error {
 /**
  * Runs every projection from its stored checkpoint: catches up in batches, then
  * follows the log. Each batch's documents and the new checkpoint are written
- * together (atomically on SQLite; on MongoDB documents first, and a document
- * already holding an event is not changed by it again), so a crash anywhere
- * neither loses nor double-applies an event.
+ * together (in one transaction on SQLite and a MongoDB replica set; elsewhere
+ * journaled, then documents, then the checkpoint), so a crash anywhere neither
+ * loses nor double-applies an event. An event whose fold reads a document that
+ * already holds it was stored by another writer (two replicas for a moment): its
+ * effects are left as that writer stored them.
  *
- * Two kinds of failure, two answers (R-SEC-5). A fold that throws on an event
- * throws on it every time: that event is skipped by that projection (the documents
- * it would have changed stay as they were), kept as a dead letter, counted, and
- * shown in `/health`, and every other event, of every org, goes on. A read store
+ * Two kinds of failure, two answers (R-SEC-5). A fold that throws on an event, or
+ * a document the store refuses, fails every time: that event (for that document)
+ * is skipped by that projection (the documents stay as they were), kept as a dead
+ * letter, counted, and shown in `/health`, and every other event, of every org,
+ * goes on. A read store
  * or log that fails may answer next time: the projection's worker is restarted by
  * the supervisor from its checkpoint after a doubling, jittered wait, skipping
  * nothing, forever (until shutdown).
