@@ -1,4 +1,5 @@
 import type { OperatorAccessEvent } from './access/operator-access';
+import type { ConsentEvent } from './consent/consent';
 import type { AccessCodeEvent } from './accesscode/accesscode';
 import type { BillingEvent } from './billing/billing';
 import type { InvitationEvent } from './invitation/invitation';
@@ -30,7 +31,8 @@ export type GatehouseEvent =
   | ServiceKeyEvent
   | PartnerEvent
   | BillingEvent
-  | OperatorAccessEvent;
+  | OperatorAccessEvent
+  | ConsentEvent;
 
 export type EventType = GatehouseEvent['type'];
 export type EventOf<T extends EventType> = Extract<GatehouseEvent, { type: T }>;
@@ -116,6 +118,7 @@ export const EVENT_VERSIONS: { readonly [T in EventType]: number } = {
   PartnerOrgAttached: 1,
   SeatQuantityUpdated: 1,
   OperatorAccessed: 1,
+  ConsentChanged: 1,
 };
 
 export const EVENT_TYPES = Object.keys(EVENT_VERSIONS) as EventType[];

@@ -28,6 +28,7 @@ import { AuthorizeController } from './authz/authorize.controller';
 import { QueriesController } from './readmodels/queries.controller';
 import { EraseMeController, EraseUserHandler, SystemUsersController } from './auth/erasure';
 import { DeleteOrganizationHandler } from './system/org-deletion';
+import { CONSENT_CONTROLLERS, Consents } from './consent/consent';
 import { ChangeOrgStatusHandler, ChangePlanHandler, DeadLettersController, SystemController } from './system/system.controller';
 import { Metrics, MetricsController } from './ops/metrics.controller';
 import { KafkaCommands } from './messaging/kafka-commands';
@@ -57,7 +58,7 @@ export class AppModule {
         CoreModule.forRoot(settings, clock),
         AuditModule,
       ],
-      controllers: [HealthController, AuthController, MeController, ImpersonationController, ExternalIdentityController, OrganizationsController, OrgSettingsController, InvitationsController, MembersController, ServiceKeysController, AuthorizeController, PartnersController, QueriesController, MetricsController, SystemController, DeadLettersController, SystemUsersController, EraseMeController],
+      controllers: [HealthController, AuthController, MeController, ImpersonationController, ExternalIdentityController, OrganizationsController, OrgSettingsController, InvitationsController, MembersController, ServiceKeysController, AuthorizeController, PartnersController, QueriesController, MetricsController, SystemController, DeadLettersController, SystemUsersController, EraseMeController, ...CONSENT_CONTROLLERS],
       providers: [
         CreateOrganizationHandler,
         AddLocationHandler, ChangePolicyHandler, CreateRoleHandler, UpdateRoleHandler, TransferOwnershipHandler,
@@ -86,6 +87,7 @@ export class AppModule {
         RequestPasswordResetHandler,
         ChangeOwnPasswordHandler,
         EraseUserHandler,
+        Consents,
         DeleteOrganizationHandler,
         RevokeSessionsHandler,
         StartMfaEnrollmentHandler,

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
@@ -26,6 +26,19 @@ export class SecretBox {
     const cipher = createCipheriv('aes-256-gcm', this.key, iv);
     const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
     return ['v1', iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), body.toString('base64url')].join('.');
+  }
+
+  /** A signature only Gatehouse can make: HMAC-SHA256 of `message` under a key derived from this one for `purpose` alone. */
+  sign(purpose: string, message: string): string {
+    const key = createHmac('sha256', this.key).update(`gatehouse-signing:${purpose}`).digest();
+    return createHmac('sha256', key).update(message).digest('base64url');
+  }
+
+  /** Whether `signature` is `sign(purpose, message)`, compared in constant time. */
+  verify(purpose: string, message: string, signature: string): boolean {
+    const expected = Buffer.from(this.sign(purpose, message));
+    const given = Buffer.from(signature);
+    return expected.length === given.length && timingSafeEqual(expected, given);
   }
 
   open(sealed: string): string {
