@@ -1,5 +1,5 @@
 import { Controller, Get, Inject, Query, Req, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsISO8601, IsString, Matches } from 'class-validator';
 import { requirePermission } from '../../domain/access/access';
 import { DomainError } from '../../domain/shared/errors';
@@ -28,6 +28,29 @@ export class CapabilitiesQueryDto {
   minPosition?: string;
 }
 
+/** The answer's shape, for the OpenAPI document (SPEC 5.2). */
+class CapabilityDto {
+  @ApiProperty({ example: 'users.list.any' }) permission!: string;
+  @ApiPropertyOptional({ description: 'absent: across the org' }) location?: string;
+  @ApiProperty({ enum: ['role', 'grant'] }) via!: 'role' | 'grant';
+  @ApiPropertyOptional({ description: 'for a grant' }) grantId?: string;
+  @ApiPropertyOptional({ description: 'for a grant that expires' }) expiresAt?: string;
+}
+
+class CapabilitiesDto {
+  @ApiProperty() orgId!: string;
+  @ApiProperty() userId!: string;
+  @ApiProperty({ description: 'the time asked about, ISO 8601 UTC' }) at!: string;
+  @ApiProperty({ description: 'global position of the last event folded, as a string; "0": none' }) position!: string;
+  @ApiProperty() member!: boolean;
+  @ApiProperty({ enum: ['active', 'disabled'], nullable: true }) status!: string | null;
+  @ApiProperty({ enum: ['approved', 'pending'], nullable: true }) approval!: string | null;
+  @ApiProperty({ nullable: true }) banned!: boolean | null;
+  @ApiProperty({ nullable: true }) roleId!: string | null;
+  @ApiProperty({ type: [String], nullable: true, description: 'null: the role holds across the org (or not a member)' }) locations!: string[] | null;
+  @ApiProperty({ type: [CapabilityDto] }) permissions!: CapabilityDto[];
+}
+
 const DESCRIPTION = `R-AUD-2, SPEC 5.2: what the member could do in the org at \`at\`, replayed from the org's and the membership's
 events recorded up to \`at\` with the same evolve and the same check (\`can()\`) that POST …/authorize uses, \`at\` standing for now:
 a grant that had expired by \`at\` is absent, a role held at \`at\` is there. \`permissions\` lists every permission that check allows,
@@ -49,6 +72,7 @@ export class CapabilitiesController {
 
   @Get()
   @ApiOperation({ summary: 'What a member could do at a time, replayed from history', description: DESCRIPTION })
+  @ApiOkResponse({ type: CapabilitiesDto })
   async capabilities(@OrgId() orgId: string, @UserId() userId: string, @Query() query: CapabilitiesQueryDto, @Req() request: GatehouseRequest): Promise<Capabilities> {
     const { context } = await this.orgAccess.context(orgId, request.actor!);
     requirePermission(context.access, 'audit.read.any', context);
