@@ -137,6 +137,23 @@ describe('R-AUD-2 GET /v1/orgs/{org}/members/{user}/capabilities?at=: what a mem
     expect(owner.permissions.every((p: { via: string; location?: string }) => p.via === 'role' && p.location === undefined)).toBe(true);
   });
 
+  it('R-AUD-2 R-ACC-3 an erased person keeps their past: capabilities before the erasure are as they were, after it not a member', async () => {
+    const added = await t.request('POST', members(), { token: org.token, body: { email: 'eve@example.com', firstName: 'Eve', lastName: 'Erased', mode: 'set-password', password: PASSWORD } });
+    const eve = added.body.userId;
+    const granted = (await t.request('POST', `${members()}/${eve}/grants`, { token: org.token, body: { permission: 'tickets.view.any', reason: 'front desk' } })).body.grantId;
+    clock.advance(MINUTE);
+    const before = clock().toISOString();
+    const expected = (await capabilities(before, { user: eve })).body;
+    expect(expected).toMatchObject({ member: true, roleId: 'user' });
+    expect(expected.permissions).toContainEqual({ permission: 'tickets.view.any', via: 'grant', grantId: granted });
+    clock.advance(MINUTE);
+    const token = (await t.request('POST', '/v1/sessions', { body: { email: 'eve@example.com', password: PASSWORD } })).body.token;
+    expect((await t.request('POST', '/v1/me/erase', { token, body: { password: PASSWORD } })).status).toBe(200);
+    clock.advance(MINUTE);
+    expect((await capabilities(before, { user: eve })).body).toEqual(expected);
+    expect((await capabilities(clock().toISOString(), { user: eve })).body).toMatchObject({ member: false, permissions: [] });
+  });
+
   it('R-AUD-2 `position` is the last event folded: the same for two times with nothing recorded between, later once something is', async () => {
     const [a, b, c] = await Promise.all([capabilities(after('joined', 1000)), capabilities(after('joined', 2000)), capabilities(after('granted'))]);
     expect(a.body.position).toBe(b.body.position);
