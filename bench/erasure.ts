@@ -4,10 +4,10 @@
  * each with some sign-in history, beside what the same service answers in the same run: its
  * HTTP floor (`GET /health/live`) and a one-event command (disable or enable a member).
  *
- *   npm run bench:erasure                   # print the report (markdown): about 3 min on 2 busy cores
+ *   npm run bench:erasure                   # print the report (markdown): about 3 min on 2 busy cores (with the build)
  *   npm run bench:erasure -- --write        # and replace the results block in BENCHMARKS.md
  *   npm run bench:erasure -- --quick        # 8 people of each kind, no background members: a smoke test
- *   options: --people 30 (erased per kind) --sign-ins 2 (each) --background 2000 (members per org)
+ *   options: --people 100 (erased per kind) --sign-ins 2 (each) --background 2000 (members per org)
  *
  * The service runs as `npm start` runs it (`node dist/src/main.js`, embedded SQLite, WAL,
  * synchronous=FULL, settings from the environment) in a child process on 127.0.0.1; the
@@ -56,7 +56,7 @@ function parseOptions(argv: string[]): Options {
     return n;
   };
   return {
-    people: value('people', quick ? 8 : 30, 1, 10_000),
+    people: value('people', quick ? 8 : 100, 1, 10_000),
     signIns: value('sign-ins', 2, 0, 100),
     background: value('background', quick ? 0 : 2_000, 0, 1_000_000),
     write: argv.includes('--write'),
