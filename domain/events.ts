@@ -2,6 +2,7 @@ import type { OperatorAccessEvent } from './access/operator-access';
 import type { ConsentEvent } from './consent/consent';
 import type { AccessCodeEvent } from './accesscode/accesscode';
 import type { BillingEvent } from './billing/billing';
+import type { CustomerBalanceEvent } from './billing/customer-balance';
 import type { InvitationEvent } from './invitation/invitation';
 import type { LinkEvent } from './link/link';
 import type { EmailRequestEvent } from './link/link-request';
@@ -32,7 +33,8 @@ export type GatehouseEvent =
   | PartnerEvent
   | BillingEvent
   | OperatorAccessEvent
-  | ConsentEvent;
+  | ConsentEvent
+  | CustomerBalanceEvent;
 
 export type EventType = GatehouseEvent['type'];
 export type EventOf<T extends EventType> = Extract<GatehouseEvent, { type: T }>;
@@ -119,6 +121,9 @@ export const EVENT_VERSIONS: { readonly [T in EventType]: number } = {
   SeatQuantityUpdated: 1,
   OperatorAccessed: 1,
   ConsentChanged: 1,
+  StripeCustomerLinked: 1,
+  StripeBalanceAdjustmentRequested: 1,
+  StripeBalanceAdjusted: 1,
 };
 
 export const EVENT_TYPES = Object.keys(EVENT_VERSIONS) as EventType[];

@@ -29,6 +29,7 @@ import { QueriesController } from './readmodels/queries.controller';
 import { EraseMeController, EraseUserHandler, SystemUsersController } from './auth/erasure';
 import { DeleteOrganizationHandler } from './system/org-deletion';
 import { CONSENT_CONTROLLERS, Consents } from './consent/consent';
+import { StripeBalanceController } from './billing/balance.controller';
 import { ChangeOrgStatusHandler, ChangePlanHandler, DeadLettersController, SystemController } from './system/system.controller';
 import { Metrics, MetricsController } from './ops/metrics.controller';
 import { KafkaCommands } from './messaging/kafka-commands';
@@ -58,7 +59,7 @@ export class AppModule {
         CoreModule.forRoot(settings, clock),
         AuditModule,
       ],
-      controllers: [HealthController, AuthController, MeController, ImpersonationController, ExternalIdentityController, OrganizationsController, OrgSettingsController, InvitationsController, MembersController, ServiceKeysController, AuthorizeController, PartnersController, QueriesController, MetricsController, SystemController, DeadLettersController, SystemUsersController, EraseMeController, ...CONSENT_CONTROLLERS],
+      controllers: [HealthController, AuthController, MeController, ImpersonationController, ExternalIdentityController, OrganizationsController, OrgSettingsController, InvitationsController, MembersController, ServiceKeysController, AuthorizeController, PartnersController, QueriesController, MetricsController, SystemController, DeadLettersController, SystemUsersController, EraseMeController, ...CONSENT_CONTROLLERS, StripeBalanceController],
       providers: [
         CreateOrganizationHandler,
         AddLocationHandler, ChangePolicyHandler, CreateRoleHandler, UpdateRoleHandler, TransferOwnershipHandler,

@@ -70,8 +70,15 @@ export class Settings {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(24 * 30)
   SESSION_TTL_HOURS = 12;
 
-  /** 32 bytes, base64: seals secrets kept for later (TOTP). Without it, a key file is created in DATA_DIR. */
-  @IsOptional() @Matches(/^[A-Za-z0-9+/]{43}=$/, { message: 'SECRET_KEY must be 32 bytes in base64 (e.g. openssl rand -base64 32)' })
+  /**
+   * 32 bytes, base64: seals what Gatehouse reads back later (each person's data key,
+   * TOTP secrets, link tokens). Required with a shared event store, whose replicas
+   * must all open the same keys (and a key file in a pod's DATA_DIR would lose every
+   * person's data with the pod); on the embedded default a key file is made in DATA_DIR.
+   */
+  @ValidateIf((s: Settings) => s.EVENT_STORE !== 'sqlite' || s.SECRET_KEY !== undefined)
+  @IsString({ message: 'SECRET_KEY must be set when EVENT_STORE is postgres or eventstoredb: every replica seals and opens the same keys (e.g. openssl rand -base64 32)' })
+  @Matches(/^[A-Za-z0-9+/]{43}=$/, { message: 'SECRET_KEY must be 32 bytes in base64 (e.g. openssl rand -base64 32)' })
   SECRET_KEY?: string;
 
   /** R-CRED-10: the shared secret of the upstream gateway that sends verified external identities. Unset: the endpoint is off. */

@@ -1,8 +1,8 @@
 import { IdempotentCommands } from '../shared/idempotency';
 import { Global, Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { join } from 'node:path';
-import { noSeatBilling, SEAT_BILLING } from '../../infra/billing/port';
-import { StripeSeatBilling } from '../../infra/billing/stripe';
+import { CUSTOMER_BALANCES, noCustomerBalances, noSeatBilling, SEAT_BILLING } from '../../infra/billing/port';
+import { StripeCustomerBalances, StripeSeatBilling } from '../../infra/billing/stripe';
 import { MailboxMailer } from '../../infra/email/mailbox';
 import { MAILER } from '../../infra/email/port';
 import { PostmarkMailer } from '../../infra/email/postmark';
@@ -73,6 +73,7 @@ export class CoreModule {
           useFactory: (c: Clock) => (settings.POSTMARK_SERVER_TOKEN ? new PostmarkMailer(settings.POSTMARK_SERVER_TOKEN, settings.MAIL_FROM, settings.POSTMARK_API_URL) : new MailboxMailer(join(settings.dataDir, 'mailbox'), c)),
         },
         { provide: SEAT_BILLING, useFactory: () => (settings.STRIPE_SECRET_KEY ? new StripeSeatBilling(settings.STRIPE_SECRET_KEY, settings.STRIPE_API_URL) : noSeatBilling) },
+        { provide: CUSTOMER_BALANCES, useFactory: () => (settings.STRIPE_SECRET_KEY ? new StripeCustomerBalances(settings.STRIPE_SECRET_KEY, settings.STRIPE_API_URL) : noCustomerBalances) },
         EmailConsumer,
         SeatConsumer,
         { provide: DEAD_LETTER_SINK, useExisting: KafkaPublisher },
@@ -96,7 +97,7 @@ export class CoreModule {
         ...SHARED,
         Shutdown,
       ],
-      exports: [Settings, CLOCK, EVENT_STORE, PERSONAL_DATA, READ_STORE, MESSAGE_BUS, LEASING, MAILER, SecretBox, DEAD_LETTER_SINK, ...SHARED],
+      exports: [Settings, CLOCK, EVENT_STORE, PERSONAL_DATA, CUSTOMER_BALANCES, READ_STORE, MESSAGE_BUS, LEASING, MAILER, SecretBox, DEAD_LETTER_SINK, ...SHARED],
     };
   }
 }

@@ -2,7 +2,8 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { billingStream, type BillingEvent } from '../../domain/billing/billing';
 import type { StripeSubscription } from '../../domain/organization/organization';
-import { SEAT_BILLING, type SeatBilling } from '../../infra/billing/port';
+import { CUSTOMER_BALANCES, SEAT_BILLING, type CustomerBalances, type SeatBilling } from '../../infra/billing/port';
+import { customerBalance, customerBalanceStream, signedAmount } from '../../domain/billing/customer-balance';
 import { WrongExpectedVersion, type EventStore, type NewEvent } from '../../infra/eventstore/port';
 import type { Recorded } from '../../domain/events';
 import type { Doc } from '../../projections/projection';
@@ -21,7 +22,7 @@ export interface SeatsDoc extends Doc {
 }
 
 /**
- * R-BILL-1: keeps each org's Stripe seat quantity equal to its member count.
+ * The Stripe consumer. R-BILL-1: keeps each org's Stripe seat quantity equal to its member count.
  * Every change is set with the causing event's id as Stripe's idempotency key, so
  * a repeat (a crash after the call, a redelivery) never changes seats twice; then
  * `SeatQuantityUpdated` is recorded (its id derived from the same event), which
@@ -35,6 +36,7 @@ export class SeatConsumer extends TableConsumer {
   constructor(
     @Inject(SEAT_BILLING) private readonly billing: SeatBilling,
     @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(CUSTOMER_BALANCES) private readonly balances: CustomerBalances,
   ) {
     super();
   }
@@ -43,6 +45,25 @@ export class SeatConsumer extends TableConsumer {
     MemberAdded: (event, scope, redrive) => this.count(event, event.data.orgId, { members: +1 }, scope, redrive),
     MemberRemoved: (event, scope, redrive) => this.count(event, event.data.orgId, { members: -1 }, scope, redrive),
     PlanChanged: (event, scope, redrive) => this.count(event, event.data.orgId, { members: 0, stripe: event.data.stripe }, scope, redrive),
+    // R-BILL-2: the balance transaction staff asked for, created once (the request's id is Stripe's idempotency key), then recorded once.
+    StripeBalanceAdjustmentRequested: async (event) => {
+      const request = event.data;
+      if (!this.balances.enabled) {
+        this.logger.log({ message: 'balance adjustment not sent: no Stripe key configured', orgId: request.orgId, eventId: event.eventId });
+        return undefined;
+      }
+      return async () => {
+        const { transactionId } = await this.balances.adjust(request.customerId, signedAmount(request.direction, request.amountCents), request.reason, `balance:${event.eventId}`);
+        const stream = customerBalanceStream(request.orgId, request.userId);
+        const state = (await this.store.readStream(stream)).reduce((s, e) => customerBalance.evolve(s, e as never), customerBalance.initialState());
+        const [adjusted] = customerBalance.decide(state, { type: 'RecordAdjustment', adjustment: request, transactionId }, { now: new Date(), actor: event.actor });
+        if (!adjusted) return;
+        const eventId = derivedEventId(createHash('sha256').update(`balance:${event.eventId}`).digest('hex'));
+        // Recorded with the actor who asked (R-BILL-2), caused by the request.
+        const metadata = { actor: event.actor, ...(event.realActor ? { realActor: event.realActor } : {}), orgId: request.orgId, correlationId: event.correlationId, causationId: event.eventId };
+        await this.recordOnce(stream, { eventId, type: adjusted.type, data: adjusted.data, metadata });
+      };
+    },
   };
 
   /** Folds a change of the member count (or of where seats are billed) and says whether Stripe must hear of it. */

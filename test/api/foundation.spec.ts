@@ -10,7 +10,7 @@ describe.each([
     'postgres',
     async () => {
       const db: TestDatabase = await createTestDatabase();
-      return { env: { EVENT_STORE: 'postgres', POSTGRES_URL: db.url }, drop: () => db.drop() };
+      return { env: { EVENT_STORE: 'postgres', POSTGRES_URL: db.url, SECRET_KEY: Buffer.alloc(32, 9).toString('base64') }, drop: () => db.drop() };
     },
   ],
 ] as const)('foundation slice over HTTP on %s', (_name, backing) => {

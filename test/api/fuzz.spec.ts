@@ -178,7 +178,9 @@ describe('fuzzing every body route from the OpenAPI document (R-SEC-5)', () => {
     const before = await store.headPosition();
     const answer = await t.request(route.method, url, { token: bearer, payload, headers: { 'content-type': contentType, 'x-correlation-id': correlationId } });
     const seen = JSON.stringify({ route: `${route.method} ${route.path}`, status: answer.status, body: answer.body }).slice(0, 600);
-    if (answer.status >= 500) throw new Error(`a 5xx: ${seen}`);
+    // The one 5xx SPEC fixes for a well-formed request (5.5): this app runs with no Stripe key.
+    const documented = answer.status === 503 && answer.body?.code === 'billing_not_configured';
+    if (answer.status >= 500 && !documented) throw new Error(`a 5xx: ${seen}`);
     if (answer.status < 400) return true;
     if (typeof answer.body?.code !== 'string' || !/^[a-z][a-z_]*$/.test(answer.body.code) || typeof answer.body.message !== 'string') throw new Error(`a refusal without a code: ${seen}`);
     if (/FST_|\bat .*\(.*:\d+:\d+\)/.test(JSON.stringify(answer.body))) throw new Error(`a framework code or a stack leaked: ${seen}`);

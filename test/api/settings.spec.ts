@@ -74,7 +74,9 @@ describe('settings that never leak', () => {
       expect(() => loadSettings({ EVENT_STORE: 'eventstoredb', EVENTSTORE_URL: url })).toThrow(problem);
       expect(() => loadSettings({ EVENT_STORE: 'eventstoredb', EVENTSTORE_URL: url })).not.toThrow(/SecretPw/);
     }
-    expect(loadSettings({ EVENT_STORE: 'eventstoredb', EVENTSTORE_URL: 'esdb+discover://admin:changeit@cluster.local:2113?tls=true&tlsCAFile=/ca.pem&nodePreference=leader' }).EVENTSTORE_URL).toContain('cluster.local');
+    expect(loadSettings({ EVENT_STORE: 'eventstoredb', EVENTSTORE_URL: 'esdb+discover://admin:changeit@cluster.local:2113?tls=true&tlsCAFile=/ca.pem&nodePreference=leader', SECRET_KEY: Buffer.alloc(32, 3).toString('base64') }).EVENTSTORE_URL).toContain('cluster.local');
+    // A shared event store needs the one SECRET_KEY every replica seals and opens personal data keys with.
+    expect(() => loadSettings({ EVENT_STORE: 'postgres', POSTGRES_URL: 'postgres://gh@db/x' })).toThrow(/SECRET_KEY must be set when EVENT_STORE is postgres or eventstoredb/);
   });
 
   it('a failed start prints no secret setting’s value: valid settings, an unreachable PostgreSQL', async () => {
@@ -107,7 +109,7 @@ describe('settings that never leak', () => {
   it('the app’s logger scrubs secret settings from every line: text, errors (Nest logs bootstrap errors itself) and objects', () => {
     const lines: unknown[][] = [];
     const capture = { log: (...a: unknown[]) => lines.push(a), error: (...a: unknown[]) => lines.push(a), warn: (...a: unknown[]) => lines.push(a) };
-    const settings = loadSettings({ EVENT_STORE: 'postgres', POSTGRES_URL: 'postgres://gh:PgLoggedPw@db/x', STRIPE_SECRET_KEY: 'sk_live_LoggedStripeKey1' });
+    const settings = loadSettings({ EVENT_STORE: 'postgres', POSTGRES_URL: 'postgres://gh:PgLoggedPw@db/x', STRIPE_SECRET_KEY: 'sk_live_LoggedStripeKey1', SECRET_KEY: Buffer.alloc(32, 3).toString('base64') });
     const logger = scrubbingLogger(capture, settings);
     logger.error(new Error('could not connect to postgres://gh:PgLoggedPw@db/x'));
     logger.warn({ message: 'stripe refused', key: 'sk_live_LoggedStripeKey1' }, 'billing');

@@ -54,7 +54,7 @@ describe('supervised background work (issue 13)', () => {
   });
 
   it('PostgreSQL stopped for 10 s in the middle of a stream of commands and restarted: every projection and consumer catches up by itself; read models equal a clean rebuild; no email lost or sent twice; /health is 503 while they are behind and 200 after', async () => {
-    t = await startApp({ EVENT_STORE: 'postgres', POSTGRES_URL: db.url });
+    t = await startApp({ EVENT_STORE: 'postgres', POSTGRES_URL: db.url, SECRET_KEY: Buffer.alloc(32, 9).toString('base64') });
     const store = t.app.get<EventStore>(EVENT_STORE);
     const org = await createOrg(t);
 

@@ -7,6 +7,10 @@ import { MongoClient } from 'mongodb';
 import { Client } from 'pg';
 import { eventRegistry } from '../../domain/events';
 import { PostgresEventStore } from '../../infra/eventstore/postgres';
+import { EncryptingEventStore } from '../../infra/personal/encrypting-event-store';
+import { PersonalData } from '../../infra/personal/personal-data';
+import { PostgresPersonalKeys } from '../../infra/personal/postgres-keys';
+import { SecretBox } from '../../infra/crypto/sealing';
 import { overlaps } from '../../infra/leases/port';
 import { PostgresLeases } from '../../infra/leases/postgres';
 import type { ReadStore } from '../../infra/readstore/port';
@@ -175,8 +179,10 @@ describe('several replicas (issue 13)', () => {
     for (const ms of takeovers) expect(ms).toBeLessThan(10_000);
 
     // Everything settles by itself: every replica ready, the emails of every invitation in some mailbox.
-    const store = new PostgresEventStore({ url: db.url, registry: eventRegistry() });
-    await store.init();
+    // Read as the replicas read it: personal data (the invitees' addresses) is stored encrypted with each person's key.
+    const raw = new PostgresEventStore({ url: db.url, registry: eventRegistry() });
+    await raw.init();
+    const store = new EncryptingEventStore(raw, new PersonalData(new PostgresPersonalKeys(db.url), new SecretBox(Buffer.from(secretKey, 'base64'))));
     const { events } = await store.readAll(0n, { limit: 1_000_000 });
     const invited = events.filter((e) => e.type === 'LinkEmailRequested' && (e.data as { purpose?: string }).purpose === 'invitation').map((e) => (e.data as { to: string }).to);
     for (const s of sent.filter((x) => x.status === 201)) expect(invited).toContain(s.email);
