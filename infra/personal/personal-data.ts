@@ -11,6 +11,8 @@ const PREFIX = 'pd1.';
 export const ERASED = '';
 /** How long a replica trusts a key it looked up: an erasure elsewhere reaches its reads within this. */
 const KEY_CACHE_MS = 10_000;
+/** Keys kept at most (least recently used go first): memory stays flat however many people a long read meets. */
+const KEY_CACHE_SIZE = 10_000;
 
 export interface EventData {
   type: string;
@@ -98,11 +100,18 @@ export class PersonalData {
   async forget(subjects: readonly DataSubject[]): Promise<void> {
     const names = subjects.map((s) => PersonalData.subjectOf(s));
     await this.keys.destroy(names);
-    for (const name of names) this.cache.set(name, { key: undefined, until: this.now() + KEY_CACHE_MS });
+    for (const name of names) this.remember(name, undefined);
   }
 
   close(): Promise<void> {
     return this.keys.close();
+  }
+
+  /** A Map keeps insertion order: a key set again moves to the end, and the oldest goes first past the bound. */
+  private remember(subject: string, key: Buffer | undefined): void {
+    this.cache.delete(subject);
+    this.cache.set(subject, { key, until: this.now() + KEY_CACHE_MS });
+    if (this.cache.size > KEY_CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!);
   }
 
   private async keyFor(subject: string): Promise<Buffer> {
@@ -110,7 +119,7 @@ export class PersonalData {
     if (cached?.key && cached.until > this.now()) return cached.key;
     const sealed = (await this.keys.find([subject])).get(subject) ?? (await this.keys.create(subject, this.box.seal(randomBytes(32).toString('base64'))));
     const key = Buffer.from(this.box.open(sealed), 'base64');
-    this.cache.set(subject, { key, until: this.now() + KEY_CACHE_MS });
+    this.remember(subject, key);
     return key;
   }
 
@@ -128,7 +137,7 @@ export class PersonalData {
     for (const subject of missing) {
       const sealed = found.get(subject);
       const key = sealed ? Buffer.from(this.box.open(sealed), 'base64') : undefined;
-      this.cache.set(subject, { key, until: this.now() + KEY_CACHE_MS });
+      this.remember(subject, key);
       if (key) keys.set(subject, key);
     }
     return keys;

@@ -95,9 +95,11 @@ export class EraseUserHandler implements ICommandHandler<EraseUser> {
     return { position };
   }
 
-  /** The orgs the person is a member of, by the members list once it has caught up with the log. */
+  /** The orgs the person is a member of, by the members list once it has caught up with the log (else nothing is erased: try again). */
   private async orgsOf(userId: string): Promise<string[]> {
-    await this.projections.waitFor(await this.streams.store.headPosition(), 2_000);
+    if (!(await this.projections.waitFor(await this.streams.store.headPosition(), 5_000))) {
+      throw new DomainError('read_model_behind', 'the members list is behind the log: try the erasure again in a moment');
+    }
     const rows = await this.readStore.find<MemberRow>({ collection: this.projections.collection(MEMBERS), where: { userId }, orderBy: [['orgId', 'asc'], ['id', 'asc']], limit: 10_000 });
     return [...new Set(rows.map((r) => r.orgId))];
   }

@@ -69,6 +69,8 @@ export const HTTP_LOG = Symbol('HTTP_LOG');
 export class HttpLogging implements OnModuleInit {
   constructor(private readonly host: HttpAdapterHost, @Inject(HTTP_LOG) private readonly log: Pino) {}
   onModuleInit(): void {
+    // An application context with no HTTP server (the CLI) has no requests to log.
+    if (!this.host.httpAdapter) return;
     const http = pinoHttp(httpLogging(this.log));
     this.host.httpAdapter.getInstance().addHook('onRequest', (request: { raw: IncomingMessage }, reply: { raw: ServerResponse }, done: () => void) => {
       http(request.raw, reply.raw);

@@ -5,7 +5,7 @@ import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
 import { endMembership, membership, membershipStream } from '../../domain/membership/membership';
 import { organization, orgStream } from '../../domain/organization/organization';
 import type { Position } from '../../domain/shared/envelope';
-import { NotFound } from '../../domain/shared/errors';
+import { DomainError, NotFound } from '../../domain/shared/errors';
 import type { PersonalData } from '../../infra/personal/personal-data';
 import type { ReadStore } from '../../infra/readstore/port';
 import { MEMBERS, type MemberRow } from '../../projections/members';
@@ -52,7 +52,10 @@ export class DeleteOrganizationHandler implements ICommandHandler<DeleteOrganiza
 
   async execute({ orgId, confirmName, meta }: DeleteOrganization) {
     const standing = await this.orgAccess.standing(meta.actor);
-    await this.projections.waitFor(await this.streams.store.headPosition(), 2_000);
+    // Every member is found in the members list, once it has caught up with the log.
+    if (!(await this.projections.waitFor(await this.streams.store.headPosition(), 5_000))) {
+      throw new DomainError('read_model_behind', 'the members list is behind the log: try the deletion again in a moment');
+    }
     const members = await this.rows({ orgId });
     const { position } = await this.streams.retrying(async () => {
       const from = await this.streams.load(orgStream(orgId), organization);
