@@ -18,6 +18,41 @@ import { kindOfStatus } from '../shared/api-error';
  * the payload is the body.
  */
 export const COMMAND_ROUTES: Record<string, { method: 'POST' | 'PUT' | 'PATCH' | 'DELETE'; path: string }> = {
+  // Signing in and links (the answer is a session, or a 202)
+  'sessions.create': { method: 'POST', path: '/v1/sessions' },
+  'sessions.mfa': { method: 'POST', path: '/v1/sessions/mfa' },
+  'magic-links.request': { method: 'POST', path: '/v1/magic-links' },
+  'magic-links.redeem': { method: 'POST', path: '/v1/magic-links/redeem' },
+  'password-resets.request': { method: 'POST', path: '/v1/password-resets' },
+  'password-resets.redeem': { method: 'POST', path: '/v1/password-resets/redeem' },
+  'invitations.accept': { method: 'POST', path: '/v1/invitations/accept' },
+  'identities.verified': { method: 'POST', path: '/v1/identities/verified' },
+  'unsubscribe': { method: 'POST', path: '/v1/unsubscribe?token={token}' },
+  // The caller's own account
+  'me.update': { method: 'PATCH', path: '/v1/me' },
+  'me.password.change': { method: 'PUT', path: '/v1/me/password' },
+  'me.mfa.start': { method: 'POST', path: '/v1/me/mfa/totp' },
+  'me.mfa.verify': { method: 'POST', path: '/v1/me/mfa/totp/verify' },
+  'me.sessions.revoke-all': { method: 'DELETE', path: '/v1/me/sessions' },
+  'me.sessions.revoke': { method: 'DELETE', path: '/v1/me/sessions/{session}' },
+  'me.preferences.update': { method: 'PUT', path: '/v1/me/preferences' },
+  'me.erase': { method: 'POST', path: '/v1/me/erase' },
+  'impersonation.start': { method: 'POST', path: '/v1/orgs/{org}/members/{user}/impersonation' },
+  'impersonation.end': { method: 'DELETE', path: '/v1/impersonation' },
+  // Orgs and their settings
+  'orgs.create': { method: 'POST', path: '/v1/orgs' },
+  'orgs.locations.add': { method: 'POST', path: '/v1/orgs/{org}/locations' },
+  'orgs.policy.change': { method: 'PATCH', path: '/v1/orgs/{org}/policy' },
+  'orgs.roles.create': { method: 'POST', path: '/v1/orgs/{org}/roles' },
+  'orgs.roles.update': { method: 'PATCH', path: '/v1/orgs/{org}/roles/{role}' },
+  'orgs.owner.transfer': { method: 'POST', path: '/v1/orgs/{org}/owner-transfer' },
+  'orgs.sms.inbound': { method: 'POST', path: '/v1/orgs/{org}/sms/inbound' },
+  // SPEC 5.7: the authorization check, with the same body and answer as POST /v1/orgs/{org}/authorize
+  'authorize': { method: 'POST', path: '/v1/orgs/{org}/authorize' },
+  // Invitations and members
+  'invitations.create': { method: 'POST', path: '/v1/orgs/{org}/invitations' },
+  'invitations.resend': { method: 'POST', path: '/v1/orgs/{org}/invitations/{invitation}/resend' },
+  'invitations.revoke': { method: 'DELETE', path: '/v1/orgs/{org}/invitations/{invitation}' },
   'members.create': { method: 'POST', path: '/v1/orgs/{org}/members' },
   'members.update': { method: 'PATCH', path: '/v1/orgs/{org}/members/{user}' },
   'members.remove': { method: 'DELETE', path: '/v1/orgs/{org}/members/{user}' },
@@ -25,13 +60,37 @@ export const COMMAND_ROUTES: Record<string, { method: 'POST' | 'PUT' | 'PATCH' |
   'members.disable': { method: 'POST', path: '/v1/orgs/{org}/members/{user}/disable' },
   'members.enable': { method: 'POST', path: '/v1/orgs/{org}/members/{user}/enable' },
   'members.approve': { method: 'POST', path: '/v1/orgs/{org}/members/{user}/approve' },
+  'members.pending': { method: 'POST', path: '/v1/orgs/{org}/members/{user}/pending' },
   'members.ban': { method: 'POST', path: '/v1/orgs/{org}/members/{user}/ban' },
   'members.unban': { method: 'POST', path: '/v1/orgs/{org}/members/{user}/unban' },
   'members.grant': { method: 'POST', path: '/v1/orgs/{org}/members/{user}/grants' },
+  'members.grant.revoke': { method: 'DELETE', path: '/v1/orgs/{org}/members/{user}/grants/{grant}' },
+  'members.access-code.set': { method: 'PUT', path: '/v1/orgs/{org}/members/{user}/access-code' },
+  'members.setup-link.send': { method: 'POST', path: '/v1/orgs/{org}/members/{user}/setup-link' },
+  'members.password.set': { method: 'PUT', path: '/v1/orgs/{org}/members/{user}/password' },
+  'members.temporary-password': { method: 'POST', path: '/v1/orgs/{org}/members/{user}/temporary-password' },
+  'members.password-reset.send': { method: 'POST', path: '/v1/orgs/{org}/members/{user}/password-reset' },
+  'members.mfa.reset': { method: 'POST', path: '/v1/orgs/{org}/members/{user}/mfa-reset' },
   'members.availability.set': { method: 'PUT', path: '/v1/orgs/{org}/members/{user}/availability' },
-  'invitations.create': { method: 'POST', path: '/v1/orgs/{org}/invitations' },
-  'invitations.resend': { method: 'POST', path: '/v1/orgs/{org}/invitations/{invitation}/resend' },
-  'invitations.revoke': { method: 'DELETE', path: '/v1/orgs/{org}/invitations/{invitation}' },
+  'members.stripe-customer.set': { method: 'PUT', path: '/v1/orgs/{org}/members/{user}/stripe-customer' },
+  'members.stripe-balance.adjust': { method: 'POST', path: '/v1/orgs/{org}/members/{user}/stripe-balance' },
+  'service-keys.create': { method: 'POST', path: '/v1/orgs/{org}/service-keys' },
+  'service-keys.revoke': { method: 'DELETE', path: '/v1/orgs/{org}/service-keys/{key}' },
+  // Partners and system administration
+  'partners.create': { method: 'POST', path: '/v1/partners' },
+  'partners.orgs.create': { method: 'POST', path: '/v1/partners/{partner}/orgs' },
+  'partners.users.place': { method: 'POST', path: '/v1/partners/{partner}/users' },
+  'system.orgs.suspend': { method: 'POST', path: '/v1/system/orgs/{org}/suspend' },
+  'system.orgs.reactivate': { method: 'POST', path: '/v1/system/orgs/{org}/reactivate' },
+  'system.orgs.plan.change': { method: 'PUT', path: '/v1/system/orgs/{org}/plan' },
+  'system.orgs.delete': { method: 'DELETE', path: '/v1/system/orgs/{org}' },
+  'system.users.erase': { method: 'POST', path: '/v1/system/users/{user}/erase' },
+  'system.dead-letters.redrive': { method: 'POST', path: '/v1/system/dead-letters/{id}/redrive' },
+};
+
+/** HTTP commands with no Kafka type, and why. */
+export const HTTP_ONLY: Record<string, string> = {
+  'POST /v1/orgs/{org}/imports': 'a file (text/csv or application/x-ndjson) of up to 100 000 rows, not a JSON command: send rows as members.create commands instead',
 };
 
 

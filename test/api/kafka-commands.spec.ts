@@ -97,6 +97,17 @@ describe('commands over Kafka, request/reply on gatehouse.commands (SPEC 3.2)', 
     expect(await caller.send({ type: 'members.disable', payload: { org: org.orgId } }, org.token)).toMatchObject({ ok: false, error: { code: 'validation_failed', message: 'payload.user is required' } });
   });
 
+  it('SPEC 5.7 authorize over Kafka takes the same body and gives the same answer as POST /v1/orgs/{org}/authorize; a setting change and a sign-in are commands too', async () => {
+    for (const permission of ['users.list.any', 'no.such.permission']) {
+      const body = { principal: org.ownerId, permission };
+      const http = await t.request('POST', `/v1/orgs/${org.orgId}/authorize`, { token: org.token, body });
+      const kafka = await caller.send({ type: 'authorize', payload: { org: org.orgId, ...body } }, org.token);
+      expect({ permission, kafka: kafka.ok ? kafka.result : kafka.error }).toEqual({ permission, kafka: http.status < 400 ? http.body : expect.objectContaining({ code: http.body.code }) });
+    }
+    expect(await caller.send({ type: 'orgs.locations.add', payload: { org: org.orgId, name: 'Over Kafka Hall' } }, org.token)).toMatchObject({ ok: true });
+    expect(await caller.send({ type: 'sessions.create', payload: { email: org.ownerEmail, password: 'not the password' } })).toMatchObject({ ok: false, error: { code: 'invalid_credentials' } });
+  });
+
   it('R-SEC-5 a payload nested thousands deep is refused with a code, and the server goes on', async () => {
     // Written by hand: JSON.stringify itself would overflow on it. 10 000 levels parse (V8's JSON.parse copes) but cannot be re-serialised.
     const deep = `${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`;
