@@ -40,6 +40,8 @@ import { ApiErrorFilter, validationFailed } from './shared/api-error';
 import { HTTP_LOG, HttpLogging, logOf } from './shared/logging';
 import { PositionInterceptor } from './shared/position.interceptor';
 import type { Clock } from './shared/tokens';
+import { ImportJobs } from './imports/import-jobs';
+import { ImportsController } from './imports/imports.controller';
 
 export interface AppOptions {
   settings: Settings;
@@ -59,7 +61,7 @@ export class AppModule {
         CoreModule.forRoot(settings, clock),
         AuditModule,
       ],
-      controllers: [HealthController, AuthController, MeController, ImpersonationController, ExternalIdentityController, OrganizationsController, OrgSettingsController, InvitationsController, MembersController, ServiceKeysController, AuthorizeController, PartnersController, QueriesController, MetricsController, SystemController, DeadLettersController, SystemUsersController, EraseMeController, ...CONSENT_CONTROLLERS, StripeBalanceController],
+      controllers: [HealthController, AuthController, MeController, ImpersonationController, ExternalIdentityController, OrganizationsController, OrgSettingsController, InvitationsController, MembersController, ServiceKeysController, AuthorizeController, PartnersController, QueriesController, MetricsController, SystemController, DeadLettersController, SystemUsersController, EraseMeController, ...CONSENT_CONTROLLERS, StripeBalanceController, ImportsController],
       providers: [
         CreateOrganizationHandler,
         AddLocationHandler, ChangePolicyHandler, CreateRoleHandler, UpdateRoleHandler, TransferOwnershipHandler,
@@ -100,6 +102,7 @@ export class AppModule {
         Metrics,
         CreatePartnerHandler,
         CreatePartnerOrgHandler,
+        ImportJobs,
         { provide: HTTP_LOG, useValue: logOf(settings, logger) },
         HttpLogging,
         { provide: APP_FILTER, useClass: ApiErrorFilter },

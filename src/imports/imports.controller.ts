@@ -1,0 +1,92 @@
+import { Controller, Get, HttpCode, Param, Post, Query, Req, UseGuards, type OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { IsIn } from 'class-validator';
+import type { FastifyInstance } from 'fastify';
+import type { Readable } from 'node:stream';
+import { requirePermission } from '../../domain/access/access';
+import { NotFound } from '../../domain/shared/errors';
+import { OrgAccess } from '../access/org-access.service';
+import { SessionGuard } from '../auth/session.guard';
+import { apiError } from '../shared/api-error';
+import { OrgId } from '../shared/params';
+import { Meta, type GatehouseRequest } from '../shared/request-context';
+import type { CommandMeta } from '../shared/streams';
+import { MayOmit } from '../shared/validators';
+import { ImportJobs } from './import-jobs';
+import { IMPORT_MODES, type ImportJob, type ImportMode } from './import-store';
+import { formatOf, readRows, type ImportFormat } from './rows';
+
+export class ImportQueryDto {
+  @ApiPropertyOptional({ enum: IMPORT_MODES, description: 'what each new person gets: a setup email (default), an invitation, or nothing' })
+  @MayOmit() @IsIn(IMPORT_MODES)
+  mode?: ImportMode;
+}
+
+/** An import body, left unread until the handler has checked who asks: it is read row by row, never whole. */
+interface ImportBody {
+  stream: Readable;
+  format: ImportFormat;
+  toJSON(): unknown;
+}
+
+const IMPORTS_ROUTE = '/v1/orgs/:org/imports';
+
+@ApiTags('imports')
+@ApiBearerAuth()
+@UseGuards(SessionGuard)
+@Controller('v1/orgs/:org/imports')
+export class ImportsController implements OnModuleInit {
+  constructor(
+    private readonly jobs: ImportJobs,
+    private readonly orgAccess: OrgAccess,
+    private readonly adapterHost: HttpAdapterHost,
+  ) {}
+
+  /** text/csv and NDJSON bodies reach this route only, as a stream: every other route reads JSON alone. */
+  onModuleInit(): void {
+    const fastify = this.adapterHost.httpAdapter?.getInstance<FastifyInstance>();
+    if (!fastify) return; // the CLI has no HTTP server
+    fastify.addContentTypeParser(['text/csv', 'application/x-ndjson'], (request, payload, done) => {
+      if (request.method !== 'POST' || request.routeOptions.url !== IMPORTS_ROUTE) {
+        return done(apiError('unsupported_media_type', 'this endpoint reads JSON bodies only'), undefined);
+      }
+      const format = formatOf(request.headers['content-type'])!;
+      const body: ImportBody = { stream: payload as Readable, format, toJSON: () => ({ import: format, length: request.headers['content-length'] ?? null }) };
+      done(null, body);
+    });
+  }
+
+  @Post()
+  @HttpCode(202)
+  @ApiOperation({ summary: 'SPEC 5.6 (R-CRT-5): import up to 100 000 members from CSV (header row) or NDJSON; answers {jobId}' })
+  @ApiConsumes('text/csv', 'application/x-ndjson')
+  @ApiBody({ schema: { type: 'string', example: 'email,firstName,lastName,role,phone,username,locations\ngrace@example.com,Grace,Hopper,member,,,' } })
+  async start(@OrgId() orgId: string, @Query() query: ImportQueryDto, @Req() request: GatehouseRequest, @Meta('org') meta: CommandMeta) {
+    const { context } = await this.orgAccess.context(orgId, meta.actor, meta.realActor);
+    // As a single create asks (R-CRT-1); each row is decided again when the job runs.
+    requirePermission(context.access, 'users.create.any', context);
+    const body = request.body as ImportBody | undefined;
+    if (!body || typeof body !== 'object' || !('stream' in body)) {
+      throw apiError('unsupported_media_type', 'an import body is text/csv (with a header row) or application/x-ndjson');
+    }
+    const job = await this.jobs.accept(orgId, query.mode ?? 'setup-email', readRows(body.stream, body.format), meta);
+    void this.jobs.run(job.id);
+    return { jobId: job.id };
+  }
+
+  @Get(':job')
+  @ApiOperation({ summary: 'SPEC 5.6: the job, its progress and its per-row report' })
+  async show(@OrgId() orgId: string, @Param('job') jobId: string, @Req() request: GatehouseRequest) {
+    const { context } = await this.orgAccess.context(orgId, request.actor!, request.realActor);
+    requirePermission(context.access, 'users.create.any', context);
+    const job = /^[0-9a-f-]{36}$/.test(jobId) ? await this.jobs.job(jobId) : undefined;
+    if (!job || job.orgId !== orgId) throw new NotFound('import');
+    return { ...reportOf(job), errors: await this.jobs.errors(jobId) };
+  }
+}
+
+export function reportOf(job: ImportJob) {
+  const { id, status, total, processed, created, addedExisting, failed, startedAt, finishedAt } = job;
+  return { jobId: id, status, total, processed, created, addedExisting, failed, startedAt: startedAt ?? null, finishedAt: finishedAt ?? null };
+}
