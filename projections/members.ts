@@ -97,7 +97,8 @@ export const members: Reducers = {
       joinedAt: recordedAt(e),
       createdAt: user.createdAt,
       updatedAt: recordedAt(e),
-      invitedAt: user.invitedAt?.[d.orgId] ?? '',
+      // Seed 000: staff-created accounts were asked in when made (a setup link, or a password to hand on).
+      invitedAt: user.invitedAt?.[d.orgId] ?? (d.via === 'created' ? recordedAt(e) : ''),
       disabledAt: '',
       disabledBy: '',
     };
@@ -116,5 +117,6 @@ export const members: Reducers = {
 
   UserProfileUpdated: (e, docs) => updatePerson(docs, e.data.userId, e, profileOf(e.data.changes)),
   EmailChanged: (e, docs) => updatePerson(docs, e.data.userId, e, { email: text(e.data.email) }),
-  SessionStarted: (e, docs) => updatePerson(docs, e.data.userId, e, { lastSignInAt: recordedAt(e), lastSignInMethod: e.data.method }),
+  // An impersonation is someone else acting as the person: not their sign-in (seed 003).
+  SessionStarted: (e, docs) => (e.data.impersonation ? undefined : updatePerson(docs, e.data.userId, e, { lastSignInAt: recordedAt(e), lastSignInMethod: e.data.method })),
 };

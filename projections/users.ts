@@ -49,7 +49,7 @@ export const users: Reducers = {
   },
   UserProfileUpdated: (e, docs) => updateUser(docs, e.data.userId, () => profileOf(e.data.changes)),
   EmailChanged: (e, docs) => updateUser(docs, e.data.userId, () => ({ email: text(e.data.email) })),
-  SessionStarted: (e, docs) => updateUser(docs, e.data.userId, () => ({ lastSignInAt: recordedAt(e), lastSignInMethod: e.data.method })),
+  SessionStarted: (e, docs) => (e.data.impersonation ? undefined : updateUser(docs, e.data.userId, () => ({ lastSignInAt: recordedAt(e), lastSignInMethod: e.data.method }))),
   MemberAdded: (e, docs) =>
     updateUser(docs, e.data.userId, (user) => {
       const { [e.data.orgId]: _joined, ...stillInvited } = user.invitedAt ?? {};

@@ -25,7 +25,8 @@ export interface Placement {
 export interface CreateMemberInput {
   email: string;
   firstName: string;
-  lastName: string;
+  /** Optional where a product has one "Full Name" field (seed 001). */
+  lastName?: string;
   phone?: string;
   username?: string;
   mode: CreateMode;
@@ -71,7 +72,7 @@ export class CreateMemberHandler implements ICommandHandler<CreateMember> {
     let passwordHash: string | undefined;
     if (input.mode === 'set-password') {
       if (!input.password) throw new DomainError('password_required', 'set-password mode needs a password', { field: 'password' });
-      passwordHash = await chosenPasswordHash(input.password, { email, firstName: input.firstName, lastName: input.lastName, username: input.username });
+      passwordHash = await chosenPasswordHash(input.password, { email, firstName: input.firstName, lastName: input.lastName ?? '', username: input.username });
     } else if (temporaryPassword) passwordHash = await hashPassword(temporaryPassword);
     const newUserId = newId();
     const [first] = destination.placements;
@@ -84,7 +85,7 @@ export class CreateMemberHandler implements ICommandHandler<CreateMember> {
       const changes: Change[] = [...(await this.partnerChanges(destination, userId, meta)), ...(await this.placements(destination, userId, existing ? 'existing' : 'created', meta))];
       const context = { now: this.clock(), actor: meta.actor };
       if (!existing) {
-        const profile = { firstName: input.firstName, lastName: input.lastName, ...(input.phone ? { phone: input.phone } : {}), ...(input.username ? { username: input.username } : {}) };
+        const profile = { firstName: input.firstName, lastName: input.lastName ?? '', ...(input.phone ? { phone: input.phone } : {}), ...(input.username ? { username: input.username } : {}) };
         const password = passwordHash ? { hash: passwordHash, mustChange: input.mode === 'temporary-password' || !!input.mustChangePassword, by: 'admin' as const } : undefined;
         // R-SEC-4: a partner's account is the partner's; otherwise the org that made it manages it.
         const managedBy = destination.partner ? { partnerId: destination.partner.partnerId } : { orgId: first.orgId };

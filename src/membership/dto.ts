@@ -14,8 +14,8 @@ export class CreateMemberDto {
   @ApiProperty() @IsString() @IsNotEmpty() @MaxLength(100) @IsPlainText()
   firstName!: string;
 
-  @ApiProperty() @IsString() @IsNotEmpty() @MaxLength(100) @IsPlainText()
-  lastName!: string;
+  @ApiPropertyOptional({ description: 'optional where a product has one "Full Name" field (seed 001): the whole name then goes in firstName' }) @MayOmit() @IsString() @MaxLength(100) @IsPlainText()
+  lastName?: string;
 
   @ApiPropertyOptional({ example: '+14155550123' }) @MayOmit() @Matches(E164, { message: 'phone must be in E.164 form, e.g. +14155550123' })
   phone?: string;

@@ -43,6 +43,9 @@ describe('R-IMP-1 impersonation over HTTP', () => {
     expect(started_).toMatchObject({ actor: { kind: 'user', id: staff.userId }, orgId: org.orgId, data: { userId: customer.userId, impersonatorId: staff.userId } });
     const end = events.find((e) => e.type === 'ImpersonationEnded')!;
     expect(end).toMatchObject({ actor: { kind: 'user', id: customer.userId }, realActor: { kind: 'user', id: staff.userId }, orgId: org.orgId });
+    // Seed 003: someone acting as the customer is not the customer signing in: their last sign-in stays their own.
+    const row = await t.request('GET', `/v1/orgs/${org.orgId}/members/${customer.userId}`, { token: org.token, headers: { 'gatehouse-min-position': String(await store.headPosition()) } });
+    expect(row.body.lastSignInMethod).toBe('password');
   });
 
   it('never the Owner, never someone of higher access, never oneself, and only with users.impersonate.any', async () => {

@@ -53,6 +53,14 @@ describe('onboarding and access details (SPEC 5.7)', () => {
     expect(await signIn({ password: PASSWORD })).toMatchObject({ status: 400, body: { code: 'validation_failed' } });
   });
 
+  it('seed 001: a member made with one "Full Name" field needs no last name; seed 000: a staff-made account shows when it was asked in', async () => {
+    const created = await t.request('POST', `/v1/orgs/${org.orgId}/members`, { token: org.token, body: { email: 'cher@example.com', firstName: 'Cher Sarkisian', mode: 'setup-email' } });
+    expect(created.status).toBe(201);
+    const detail = await t.request('GET', `/v1/orgs/${org.orgId}/members/${created.body.userId}`, { token: org.token, headers: { 'gatehouse-min-position': String(created.body.position) } });
+    expect(detail.body).toMatchObject({ firstName: 'Cher Sarkisian', lastName: '' });
+    expect(detail.body.invitedAt).toEqual(expect.stringMatching(/^\d{4}-\d\d-\d\dT/));
+  });
+
   it('seed 001: a person edits their own name, phone and bio', async () => {
     await t.request('POST', `/v1/orgs/${org.orgId}/members`, { token: org.token, body: { email: 'self.edit@example.com', firstName: 'Sel', lastName: 'Edit', mode: 'set-password', password: PASSWORD } });
     const token = (await signIn({ email: 'self.edit@example.com', password: PASSWORD })).body.token;
