@@ -45,7 +45,9 @@ export type MembershipCommand =
   /** R-CODE-2: a code of the admin's choice. */
   | { type: 'AssignAccessCode'; code: string }
   | { type: 'UpdateNotes'; notes: string }
-  | { type: 'SetAvailability'; availability: Availability };
+  | { type: 'SetAvailability'; availability: Availability }
+  /** R-CODE-1: the org has just turned door access on; a member with no code gets a generated one (drawn at the edge). */
+  | { type: 'GiveGeneratedCode'; codeCandidate: string };
 
 export interface Membership extends Standing {
   exists: boolean;
@@ -202,6 +204,10 @@ export function decide(state: Membership, command: MembershipCommand, ctx: OrgCo
       return state.grants
         .filter((g) => !isGrantLive(g, now) && !state.expiredRecorded.includes(g.grantId))
         .map((g) => ({ type: 'PermissionExpired' as const, data: { ...ids, grantId: g.grantId, permission: g.permission, expiredAt: g.expiresAt! } }));
+    case 'GiveGeneratedCode':
+      // Part of the policy change that turns door access on: its permission was asked there.
+      if (!state.exists || state.accessCode || !ctx.org.policy.doorAccess) return [];
+      return [generatedCode(state.orgId, state.userId, command.codeCandidate)];
     case 'AssignAccessCode':
       requireMember(state);
       need('accesscodes.update.any');

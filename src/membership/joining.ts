@@ -63,7 +63,7 @@ export class Joining {
 }
 
 /** A random 6-digit code that the code rules allow (R-CODE-2). */
-function validSixDigits(): string {
+export function validSixDigits(): string {
   for (;;) {
     const code = newSixDigits();
     if (!accessCodeProblem(code)) return code;

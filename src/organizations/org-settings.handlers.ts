@@ -5,6 +5,8 @@ import { membership, membershipStream, type Membership } from '../../domain/memb
 import { organization, orgStream, type OrganizationCommand, type OrgPolicy, type RoleFields } from '../../domain/organization/organization';
 import { transferOwnership } from '../../domain/organization/ownership';
 import { newId } from '../../infra/crypto/secrets';
+import { accessCodeReservation, accessCodeStream } from '../../domain/accesscode/accesscode';
+import { validSixDigits } from '../membership/joining';
 import type { Position } from '../../domain/shared/envelope';
 import { OrgAccess } from '../access/org-access.service';
 import { Streams, type Change, type CommandMeta, type Loaded } from '../shared/streams';
@@ -77,12 +79,54 @@ export class AddLocationHandler extends OrgSettingsHandler implements ICommandHa
   }
 }
 
+/**
+ * Policy changes. R-CODE-1: turning door access on gives every member without a
+ * code a generated one, unique in the org, in the same commit as the policy change.
+ */
 @CommandHandler(ChangePolicy)
 export class ChangePolicyHandler extends OrgSettingsHandler implements ICommandHandler<ChangePolicy> {
-  async execute({ orgId, changes, meta }: ChangePolicy) {
-    const { position } = await this.decideOnOrg(orgId, { type: 'ChangePolicy', changes }, meta);
-    return { position };
+  execute({ orgId, changes, meta }: ChangePolicy) {
+    return this.streams.retrying(async () => {
+      const { org, context } = await this.orgAccess.context(orgId, meta.actor);
+      const events = organization.decide(org.state, { type: 'ChangePolicy', changes }, context);
+      const changesOfCommit: Change[] = [{ from: org, events }];
+      if (changes.doorAccess === true && !org.state.policy.doorAccess && events.length > 0) {
+        const after = { ...context, org: events.reduce(organization.evolve, org.state) };
+        const drawn = new Set<string>();
+        for (const member of await membersOf(this.streams, orgId)) {
+          for (let tries = 0; ; tries++) {
+            if (tries === 50) throw new Error('no free access code found in 50 tries');
+            const candidate = validSixDigits();
+            if (drawn.has(candidate)) continue;
+            const given = membership.decide(member.state, { type: 'GiveGeneratedCode', codeCandidate: candidate }, after);
+            if (given.length === 0) break;
+            const reserved = await this.streams.load(accessCodeStream(orgId, candidate), accessCodeReservation);
+            if (reserved.state.userId) continue; // someone holds it: draw another
+            drawn.add(candidate);
+            changesOfCommit.push({ from: member, events: given }, { from: reserved, events: accessCodeReservation.decide(reserved.state, { type: 'Reserve', orgId, code: candidate, userId: member.state.userId }, after) });
+            break;
+          }
+        }
+      }
+      const { position } = await this.streams.commit(changesOfCommit, meta);
+      return { position };
+    }, orgStream(orgId));
   }
+}
+
+/** Every current member of the org: the MemberAdded events under `member-<org>-` name everyone it ever had; their streams say who still is. */
+async function membersOf(streams: Streams, orgId: string): Promise<Loaded<Membership>[]> {
+  const filter = { streamPrefix: membershipStream(orgId, ''), types: ['MemberAdded'] };
+  const userIds = new Set<string>();
+  const limit = 1000;
+  for (let from = 0n; ; ) {
+    const { events, next } = await streams.store.readAll(from, { limit, filter });
+    for (const e of events) userIds.add((e.data as { userId: string }).userId);
+    if (events.length < limit) break;
+    from = next;
+  }
+  const members = await Promise.all([...userIds].map((id) => streams.load(membershipStream(orgId, id), membership)));
+  return members.filter((m) => m.state.exists);
 }
 
 @CommandHandler(CreateRole)
@@ -128,17 +172,7 @@ export class UpdateRoleHandler extends OrgSettingsHandler implements ICommandHan
   }
 
   private async holdersOf(orgId: string, roleId: string): Promise<Loaded<Membership>[]> {
-    const filter = { streamPrefix: membershipStream(orgId, ''), types: ['MemberAdded'] };
-    const userIds = new Set<string>();
-    const limit = 1000;
-    for (let from = 0n; ; ) {
-      const { events, next } = await this.streams.store.readAll(from, { limit, filter });
-      for (const e of events) userIds.add((e.data as { userId: string }).userId);
-      if (events.length < limit) break;
-      from = next;
-    }
-    const members = await Promise.all([...userIds].map((id) => this.streams.load(membershipStream(orgId, id), membership)));
-    return members.filter((m) => m.state.exists && m.state.roleId === roleId);
+    return (await membersOf(this.streams, orgId)).filter((m) => m.state.roleId === roleId);
   }
 }
 

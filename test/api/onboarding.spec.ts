@@ -61,6 +61,22 @@ describe('onboarding and access details (SPEC 5.7)', () => {
     expect(detail.body.invitedAt).toEqual(expect.stringMatching(/^\d{4}-\d\d-\d\dT/));
   });
 
+  it('R-CODE-1 turning door access on gives every existing member a generated code, unique in the org', async () => {
+    const gym = await createOrg(t, { name: 'Door Gym' });
+    const ids: string[] = [gym.ownerId];
+    for (const n of [1, 2, 3]) ids.push((await t.request('POST', `/v1/orgs/${gym.orgId}/members`, { token: gym.token, body: { email: `door${n}@example.com`, firstName: `Door${n}`, mode: 'setup-email' } })).body.userId);
+    const on = await t.request('PATCH', `/v1/orgs/${gym.orgId}/policy`, { token: gym.token, body: { doorAccess: true } });
+    expect(on.status).toBe(200);
+    const codes = await Promise.all(ids.map(async (id) => (await t.request('GET', `/v1/orgs/${gym.orgId}/members/${id}`, { token: gym.token, headers: { 'gatehouse-min-position': String(on.body.position) } })).body.accessCode as string));
+    for (const code of codes) expect(code).toMatch(/^\d{6}$/);
+    expect(new Set(codes).size).toBe(codes.length);
+    // Turning it on again changes nothing: everyone has a code already.
+    await t.request('PATCH', `/v1/orgs/${gym.orgId}/policy`, { token: gym.token, body: { doorAccess: false } });
+    const again = await t.request('PATCH', `/v1/orgs/${gym.orgId}/policy`, { token: gym.token, body: { doorAccess: true } });
+    const after = await Promise.all(ids.map(async (id) => (await t.request('GET', `/v1/orgs/${gym.orgId}/members/${id}`, { token: gym.token, headers: { 'gatehouse-min-position': String(again.body.position) } })).body.accessCode as string));
+    expect(after).toEqual(codes);
+  });
+
   it('seed 001: a person edits their own name, phone and bio', async () => {
     await t.request('POST', `/v1/orgs/${org.orgId}/members`, { token: org.token, body: { email: 'self.edit@example.com', firstName: 'Sel', lastName: 'Edit', mode: 'set-password', password: PASSWORD } });
     const token = (await signIn({ email: 'self.edit@example.com', password: PASSWORD })).body.token;
