@@ -16,7 +16,8 @@ export type SessionEvent =
   | DomainEvent<'SessionStarted', { sessionId: string; userId: string; method: SignInMethod; startedAt: string; expiresAt: string; impersonation?: Impersonation }>
   | DomainEvent<'SessionRevoked', { sessionId: string; userId: string; reason: string }>
   | DomainEvent<'ImpersonationStarted', { sessionId: string; userId: string; impersonatorId: string; orgId: string; expiresAt: string }>
-  | DomainEvent<'ImpersonationEnded', { sessionId: string; userId: string; impersonatorId: string; orgId: string }>;
+  /** `reason`: `expired` when its time ran out (seed 003); absent when someone ended it. */
+  | DomainEvent<'ImpersonationEnded', { sessionId: string; userId: string; impersonatorId: string; orgId: string; reason?: 'expired' }>;
 
 /** R-IMP-1: an impersonation session is short-lived, whatever the sessions' lifetime setting. */
 export const IMPERSONATION_SESSION_MS = 30 * 60_000;
@@ -24,7 +25,9 @@ export const IMPERSONATION_SESSION_MS = 30 * 60_000;
 export type SessionCommand =
   /** `ttlMs`: the lifetime of a session, a setting (SESSION_TTL_HOURS); an impersonation's is the rule's. */
   | { type: 'StartSession'; sessionId: string; userId: string; method: SignInMethod; ttlMs: number; impersonation?: Impersonation }
-  | { type: 'RevokeSession'; reason: string };
+  | { type: 'RevokeSession'; reason: string }
+  /** An impersonation whose time has run out is recorded as ended (once; nothing before its expiry). */
+  | { type: 'ExpireImpersonation' };
 
 export interface Session {
   exists: boolean;
@@ -53,6 +56,13 @@ export const session: Decider<Session, SessionCommand, SessionEvent> = {
         if (state.revoked) return [];
         const revoked: SessionEvent = { type: 'SessionRevoked', data: { sessionId: state.sessionId, userId: state.userId, reason: command.reason } };
         return state.impersonation ? [{ type: 'ImpersonationEnded', data: { sessionId: state.sessionId, userId: state.userId, ...state.impersonation } }, revoked] : [revoked];
+      }
+      case 'ExpireImpersonation': {
+        if (!state.exists || !state.impersonation || state.revoked || ctx.now.toISOString() < state.expiresAt) return [];
+        return [
+          { type: 'ImpersonationEnded', data: { sessionId: state.sessionId, userId: state.userId, ...state.impersonation, reason: 'expired' } },
+          { type: 'SessionRevoked', data: { sessionId: state.sessionId, userId: state.userId, reason: 'impersonation expired' } },
+        ];
       }
     }
   },

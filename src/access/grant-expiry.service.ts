@@ -6,17 +6,21 @@ import { START, type Position } from '../../domain/shared/envelope';
 import type { Recorded } from '../../domain/events';
 import { CLOCK, EVENT_STORE, LEASING, type Clock } from '../shared/tokens';
 import { MembershipAction } from './membership-action.handler';
+import { session } from '../../domain/session/session';
+import { Streams } from '../shared/streams';
 import { errorName } from '../messaging/consumer';
 import { Supervisor, type Leasing, type Worker } from '../shared/supervisor';
 
 const SWEEP_MS = 30_000;
-const FOLLOWED = ['PermissionGranted', 'PermissionRevoked', 'PermissionExpired', 'MemberRemoved'] as const;
+const FOLLOWED = ['PermissionGranted', 'PermissionRevoked', 'PermissionExpired', 'MemberRemoved', 'ImpersonationStarted', 'ImpersonationEnded'] as const;
 /** Its supervised worker, as /health and /metrics name it. */
 export const GRANT_EXPIRY_WORKER = 'grant-expiry';
 
 /**
- * R-ROLE-6: an expired grant already stops working (checks compare with the
- * clock); this records `PermissionExpired` for it afterwards. It follows the log
+ * What expires by time alone, recorded afterwards. R-ROLE-6: an expired grant
+ * already stops working (checks compare with the clock); this records
+ * `PermissionExpired` for it. R-IMP-1 (seed 003): an impersonation session that
+ * simply runs out is recorded as ended (`ImpersonationEnded`, reason `expired`). It follows the log
  * for grants with an expiry and, on each sweep, asks each due membership to record
  * its expiries. The decision is idempotent, so a sweep repeated by another process is harmless.
  * Following the log is a supervised worker: after any error it is restarted (from
@@ -27,6 +31,8 @@ export class GrantExpiry implements OnApplicationBootstrap, OnApplicationShutdow
   private readonly logger = new Logger('grant-expiry');
   /** `${orgId} ${userId}` → grantId → expiresAt, for grants not yet recorded as expired. */
   private readonly due = new Map<string, Map<string, string>>();
+  /** Impersonation sessions not yet ended: session id → its stream, org and expiry. */
+  private readonly impersonations = new Map<string, { stream: string; orgId: string; expiresAt: string }>();
   private subscription?: Subscription;
   /** How far the grants it knows go. */
   private position: Position = START;
@@ -36,6 +42,7 @@ export class GrantExpiry implements OnApplicationBootstrap, OnApplicationShutdow
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     private readonly commands: CommandBus,
+    private readonly streams: Streams,
     @Inject(CLOCK) private readonly clock: Clock,
     @Optional() @Inject(LEASING) leasing?: Leasing,
   ) {
@@ -81,6 +88,14 @@ export class GrantExpiry implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   private follow(event: Recorded): void {
+    if (event.type === 'ImpersonationStarted') {
+      this.impersonations.set(event.data.sessionId, { stream: event.stream, orgId: event.data.orgId, expiresAt: event.data.expiresAt });
+      return;
+    }
+    if (event.type === 'ImpersonationEnded') {
+      this.impersonations.delete(event.data.sessionId);
+      return;
+    }
     const data = event.data as { orgId: string; userId: string; grantId?: string; expiresAt?: string };
     const key = `${data.orgId} ${data.userId}`;
     if (event.type === 'PermissionGranted' && data.expiresAt) {
@@ -103,6 +118,12 @@ export class GrantExpiry implements OnApplicationBootstrap, OnApplicationShutdow
     for (const [orgId, userId] of members) {
       await this.commands.execute(new MembershipAction(orgId, userId, { type: 'ExpirePermissions' }, { ...meta, orgId }));
     }
-    return members.length;
+    const ended = [...this.impersonations].filter(([, i]) => i.expiresAt <= now);
+    const actor = { kind: 'system' as const, id: 'impersonation-expiry' };
+    for (const [sessionId, { stream, orgId }] of ended) {
+      await this.streams.handle(stream, session, { type: 'ExpireImpersonation' }, { now: this.clock(), actor }, { ...meta, actor, orgId });
+      this.impersonations.delete(sessionId);
+    }
+    return members.length + ended.length;
   }
 }

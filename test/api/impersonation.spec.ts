@@ -1,6 +1,7 @@
 import type { EventStore } from '../../infra/eventstore/port';
 import { EVENT_STORE } from '../../src/shared/tokens';
-import { createOrg, startApp, type OrgSession, type TestApp } from '../support/app';
+import { GrantExpiry } from '../../src/access/grant-expiry.service';
+import { createOrg, manualClock, startApp, type OrgSession, type TestApp } from '../support/app';
 
 const PASSWORD = 'a long passphrase 7';
 
@@ -64,5 +65,42 @@ describe('R-IMP-1 impersonation over HTTP', () => {
     const session = (await start(admin.token, customer.userId)).body.token;
     expect(await t.request('GET', `/v1/orgs/${other.orgId}`, { token: session })).toMatchObject({ status: 403, body: { code: 'impersonation_scope' } });
     expect(await t.request('DELETE', '/v1/impersonation', { token: customer.token })).toMatchObject({ status: 422, body: { code: 'not_impersonating' } });
+  });
+});
+
+describe('R-IMP-1 an impersonation that runs out (seed 003)', () => {
+  const clock = manualClock(new Date('2026-08-01T10:00:00.000Z'));
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startApp({}, { clock });
+  });
+  afterAll(() => t.close());
+
+  it('R-IMP-1 is recorded as ended, reason expired, once', async () => {
+    const org = await createOrg(t, { preset: 'studio' });
+    const make = async (email: string, role: string) => {
+      const created = await t.request('POST', `/v1/orgs/${org.orgId}/members`, { token: org.token, body: { email, firstName: 'Ex', lastName: 'Pire', mode: 'set-password', password: PASSWORD, role } });
+      return { userId: created.body.userId as string, token: (await t.request('POST', '/v1/sessions', { body: { email, password: PASSWORD } })).body.token as string };
+    };
+    const staff = await make('exp-staff@example.com', 'staff');
+    const customer = await make('exp-cust@example.com', 'user');
+    const started = await t.request('POST', `/v1/orgs/${org.orgId}/members/${customer.userId}/impersonation`, { token: staff.token });
+    expect(started.status).toBe(201);
+    const store = t.app.get<EventStore>(EVENT_STORE);
+    const expiry = t.app.get(GrantExpiry);
+    const ended = async () => (await store.readAll(0n, { limit: 100_000, filter: { types: ['ImpersonationEnded'] } })).events.filter((e) => e.type === 'ImpersonationEnded' && e.data.userId === customer.userId);
+
+    await expiry.sweep();
+    expect(await ended()).toEqual([]); // not before its time
+    clock.advance(31 * 60_000);
+    expect((await t.request('GET', '/v1/me', { token: started.body.token })).status).toBe(401);
+    for (let i = 0; i < 50 && (await ended()).length === 0; i++) {
+      await expiry.sweep();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const [end] = await ended();
+    expect(end).toMatchObject({ orgId: org.orgId, actor: { kind: 'system', id: 'impersonation-expiry' }, data: { sessionId: expect.any(String), impersonatorId: staff.userId, reason: 'expired' } });
+    await expiry.sweep();
+    expect(await ended()).toHaveLength(1);
   });
 });
