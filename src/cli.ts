@@ -13,6 +13,7 @@ import { CreateOrganization } from './organizations/create-organization.handler'
 import { PROJECTIONS, ProjectionRunner } from './readmodels/projection-runner';
 import { openSecretBox, openServiceEventStore } from './shared/event-store.provider';
 import { openReadStore } from './shared/read-store.provider';
+import { importMembers } from './imports/import-cli';
 
 const USAGE = `Gatehouse operator commands (configured by the same environment as the service):
   node dist/src/cli.js projections            status of every projection
@@ -24,6 +25,8 @@ const USAGE = `Gatehouse operator commands (configured by the same environment a
                                               both print the first broken link and exit 1, or the counts and exit 0
   node dist/src/cli.js export --org O --out F [--from ISO] [--to ISO] [--user U] [--types A,B]
                                               an org's history as JSON lines, as GET /v1/orgs/{org}/history answers it (R-AUD-2)
+  node dist/src/cli.js import F --org O [--mode setup-email|invite|silent] [--format csv|ndjson]
+                                              bulk import (SPEC 5.6) as the org's Owner, progress on stderr; exit 1 if the job failed
 Projections: ${PROJECTIONS.map((p) => p.name).join(', ')}`;
 
 const log = (fields: Record<string, unknown>) => process.stdout.write(JSON.stringify({ time: new Date().toISOString(), ...fields }) + '\n');
@@ -41,6 +44,7 @@ async function main(args: string[]): Promise<number> {
   // Operator commands never send the service's emails or Stripe calls: the running service does.
   const settings = loadSettings({ ...process.env, CONSUMERS: 'off' });
   if (command === 'create-system-org') return createSystemOrg(settings, args.slice(1));
+  if (command === 'import') return importMembers(settings, args.slice(1), log, progress);
   const clock = () => new Date();
   const readStore = openReadStore(settings);
   // As the service reads it: projections rebuilt here see personal data decrypted, an export shows it under `personal`.

@@ -193,7 +193,7 @@ export class ImportJobs implements OnApplicationBootstrap, OnModuleDestroy {
   private async runBatch(job: ImportJob, rows: SourceRow[], inDoubt: boolean): Promise<Outcome[]> {
     const cause = `import:${job.id}:${rows[0].row}`;
     const meta = this.metaOf(job, cause);
-    const checked = await Promise.all(rows.map((r) => checkedRow(r)));
+    const checked = rows.map(checkedRow);
     if (job.mode === 'invite') return this.inviteEach(job, checked, meta);
     const { context } = await this.orgAccess.context(job.orgId, job.actor, job.realActor);
     const outcomes: Outcome[] = [];
@@ -290,10 +290,10 @@ export class ImportJobs implements OnApplicationBootstrap, OnModuleDestroy {
 
 type CheckedRow = { row: number; valid: ValidRow } | RowError;
 
-async function checkedRow({ row, fields, unreadable }: SourceRow): Promise<CheckedRow> {
+function checkedRow({ row, fields, unreadable }: SourceRow): CheckedRow {
   const email = typeof fields?.email === 'string' ? fields.email : undefined;
   if (unreadable || !fields) return { row, ...(email ? { email } : {}), code: unreadable?.code ?? 'validation_failed', message: unreadable?.message ?? 'the row could not be read' };
-  const checked = await checkRow(fields);
+  const checked = checkRow(fields);
   return 'valid' in checked ? { row, valid: checked.valid } : { row, ...(email ? { email } : {}), ...checked };
 }
 
