@@ -20,7 +20,7 @@ import { ImportStore, ROWS_PER_CHUNK, type ImportJob, type ImportMode, type RowE
 import { checkRow, MAX_ROWS, type SourceRow, type ValidRow } from './rows';
 
 /** A runner holds a job this long past its last checkpoint; one that went away without letting go is taken over after. */
-const LEASE_MS = 30_000;
+const LEASE_MS = 60_000;
 const SWEEP_MS = 10_000;
 
 type Outcome = 'created' | 'addedExisting' | RowError;
@@ -114,6 +114,9 @@ export class ImportJobs implements OnApplicationBootstrap, OnModuleDestroy {
       addedExisting: 0,
       failed: 0,
       acceptedAt: this.clock().toISOString(),
+      // Held by whoever accepted it from the start: another replica's sweep (or the service, for a CLI import) does not race it.
+      heldBy: this.runnerId,
+      heldUntil: total === 0 ? 0 : this.clock().getTime() + LEASE_MS,
       ...(total === 0 ? { startedAt: this.clock().toISOString(), finishedAt: this.clock().toISOString() } : {}),
     };
     if (!(await this.store.save(job))) throw new Error(`import ${jobId} exists already`);
