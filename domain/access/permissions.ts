@@ -12,6 +12,8 @@ export const ADMIN_PERMISSIONS = [
   'users.impersonate.any',
   'users.disable.any',
   'users.credentials.any',
+  /** Seed 000: staff resend a setup email ("Resend Invite") without the other credential powers. */
+  'users.resend-setup.any',
   'members.invite.any',
   'roles.assign.any',
   'roles.manage.any',

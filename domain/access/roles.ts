@@ -45,7 +45,7 @@ const PRESET_ROLES: Record<Preset, Role[]> = {
   ],
   studio: [
     role('admin', 'Admin', '#2563eb', 'Runs the studio', [...without('billing.manage.any'), 'bookings.create.any', 'bookings.create.own', 'purchases.create.any', 'purchases.create.own', 'bookings.manage.location', 'schedules.manage.location']),
-    role('staff', 'Staff', '#0891b2', 'Teaches, checks people in and sells passes', ['users.list.any', 'users.create.any', 'users.update.any', 'users.approve.any', 'users.impersonate.any', 'bookings.create.any', 'purchases.create.any', 'bookings.manage.location', 'schedules.manage.location']),
+    role('staff', 'Staff', '#0891b2', 'Teaches, checks people in and sells passes', ['users.list.any', 'users.create.any', 'users.update.any', 'users.approve.any', 'users.impersonate.any', 'users.resend-setup.any', 'bookings.create.any', 'purchases.create.any', 'bookings.manage.location', 'schedules.manage.location']),
     role('user', 'User', '#64748b', 'A customer who books', ['bookings.create.own', 'purchases.create.own']),
   ],
   partner: [

@@ -1,4 +1,4 @@
-import { assignableRole, isGrantLive, managesAccount, requireCeiling, requireNotImpersonating, requirePermission, type AccountManager, type Grant, type MemberAccess, type Standing } from '../access/access';
+import { assignableRole, can, isGrantLive, managesAccount, requireCeiling, requireNotImpersonating, requirePermission, type AccountManager, type Grant, type MemberAccess, type Standing } from '../access/access';
 import { isPermissionName, PERMISSIONS } from '../access/permissions';
 import { requireValidAccessCode } from '../accesscode/accesscode';
 import type { OrgContext } from '../organization/organization';
@@ -296,10 +296,20 @@ function requireManagedHere(account: { managedBy?: AccountManager }, ctx: OrgCon
  * member whose role it could itself assign (R-ROLE-2), never over the Owner unless
  * it is the Owner, and never from an impersonation session (R-IMP-1).
  */
-export function requireCredentialsAuthority(target: Membership, account: { managedBy?: AccountManager }, ctx: OrgContext): void {
+/**
+ * Seed 000, R-CRT-4: resending a setup link (which, after setup, replaces the
+ * password) is the credentials authority, with either users.credentials.any or the
+ * narrower users.resend-setup.any that studio Staff hold.
+ */
+export function requireSetupLinkAuthority(target: Membership, account: { managedBy?: AccountManager }, ctx: OrgContext): void {
+  const narrow = ctx.access && can(ctx.access, 'users.resend-setup.any', ctx).allowed;
+  requireCredentialsAuthority(target, account, ctx, narrow ? 'users.resend-setup.any' : 'users.credentials.any');
+}
+
+export function requireCredentialsAuthority(target: Membership, account: { managedBy?: AccountManager }, ctx: OrgContext, permission = 'users.credentials.any'): void {
   requireMember(target);
   requireNotImpersonating(ctx, "change anyone's credentials");
-  const access = requirePermission(ctx.access, 'users.credentials.any', ctx);
+  const access = requirePermission(ctx.access, permission, ctx);
   if (ctx.org.ownerId === target.userId && actorUserId(ctx) !== target.userId) {
     throw new DomainError('owner_protected', "only the Owner changes the Owner's credentials");
   }

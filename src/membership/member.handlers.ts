@@ -1,6 +1,6 @@
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { accessCodeReservation, accessCodeStream } from '../../domain/accesscode/accesscode';
-import { membership, membershipStream, requireCredentialsAuthority, requireProfileAuthority } from '../../domain/membership/membership';
+import { membership, membershipStream, requireCredentialsAuthority, requireProfileAuthority, requireSetupLinkAuthority } from '../../domain/membership/membership';
 import { emailReservation, emailStream, user, userStream, usernameReservation, usernameStream, type Profile } from '../../domain/user/user';
 import { normalizeEmail } from '../../domain/shared/email';
 import { emailKey, usernameKey } from '../../infra/crypto/secrets';
@@ -118,8 +118,8 @@ export class SendSetupLinkHandler implements ICommandHandler<SendSetupLink> {
     const { context } = await this.orgAccess.context(orgId, meta.actor, meta.realActor);
     const member = await this.streams.load(membershipStream(orgId, userId), membership);
     const { state: account } = await this.streams.load(userStream(userId), user);
-    // It can replace a password: the same authority as setting one (the Owner's own only by the Owner, R-SEC-4).
-    requireCredentialsAuthority(member.state, account, context);
+    // It can replace a password: the same authority as setting one (the Owner's own only by the Owner, R-SEC-4), or staff's narrower one (seed 000).
+    requireSetupLinkAuthority(member.state, account, context);
     const issued = await this.links.issue({ purpose: 'setup', userId, orgId, email: { to: account.email, variant: account.passwordHash ? 'after-setup' : 'resend' } }, context);
     const { position } = await this.streams.commit([issued.change], meta);
     return { position };

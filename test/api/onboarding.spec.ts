@@ -77,6 +77,17 @@ describe('onboarding and access details (SPEC 5.7)', () => {
     expect(after).toEqual(codes);
   });
 
+  it('seed 000: studio Staff resend a customer’s setup email ("Resend Invite") with their own permission, and set no passwords', async () => {
+    const studio = await createOrg(t, { name: 'Resend Studio', preset: 'studio' });
+    await t.request('POST', `/v1/orgs/${studio.orgId}/members`, { token: studio.token, body: { email: 'desk@example.com', firstName: 'Desk', lastName: 'Staff', role: 'staff', mode: 'set-password', password: PASSWORD } });
+    const staff = (await signIn({ email: 'desk@example.com', password: PASSWORD })).body.token as string;
+    const customer = await t.request('POST', `/v1/orgs/${studio.orgId}/members`, { token: studio.token, body: { email: 'lost.link@example.com', firstName: 'Lost', lastName: 'Link', role: 'user', mode: 'setup-email' } });
+    const before = t.mailbox().filter((m) => m.to === 'lost.link@example.com' && m.template === 'setup').length;
+    expect((await t.request('POST', `/v1/orgs/${studio.orgId}/members/${customer.body.userId}/setup-link`, { token: staff })).status).toBe(200);
+    expect(t.mailbox().filter((m) => m.to === 'lost.link@example.com' && m.template === 'setup')).toHaveLength(before + 1);
+    expect(await t.request('PUT', `/v1/orgs/${studio.orgId}/members/${customer.body.userId}/password`, { token: staff, body: { password: 'another long phrase 9' } })).toMatchObject({ status: 403 });
+  });
+
   it('seed 001: a person edits their own name, phone and bio', async () => {
     await t.request('POST', `/v1/orgs/${org.orgId}/members`, { token: org.token, body: { email: 'self.edit@example.com', firstName: 'Sel', lastName: 'Edit', mode: 'set-password', password: PASSWORD } });
     const token = (await signIn({ email: 'self.edit@example.com', password: PASSWORD })).body.token;
