@@ -1,21 +1,11 @@
-import { ConsoleLogger } from '@nestjs/common';
 import { Secret, TOTP } from 'otpauth';
 import type { EventStore } from '../../infra/eventstore/port';
 import type { ReadStore } from '../../infra/readstore/port';
 import { PROJECTIONS, ProjectionRunner } from '../../src/readmodels/projection-runner';
 import { EVENT_STORE, READ_STORE } from '../../src/shared/tokens';
 import { createOrg, linkTokenFor, startApp, type TestApp } from '../support/app';
+import { CapturingLogger } from '../support/logger';
 
-/** Keeps every line the app logs, as it would print it. */
-class CapturingLogger extends ConsoleLogger {
-  readonly lines: string[] = [];
-  constructor() {
-    super({ json: true, logLevels: ['log', 'error', 'warn', 'debug', 'verbose', 'fatal'] });
-  }
-  protected override printMessages(messages: unknown[], context?: string, logLevel?: string): void {
-    this.lines.push(JSON.stringify({ messages, context, logLevel }));
-  }
-}
 
 /**
  * R-CRED-1, R-SEC-2: after a scenario that uses every kind of secret, none of

@@ -1,4 +1,4 @@
-import { createOrg, linkTokenFor, startApp, type OrgSession, type TestApp } from '../support/app';
+import { createOrg, linkTokenFor, startWithSystemOrg, type OrgSession, type TestApp } from '../support/app';
 
 const PASSWORD = 'a long passphrase 7';
 
@@ -9,10 +9,7 @@ describe('onboarding and access details (SPEC 5.7)', () => {
   let org: OrgSession;
 
   beforeAll(async () => {
-    const first = await startApp();
-    system = await createOrg(first, { name: 'Gatehouse operators' });
-    await first.close({ keepData: true });
-    t = await startApp({ SYSTEM_ADMIN_ORG: system.orgId }, { dataDir: first.dataDir });
+    ({ t, system } = await startWithSystemOrg());
     org = await createOrg(t, { name: 'Onboarding Gym' });
   });
   afterAll(() => t.close());

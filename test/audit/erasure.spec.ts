@@ -1,4 +1,3 @@
-import { ConsoleLogger } from '@nestjs/common';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EventStore } from '../../infra/eventstore/port';
@@ -6,20 +5,11 @@ import type { ReadStore } from '../../infra/readstore/port';
 import { verifyStore } from '../../src/audit/verify';
 import { PROJECTIONS, ProjectionRunner } from '../../src/readmodels/projection-runner';
 import { EVENT_STORE, READ_STORE } from '../../src/shared/tokens';
-import { createOrg, startApp, type OrgSession, type TestApp } from '../support/app';
+import { createOrg, startWithSystemOrg, type OrgSession, type TestApp } from '../support/app';
+import { CapturingLogger } from '../support/logger';
 
 const PASSWORD = 'a long passphrase 7';
 
-/** Keeps every line the app logs, as it would print it. */
-class CapturingLogger extends ConsoleLogger {
-  readonly lines: string[] = [];
-  constructor() {
-    super({ json: true, logLevels: ['log', 'error', 'warn', 'debug', 'verbose', 'fatal'] });
-  }
-  protected override printMessages(messages: unknown[], context?: string, logLevel?: string): void {
-    this.lines.push(JSON.stringify({ messages, context, logLevel }));
-  }
-}
 
 /** The person to erase: every value unusual enough that finding it anywhere means it is hers. */
 const MIA = { email: 'miraculix.erasable@example.com', firstName: 'Miraculixa', lastName: 'Zyxwvutsr', phone: '+15550109876', notes: 'Prefers the Quokka entrance', ip: '198.51.100.77', userAgent: 'EraseMeBrowser/9.1' };
@@ -36,10 +26,7 @@ describe('R-ACC-3 erasure by crypto-shredding (SPEC 5.1, 5.3)', () => {
     t.app.inject({ method: 'POST', url: '/v1/sessions', remoteAddress: MIA.ip, headers: { 'content-type': 'application/json', 'user-agent': MIA.userAgent }, payload: JSON.stringify({ email, password }) });
 
   beforeAll(async () => {
-    const first = await startApp();
-    system = await createOrg(first, { name: 'Gatehouse operators' });
-    await first.close({ keepData: true });
-    t = await startApp({ SYSTEM_ADMIN_ORG: system.orgId }, { dataDir: first.dataDir, logger });
+    ({ t, system } = await startWithSystemOrg({}, { logger }));
     org = await createOrg(t, { name: 'Quokka Climbing' });
     const created = await t.request('POST', `/v1/orgs/${org.orgId}/members`, { token: org.token, body: { email: MIA.email, firstName: MIA.firstName, lastName: MIA.lastName, phone: MIA.phone, mode: 'set-password', password: PASSWORD } });
     expect(created.status).toBe(201);

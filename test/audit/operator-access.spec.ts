@@ -1,4 +1,4 @@
-import { createOrg, manualClock, startApp, type OrgSession, type TestApp } from '../support/app';
+import { createOrg, manualClock, startWithSystemOrg, type OrgSession, type TestApp } from '../support/app';
 
 /** R-SEC-1: operators reach other orgs only through their own rules, and that access is recorded in the org's history. */
 describe('R-SEC-1 operator access is recorded', () => {
@@ -8,10 +8,7 @@ describe('R-SEC-1 operator access is recorded', () => {
   let tenant: OrgSession;
 
   beforeAll(async () => {
-    const first = await startApp({}, { clock });
-    system = await createOrg(first, { name: 'Gatehouse operators' });
-    await first.close({ keepData: true });
-    t = await startApp({ SYSTEM_ADMIN_ORG: system.orgId }, { dataDir: first.dataDir, clock });
+    ({ t, system } = await startWithSystemOrg({}, { clock }));
     tenant = await createOrg(t, { name: 'Tenant Co' });
   });
   afterAll(() => t.close());

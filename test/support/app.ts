@@ -101,3 +101,15 @@ export function manualClock(start = new Date()) {
   };
   return clock;
 }
+
+/**
+ * An app whose SYSTEM_ADMIN_ORG is an org made first (an ordinary org, named by the
+ * setting when the service starts, as an operator would do it): the app and that
+ * org's Owner, a system admin.
+ */
+export async function startWithSystemOrg(env: Record<string, string> = {}, options: Parameters<typeof startApp>[1] = {}): Promise<{ t: TestApp; system: OrgSession }> {
+  const first = await startApp({}, { clock: options.clock, dataDir: options.dataDir });
+  const system = await createOrg(first, { name: 'Gatehouse operators' });
+  await first.close({ keepData: true });
+  return { t: await startApp({ ...env, SYSTEM_ADMIN_ORG: system.orgId }, { ...options, dataDir: first.dataDir }), system };
+}
