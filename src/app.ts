@@ -33,6 +33,16 @@ export async function createApp(options: AppOptions & { logger?: false | LoggerS
     },
   );
   traceRequests(app.getHttpAdapter().getInstance());
+  if (options.settings.corsOrigins.length > 0) {
+    // A browser UI on another origin (issue 18): only the origins named, with the headers SPEC 3.1 uses.
+    app.enableCors({
+      origin: options.settings.corsOrigins,
+      methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'gatehouse-min-position', 'x-correlation-id'],
+      exposedHeaders: ['gatehouse-position', 'x-correlation-id', 'idempotent-replay', 'retry-after'],
+      maxAge: 600,
+    });
+  }
   acceptJson(app);
   acceptIdempotencyKeys(app);
   const document = SwaggerModule.createDocument(

@@ -89,6 +89,10 @@ export class Settings {
   @IsOptional() @IsUrl({ require_tld: false, require_protocol: true })
   PUBLIC_URL?: string;
 
+  /** Origins a browser UI may call the API from (CORS), comma-separated, e.g. `https://console.example.com`; unset: none. */
+  @IsOptional() @Matches(/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(,https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?)*$/, { message: 'CORS_ORIGINS must be origins like https://console.example.com, comma-separated (no path, no wildcard)' })
+  CORS_ORIGINS?: string;
+
   /** `off`: this process sends no email and no Stripe call (operator commands; a second process beside the service). */
   @IsOptional() @IsIn(['on', 'off'])
   CONSUMERS: 'on' | 'off' = 'on';
@@ -198,6 +202,10 @@ export class Settings {
 
   get dataDir(): string {
     return resolve(this.DATA_DIR);
+  }
+
+  get corsOrigins(): string[] {
+    return this.CORS_ORIGINS ? this.CORS_ORIGINS.split(',') : [];
   }
 
   get publicUrl(): string {
