@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, Optional, type OnApplicationBootstrap, type
 import { recorded, type EventStore, type Subscription } from '../../infra/eventstore/port';
 import type { Envelope, Position } from '../../domain/shared/envelope';
 import { isEventType, type Recorded } from '../../domain/events';
-import type { ReadStore } from '../../infra/readstore/port';
+import type { Changes, ReadStore } from '../../infra/readstore/port';
 import type { Doc } from '../../projections/projection';
 import { DomainError } from '../../domain/shared/errors';
 import { Settings } from '../config/config';
@@ -196,7 +196,7 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
     const now = this.clock().toISOString();
     const events = bus.topics.events;
     const letter: DeadLetter = { id: `${consumer.name}:kafka-${partition}-${offset}`, consumer: consumer.name, eventId: '', eventType: 'malformed', stream: `${events}/${partition}`, position: offset.toString(), reason: `malformed message: ${reasonOf(error)}`, tries: 1, failedAt: now, status: 'dead', raw: value.slice(0, 10_000) };
-    await this.readStore.write({ puts: [{ collection: DEAD_LETTERS, doc: letter }], deletes: [] }, { projection: `consumer:${consumer.name}@kafka`, position: 0n });
+    await writeAll(this.readStore, { puts: [{ collection: DEAD_LETTERS, doc: letter }], deletes: [] }, { projection: `consumer:${consumer.name}@kafka`, position: 0n });
     this.logger.error({ message: 'malformed message dead-lettered', consumer: consumer.name, partition, offset: offset.toString(), error: errorName(error) });
     await this.sink?.publishDeadLetter(letter.stream, { source: events, ...letter }).catch(() => undefined);
   }
@@ -244,7 +244,7 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
       // Effects of other consumers' events wait for none of these: give requests a turn.
       await new Promise((resolve) => setImmediate(resolve));
     }
-    await this.readStore.write({ puts: [], deletes: [] }, { projection: checkpointOf(consumer.name), position: next });
+    await writeAll(this.readStore, { puts: [], deletes: [] }, { projection: checkpointOf(consumer.name), position: next });
   }
 
   private async deliver(consumer: Consumer, event: Recorded, heartbeat?: () => Promise<void>): Promise<void> {
@@ -266,7 +266,7 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
         failure = error;
       }
       if (failure === undefined) {
-        await this.readStore.write(scope.changes(handled), checkpoint);
+        await writeAll(this.readStore, scope.changes(handled), checkpoint);
         return;
       }
       const permanent = failure instanceof PermanentFailure;
@@ -283,7 +283,7 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
       if (!this.running) throw failure;
       // Its documents are folded all the same: later events build on them.
       const letter = deadLetter(consumer.name, event, failure, tries, this.clock());
-      await this.readStore.write(scope.changes([...handled, { collection: DEAD_LETTERS, doc: letter }]), checkpoint);
+      await writeAll(this.readStore, scope.changes([...handled, { collection: DEAD_LETTERS, doc: letter }]), checkpoint);
       this.logger.error({ message: 'effect dead-lettered', consumer: consumer.name, eventId: event.eventId, eventType: event.type, tries, permanent, error: errorName(failure) });
       await this.sink?.publish(letter).catch((error) => this.logger.error({ message: 'dead letter not published', eventId: event.eventId, error: errorName(error) }));
       return;
@@ -322,7 +322,7 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
     } catch (error) {
       updated = { ...letter, tries: letter.tries + 1, reason: reasonOf(error), failedAt: now };
     }
-    await this.readStore.write(scope.changes([{ collection: DEAD_LETTERS, doc: updated }]), { projection: 'consumer-redrives', position: event.position });
+    await writeAll(this.readStore, scope.changes([{ collection: DEAD_LETTERS, doc: updated }]), { projection: 'consumer-redrives', position: event.position });
     this.logger.log({ message: 'dead letter re-driven', consumer: letter.consumer, eventId: letter.eventId, status: updated.status });
     return updated;
   }
@@ -349,4 +349,14 @@ function deadLetter(consumer: string, event: Recorded, error: unknown, tries: nu
 function reasonOf(error: unknown): string {
   const e = error as { message?: string; code?: string | number; statusCode?: number };
   return [e.statusCode ? `HTTP ${e.statusCode}` : '', e.code !== undefined ? `code ${e.code}` : '', e.message ?? String(error)].filter(Boolean).join(': ').slice(0, 1000);
+}
+
+/**
+ * A consumer's documents and checkpoint are small and its own: one the store
+ * refuses (see ReadStore.write) would hold the checkpoint back for good, so it is
+ * an error, retried by the supervisor and shown on /health, never a silent stall.
+ */
+async function writeAll(readStore: ReadStore, changes: Changes, checkpoint: { projection: string; position: bigint }): Promise<void> {
+  const { refused } = await readStore.write(changes, checkpoint);
+  if (refused.length > 0) throw new Error(`the read store refused ${refused.length} document(s) of ${checkpoint.projection}: ${refused[0].reason}`);
 }

@@ -147,7 +147,9 @@ export class KafkaPublisher implements OnApplicationBootstrap, OnApplicationShut
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
     }
-    await this.readStore.write({ puts: [], deletes: [] }, { projection: CHECKPOINT, position: next });
+    const { refused } = await this.readStore.write({ puts: [], deletes: [] }, { projection: CHECKPOINT, position: next });
+    // Nothing to refuse but the checkpoint itself: were it held back, the publisher would say so rather than stall.
+    if (refused.length > 0) throw new Error(`the read store refused the publisher's checkpoint: ${refused[0].reason}`);
     this.published += events.length;
     this.lastPublishedAt = new Date();
   }
