@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { AcceptInvitation } from '../invitations/accept-invitation.handler';
 import { DomainError } from '../../domain/shared/errors';
 import { Meta } from '../shared/request-context';
@@ -22,7 +22,7 @@ export class AuthController {
 
   @Post('sessions')
   @HttpCode(201)
-  @ApiOkResponse({ type: SessionDto })
+  @ApiCreatedResponse({ type: SessionDto, description: 'signed in; or, when MFA is on, `{mfaRequired, challenge, expiresAt}` for POST /v1/sessions/mfa' })
   signIn(@Body() body: SignInDto, @Meta() meta: CommandMeta, @Req() request: FastifyRequest) {
     if ((body.email === undefined) === (body.username === undefined)) throw new DomainError('validation_failed', 'give email or username, not both', { fields: ['email', 'username'] });
     return this.commands.execute(new SignIn(body.email !== undefined ? { email: body.email } : { username: body.username! }, body.password, originOf(request), meta));
