@@ -7,8 +7,8 @@
 export interface PersonalKeyStore {
   /** The sealed keys of these subjects that exist. */
   find(subjects: readonly string[]): Promise<Map<string, string>>;
-  /** Stores a sealed key unless the subject has one already; answers the one that stays. */
-  create(subject: string, sealedKey: string): Promise<string>;
+  /** Stores each sealed key unless its subject has one already (one transaction where the store has them); answers the ones that stay. */
+  createMany(keys: ReadonlyArray<readonly [subject: string, sealedKey: string]>): Promise<Map<string, string>>;
   destroy(subjects: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }

@@ -43,17 +43,22 @@ export class PersonalData {
 
   /** The event's data with each personal field encrypted with its person's key (made on first use). */
   async seal(event: EventData): Promise<unknown> {
-    const fields = personalFieldsOf(event.type);
-    if (!fields || !isObject(event.data)) return event.data;
-    const data = structuredClone(event.data);
-    for (const field of fields) {
-      const value = valueAt(data, field.path);
-      if (typeof value !== 'string' || value === '' || value.startsWith(PREFIX)) continue;
-      const subject = subjectOfField(field, event.data);
-      if (!subject) continue;
-      setAt(data, field.path, encrypt(subject, await this.keyFor(subject), value));
-    }
-    return data;
+    return (await this.sealAll([event]))[0];
+  }
+
+  /** Each event's data sealed as `seal` does; the keys of a whole batch are looked up at once, and the new ones made in one step. */
+  async sealAll(events: readonly EventData[]): Promise<unknown[]> {
+    const subjects = new Set<string>();
+    for (const event of events) for (const { subject } of clearFields(event)) subjects.add(subject);
+    if (subjects.size === 0) return events.map((e) => e.data);
+    const keys = await this.keysFor([...subjects]);
+    return events.map((event) => {
+      const fields = clearFields(event);
+      if (fields.length === 0) return event.data;
+      const data = structuredClone(event.data) as Record<string, unknown>;
+      for (const { path, subject, value } of fields) setAt(data, path, encrypt(subject, keys.get(subject)!, value));
+      return data;
+    });
   }
 
   /** Events with their personal fields decrypted; a field whose key is gone reads as ERASED. Keys are looked up once per batch. */
@@ -114,13 +119,18 @@ export class PersonalData {
     if (this.cache.size > KEY_CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!);
   }
 
-  private async keyFor(subject: string): Promise<Buffer> {
-    const cached = this.cache.get(subject);
-    if (cached?.key && cached.until > this.now()) return cached.key;
-    const sealed = (await this.keys.find([subject])).get(subject) ?? (await this.keys.create(subject, this.box.seal(randomBytes(32).toString('base64'))));
-    const key = Buffer.from(this.box.open(sealed), 'base64');
-    this.remember(subject, key);
-    return key;
+  /** The keys of these subjects, made for those that have none yet. */
+  private async keysFor(subjects: string[]): Promise<Map<string, Buffer>> {
+    const keys = await this.lookUp(subjects);
+    const missing = subjects.filter((s) => !keys.has(s));
+    if (missing.length === 0) return keys;
+    const kept = await this.keys.createMany(missing.map((subject) => [subject, this.box.seal(randomBytes(32).toString('base64'))] as const));
+    for (const [subject, sealed] of kept) {
+      const key = Buffer.from(this.box.open(sealed), 'base64');
+      this.remember(subject, key);
+      keys.set(subject, key);
+    }
+    return keys;
   }
 
   private async lookUp(subjects: string[]): Promise<Map<string, Buffer>> {
@@ -147,6 +157,20 @@ export class PersonalData {
 /** Whether a value is personal data sealed by this codec (for scans and tests). */
 export function isSealed(value: unknown): boolean {
   return typeof value === 'string' && value.startsWith(PREFIX);
+}
+
+/** The personal fields of an event still in clear, with whose they are. */
+function clearFields(event: EventData): Array<{ path: readonly string[]; subject: string; value: string }> {
+  const fields = personalFieldsOf(event.type);
+  if (!fields || !isObject(event.data)) return [];
+  const found: Array<{ path: readonly string[]; subject: string; value: string }> = [];
+  for (const field of fields) {
+    const value = valueAt(event.data, field.path);
+    if (typeof value !== 'string' || value === '' || value.startsWith(PREFIX)) continue;
+    const subject = subjectOfField(field, event.data);
+    if (subject) found.push({ path: field.path, subject, value });
+  }
+  return found;
 }
 
 function subjectOfField(field: PersonalField, data: unknown): string | undefined {

@@ -27,11 +27,11 @@ export class PostgresPersonalKeys implements PersonalKeyStore {
     return new Map(rows.map((r) => [r.subject, r.sealed_key]));
   }
 
-  async create(subject: string, sealedKey: string): Promise<string> {
+  async createMany(keys: ReadonlyArray<readonly [string, string]>): Promise<Map<string, string>> {
     await this.init();
-    await this.pool.query('INSERT INTO gatehouse_personal_keys (subject, sealed_key) VALUES ($1, $2) ON CONFLICT (subject) DO NOTHING', [subject, sealedKey]);
-    const { rows } = await this.pool.query<{ sealed_key: string }>('SELECT sealed_key FROM gatehouse_personal_keys WHERE subject = $1', [subject]);
-    return rows[0].sealed_key;
+    const subjects = keys.map(([subject]) => subject);
+    await this.pool.query('INSERT INTO gatehouse_personal_keys (subject, sealed_key) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (subject) DO NOTHING', [subjects, keys.map(([, sealed]) => sealed)]);
+    return this.find(subjects);
   }
 
   async destroy(subjects: readonly string[]): Promise<void> {

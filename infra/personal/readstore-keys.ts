@@ -21,9 +21,9 @@ export class ReadStorePersonalKeys implements PersonalKeyStore {
     return new Map([...docs].map(([id, doc]) => [id, doc.sealedKey]));
   }
 
-  async create(subject: string, sealedKey: string): Promise<string> {
-    await this.store.swap<KeyDoc>(KEYS, { id: subject, sealedKey }, 0);
-    return (await this.find([subject])).get(subject)!;
+  async createMany(keys: ReadonlyArray<readonly [string, string]>): Promise<Map<string, string>> {
+    for (const [subject, sealedKey] of keys) await this.store.swap<KeyDoc>(KEYS, { id: subject, sealedKey }, 0);
+    return this.find(keys.map(([subject]) => subject));
   }
 
   async destroy(subjects: readonly string[]): Promise<void> {

@@ -8,6 +8,8 @@ import type { PersonalKeyStore } from './keys';
  */
 export class SqlitePersonalKeys implements PersonalKeyStore {
   private readonly db: Database.Database;
+  private readonly get: Database.Statement<[string], { sealed_key: string }>;
+  private readonly insert: Database.Statement<[string, string, number]>;
 
   constructor(file: string) {
     this.db = new Database(file);
@@ -15,21 +17,30 @@ export class SqlitePersonalKeys implements PersonalKeyStore {
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('secure_delete = ON');
     this.db.exec('CREATE TABLE IF NOT EXISTS gatehouse_personal_keys (subject TEXT PRIMARY KEY, sealed_key TEXT NOT NULL, created_at INTEGER NOT NULL)');
+    this.get = this.db.prepare('SELECT sealed_key FROM gatehouse_personal_keys WHERE subject = ?');
+    this.insert = this.db.prepare('INSERT INTO gatehouse_personal_keys (subject, sealed_key, created_at) VALUES (?, ?, ?) ON CONFLICT (subject) DO NOTHING');
   }
 
   async find(subjects: readonly string[]): Promise<Map<string, string>> {
     const found = new Map<string, string>();
-    const get = this.db.prepare<[string], { sealed_key: string }>('SELECT sealed_key FROM gatehouse_personal_keys WHERE subject = ?');
     for (const subject of new Set(subjects)) {
-      const row = get.get(subject);
+      const row = this.get.get(subject);
       if (row) found.set(subject, row.sealed_key);
     }
     return found;
   }
 
-  async create(subject: string, sealedKey: string): Promise<string> {
-    this.db.prepare('INSERT INTO gatehouse_personal_keys (subject, sealed_key, created_at) VALUES (?, ?, ?) ON CONFLICT (subject) DO NOTHING').run(subject, sealedKey, Date.now());
-    return this.db.prepare<[string], { sealed_key: string }>('SELECT sealed_key FROM gatehouse_personal_keys WHERE subject = ?').get(subject)!.sealed_key;
+  async createMany(keys: ReadonlyArray<readonly [string, string]>): Promise<Map<string, string>> {
+    // One transaction (one sync to disk) for a whole batch of new people.
+    return this.db.transaction(() => {
+      const at = Date.now();
+      const kept = new Map<string, string>();
+      for (const [subject, sealedKey] of keys) {
+        this.insert.run(subject, sealedKey, at);
+        kept.set(subject, this.get.get(subject)!.sealed_key);
+      }
+      return kept;
+    }).immediate();
   }
 
   async destroy(subjects: readonly string[]): Promise<void> {
