@@ -36,7 +36,7 @@ export type OrganizationEvent =
   | DomainEvent<'OrganizationSuspended', { orgId: string; reason: string }>
   | DomainEvent<'OrganizationReactivated', { orgId: string }>
   /** R-SYS-1, SPEC 5.3: the org is gone for everyone but system admins; its memberships end in the same commit. */
-  | DomainEvent<'OrganizationDeleted', { orgId: string; by: string }>
+  | DomainEvent<'OrganizationDeleted', { orgId: string; by: string; keys?: string[] }>
   | DomainEvent<'PlanChanged', { orgId: string; plan: string; previousPlan: string; stripe: StripeSubscription | null }>;
 
 /** The org's seat subscription in Stripe (R-BILL-1): its quantity follows the member count. */
@@ -102,6 +102,8 @@ export interface ChangePlan {
 export interface DeleteOrganization {
   type: 'DeleteOrganization';
   confirmName: string;
+  /** The names of its members' per-org data keys, kept so that a retry after a crash destroys them all. */
+  keys?: string[];
 }
 
 export type OrganizationCommand = CreateOrganization | AddLocation | ChangePolicy | CreateRole | UpdateRole | ChangeOrgStatus | ChangePlan | DeleteOrganization;
@@ -118,6 +120,8 @@ export interface Organization {
   partnerId?: string;
   plan: string;
   stripe: StripeSubscription | null;
+  /** Once deleted: its members' per-org data keys, destroyed (again, on a retry). */
+  deletedKeys?: string[];
 }
 
 /** What every org-scoped decision gets: the time, the actor, the org and the actor's access in it (from the write side). */
@@ -165,7 +169,7 @@ export function decide(state: Organization, command: OrganizationCommand, contex
       requireSystemAdmin(context.standing ?? { systemAdmin: false });
       if (state.status === 'deleted') return [];
       if (command.confirmName.trim() !== state.name.trim()) throw new DomainError('confirm_name_mismatch', "confirmName is not the organization's name", { field: 'confirmName' });
-      return [{ type: 'OrganizationDeleted', data: { orgId, by: context.actor.id } }];
+      return [{ type: 'OrganizationDeleted', data: { orgId, by: context.actor.id, ...(command.keys ? { keys: command.keys } : {}) } }];
     case 'ChangePlan': {
       requireSystemAdmin(context.standing ?? { systemAdmin: false });
       const sameStripe = JSON.stringify(state.stripe) === JSON.stringify(command.stripe);
@@ -320,7 +324,7 @@ export function evolve(state: Organization, event: OrganizationEvent): Organizat
     case 'OrganizationReactivated':
       return { ...state, status: 'active' };
     case 'OrganizationDeleted':
-      return { ...state, status: 'deleted' };
+      return { ...state, status: 'deleted', deletedKeys: event.data.keys ?? [] };
     case 'PlanChanged':
       return { ...state, plan: event.data.plan, stripe: event.data.stripe };
     default:

@@ -43,7 +43,8 @@ export type UserEvent =
   /** Every session that started up to `at` ends (R-CRED-4, R-CRED-8, R-CRED-9). */
   | DomainEvent<'SessionsRevoked', { userId: string; at: string; reason: string; keepSessionId?: string }>
   /** R-ACC-3, SPEC 5.3: the person is erased; their key is destroyed with it, so what the log holds of them reads as erased. */
-  | DomainEvent<'UserErased', { userId: string; by: string }>;
+  /** `keys`: the names of the person's data keys to destroy, kept so that a retry after a crash destroys them all. */
+  | DomainEvent<'UserErased', { userId: string; by: string; keys?: string[] }>;
 
 /** A password for a new account: chosen by the person, or set by the admin who makes it (R-CRT-1). */
 export interface FirstPassword {
@@ -79,7 +80,7 @@ export type UserCommand =
   | { type: 'SignInWithSecondFactor'; proof?: { step: number } | { codeHash: string }; method: string; ip: string; userAgent: string; sessionId: string }
   | { type: 'ResetMfa' }
   /** Who may erase (a system admin, or the person with their password) is checked at the edge. */
-  | { type: 'EraseUser' }
+  | { type: 'EraseUser'; keys: string[] }
   | { type: 'LinkIdentity'; provider: string; subjectHash: string };
 
 export interface User extends Profile {
@@ -94,6 +95,8 @@ export interface User extends Profile {
   identities: string[];
   /** Erased (R-ACC-3): the account is gone; nothing about it can be decided any more. */
   erased?: boolean;
+  /** The data keys its erasure destroys (again, on a retry). */
+  erasedKeys?: string[];
 }
 
 /** Sessions started at or before `at` have ended, but for `keepSessionId`. */
@@ -156,7 +159,7 @@ export const user: Decider<User, UserCommand, UserEvent> = {
         if (!state.exists) throw new DomainError('not_found', 'user not found');
         return [
           { type: 'SessionsRevoked', data: { userId: state.userId, at: context.now.toISOString(), reason: 'erased' } },
-          { type: 'UserErased', data: { userId: state.userId, by: context.actor.id } },
+          { type: 'UserErased', data: { userId: state.userId, by: context.actor.id, keys: command.keys } },
         ];
       case 'ResetMfa':
         if (!state.exists) throw new DomainError('not_found', 'user not found');
@@ -189,7 +192,7 @@ export const user: Decider<User, UserCommand, UserEvent> = {
       case 'SessionsRevoked':
         return { ...state, sessionsRevoked: { at: event.data.at, keepSessionId: event.data.keepSessionId } };
       case 'UserErased':
-        return { ...user.initialState(), userId: state.userId, sessionsRevoked: state.sessionsRevoked, erased: true };
+        return { ...user.initialState(), userId: state.userId, sessionsRevoked: state.sessionsRevoked, erased: true, erasedKeys: event.data.keys ?? [`user-${state.userId}`] };
       case 'IdentityLinked':
         return { ...state, identities: [...state.identities, `${event.data.provider}:${event.data.subjectHash}`] };
       case 'MfaEnrollmentStarted':

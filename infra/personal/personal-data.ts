@@ -103,7 +103,12 @@ export class PersonalData {
 
   /** Erasure: the subjects' keys are destroyed, here and (within KEY_CACHE_MS) on every replica. */
   async forget(subjects: readonly DataSubject[]): Promise<void> {
-    const names = subjects.map((s) => PersonalData.subjectOf(s));
+    await this.forgetNamed(subjects.map((s) => PersonalData.subjectOf(s)));
+  }
+
+  /** The same, by the keys' names (as UserErased and OrganizationDeleted keep them). */
+  async forgetNamed(names: readonly string[]): Promise<void> {
+    if (names.length === 0) return;
     await this.keys.destroy(names);
     for (const name of names) this.remember(name, undefined);
   }

@@ -12,7 +12,7 @@ import type { GatehouseEvent } from '../../domain/events';
 import type { Decider } from '../../domain/shared/decider';
 import { verifyPassword } from '../../infra/crypto/passwords';
 import { emailKey, usernameKey } from '../../infra/crypto/secrets';
-import type { PersonalData } from '../../infra/personal/personal-data';
+import { PersonalData } from '../../infra/personal/personal-data';
 import type { ReadStore } from '../../infra/readstore/port';
 import { MEMBERS, type MemberRow } from '../../projections/members';
 import { SystemAdminGuard } from '../access/system-admin.guard';
@@ -56,19 +56,21 @@ export class EraseUserHandler implements ICommandHandler<EraseUser> {
 
   async execute({ userId, meta, password }: EraseUser): Promise<{ position: Position }> {
     const context = { now: this.clock(), actor: meta.actor };
-    let email: string | undefined;
-    let orgIds: string[] = [];
+    let keys: string[] = [];
     const { position } = await this.streams.retrying(async () => {
       const account = await this.streams.load(userStream(userId), user);
-      // Erased already: the commit is done; the keys are destroyed again below (a crash may have come between).
-      if (account.state.erased) return { position: await this.streams.store.headPosition() };
+      // Erased already: the commit is done; its keys are destroyed again below (a crash may have come between).
+      if (account.state.erased) {
+        keys = account.state.erasedKeys ?? [];
+        return { position: await this.streams.store.headPosition() };
+      }
       if (!account.state.exists) throw new NotFound('user');
       if (password !== undefined && !(account.state.passwordHash && (await verifyPassword(account.state.passwordHash, password)))) {
         throw new DomainError('invalid_credentials', 'the password is wrong');
       }
-      email = account.state.email;
+      const email = account.state.email;
+      const orgIds = await this.orgsOf(userId);
       const changes: Change[] = [];
-      orgIds = await this.orgsOf(userId);
       for (const orgId of orgIds) {
         const { state: org } = await this.streams.load(orgStream(orgId), organization);
         if (org.exists && org.status !== 'deleted' && org.ownerId === userId) {
@@ -87,11 +89,12 @@ export class EraseUserHandler implements ICommandHandler<EraseUser> {
         const [provider, subjectHash] = identity.split(':');
         await release(identityStream(provider, subjectHash), identityReservation);
       }
-      changes.push({ from: account, events: user.decide(account.state, { type: 'EraseUser' }, context) });
+      keys = [{ userId }, ...(email ? [{ email }] : []), ...orgIds.map((orgId) => ({ orgId, userId }))].map((s) => PersonalData.subjectOf(s));
+      changes.push({ from: account, events: user.decide(account.state, { type: 'EraseUser', keys }, context) });
       return this.streams.commit(changes, meta);
     }, userStream(userId));
     // The keys go last: destroyed before a commit that then failed, they would leave a person half erased.
-    await this.personal.forget([{ userId }, ...(email ? [{ email }] : []), ...orgIds.map((orgId) => ({ orgId, userId }))]);
+    await this.personal.forgetNamed(keys);
     return { position };
   }
 

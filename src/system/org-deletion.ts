@@ -6,7 +6,7 @@ import { endMembership, membership, membershipStream } from '../../domain/member
 import { organization, orgStream } from '../../domain/organization/organization';
 import type { Position } from '../../domain/shared/envelope';
 import { DomainError, NotFound } from '../../domain/shared/errors';
-import type { PersonalData } from '../../infra/personal/personal-data';
+import { PersonalData } from '../../infra/personal/personal-data';
 import type { ReadStore } from '../../infra/readstore/port';
 import { MEMBERS, type MemberRow } from '../../projections/members';
 import { OrgAccess } from '../access/org-access.service';
@@ -57,11 +57,17 @@ export class DeleteOrganizationHandler implements ICommandHandler<DeleteOrganiza
       throw new DomainError('read_model_behind', 'the members list is behind the log: try the deletion again in a moment');
     }
     const members = await this.rows({ orgId });
+    let keys: string[] = [];
     const { position } = await this.streams.retrying(async () => {
       const from = await this.streams.load(orgStream(orgId), organization);
       if (!from.state.exists) throw new NotFound('organization');
-      const events = organization.decide(from.state, { type: 'DeleteOrganization', confirmName }, { now: this.clock(), actor: meta.actor, standing });
-      if (events.length === 0) return { position: await this.streams.store.headPosition() };
+      keys = members.map(({ userId }) => PersonalData.subjectOf({ orgId, userId }));
+      const events = organization.decide(from.state, { type: 'DeleteOrganization', confirmName, keys }, { now: this.clock(), actor: meta.actor, standing });
+      if (events.length === 0) {
+        // Deleted already: its keys are destroyed again below (a crash may have come between).
+        keys = from.state.deletedKeys ?? [];
+        return { position: await this.streams.store.headPosition() };
+      }
       const changes: Change[] = [{ from, events }];
       for (const { userId } of members) {
         const member = await this.streams.load(membershipStream(orgId, userId), membership);
@@ -69,7 +75,7 @@ export class DeleteOrganizationHandler implements ICommandHandler<DeleteOrganiza
       }
       return this.streams.commit(changes, { ...meta, orgId });
     }, orgStream(orgId));
-    await this.personal.forget(members.map(({ userId }) => ({ orgId, userId })));
+    await this.personal.forgetNamed(keys);
     // Who belonged to no other org is erased; asked once the members list no longer holds this org's rows.
     await this.projections.waitFor(position, 5_000);
     let usersErased = 0;

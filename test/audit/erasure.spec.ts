@@ -4,7 +4,8 @@ import type { EventStore } from '../../infra/eventstore/port';
 import type { ReadStore } from '../../infra/readstore/port';
 import { verifyStore } from '../../src/audit/verify';
 import { PROJECTIONS, ProjectionRunner } from '../../src/readmodels/projection-runner';
-import { EVENT_STORE, READ_STORE } from '../../src/shared/tokens';
+import { EVENT_STORE, PERSONAL_DATA, READ_STORE } from '../../src/shared/tokens';
+import type { PersonalData } from '../../infra/personal/personal-data';
 import { createOrg, startWithSystemOrg, type OrgSession, type TestApp } from '../support/app';
 import { CapturingLogger } from '../support/logger';
 
@@ -134,6 +135,24 @@ describe('R-ACC-3 erasure by crypto-shredding (SPEC 5.1, 5.3)', () => {
     expect(lines[0].personal).toBeUndefined();
     expect(await verifyStore(t.app.get<EventStore>(EVENT_STORE), () => undefined)).toMatchObject({ ok: true });
     expect(only.status).toBe(201);
+  });
+
+  it('R-ACC-3 an erasure cut off after its commit, before its keys were destroyed, is finished by asking again', async () => {
+    const created = await t.request('POST', `/v1/orgs/${org.orgId}/members`, { token: org.token, body: { email: 'half.erased@example.com', firstName: 'Halfway', lastName: 'Xylophonic', mode: 'set-password', password: PASSWORD } });
+    // Notes are under a key of the person in this org, which the retry must destroy too: the erased account no longer says which orgs it was in.
+    expect((await t.request('PATCH', `/v1/orgs/${org.orgId}/members/${created.body.userId}`, { token: org.token, body: { notes: 'Belays on Wednesdays' } })).status).toBe(200);
+    const personal = t.app.get<PersonalData>(PERSONAL_DATA);
+    const crash = jest.spyOn(personal, 'forgetNamed').mockRejectedValueOnce(new Error('the process died here'));
+    expect((await t.request('POST', `/v1/system/users/${created.body.userId}/erase`, { token: system.token })).status).toBe(500);
+    crash.mockRestore();
+    const personalLines = async () => {
+      const history = await t.app.inject({ method: 'GET', url: `/v1/orgs/${org.orgId}/history?user=${created.body.userId}`, headers: { authorization: `Bearer ${org.token}` } });
+      return history.body.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((l) => l.personal);
+    };
+    expect((await personalLines()).length).toBeGreaterThan(0); // committed, but the keys are still there
+    expect((await t.request('POST', `/v1/system/users/${created.body.userId}/erase`, { token: system.token })).status).toBe(200);
+    expect(await personalLines()).toEqual([]);
+    expect(await everythingReadable()).not.toContain('Belays on Wednesdays');
   });
 
   it('R-ACC-3 a person erases themselves with their password; an Owner transfers ownership first', async () => {
