@@ -31,6 +31,7 @@ import { ms, percentiles } from './support/latency';
 import { machineFacts } from './support/machine';
 import { spread } from './support/measure';
 import { num, writeSection } from './support/report';
+import { argsOf, log } from './support/args';
 
 const MARKS = {
   start: '<!-- bench/capabilities.ts results: generated, `node dist/bench/capabilities.js --write` replaces this block -->',
@@ -40,7 +41,6 @@ const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const PASSWORD = 'correct horse battery staple';
 
-const log = (line: string) => process.stderr.write(`[bench] ${new Date().toISOString().slice(11, 19)} ${line}\n`);
 
 interface Options {
   events: number;
@@ -50,15 +50,9 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const quick = argv.includes('--quick');
-  const value = (name: string, fallback: number, min: number, max: number) => {
-    const i = argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
-    if (i < 0) return fallback;
-    const raw = argv[i].includes('=') ? argv[i].split('=')[1] : argv[i + 1];
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer from ${min} to ${max}, got ${raw}`);
-    return n;
-  };
+  const args = argsOf(argv);
+  const quick = args.flag('quick');
+  const value = args.int;
   return {
     events: value('events', quick ? 2_000 : 10_000, 100, 1_000_000),
     runs: value('runs', quick ? 2 : 5, 1, 21),

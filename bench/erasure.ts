@@ -28,6 +28,7 @@ import { spread } from './support/measure';
 import { num, writeSection } from './support/report';
 import { ServiceProcess } from './support/service-process';
 import { Client, type Response } from './support/signin-client';
+import { argsOf, log } from './support/args';
 
 const MARKS = {
   start: '<!-- bench/erasure.ts results: generated, `npm run bench:erasure -- --write` replaces this block -->',
@@ -36,7 +37,6 @@ const MARKS = {
 const PASSWORD = 'correct horse battery staple';
 const ORGS = 5;
 
-const log = (line: string) => process.stderr.write(`[bench] ${new Date().toISOString().slice(11, 19)} ${line}\n`);
 
 interface Options {
   people: number;
@@ -46,15 +46,9 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const quick = argv.includes('--quick');
-  const value = (name: string, fallback: number, min: number, max: number) => {
-    const i = argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
-    if (i < 0) return fallback;
-    const raw = argv[i].includes('=') ? argv[i].split('=')[1] : argv[i + 1];
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer from ${min} to ${max}, got ${raw}`);
-    return n;
-  };
+  const args = argsOf(argv);
+  const quick = args.flag('quick');
+  const value = args.int;
   return {
     people: value('people', quick ? 8 : 100, 1, 10_000),
     signIns: value('sign-ins', 2, 0, 100),

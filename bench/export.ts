@@ -33,6 +33,7 @@ import { addActivity } from './support/history-seed';
 import { machineFacts } from './support/machine';
 import { spread } from './support/measure';
 import { num, writeSection } from './support/report';
+import { argsOf, log } from './support/args';
 
 const MARKS = {
   start: '<!-- bench/export.ts results: generated, `npm run bench:export -- --write` replaces this block -->',
@@ -41,7 +42,6 @@ const MARKS = {
 /** Bumped when the seeded data changes shape, so an old folder is not measured as a new one. */
 const SEED_FORMAT = 1;
 
-const log = (line: string) => process.stderr.write(`[bench] ${new Date().toISOString().slice(11, 19)} ${line}\n`);
 
 interface Options {
   events: number;
@@ -53,19 +53,10 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const quick = argv.includes('--quick');
-  const raw = (name: string) => {
-    const i = argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
-    if (i < 0) return undefined;
-    return argv[i].includes('=') ? argv[i].split('=')[1] : argv[i + 1];
-  };
-  const value = (name: string, fallback: number, min: number, max: number) => {
-    const text = raw(name);
-    if (text === undefined) return fallback;
-    const n = Number(text);
-    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer from ${min} to ${max}, got ${text}`);
-    return n;
-  };
+  const args = argsOf(argv);
+  const quick = args.flag('quick');
+  const raw = args.raw;
+  const value = args.int;
   const events = value('events', quick ? 50_000 : 1_000_000, 10_000, 20_000_000);
   const members = value('members', quick ? 2_500 : 50_000, 100, 1_000_000);
   if (members * 4 + 10 > events) throw new Error(`--members ${members} makes ${members * 4} events already: more than --events ${events}`);

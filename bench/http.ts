@@ -24,6 +24,7 @@ import { machineFacts } from './support/machine';
 import { spread } from './support/measure';
 import { num, writeSection } from './support/report';
 import { ServiceProcess } from './support/service-process';
+import { argsOf, log } from './support/args';
 
 const PASSWORD = 'correct horse battery staple';
 /** Members with a password: who signs in and whose sessions `GET /v1/me` uses. Kept apart from the members the commands change. */
@@ -45,19 +46,10 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const quick = argv.includes('--quick');
-  const raw = (name: string) => {
-    const i = argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
-    if (i < 0) return undefined;
-    return argv[i].includes('=') ? argv[i].split('=')[1] : argv[i + 1];
-  };
-  const value = (name: string, fallback: number, min: number, max: number) => {
-    const text = raw(name);
-    if (text === undefined) return fallback;
-    const n = Number(text);
-    if (!Number.isFinite(n) || n < min || n > max) throw new Error(`--${name} must be a number from ${min} to ${max}, got ${text}`);
-    return n;
-  };
+  const args = argsOf(argv);
+  const quick = args.flag('quick');
+  const raw = args.raw;
+  const value = args.num;
   const concurrency = (raw('concurrency') ?? '8,16,64').split(',').map(Number);
   if (concurrency.some((n) => !Number.isInteger(n) || n < 1 || n > 512)) throw new Error('--concurrency must be a list of integers from 1 to 512');
   return {

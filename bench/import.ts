@@ -17,17 +17,16 @@ import * as path from 'node:path';
 import { machineFacts } from './support/machine';
 import { num, writeSection } from './support/report';
 import { ServiceProcess } from './support/service-process';
+import { argsOf, log } from './support/args';
 
 const MARKS = {
   start: '<!-- bench/import.ts results: generated, `npm run bench:import -- --write` replaces this block -->',
   end: '<!-- end of bench/import.ts results -->',
 };
 
-const log = (line: string) => process.stderr.write(`[bench] ${new Date().toISOString().slice(11, 19)} ${line}\n`);
 
 function option(argv: string[], name: string, fallback: string): string {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && argv[i + 1] ? argv[i + 1] : fallback;
+  return argsOf(argv).raw(name) ?? fallback;
 }
 
 async function call(port: number, method: string, url: string, body?: string, headers: Record<string, string> = {}): Promise<any> {
