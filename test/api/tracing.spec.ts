@@ -158,7 +158,7 @@ describe('tracing: spans over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT is set,
     // The publisher's batch step with a producer that keeps what it is given (no broker here).
     const sent: Array<{ headers?: Record<string, string> }> = [];
     const bus = { topics: { events: 'gatehouse.events' } };
-    const readStore = { write: async () => undefined };
+    const readStore = { write: async () => ({ refused: [] }) };
     const publisher = new KafkaPublisher({} as never, readStore as never, {} as never, bus as never);
     (publisher as unknown as { producer: unknown }).producer = { send: async (_topic: string, messages: typeof sent) => void sent.push(...messages) };
     const event = (position: bigint) =>
