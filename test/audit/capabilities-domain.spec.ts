@@ -1,25 +1,13 @@
 import { can, type Grant, type MemberAccess } from '../../domain/access/access';
 import { effectivePermissions } from '../../domain/access/effective';
 import { PERMISSIONS } from '../../domain/access/permissions';
+import { seededRandom } from '../support/random';
 
 const SEED = Number(process.env.CAPABILITIES_SEED ?? 20261202);
 const CASES = 1000;
 const NOW = new Date('2026-07-01T12:00:00.000Z');
 
-/** mulberry32, seeded: a failing case can be run again. */
-function random(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)];
-  const some = <T>(items: readonly T[], p = 0.5): T[] => items.filter(() => next() < p);
-  return { next, pick, some };
-}
+const random = seededRandom;
 
 describe('R-AUD-2 effectivePermissions lists exactly what can() allows (domain/access/effective.ts, no HTTP)', () => {
   it(`R-AUD-2 R-ROLE-5 R-ROLE-6 R-ACC-1 R-ACC-4 R-ACC-5 ${CASES} random members: a check is allowed exactly when an entry has its permission and no location or its location, by the role exactly when a role entry does (seed ${SEED})`, () => {

@@ -1,5 +1,6 @@
 import { PERMISSIONS } from '../../domain/access/permissions';
 import { createOrg, manualClock, startApp, type OrgSession, type TestApp } from '../support/app';
+import { seededRandom } from '../support/random';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -9,21 +10,7 @@ const SEED = Number(process.env.CAPABILITIES_SEED ?? 20261202);
 /** Every kind of step once, first: two expiring grants, the time passing both expiries, then a revoke of one of them. */
 const OPENING = ['grant', 'grant', 'change role', 'disable or enable', 'ban or unban', 'approve or mark pending', 'change the custom role', 'time passes', 'revoke'];
 
-/** mulberry32: a small seeded generator, so a failing sequence can be run again. */
-function random(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (min: number, max: number) => min + Math.floor(next() * (max - min + 1));
-  const pick = <T>(items: readonly T[]): T => items[int(0, items.length - 1)];
-  const some = <T>(items: readonly T[]): T[] => items.filter(() => next() < 0.5);
-  return { next, int, pick, some };
-}
+const random = seededRandom;
 
 interface Entry {
   permission: string;
