@@ -29,6 +29,7 @@ import { num, writeSection } from './support/report';
 import { ServiceProcess } from './support/service-process';
 import { Client, type Response } from './support/signin-client';
 import { argsOf, log } from './support/args';
+import { NameKeys } from '../infra/crypto/name-keys';
 
 const MARKS = {
   start: '<!-- bench/erasure.ts results: generated, `npm run bench:erasure -- --write` replaces this block -->',
@@ -133,7 +134,7 @@ async function main(): Promise<void> {
     });
     try {
       for (const [k, org] of orgs.entries()) {
-        await addMembers(store, { orgId: org.orgId, ownerId: org.ownerId, state: await loadOrg(store, org.orgId) }, { first: k * options.background, count: options.background, tag: 'erasurebg' });
+        await addMembers(store, { orgId: org.orgId, ownerId: org.ownerId, state: await loadOrg(store, org.orgId) }, { first: k * options.background, count: options.background, tag: 'erasurebg', names: new NameKeys(openSecretBox(settings)) });
       }
     } finally {
       await store.close();

@@ -40,6 +40,8 @@ import { spread } from './support/measure';
 import { num, writeSection } from './support/report';
 import { AppProcess, Client, drive, type HttpSample, type Response } from './support/signin-client';
 import { seedSessions, type SeededSession } from './support/signin-seed';
+import { NameKeys } from '../infra/crypto/name-keys';
+import { openSecretBox } from '../src/shared/event-store.provider';
 
 interface Options {
   runs: number;
@@ -352,7 +354,7 @@ async function main(): Promise<void> {
   const seedStart = performance.now();
   const settings = loadSettings({ DATA_DIR: dataDir });
   const store = new SqliteEventStore({ file: path.join(dataDir, 'events.db'), registry: eventRegistry() });
-  const seeded = await seedSessions(store, { orgId: org.orgId, ownerId: org.ownerId, count: options.sessions, passwordHash: knownHash, sessionTtlHours: settings.SESSION_TTL_HOURS, tag });
+  const seeded = await seedSessions(store, { orgId: org.orgId, ownerId: org.ownerId, count: options.sessions, passwordHash: knownHash, sessionTtlHours: settings.SESSION_TTL_HOURS, tag, names: new NameKeys(openSecretBox(settings)) });
   const eventCount = Number(await store.headPosition());
   await store.close();
   log(`seeded in ${((performance.now() - seedStart) / 1000).toFixed(1)} s; the log now holds ${num(eventCount)} events`);

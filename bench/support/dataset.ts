@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { accessOf } from '../../domain/access/access';
 import { OWNER_ROLE_ID } from '../../domain/access/roles';
 import { link, linkStream } from '../../domain/link/link';
@@ -7,7 +7,9 @@ import { organization, orgStream, type Organization, type OrgContext } from '../
 import type { Context, DomainEvent } from '../../domain/shared/decider';
 import { normalizeEmail } from '../../domain/shared/email';
 import { emailReservation, emailStream, user, userStream } from '../../domain/user/user';
-import { emailKey, hashToken, newToken } from '../../infra/crypto/secrets';
+import { NameKeys } from '../../infra/crypto/name-keys';
+import { SecretBox } from '../../infra/crypto/sealing';
+import { hashToken, newToken } from '../../infra/crypto/secrets';
 import type { AppendRequest, EventStore } from '../../infra/eventstore/port';
 import type { EventMetadata } from '../../domain/shared/envelope';
 
@@ -36,6 +38,13 @@ const LAST = (
   'Romano Rossi Ruiz Sánchez Santos Schmidt Schneider Schulz Silva Smith Sørensen Suzuki Tanaka Torres Urban Vargas Vogel Wagner Walker ' +
   'Weber Wolf Yilmaz Young Zimmermann Ziegler'
 ).split(' ');
+
+/**
+ * Reservations named under a key of this process alone: enough for benches that only
+ * read and list. A bench whose service later looks people up by email passes the
+ * service's own NameKeys (from its SECRET_KEY or key file).
+ */
+const THROWAWAY_NAMES = new NameKeys(new SecretBox(randomBytes(32)));
 
 export const DATASET_NAMES = { first: FIRST.length, last: LAST.length };
 
@@ -68,7 +77,7 @@ export function person(n: number, tag: string): { firstName: string; lastName: s
  * An org and its Owner, as CreateOrganization commits them (minus the password hash,
  * which is a placeholder: nobody signs in as these owners).
  */
-export async function seedOrg(store: EventStore, name: string, n: number, tag: string): Promise<SeededOrg> {
+export async function seedOrg(store: EventStore, name: string, n: number, tag: string, names: NameKeys = THROWAWAY_NAMES): Promise<SeededOrg> {
   const orgId = randomUUID();
   const ownerId = randomUUID();
   const now = new Date();
@@ -81,7 +90,7 @@ export async function seedOrg(store: EventStore, name: string, n: number, tag: s
   const registered = user.decide(user.initialState(), { type: 'RegisterUser', userId: ownerId, email: owner.email, firstName: owner.firstName, lastName: owner.lastName }, ctx);
   const password = user.decide(registered.reduce(user.evolve, user.initialState()), { type: 'SetPassword', passwordHash: '$argon2id$placeholder', mustChange: false, by: 'self' }, ctx);
   await store.appendMany([
-    request(emailStream(emailKey(owner.email)), emailReservation.decide({}, { type: 'Reserve', userId: ownerId }, ctx), meta),
+    request(emailStream(names.email(owner.email)), emailReservation.decide({}, { type: 'Reserve', userId: ownerId }, ctx), meta),
     request(userStream(ownerId), [...registered, ...password], meta),
     request(orgStream(orgId), created, meta),
     request(membershipStream(orgId, ownerId), membership.decide(initialMembership(), { type: 'AddMember', orgId, userId: ownerId, roleId: OWNER_ROLE_ID, via: 'owner' }, orgCtx), meta),
@@ -96,6 +105,8 @@ export interface AddMembersOptions {
   /** Members per appendMany (one SQLite transaction); each member is four appends (two when 'projected'). */
   perBatch?: number;
   tag: string;
+  /** How the service names reservations (default: a key of this process, see THROWAWAY_NAMES). */
+  names?: NameKeys;
   /**
    * 'command' (the default): the four events the create-member command commits.
    * 'projected': only UserRegistered and MemberAdded, the two the read models use
@@ -130,7 +141,7 @@ export async function addMembers(store: EventStore, org: SeededOrg, options: Add
       }
       // The order CreateMemberHandler commits them in.
       requests.push(
-        request(emailStream(emailKey(email)), emailReservation.decide({}, { type: 'Reserve', userId }, ctx), meta),
+        request(emailStream((options.names ?? THROWAWAY_NAMES).email(email)), emailReservation.decide({}, { type: 'Reserve', userId }, ctx), meta),
         registered,
         added,
         request(linkStream(hashToken(newToken())), link.decide(link.initialState(), { type: 'IssueLink', purpose: 'setup', asInvitation: org.state.policy, userId, orgId: org.orgId }, ctx), meta),

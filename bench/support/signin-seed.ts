@@ -5,7 +5,8 @@ import { organization, orgStream, type OrgContext } from '../../domain/organizat
 import type { DomainEvent } from '../../domain/shared/decider';
 import { session, sessionStream } from '../../domain/session/session';
 import { emailReservation, emailStream, signInStream, user, userStream } from '../../domain/user/user';
-import { emailKey, hashToken, newToken } from '../../infra/crypto/secrets';
+import type { NameKeys } from '../../infra/crypto/name-keys';
+import { hashToken, newToken } from '../../infra/crypto/secrets';
 import type { AppendRequest, EventStore } from '../../infra/eventstore/port';
 import type { EventMetadata } from '../../domain/shared/envelope';
 
@@ -25,6 +26,8 @@ export interface SeedOptions {
   passwordHash: string;
   sessionTtlHours: number;
   tag: string;
+  /** How the service names reservations: its sign-in finds these members by them. */
+  names: NameKeys;
   /** Members per appendMany (one SQLite transaction). */
   perBatch?: number;
 }
@@ -63,7 +66,7 @@ export async function seedSessions(store: EventStore, options: SeedOptions): Pro
       const recorded = user.decide(account, { type: 'RecordSignIn', method: 'password', ip: '127.0.0.1', userAgent: 'gatehouse-bench', sessionId }, self);
 
       requests.push(
-        request(emailStream(emailKey(email)), emailReservation.decide({}, { type: 'Reserve', userId }, context), created, 'no_stream'),
+        request(emailStream(options.names.email(email)), emailReservation.decide({}, { type: 'Reserve', userId }, context), created, 'no_stream'),
         request(userStream(userId), withPassword, created, 'no_stream'),
         request(membershipStream(options.orgId, userId), membership.decide(initialMembership(), { type: 'AddMember', orgId: options.orgId, userId, via: 'created' }, context), created, 'no_stream'),
         request(signInStream(userId), recorded, signedIn, 'no_stream'),

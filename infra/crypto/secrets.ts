@@ -10,11 +10,6 @@ export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('base64url');
 }
 
-/** A stable key for an email in stream names: no personal data in the clear there. */
-export function emailKey(normalizedEmail: string): string {
-  return createHash('sha256').update(normalizedEmail).digest('base64url').slice(0, 32);
-}
-
 export function newId(): string {
   return randomUUID();
 }
@@ -36,9 +31,4 @@ export function newTemporaryPassword(): string {
 /** A random 6-digit code; the caller checks it against the access-code rules. */
 export function newSixDigits(): string {
   return String(randomInt(0, 1_000_000)).padStart(6, '0');
-}
-
-/** A stable key for a username in stream names. */
-export function usernameKey(username: string): string {
-  return createHash('sha256').update(username.trim().toLowerCase()).digest('base64url').slice(0, 32);
 }

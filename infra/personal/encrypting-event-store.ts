@@ -30,6 +30,11 @@ export class EncryptingEventStore implements EventStore {
     readonly personal: PersonalData,
   ) {}
 
+  /** The events as stored, personal data sealed: what may leave Gatehouse (`gatehouse.events`), where an erasure must still reach. */
+  get stored(): EventStore {
+    return this.inner;
+  }
+
   get name(): string {
     return this.inner.name;
   }
@@ -97,4 +102,9 @@ export class EncryptingEventStore implements EventStore {
     const data = await this.personal.sealAll(events);
     return events.map((event, i) => ({ ...event, data: data[i] }));
   }
+}
+
+/** A store's events as stored: sealed where the store encrypts, the store itself where it does not. */
+export function storedEvents(store: EventStore): EventStore {
+  return store instanceof EncryptingEventStore ? store.stored : store;
 }

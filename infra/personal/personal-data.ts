@@ -2,7 +2,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { personalFieldsOf, type DataSubject, type PersonalField } from '../../domain/personal';
 import { normalizeEmail } from '../../domain/shared/email';
 import type { SecretBox } from '../crypto/sealing';
-import { emailKey } from '../crypto/secrets';
+import { NameKeys } from '../crypto/name-keys';
 import type { PersonalKeyStore } from './keys';
 
 /** How an encrypted field starts: `pd1.<subject>.<iv>.<tag>.<ciphertext>` (base64url parts; the plaintext is the value's JSON). */
@@ -32,13 +32,12 @@ export class PersonalData {
     private readonly keys: PersonalKeyStore,
     private readonly box: SecretBox,
     private readonly now: () => number = Date.now,
+    private readonly names: NameKeys = new NameKeys(box),
   ) {}
 
-  /** The name a subject's key is kept under. */
-  static subjectOf(subject: DataSubject): string {
-    if ('orgId' in subject) return `member-${subject.orgId}-${subject.userId}`;
-    if ('userId' in subject) return `user-${subject.userId}`;
-    return `email-${'email' in subject ? emailKey(normalizeEmail(subject.email)) : subject.emailKey}`;
+  /** The name a subject's key is kept under (an email's by its keyed name: the address is not readable from it). */
+  subjectOf(subject: DataSubject): string {
+    return subjectName(subject, this.names);
   }
 
   /** The event's data with each personal field encrypted with its person's key (made on first use). */
@@ -49,11 +48,11 @@ export class PersonalData {
   /** Each event's data sealed as `seal` does; the keys of a whole batch are looked up at once, and the new ones made in one step. */
   async sealAll(events: readonly EventData[]): Promise<unknown[]> {
     const subjects = new Set<string>();
-    for (const event of events) for (const { subject } of clearFields(event)) subjects.add(subject);
+    for (const event of events) for (const { subject } of clearFields(event, this.names)) subjects.add(subject);
     if (subjects.size === 0) return events.map((e) => e.data);
     const keys = await this.keysFor([...subjects]);
     return events.map((event) => {
-      const fields = clearFields(event);
+      const fields = clearFields(event, this.names);
       if (fields.length === 0) return event.data;
       const data = structuredClone(event.data) as Record<string, unknown>;
       for (const { path, subject, value } of fields) setAt(data, path, encrypt(subject, keys.get(subject)!, value));
@@ -103,7 +102,7 @@ export class PersonalData {
 
   /** Erasure: the subjects' keys are destroyed, here and (within KEY_CACHE_MS) on every replica. */
   async forget(subjects: readonly DataSubject[]): Promise<void> {
-    await this.forgetNamed(subjects.map((s) => PersonalData.subjectOf(s)));
+    await this.forgetNamed(subjects.map((s) => this.subjectOf(s)));
   }
 
   /** The same, by the keys' names (as UserErased and OrganizationDeleted keep them). */
@@ -165,22 +164,23 @@ export function isSealed(value: unknown): boolean {
 }
 
 /** The personal fields of an event still in clear, with whose they are. */
-function clearFields(event: EventData): Array<{ path: readonly string[]; subject: string; value: string }> {
+function clearFields(event: EventData, names: NameKeys): Array<{ path: readonly string[]; subject: string; value: string }> {
   const fields = personalFieldsOf(event.type);
   if (!fields || !isObject(event.data)) return [];
   const found: Array<{ path: readonly string[]; subject: string; value: string }> = [];
   for (const field of fields) {
     const value = valueAt(event.data, field.path);
     if (typeof value !== 'string' || value === '' || value.startsWith(PREFIX)) continue;
-    const subject = subjectOfField(field, event.data);
-    if (subject) found.push({ path: field.path, subject, value });
+    const whose = field.subject(event.data as never);
+    if (whose) found.push({ path: field.path, subject: subjectName(whose, names), value });
   }
   return found;
 }
 
-function subjectOfField(field: PersonalField, data: unknown): string | undefined {
-  const subject = field.subject(data as never);
-  return subject && PersonalData.subjectOf(subject);
+function subjectName(subject: DataSubject, names: NameKeys): string {
+  if ('orgId' in subject) return `member-${subject.orgId}-${subject.userId}`;
+  if ('userId' in subject) return `user-${subject.userId}`;
+  return `email-${'email' in subject ? names.email(normalizeEmail(subject.email)) : subject.emailKey}`;
 }
 
 function encrypt(subject: string, key: Buffer, value: string): string {

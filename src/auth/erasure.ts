@@ -11,7 +11,6 @@ import { emailReservation, emailStream, identityReservation, identityStream, use
 import type { GatehouseEvent } from '../../domain/events';
 import type { Decider } from '../../domain/shared/decider';
 import { verifyPassword } from '../../infra/crypto/passwords';
-import { emailKey, usernameKey } from '../../infra/crypto/secrets';
 import { PersonalData } from '../../infra/personal/personal-data';
 import type { ReadStore } from '../../infra/readstore/port';
 import { MEMBERS, type MemberRow } from '../../projections/members';
@@ -22,6 +21,7 @@ import { Meta, type GatehouseRequest } from '../shared/request-context';
 import { Streams, type Change, type CommandMeta } from '../shared/streams';
 import { CLOCK, PERSONAL_DATA, READ_STORE, type Clock } from '../shared/tokens';
 import { SessionGuard } from './session.guard';
+import { NameKeys } from '../../infra/crypto/name-keys';
 
 /**
  * R-ACC-3, SPEC 5.3: erase a person. `password`: the person erasing themselves
@@ -49,6 +49,7 @@ export class EraseUserHandler implements ICommandHandler<EraseUser> {
   constructor(
     private readonly streams: Streams,
     private readonly projections: ProjectionRunner,
+    private readonly names: NameKeys,
     @Inject(READ_STORE) private readonly readStore: ReadStore,
     @Inject(PERSONAL_DATA) private readonly personal: PersonalData,
     @Inject(CLOCK) private readonly clock: Clock,
@@ -83,13 +84,13 @@ export class EraseUserHandler implements ICommandHandler<EraseUser> {
         const held = await this.streams.load(stream, decider);
         if (held.state.userId === userId) changes.push({ from: held, events: decider.decide(held.state, { type: 'Release' }, context) });
       };
-      if (email) await release(emailStream(emailKey(normalizeEmail(email))), emailReservation);
-      if (account.state.username) await release(usernameStream(usernameKey(account.state.username)), usernameReservation);
+      if (email) await release(emailStream(this.names.email(normalizeEmail(email))), emailReservation);
+      if (account.state.username) await release(usernameStream(this.names.username(account.state.username)), usernameReservation);
       for (const identity of account.state.identities) {
         const [provider, subjectHash] = identity.split(':');
         await release(identityStream(provider, subjectHash), identityReservation);
       }
-      keys = [{ userId }, ...(email ? [{ email }] : []), ...orgIds.map((orgId) => ({ orgId, userId }))].map((s) => PersonalData.subjectOf(s));
+      keys = [{ userId }, ...(email ? [{ email }] : []), ...orgIds.map((orgId) => ({ orgId, userId }))].map((s) => this.personal.subjectOf(s));
       changes.push({ from: account, events: user.decide(account.state, { type: 'EraseUser', keys }, context) });
       return this.streams.commit(changes, meta);
     }, userStream(userId));

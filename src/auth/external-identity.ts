@@ -7,13 +7,13 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { normalizeEmail } from '../../domain/shared/email';
 import { DomainError, NotFound } from '../../domain/shared/errors';
 import { emailReservation, emailStream, identityReservation, identityStream, user, userStream } from '../../domain/user/user';
-import { emailKey } from '../../infra/crypto/secrets';
 import { Settings } from '../config/config';
 import { Meta } from '../shared/request-context';
 import { IsEmailAddress } from '../shared/validators';
 import { Streams, type CommandMeta } from '../shared/streams';
 import { CLOCK, type Clock } from '../shared/tokens';
 import { SignInCompletion, type MfaRequired, type Origin, type SignedIn } from './sign-in.handlers';
+import { NameKeys } from '../../infra/crypto/name-keys';
 
 const PROVIDERS = ['google', 'microsoft'] as const;
 type Provider = (typeof PROVIDERS)[number];
@@ -48,15 +48,16 @@ export class SignInWithIdentityHandler implements ICommandHandler<SignInWithIden
   constructor(
     private readonly streams: Streams,
     private readonly completion: SignInCompletion,
+    private readonly names: NameKeys,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   async execute({ identity, origin, meta }: SignInWithIdentity) {
     if (!identity.emailVerified) throw new DomainError('email_not_verified', 'the provider has not verified this email');
-    const { state: reservation } = await this.streams.load(emailStream(emailKey(normalizeEmail(identity.email))), emailReservation);
+    const { state: reservation } = await this.streams.load(emailStream(this.names.email(normalizeEmail(identity.email))), emailReservation);
     if (!reservation.userId) throw new NotFound('account');
     const userId = reservation.userId;
-    const subjectHash = createHash('sha256').update(identity.subject).digest('base64url').slice(0, 32);
+    const subjectHash = this.names.identity(identity.subject);
     const context = { now: this.clock(), actor: { kind: 'user' as const, id: userId } };
     const claimed = await this.streams.load(identityStream(identity.provider, subjectHash), identityReservation);
     const account = await this.streams.load(userStream(userId), user);

@@ -4,11 +4,12 @@ import { randomUUID } from 'node:crypto';
 import { emailRequestsStream, linkRequested, type RequestedLinkPurpose } from '../../domain/link/link-request';
 import { normalizeEmail } from '../../domain/shared/email';
 import { SecretBox } from '../../infra/crypto/sealing';
-import { emailKey, newToken } from '../../infra/crypto/secrets';
+import { newToken } from '../../infra/crypto/secrets';
 import type { EventStore } from '../../infra/eventstore/port';
 import type { CommandMeta } from '../shared/streams';
 import { EVENT_STORE } from '../shared/tokens';
 import { limitEmailRequests, RequestLimit } from './throttle';
+import { NameKeys } from '../../infra/crypto/name-keys';
 
 /** R-CRED-6: email a sign-in link (30 minutes). */
 export class RequestMagicLink extends Command<void> {
@@ -36,11 +37,12 @@ abstract class LinkRequestHandler {
   constructor(
     private readonly limit: RequestLimit,
     private readonly box: SecretBox,
+    private readonly names: NameKeys,
     @Inject(EVENT_STORE) private readonly store: EventStore,
   ) {}
 
   protected async request(purpose: RequestedLinkPurpose, limitKind: string, email: string, ip: string, meta: CommandMeta): Promise<void> {
-    const key = emailKey(normalizeEmail(email));
+    const key = this.names.email(normalizeEmail(email));
     await limitEmailRequests(this.limit, limitKind, key, ip);
     const { type, data } = linkRequested(purpose, key, this.box.seal(newToken()));
     await this.store.append(emailRequestsStream(key), [{ eventId: randomUUID(), type, data, metadata: meta }], 'any');

@@ -4,11 +4,12 @@ import type { Context } from '../../domain/shared/decider';
 import { normalizeEmail } from '../../domain/shared/email';
 import { DomainError } from '../../domain/shared/errors';
 import { SecretBox } from '../../infra/crypto/sealing';
-import { emailKey, hashToken, newToken } from '../../infra/crypto/secrets';
+import { hashToken, newToken } from '../../infra/crypto/secrets';
 import type { ReadStore } from '../../infra/readstore/port';
 import { Streams, type Change } from '../shared/streams';
 import { CLOCK, READ_STORE, type Clock } from '../shared/tokens';
 import { CONTENDED_WAIT_MS, ThrottleCounters, type Counter, type Decision } from './counters';
+import { NameKeys } from '../../infra/crypto/name-keys';
 
 /** R-SEC-6: link emails (invitations, setup, resets, magic links, resends included) to one address per window. */
 export const LINK_EMAILS_PER_RECIPIENT = 5;
@@ -58,6 +59,7 @@ export class Links {
   constructor(
     private readonly streams: Streams,
     private readonly box: SecretBox,
+    private readonly names: NameKeys,
     @Inject(READ_STORE) store: ReadStore,
     @Inject(CLOCK) clock: Clock,
   ) {
@@ -97,7 +99,7 @@ export class Links {
    * step; the log is asked in between, about the unsure sendings only.
    */
   private async countSending(to: string, tokenHash: string, now: Date): Promise<void> {
-    const recipient = emailKey(normalizeEmail(to));
+    const recipient = this.names.email(normalizeEmail(to));
     const at = now.getTime();
     const inLog = new Map<string, boolean>();
     const outcome = await this.counters.update<RecipientCounter, number>(`link-emails:${recipient}`, async (counter) => {

@@ -9,7 +9,6 @@ import { DomainError } from '../../domain/shared/errors';
 import { emailReservation, emailStream, signInStream, user, usernameReservation, usernameStream, userStream, type User } from '../../domain/user/user';
 import type { SignInMethod } from '../../domain/session/session';
 import { hashPassword, verifyPassword } from '../../infra/crypto/passwords';
-import { emailKey, usernameKey } from '../../infra/crypto/secrets';
 import type { Position } from '../../domain/shared/envelope';
 import type { ReadStore } from '../../infra/readstore/port';
 import { MEMBERS, type MemberRow } from '../../projections/members';
@@ -21,6 +20,7 @@ import { chosenPasswordHash } from './chosen-password';
 import { Links } from './links.service';
 import { Sessions, type IssuedSession } from './sessions.service';
 import { SignInThrottle } from './throttle';
+import { NameKeys } from '../../infra/crypto/name-keys';
 
 /** The public link requests live in link-requests.ts (R-SEC-3); named here too for the module that registers them. */
 export { RequestMagicLink, RequestMagicLinkHandler } from './link-requests';
@@ -156,17 +156,18 @@ export class SignInHandler implements ICommandHandler<SignIn> {
   constructor(
     private readonly streams: Streams,
     private readonly throttle: SignInThrottle,
+    private readonly names: NameKeys,
     private readonly completion: SignInCompletion,
   ) {}
 
   async execute({ name, password, origin, meta }: SignIn): Promise<SignedIn | MfaRequired> {
     // A username is throttled and recorded under its own key, as an email is: both cost the same reads and one write.
-    const key = 'email' in name ? emailKey(normalizeEmail(name.email)) : `username-${usernameKey(name.username)}`;
+    const key = 'email' in name ? this.names.email(normalizeEmail(name.email)) : `username-${this.names.username(name.username)}`;
     const wait = await this.throttle.reserve(key, origin.ip);
     if (wait > 0) throw new DomainError('too_many_attempts', 'too many failed sign-ins: wait before trying again', { retryAfterSeconds: Math.ceil(wait / 1000) });
     let proven = false;
     try {
-      const reservation = 'email' in name ? await this.streams.load(emailStream(key), emailReservation) : await this.streams.load(usernameStream(usernameKey(name.username)), usernameReservation);
+      const reservation = 'email' in name ? await this.streams.load(emailStream(key), emailReservation) : await this.streams.load(usernameStream(this.names.username(name.username)), usernameReservation);
       const loaded = (await this.streams.load(reservation.state.userId ? userStream(reservation.state.userId) : NO_ACCOUNT, user)).state;
       const account = loaded.exists ? loaded : undefined;
       decoyHash ??= hashPassword('decoy password never used');

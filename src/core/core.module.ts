@@ -6,6 +6,7 @@ import { StripeCustomerBalances, StripeSeatBilling } from '../../infra/billing/s
 import { MailboxMailer } from '../../infra/email/mailbox';
 import { MAILER } from '../../infra/email/port';
 import { PostmarkMailer } from '../../infra/email/postmark';
+import { NameKeys } from '../../infra/crypto/name-keys';
 import { SecretBox } from '../../infra/crypto/sealing';
 import type { EventStore } from '../../infra/eventstore/port';
 import { OrgAccess } from '../access/org-access.service';
@@ -94,10 +95,11 @@ export class CoreModule {
           provide: SecretBox,
           useFactory: () => openSecretBox(settings),
         },
+        { provide: NameKeys, inject: [SecretBox], useFactory: (box: SecretBox) => new NameKeys(box) },
         ...SHARED,
         Shutdown,
       ],
-      exports: [Settings, CLOCK, EVENT_STORE, PERSONAL_DATA, CUSTOMER_BALANCES, READ_STORE, MESSAGE_BUS, LEASING, MAILER, SecretBox, DEAD_LETTER_SINK, ...SHARED],
+      exports: [Settings, CLOCK, EVENT_STORE, PERSONAL_DATA, CUSTOMER_BALANCES, READ_STORE, MESSAGE_BUS, LEASING, MAILER, SecretBox, NameKeys, DEAD_LETTER_SINK, ...SHARED],
     };
   }
 }

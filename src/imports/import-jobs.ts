@@ -6,7 +6,7 @@ import type { OrgContext } from '../../domain/organization/organization';
 import { normalizeEmail } from '../../domain/shared/email';
 import { DomainError } from '../../domain/shared/errors';
 import { emailReservation, emailStream } from '../../domain/user/user';
-import { emailKey, newId } from '../../infra/crypto/secrets';
+import { newId } from '../../infra/crypto/secrets';
 import { IdempotencyMismatch, WrongExpectedVersion } from '../../infra/eventstore/port';
 import type { ReadStore } from '../../infra/readstore/port';
 import { OrgAccess } from '../access/org-access.service';
@@ -244,7 +244,7 @@ export class ImportJobs implements OnApplicationBootstrap, OnModuleDestroy {
    */
   private async plan(job: ImportJob, input: ValidRow, context: OrgContext, cause: string, inDoubt: boolean): Promise<{ changes: Change[]; outcome: 'created' | 'addedExisting' }> {
     const email = normalizeEmail(input.email);
-    const reservation = await this.streams.load(emailStream(emailKey(email)), emailReservation);
+    const reservation = await this.streams.load(emailStream(this.joining.names.email(email)), emailReservation);
     const existing = reservation.state.userId;
     if (existing && inDoubt) {
       const earlier = await this.doneByThisBatch(job.orgId, existing, reservation.stream, cause);

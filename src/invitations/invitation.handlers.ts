@@ -5,11 +5,11 @@ import { membership, membershipStream } from '../../domain/membership/membership
 import type { OrgContext } from '../../domain/organization/organization';
 import { normalizeEmail } from '../../domain/shared/email';
 import { emailReservation, emailStream } from '../../domain/user/user';
-import { emailKey } from '../../infra/crypto/secrets';
 import type { Position } from '../../domain/shared/envelope';
 import { OrgAccess } from '../access/org-access.service';
 import { Links } from '../auth/links.service';
 import { Streams, type CommandMeta } from '../shared/streams';
+import { NameKeys } from '../../infra/crypto/name-keys';
 
 export interface InviteUserInput {
   email: string;
@@ -50,6 +50,7 @@ abstract class InvitationHandler {
     protected readonly streams: Streams,
     protected readonly orgAccess: OrgAccess,
     protected readonly links: Links,
+    protected readonly names: NameKeys,
   ) {}
 
   /**
@@ -75,7 +76,7 @@ abstract class InvitationHandler {
 export class InviteUserHandler extends InvitationHandler implements ICommandHandler<InviteUser> {
   async execute({ orgId, input, meta }: InviteUser): Promise<InvitationSent> {
     const email = normalizeEmail(input.email);
-    const invitationId = emailKey(email);
+    const invitationId = this.names.email(email);
     let resent = false;
     const { result, state } = await this.run(
       orgId,

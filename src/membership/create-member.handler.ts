@@ -5,7 +5,7 @@ import { DomainError } from '../../domain/shared/errors';
 import { partner, partnerStream, requireOrgOfPartner } from '../../domain/partner/partner';
 import { emailReservation, emailStream } from '../../domain/user/user';
 import { hashPassword } from '../../infra/crypto/passwords';
-import { emailKey, newId, newTemporaryPassword } from '../../infra/crypto/secrets';
+import { newId, newTemporaryPassword } from '../../infra/crypto/secrets';
 import { CLOCK, type Clock } from '../shared/tokens';
 import type { Position } from '../../domain/shared/envelope';
 import { OrgAccess } from '../access/org-access.service';
@@ -13,6 +13,7 @@ import { chosenPasswordHash } from '../auth/chosen-password';
 import { Links } from '../auth/links.service';
 import { Streams, type Change, type CommandMeta } from '../shared/streams';
 import { Joining } from './joining';
+import { NameKeys } from '../../infra/crypto/name-keys';
 
 export type CreateMode = 'setup-email' | 'temporary-password' | 'set-password';
 
@@ -61,6 +62,7 @@ export class CreateMemberHandler implements ICommandHandler<CreateMember> {
   constructor(
     private readonly streams: Streams,
     private readonly orgAccess: OrgAccess,
+    private readonly names: NameKeys,
     private readonly joining: Joining,
     private readonly links: Links,
     @Inject(CLOCK) private readonly clock: Clock,
@@ -78,7 +80,7 @@ export class CreateMemberHandler implements ICommandHandler<CreateMember> {
     const [first] = destination.placements;
 
     const outcome = await this.streams.retrying(async () => {
-      const reservation = await this.streams.load(emailStream(emailKey(email)), emailReservation);
+      const reservation = await this.streams.load(emailStream(this.names.email(email)), emailReservation);
       const existing = reservation.state.userId;
       const userId = existing ?? newUserId;
       // Authorization and each role are checked (by the membership decisions) before anything is written.

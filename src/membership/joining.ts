@@ -5,8 +5,9 @@ import { membership, membershipStream, type MembershipCommand } from '../../doma
 import type { OrgContext } from '../../domain/organization/organization';
 import type { Context } from '../../domain/shared/decider';
 import { emailReservation, emailStream, user, userStream, usernameReservation, usernameStream, type FirstPassword, type Profile } from '../../domain/user/user';
-import { emailKey, newSixDigits, usernameKey } from '../../infra/crypto/secrets';
+import { newSixDigits } from '../../infra/crypto/secrets';
 import { Streams, type Change } from '../shared/streams';
+import { NameKeys } from '../../infra/crypto/name-keys';
 
 export interface NewAccount {
   userId: string;
@@ -25,16 +26,20 @@ export interface NewAccount {
  */
 @Injectable()
 export class Joining {
-  constructor(private readonly streams: Streams) {}
+  constructor(
+    private readonly streams: Streams,
+    /** How reservations are named (the import's pre-check names them the same way). */
+    readonly names: NameKeys,
+  ) {}
 
   /** An account: the email (and username) reserved, the user registered, maybe a password. */
   async newAccount({ userId, email, profile, managedBy, password }: NewAccount, context: Context): Promise<Change[]> {
     const changes: Change[] = [];
-    const reservation = await this.streams.load(emailStream(emailKey(email)), emailReservation);
+    const reservation = await this.streams.load(emailStream(this.names.email(email)), emailReservation);
     // The reservation goes first: on a store without multi-stream transactions it is the lock.
     changes.push({ from: reservation, events: emailReservation.decide(reservation.state, { type: 'Reserve', userId }, context) });
     if (profile.username) {
-      const name = await this.streams.load(usernameStream(usernameKey(profile.username)), usernameReservation);
+      const name = await this.streams.load(usernameStream(this.names.username(profile.username)), usernameReservation);
       changes.push({ from: name, events: usernameReservation.decide(name.state, { type: 'Reserve', userId }, context) });
     }
     const account = await this.streams.load(userStream(userId), user);

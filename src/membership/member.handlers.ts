@@ -3,11 +3,11 @@ import { accessCodeReservation, accessCodeStream } from '../../domain/accesscode
 import { membership, membershipStream, requireCredentialsAuthority, requireProfileAuthority, requireSetupLinkAuthority } from '../../domain/membership/membership';
 import { emailReservation, emailStream, user, userStream, usernameReservation, usernameStream, type Profile } from '../../domain/user/user';
 import { normalizeEmail } from '../../domain/shared/email';
-import { emailKey, usernameKey } from '../../infra/crypto/secrets';
 import type { Position } from '../../domain/shared/envelope';
 import { OrgAccess } from '../access/org-access.service';
 import { Links } from '../auth/links.service';
 import { Streams, type Change, type CommandMeta } from '../shared/streams';
+import { NameKeys } from '../../infra/crypto/name-keys';
 
 export class UpdateMember extends Command<{ position: Position }> {
   constructor(readonly orgId: string, readonly userId: string, readonly changes: Partial<Profile> & { notes?: string; email?: string }, readonly meta: CommandMeta) {
@@ -27,6 +27,7 @@ export class UpdateMemberHandler implements ICommandHandler<UpdateMember> {
   constructor(
     private readonly streams: Streams,
     private readonly orgAccess: OrgAccess,
+    private readonly names: NameKeys,
   ) {}
 
   execute({ orgId, userId, changes: { notes, email, ...profile }, meta }: UpdateMember) {
@@ -47,18 +48,18 @@ export class UpdateMemberHandler implements ICommandHandler<UpdateMember> {
       }
       // SPEC 5.7: a new email is unique as at creation; the old one is free for another account.
       if (newEmail !== undefined && newEmail !== account.state.email) {
-        const taken = await this.streams.load(emailStream(emailKey(newEmail)), emailReservation);
+        const taken = await this.streams.load(emailStream(this.names.email(newEmail)), emailReservation);
         changes.unshift({ from: taken, events: emailReservation.decide(taken.state, { type: 'Reserve', userId }, context) });
-        const old = await this.streams.load(emailStream(emailKey(account.state.email)), emailReservation);
+        const old = await this.streams.load(emailStream(this.names.email(account.state.email)), emailReservation);
         if (old.state.userId === userId) changes.push({ from: old, events: emailReservation.decide(old.state, { type: 'Release' }, context) });
       }
       changes.push({ from: member, events: edited });
       const renamed = profile.username !== undefined && profile.username.toLowerCase() !== account.state.username?.toLowerCase();
       if (renamed) {
-        const taken = await this.streams.load(usernameStream(usernameKey(profile.username!)), usernameReservation);
+        const taken = await this.streams.load(usernameStream(this.names.username(profile.username!)), usernameReservation);
         changes.unshift({ from: taken, events: usernameReservation.decide(taken.state, { type: 'Reserve', userId }, context) });
         if (account.state.username) {
-          const old = await this.streams.load(usernameStream(usernameKey(account.state.username)), usernameReservation);
+          const old = await this.streams.load(usernameStream(this.names.username(account.state.username)), usernameReservation);
           changes.push({ from: old, events: usernameReservation.decide(old.state, { type: 'Release' }, context) });
         }
       }

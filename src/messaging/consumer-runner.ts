@@ -6,7 +6,8 @@ import type { Changes, ReadStore } from '../../infra/readstore/port';
 import type { Doc } from '../../projections/projection';
 import { DomainError } from '../../domain/shared/errors';
 import { Settings } from '../config/config';
-import { CLOCK, EVENT_STORE, LEASING, MESSAGE_BUS, READ_STORE, type Clock } from '../shared/tokens';
+import { CLOCK, EVENT_STORE, LEASING, MESSAGE_BUS, PERSONAL_DATA, READ_STORE, type Clock } from '../shared/tokens';
+import type { PersonalData } from '../../infra/personal/personal-data';
 import { ConsumerScope, errorName, PermanentFailure, type Consumer } from './consumer';
 import type { BusConsumer, MessageBus } from '../../infra/messaging/port';
 import { fromEnvelope } from '../../infra/messaging/wire';
@@ -54,6 +55,7 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
     @Inject(MESSAGE_BUS) private readonly bus: MessageBus | null,
     @Optional() @Inject(DEAD_LETTER_SINK) private readonly sink?: DeadLetterSink,
     @Optional() @Inject(LEASING) leasing?: Leasing,
+    @Optional() @Inject(PERSONAL_DATA) private readonly personal?: PersonalData,
   ) {
     this.supervisor = new Supervisor(this.logger, clock);
     // Only consumers that follow the log take leases: on Kafka, the consumer group shares the work out.
@@ -150,6 +152,9 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
             } catch (error) {
               await this.poison(bus, consumer, partition, offset, value, error);
             }
+            // Personal data travels sealed: opened as the log's own readers open it (erased reads as erased).
+            // A key store that fails here fails the run, which the supervisor restarts; the message is not poison.
+            if (event && this.personal) [event] = await this.personal.open([event]);
             if (event && consumer.handles.includes(event.type)) await this.deliver(consumer, event, heartbeat);
           }
           const position = /^\d+$/.test(headers['gatehouse-position'] ?? '') ? BigInt(headers['gatehouse-position']) : 0n;

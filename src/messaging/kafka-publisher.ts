@@ -11,6 +11,7 @@ import { errorName } from './consumer';
 import type { DeadLetter, DeadLetterSink } from './dead-letters';
 import { Supervisor, type Leasing, type Worker, type WorkerRun } from '../shared/supervisor';
 import { traceHeaders, traced } from '../shared/tracing';
+import { storedEvents } from '../../infra/personal/encrypting-event-store';
 
 const CHECKPOINT = 'publisher:kafka';
 /** The publisher's supervised worker, as /health and /metrics name it. */
@@ -85,7 +86,8 @@ export class KafkaPublisher implements OnApplicationBootstrap, OnApplicationShut
       await bus.ensureTopics();
       producer = await bus.producer();
       this.producer = producer;
-      subscription = this.store.subscribe((events, next) => this.publishEvents(bus, events, next), { from: this.from, batchSize: 500, onError: fail });
+      // Personal data leaves sealed, as stored (SPEC 5.1): an erasure reaches every copy on the topic too.
+      subscription = storedEvents(this.store).subscribe((events, next) => this.publishEvents(bus, events, next), { from: this.from, batchSize: 500, onError: fail });
       this.subscription = subscription;
     } catch (error) {
       await stop();

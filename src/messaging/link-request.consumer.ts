@@ -5,13 +5,14 @@ import { normalizeEmail } from '../../domain/shared/email';
 import { DomainError } from '../../domain/shared/errors';
 import { emailReservation, emailStream, user, userStream } from '../../domain/user/user';
 import { SecretBox } from '../../infra/crypto/sealing';
-import { emailKey, hashToken } from '../../infra/crypto/secrets';
+import { hashToken } from '../../infra/crypto/secrets';
 import type { EventStore } from '../../infra/eventstore/port';
 import type { RecordedOf } from '../../domain/events';
 import { Links } from '../auth/links.service';
 import { Streams } from '../shared/streams';
 import { CLOCK, EVENT_STORE, type Clock } from '../shared/tokens';
 import { derivedEventId, TableConsumer, type ConsumerHandlers, type Effect } from './consumer';
+import { NameKeys } from '../../infra/crypto/name-keys';
 
 /**
  * R-SEC-3: answers the public link requests from the log, out of the requests'
@@ -29,6 +30,7 @@ export class LinkRequestConsumer extends TableConsumer {
     private readonly streams: Streams,
     private readonly links: Links,
     private readonly box: SecretBox,
+    private readonly names: NameKeys,
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {
@@ -48,7 +50,7 @@ export class LinkRequestConsumer extends TableConsumer {
     if (!reservation.userId) return undefined;
     const { state: account } = await this.streams.load(userStream(reservation.userId), user);
     // The address must still be the account's: a reservation outlived by an email change sends nothing.
-    if (!account.exists || emailKey(normalizeEmail(account.email)) !== key) return undefined;
+    if (!account.exists || this.names.email(normalizeEmail(account.email)) !== key) return undefined;
     const token = this.box.open(sealedToken);
     if ((await this.streams.load(linkStream(hashToken(token)), link)).state.exists) return undefined; // issued already
     return async () => {

@@ -61,7 +61,7 @@ export class DeleteOrganizationHandler implements ICommandHandler<DeleteOrganiza
     const { position } = await this.streams.retrying(async () => {
       const from = await this.streams.load(orgStream(orgId), organization);
       if (!from.state.exists) throw new NotFound('organization');
-      keys = members.map(({ userId }) => PersonalData.subjectOf({ orgId, userId }));
+      keys = members.map(({ userId }) => this.personal.subjectOf({ orgId, userId }));
       const events = organization.decide(from.state, { type: 'DeleteOrganization', confirmName, keys }, { now: this.clock(), actor: meta.actor, standing });
       if (events.length === 0) {
         // Deleted already: its keys are destroyed again below (a crash may have come between).
