@@ -126,6 +126,8 @@ async function exportHistory(store: Awaited<ReturnType<typeof openServiceEventSt
 function verdict(outcome: Verdict, about: Record<string, unknown>): number {
   if (outcome.ok) {
     log({ msg: 'every hash chain holds', ...about, ...outcome.counts });
+    // Honest about what erasure cannot reach: events from before encryption keep their personal data in clear.
+    if (outcome.counts.clearPersonal > 0) log({ msg: 'events written before encryption hold personal data in clear: an erasure cannot remove it from them', ...about, events: outcome.counts.clearPersonal });
     return 0;
   }
   log({ msg: 'broken link', ...about, ...outcome.broken, verifiedBefore: outcome.counts.events });

@@ -158,6 +158,20 @@ export class PersonalData {
   }
 }
 
+/**
+ * Whether an event as stored holds a personal field in clear. The service seals every
+ * one it appends, so only events written before encryption existed can: they are kept
+ * as they are (the hash chain forbids rewriting them), and erasure cannot reach them.
+ */
+export function holdsClearPersonalData(event: EventData): boolean {
+  const fields = personalFieldsOf(event.type);
+  if (!fields || !isObject(event.data)) return false;
+  return fields.some((field) => {
+    const value = valueAt(event.data as Record<string, unknown>, field.path);
+    return typeof value === 'string' && value !== ERASED && !value.startsWith(PREFIX);
+  });
+}
+
 /** Whether a value is personal data sealed by this codec (for scans and tests). */
 export function isSealed(value: unknown): boolean {
   return typeof value === 'string' && value.startsWith(PREFIX);

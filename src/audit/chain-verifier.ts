@@ -1,4 +1,5 @@
 import { GENESIS, hashOf, type StoredEvent } from '../../infra/eventstore/hash-chain';
+import { holdsClearPersonalData } from '../../infra/personal/personal-data';
 
 /** The first place where a chain does not hold (R-AUD-3). */
 export interface BrokenLink {
@@ -18,6 +19,8 @@ export interface ChainCounts {
   unchained: number;
   /** Export only: a line whose stream version does not follow the stream's previous line (the export left events out); it is taken as given. */
   gaps: number;
+  /** Events whose personal data is stored in clear (written before encryption): the chain holds, but an erasure cannot reach them. */
+  clearPersonal: number;
 }
 
 /** An export line or a stored event: what the chain covers, plus `hash` (and `position`, `personal`, which it does not). */
@@ -33,7 +36,7 @@ export type ChainedLine = Omit<StoredEvent, 'position'> & { position?: unknown }
  * stream's first line, and a line after a gap, is taken as given.
  */
 export class ChainVerifier {
-  readonly counts: ChainCounts = { events: 0, streams: 0, unchained: 0, gaps: 0 };
+  readonly counts: ChainCounts = { events: 0, streams: 0, unchained: 0, gaps: 0, clearPersonal: 0 };
   private readonly heads = new Map<string, { version: number; hash: string | undefined }>();
   private readonly waiting = new Map<string, Map<number, ChainedLine>>();
 
@@ -72,6 +75,7 @@ export class ChainVerifier {
     const computed = prevHash === undefined ? undefined : hashOf({ ...line, prevHash });
     if (line.hash === null) this.counts.unchained++;
     else if (computed !== undefined && line.hash !== computed) return broken(line, 'hash', computed, line.hash);
+    if (holdsClearPersonalData(line)) this.counts.clearPersonal++;
     if (!this.heads.has(line.stream)) this.counts.streams++;
     this.heads.set(line.stream, { version: line.streamVersion, hash: line.hash ?? computed });
     this.counts.events++;

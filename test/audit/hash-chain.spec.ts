@@ -94,15 +94,15 @@ describe('R-AUD-3 the hash chain, checked without Gatehouse', () => {
     const store = open();
     try {
       await seed(store);
-      expect(await verifyStore(store, progress)).toEqual({ ok: true, counts: { events: 4, streams: 2, unchained: 0, gaps: 0 } });
+      expect(await verifyStore(store, progress)).toEqual({ ok: true, counts: { events: 4, streams: 2, unchained: 0, gaps: 0, clearPersonal: 0 } });
       const lines = await exportAll(store);
       const path = join(dir, 'export.jsonl');
       writeFileSync(path, lines.join('\n') + '\n');
-      expect(await verifyFile(path, progress)).toEqual({ ok: true, counts: { events: 4, streams: 2, unchained: 0, gaps: 0 } });
+      expect(await verifyFile(path, progress)).toEqual({ ok: true, counts: { events: 4, streams: 2, unchained: 0, gaps: 0, clearPersonal: 0 } });
 
       // An export may leave events out: a stream's first line in the file, and the line after a gap, are taken as given.
       writeFileSync(path, [lines[1], lines[2], lines[3]].join('\n'));
-      expect(await verifyFile(path, progress)).toEqual({ ok: true, counts: { events: 3, streams: 2, unchained: 0, gaps: 0 } });
+      expect(await verifyFile(path, progress)).toEqual({ ok: true, counts: { events: 3, streams: 2, unchained: 0, gaps: 0, clearPersonal: 0 } });
 
       const edited = lines.map((line) => line.replace('"role":"Member"', '"role":"Owner"'));
       writeFileSync(path, edited.join('\n'));
@@ -118,7 +118,7 @@ describe('R-AUD-3 the hash chain, checked without Gatehouse', () => {
     }
   });
 
-  it('events stored before the chain existed are chained once when the file is opened, and verify says when', async () => {
+  it('events stored before the chain existed are chained once when the file is opened, and verify says when, and how many hold personal data in clear (R-ACC-3)', async () => {
     const legacy = new Database(file);
     legacy.exec(`CREATE TABLE events (
       position INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL UNIQUE, stream TEXT NOT NULL, stream_version INTEGER NOT NULL,
@@ -127,7 +127,9 @@ describe('R-AUD-3 the hash chain, checked without Gatehouse', () => {
     const insert = legacy.prepare('INSERT INTO events (event_id, stream, stream_version, type, schema_version, recorded_at, org_id, metadata, data) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?)');
     legacy.transaction(() => {
       for (let i = 0; i < 2500; i++) {
-        insert.run(`legacy-${i}`, `s-${i % 3}`, Math.floor(i / 3), 'Old', Date.UTC(2024, 0, 1) + i, i % 2 ? 'org-1' : null, JSON.stringify({ actor: { kind: 'system', id: 't' }, correlationId: 'c' }), JSON.stringify({ i }));
+        // Every 500th: an account registered before personal data was encrypted, its email in clear.
+        const [type, data] = i % 500 === 0 ? ['UserRegistered', { userId: `u-${i}`, email: `old-${i}@example.com`, firstName: 'Old' }] : ['Old', { i }];
+        insert.run(`legacy-${i}`, `s-${i % 3}`, Math.floor(i / 3), type, Date.UTC(2024, 0, 1) + i, i % 2 ? 'org-1' : null, JSON.stringify({ actor: { kind: 'system', id: 't' }, correlationId: 'c' }), JSON.stringify(data));
       }
     })();
     legacy.close();
@@ -138,7 +140,7 @@ describe('R-AUD-3 the hash chain, checked without Gatehouse', () => {
       expect(origin).toMatchObject({ legacyEvents: 2500, legacyThrough: 2500n });
       expect(Date.parse(origin.chainedAt!)).toBeGreaterThan(Date.now() - 60_000);
       await store.append('s-1', [newEvent('New')], 'any');
-      expect(await verifyStore(store, progress)).toEqual({ ok: true, counts: { events: 2501, streams: 3, unchained: 0, gaps: 0 } });
+      expect(await verifyStore(store, progress)).toEqual({ ok: true, counts: { events: 2501, streams: 3, unchained: 0, gaps: 0, clearPersonal: 5 } });
       for (const line of (await exportAll(store)).map((text) => JSON.parse(text))) expect(recompute(line)).toBe(line.hash);
     } finally {
       await store.close();
