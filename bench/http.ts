@@ -7,6 +7,8 @@
  *   npm run bench:http -- --write         # and replace the results block in BENCHMARKS.md
  *   npm run bench:http -- --quick         # one 1 s run of each phase at each concurrency: a smoke test
  *   options: --runs 3 --seconds 3 --concurrency 8,16,64 --members 2000 --phases role,list,…
+ *   --cpu-prof DIR                        # the service writes a V8 CPU profile there when it stops;
+ *                                         # summarise with node dist/bench/support/cpu-profile.js FILE --from <s>
  *
  * Three processes besides this one: the service as `npm start` runs it (bench/support/service-process.ts,
  * embedded default, temp data dir), the two ceilings (bench/support/ceiling-server.ts, one process
@@ -43,6 +45,7 @@ interface Options {
   phases?: string[];
   quick: boolean;
   write: boolean;
+  cpuProf?: string;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -60,6 +63,7 @@ function parseOptions(argv: string[]): Options {
     phases: raw('phases')?.split(','),
     quick,
     write: argv.includes('--write'),
+    cpuProf: raw('cpu-prof'),
   };
 }
 
@@ -301,8 +305,24 @@ function phases(s: Seeded): Phase[] {
 // ---------------------------------------------------------------------------------------------
 // Report
 
+/** A job's result and the CPU its server spent per 2xx answer meanwhile (all its threads; for the service, projections included). */
+interface Measured extends LoadResult {
+  cpuPerAnswer: number;
+}
+
+/** User + system CPU of a process so far, from /proc (Linux); NaN elsewhere. */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime: clock ticks (USER_HZ, 100 on Linux)
+  } catch {
+    return NaN;
+  }
+}
+const micros = (seconds: number) => (Number.isFinite(seconds) ? num(seconds * 1e6) : '—');
+
 interface Cell {
-  results: LoadResult[];
+  results: Measured[];
   /** Each run's rate ÷ the same run's ceiling at the same concurrency. */
   ratios: number[];
   /** Commands only: each run's rate ÷ the same run's group-commit reference. */
@@ -313,8 +333,8 @@ const median = (values: number[]) => (values.length ? spread(values).median : Na
 const percent = (ratio: number) => (Number.isFinite(ratio) ? `${Math.round(ratio * 100)} %` : '—');
 
 function report(options: Options, list: Phase[], cells: Map<string, Cell>, facts: ReturnType<typeof machineFacts>, memory: string, minutes: number, seeded: string): string {
-  const header = ['| Phase', ...options.concurrency.map((c) => `${c} clients: req/s | p50 / p99 ms | of ceiling`)].join(' | ') + ' |';
-  const align = ['|---', ...options.concurrency.map(() => '--:|--:|--:')].join('|') + '|';
+  const header = ['| Phase', ...options.concurrency.map((c) => `${c} clients: req/s | p50 / p99 ms | of ceiling | CPU µs/answer`)].join(' | ') + ' |';
+  const align = ['|---', ...options.concurrency.map(() => '--:|--:|--:|--:')].join('|') + '|';
   const lines = [header, align];
   const failures: string[] = [];
   for (const phase of list) {
@@ -322,10 +342,10 @@ function report(options: Options, list: Phase[], cells: Map<string, Cell>, facts
     for (const c of options.concurrency) {
       const cell = cells.get(`${phase.key}@${c}`);
       if (!cell) {
-        row.push('–', '–', '–');
+        row.push('–', '–', '–', '–');
         continue;
       }
-      row.push(num(median(cell.results.map((r) => r.rate))), `${ms(median(cell.results.map((r) => r.p50)))} / ${ms(median(cell.results.map((r) => r.p99)))}`, phase.against ? percent(median(cell.ratios)) + (cell.groupedRatios.length ? ` (${percent(median(cell.groupedRatios))})` : '') : '—');
+      row.push(num(median(cell.results.map((r) => r.rate))), `${ms(median(cell.results.map((r) => r.p50)))} / ${ms(median(cell.results.map((r) => r.p99)))}`, phase.against ? percent(median(cell.ratios)) + (cell.groupedRatios.length ? ` (${percent(median(cell.groupedRatios))})` : '') : '—', micros(median(cell.results.map((r) => r.cpuPerAnswer))));
       const failed = cell.results.reduce((n, r) => n + r.failed, 0);
       if (failed) {
         const statuses: Record<string, number> = {};
@@ -341,7 +361,7 @@ function report(options: Options, list: Phase[], cells: Map<string, Cell>, facts
     `- Machine: ${facts.nproc} cores (nproc), ${facts.cpuModel}, ${memory}, Node ${facts.node}, ${facts.kernel}, load average at start ${facts.loadAverage}; temp dir on ${facts.tempFs} (${num(facts.fdatasyncPerSecond)} fdatasync/s). Whole run: ${num(minutes)} min.`,
     `- Service: \`node dist/src/main.js\` as \`npm start\` runs it, embedded default (SQLite, WAL, synchronous=FULL; embedded read store), temp data dir. Ceilings: bench/support/ceiling-server.ts, one process each. Client: autocannon in its own process, keep-alive HTTP/1.1 on 127.0.0.1, each client one request outstanding.`,
     `- Data: ${seeded}`,
-    `- ${options.runs} run(s); in each, every phase at each concurrency for ${options.seconds} s, the two ceilings first at each concurrency. Figures are medians over runs: 2xx answers/s, autocannon's p50 and p99, and "of ceiling" the median of each run's rate ÷ that run's ceiling at the same concurrency (commands against the bare PUT, in brackets against the group-commit reference; reads against the bare GET; the argon2id phases have no ceiling here, see bench/signin.ts).`,
+    `- ${options.runs} run(s); in each, every phase at each concurrency for ${options.seconds} s, the two ceilings first at each concurrency. Figures are medians over runs: 2xx answers/s, autocannon's p50 and p99, and "of ceiling" the median of each run's rate ÷ that run's ceiling at the same concurrency (commands against the bare PUT, in brackets against the group-commit reference; reads against the bare GET; the argon2id phases have no ceiling here, see bench/signin.ts). "CPU µs/answer": the CPU time the server under load used (user + system, all its threads, from /proc; for the service its projections and workers too) ÷ its 2xx answers, which a busy shared machine moves far less than the rates.`,
     '',
     ...lines,
     '',
@@ -362,7 +382,9 @@ async function main(): Promise<void> {
   const log = (line: string) => process.stderr.write(`[bench:http ${((performance.now() - started) / 1000).toFixed(0)} s] ${line}\n`);
   log(`machine: ${facts.nproc} cores, load average ${facts.loadAverage}; data in ${dataDir}`);
 
-  const service = await ServiceProcess.start({ DATA_DIR: dataDir, EVENT_STORE: 'sqlite' }, path.join(dataDir, 'service.log'));
+  const profiling = options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(options.cpuProf)}`] : [];
+  const spawned = performance.now();
+  const service = await ServiceProcess.start({ DATA_DIR: dataDir, EVENT_STORE: 'sqlite' }, path.join(dataDir, 'service.log'), undefined, profiling);
   cleanup.undo.push(() => service.killSync());
   const append = await startCeiling('append', dataDir, path.join(dataDir, 'ceiling.log'));
   cleanup.undo.push(() => kill(append.child));
@@ -411,16 +433,18 @@ async function main(): Promise<void> {
   const list = phases({ home, targets, members, signers, sessions, cursors, bareCursors }).filter((p) => !options.phases || p.target !== 'service' || options.phases.includes(p.key));
   const cells = new Map<string, Cell>();
   const next = new Map<string, number>();
-  const runJob = async (phase: Phase, connections: number): Promise<LoadResult> => {
-    const portOf = phase.target === 'service' ? port : phase.target === 'append' ? append.port : phase.target === 'grouped' ? grouped.port : page.port;
+  const runJob = async (phase: Phase, connections: number): Promise<Measured> => {
+    const [portOf, pid] = phase.target === 'service' ? [port, service.pid] : phase.target === 'append' ? [append.port, append.child.pid!] : phase.target === 'grouped' ? [grouped.port, grouped.child.pid!] : [page.port, page.child.pid!];
     const job: LoadJob = { port: portOf, connections, seconds: options.seconds, items: phase.items, start: next.get(phase.key) ?? 0 };
+    const cpuBefore = cpuSeconds(pid);
     load.send(job);
     const { result } = await nextMessage<{ result: LoadResult }>(load, 'result', (options.seconds + 60) * 1000);
     next.set(phase.key, result.next);
-    return result;
+    return { ...result, cpuPerAnswer: result.ok > 0 ? (cpuSeconds(pid) - cpuBefore) / result.ok : NaN };
   };
   // A short warm-up of each path (JIT, caches), not counted.
   for (const phase of list) await runJob(phase, 8);
+  if (options.cpuProf) log(`CPU profile of the service (pid ${service.pid}) in ${options.cpuProf}: measured phases from ${((performance.now() - spawned) / 1000).toFixed(1)} s after its start`);
   for (let run = 0; run < options.runs; run++) {
     for (const c of options.concurrency) {
       const ceilings = new Map<string, number>();
@@ -432,7 +456,7 @@ async function main(): Promise<void> {
         if (phase.against && ceilings.has(phase.against)) cell.ratios.push(result.rate / ceilings.get(phase.against)!);
         if (phase.against === 'append' && ceilings.has('grouped')) cell.groupedRatios.push(result.rate / ceilings.get('grouped')!);
         cells.set(`${phase.key}@${c}`, cell);
-        log(`run ${run + 1}/${options.runs}, ${c} clients, ${phase.key}: ${num(result.rate)}/s, p50 ${ms(result.p50)} p99 ${ms(result.p99)} ms${result.failed ? `, ${result.failed} not 2xx ${JSON.stringify(result.statuses)}` : ''}`);
+        log(`run ${run + 1}/${options.runs}, ${c} clients, ${phase.key}: ${num(result.rate)}/s, p50 ${ms(result.p50)} p99 ${ms(result.p99)} ms, ${micros(result.cpuPerAnswer)} µs CPU per answer${result.failed ? `, ${result.failed} not 2xx ${JSON.stringify(result.statuses)}` : ''}`);
       }
     }
   }

@@ -22,11 +22,12 @@ export class ServiceProcess {
     readonly startMs: number,
   ) {}
 
-  static async start(env: Record<string, string>, logFile: string, timeoutMs = 120_000): Promise<ServiceProcess> {
+  /** `nodeArgs` go before main.js (bench/http's --cpu-prof). */
+  static async start(env: Record<string, string>, logFile: string, timeoutMs = 120_000, nodeArgs: string[] = []): Promise<ServiceProcess> {
     const started = performance.now();
     const port = await freePort();
     const log = fs.openSync(logFile, 'a');
-    const child = spawn(process.execPath, [path.join(DIST_SRC, 'main.js')], {
+    const child = spawn(process.execPath, [...nodeArgs, path.join(DIST_SRC, 'main.js')], {
       env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
       stdio: ['ignore', log, log],
     });
