@@ -2,7 +2,7 @@ import { Logger, type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ServerKafka, type MicroserviceOptions } from '@nestjs/microservices';
-import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { AppModule, type AppOptions } from './app.module';
 import { scrubbingLogger } from './config/scrubbing-logger';
 import { logOf, PinoNestLogger } from './shared/logging';
@@ -14,6 +14,7 @@ import { answerClientError, answerFrameworkError } from './shared/api-error';
 import { parseJsonBody } from './shared/json-body';
 import { acceptIdempotencyKeys } from './shared/idempotency-http';
 import { traceRequests } from './shared/tracing';
+import { openApiDocument } from './openapi/document';
 
 const BODY_LIMIT = 1024 * 1024;
 
@@ -45,16 +46,7 @@ export async function createApp(options: AppOptions & { logger?: false | LoggerS
   }
   acceptJson(app);
   acceptIdempotencyKeys(app);
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Gatehouse')
-      .setDescription('People of many organizations: invitations, accounts, roles, access, credentials — with their full history.')
-      .setVersion('1')
-      .addBearerAuth()
-      .build(),
-  );
-  describeConventionHeaders(document);
+  const document = openApiDocument(app);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
   const bus = app.get<typeof MESSAGE_BUS, MessageBus | null>(MESSAGE_BUS);
   const takesCommands = bus !== null && options.settings.CONSUMERS === 'on';
@@ -121,22 +113,4 @@ function acceptJson(app: NestFastifyApplication): void {
       done(error as Error, undefined);
     }
   });
-}
-
-/**
- * SPEC 3.1's headers on every operation they apply to (issue 18): Idempotency-Key
- * on every POST, Gatehouse-Min-Position on every GET, X-Correlation-Id everywhere.
- */
-function describeConventionHeaders(document: OpenAPIObject): void {
-  const header = (name: string, description: string, schema: Record<string, unknown>) => ({ name, in: 'header' as const, required: false, description, schema });
-  const correlation = header('X-Correlation-Id', 'echoed in the answer and carried by every event the request causes (R-AUD-1)', { type: 'string', maxLength: 100, pattern: '^[A-Za-z0-9._:-]{1,100}$' });
-  const idempotency = header('Idempotency-Key', 'a retry with the same key within 24 h gets the first answer (`Idempotent-Replay: true`); the same key with another body is 422 idempotency_key_reused', { type: 'string', maxLength: 200 });
-  const minPosition = header('Gatehouse-Min-Position', 'answer only once the read models hold this position (a command’s `position`): read-your-writes, up to 5 s, else 503 read_model_behind', { type: 'string', pattern: '^[0-9]{1,20}$' });
-  for (const operations of Object.values(document.paths)) {
-    for (const [method, operation] of Object.entries(operations) as Array<[string, { parameters?: unknown[] } | undefined]>) {
-      if (!operation || !['get', 'post', 'put', 'patch', 'delete'].includes(method)) continue;
-      const extra = [correlation, ...(method === 'post' ? [idempotency] : []), ...(method === 'get' ? [minPosition] : [])];
-      operation.parameters = [...(operation.parameters ?? []), ...extra];
-    }
-  }
 }

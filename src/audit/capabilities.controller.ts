@@ -1,5 +1,5 @@
 import { Controller, Get, Inject, Query, Req, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { IsISO8601, IsString, Matches } from 'class-validator';
 import { requirePermission } from '../../domain/access/access';
 import { DomainError } from '../../domain/shared/errors';
@@ -33,15 +33,15 @@ class CapabilityDto {
   @ApiProperty({ example: 'users.list.any' }) permission!: string;
   @ApiPropertyOptional({ description: 'absent: across the org' }) location?: string;
   @ApiProperty({ enum: ['role', 'grant'] }) via!: 'role' | 'grant';
-  @ApiPropertyOptional({ description: 'for a grant' }) grantId?: string;
-  @ApiPropertyOptional({ description: 'for a grant that expires' }) expiresAt?: string;
+  @ApiPropertyOptional({ format: 'uuid', description: 'for a grant' }) grantId?: string;
+  @ApiPropertyOptional({ format: 'date-time', description: 'for a grant that expires' }) expiresAt?: string;
 }
 
 class CapabilitiesDto {
-  @ApiProperty() orgId!: string;
-  @ApiProperty() userId!: string;
-  @ApiProperty({ description: 'the time asked about, ISO 8601 UTC' }) at!: string;
-  @ApiProperty({ description: 'global position of the last event folded, as a string; "0": none' }) position!: string;
+  @ApiProperty({ format: 'uuid' }) orgId!: string;
+  @ApiProperty({ format: 'uuid' }) userId!: string;
+  @ApiProperty({ format: 'date-time', description: 'the time asked about, ISO 8601 UTC' }) at!: string;
+  @ApiProperty({ pattern: '^[0-9]+$', description: 'global position of the last event folded, as a string; "0": none' }) position!: string;
   @ApiProperty() member!: boolean;
   @ApiProperty({ enum: ['active', 'disabled'], nullable: true }) status!: string | null;
   @ApiProperty({ enum: ['approved', 'pending'], nullable: true }) approval!: string | null;
@@ -71,7 +71,8 @@ export class CapabilitiesController {
   ) {}
 
   @Get()
-  @ApiOperation({ summary: 'What a member could do at a time, replayed from history', description: DESCRIPTION })
+  @ApiOperation({ operationId: 'getCapabilitiesAt', summary: 'What a member could do at a time, replayed from history', description: DESCRIPTION })
+  @ApiResponse({ status: 422, description: 'at_in_future, and the other invalid codes' })
   @ApiOkResponse({ type: CapabilitiesDto })
   async capabilities(@OrgId() orgId: string, @UserId() userId: string, @Query() query: CapabilitiesQueryDto, @Req() request: GatehouseRequest): Promise<Capabilities> {
     const { context } = await this.orgAccess.context(orgId, request.actor!);

@@ -46,9 +46,9 @@ export class HistoryController {
   ) {}
 
   @Get()
-  @ApiOperation({ summary: "Export the org's history (JSON lines with the hash chain)", description: DESCRIPTION })
+  @ApiOperation({ operationId: 'exportHistory', summary: "Export the org's history (JSON lines with the hash chain)", description: DESCRIPTION })
   @ApiProduces('application/x-ndjson')
-  @ApiOkResponse({ description: 'one JSON object per line, one line per event' })
+  @ApiOkResponse({ description: 'one JSON object per line, one line per event', schema: { type: 'string', description: 'JSON lines (application/x-ndjson): each line one event envelope, as the description says' } })
   async history(@OrgId() orgId: string, @Query() query: HistoryQueryDto, @Req() request: GatehouseRequest): Promise<StreamableFile> {
     const { context } = await this.orgAccess.context(orgId, request.actor!);
     requirePermission(context.access, 'audit.read.any', context);

@@ -1,12 +1,16 @@
 import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiCreatedResponse, ApiExtraModels, ApiOkResponse, ApiOperation, ApiResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { AcceptInvitation } from '../invitations/accept-invitation.handler';
 import { DomainError } from '../../domain/shared/errors';
 import { Meta } from '../shared/request-context';
 import type { CommandMeta } from '../shared/streams';
-import { AcceptInvitationDto, EmailDto, MfaSignInDto, TokenDto, RedeemPasswordLinkDto, SessionDto, SignInDto } from './dto';
+import { AcceptedDto } from '../shared/responses';
+import { AcceptInvitationDto, EmailDto, InvitationAcceptedDto, MfaRequiredDto, MfaSignInDto, TokenDto, RedeemPasswordLinkDto, SignedInDto, SignInDto } from './dto';
+
+/** A sign-in's answer: a session, or (MFA on) the challenge for the second step. */
+const SIGNED_IN_OR_MFA = { oneOf: [{ $ref: getSchemaPath(SignedInDto) }, { $ref: getSchemaPath(MfaRequiredDto) }] };
 import { RequestMagicLink, RequestPasswordReset } from './link-requests';
 import { SignInWithMfa } from './mfa.handlers';
 import { RedeemMagicLink, RedeemPasswordLink, SignIn, type Origin } from './sign-in.handlers';
@@ -16,13 +20,17 @@ const originOf = (request: FastifyRequest): Origin => ({ ip: request.ip, userAge
 
 /** The public ways in: no bearer token needed. */
 @ApiTags('sign-in')
+@ApiExtraModels(SignedInDto, MfaRequiredDto)
 @Controller('v1')
 export class AuthController {
   constructor(private readonly commands: CommandBus) {}
 
   @Post('sessions')
   @HttpCode(201)
-  @ApiCreatedResponse({ type: SessionDto, description: 'signed in; or, when MFA is on, `{mfaRequired, challenge, expiresAt}` for POST /v1/sessions/mfa' })
+  @ApiOperation({ operationId: 'signIn', summary: 'Sign in with email or username and password (SPEC 5.7)' })
+  @ApiCreatedResponse({ schema: SIGNED_IN_OR_MFA, description: 'signed in; or, when MFA is on, `{mfaRequired, challenge, expiresAt}` for POST /v1/sessions/mfa' })
+  @ApiResponse({ status: 401, description: 'invalid_credentials' })
+  @ApiResponse({ status: 403, description: 'access_disabled, org_suspended: every membership disabled, or every org suspended (R-ACC-1)' })
   signIn(@Body() body: SignInDto, @Meta() meta: CommandMeta, @Req() request: FastifyRequest) {
     if ((body.email === undefined) === (body.username === undefined)) throw new DomainError('validation_failed', 'give email or username, not both', { fields: ['email', 'username'] });
     return this.commands.execute(new SignIn(body.email !== undefined ? { email: body.email } : { username: body.username! }, body.password, originOf(request), meta));
@@ -31,6 +39,9 @@ export class AuthController {
   /** R-CRED-8: the second step, with a TOTP code or a backup code. */
   @Post('sessions/mfa')
   @HttpCode(201)
+  @ApiOperation({ operationId: 'signInWithMfa', summary: 'Second sign-in step: a TOTP code or a backup code (R-CRED-8)' })
+  @ApiCreatedResponse({ type: SignedInDto })
+  @ApiResponse({ status: 401, description: 'invalid_mfa_code, mfa_code_used' })
   signInMfa(@Body() body: MfaSignInDto, @Meta() meta: CommandMeta, @Req() request: FastifyRequest) {
     return this.commands.execute(new SignInWithMfa(body.challenge, body.code, originOf(request), meta));
   }
@@ -38,6 +49,8 @@ export class AuthController {
   /** R-CRED-6: email a sign-in link (30 minutes); 202 whether or not the email has an account, after the same work (R-SEC-3). */
   @Post('magic-links')
   @HttpCode(202)
+  @ApiOperation({ operationId: 'requestMagicLink', summary: 'Email a sign-in link (R-CRED-6); 202 whether or not the email has an account' })
+  @ApiAcceptedResponse({ type: AcceptedDto })
   async magicLink(@Body() body: EmailDto, @Meta() meta: CommandMeta, @Req() request: FastifyRequest) {
     await this.commands.execute(new RequestMagicLink(body.email, request.ip, meta));
     return { status: 'accepted' };
@@ -45,6 +58,9 @@ export class AuthController {
 
   @Post('magic-links/redeem')
   @HttpCode(201)
+  @ApiOperation({ operationId: 'redeemMagicLink', summary: "Redeem a sign-in link's token for a session" })
+  @ApiCreatedResponse({ schema: SIGNED_IN_OR_MFA })
+  @ApiResponse({ status: 410, description: 'link_used, link_expired, link_superseded' })
   redeemMagicLink(@Body() body: TokenDto, @Meta() meta: CommandMeta, @Req() request: FastifyRequest) {
     return this.commands.execute(new RedeemMagicLink(body.token, originOf(request), meta));
   }
@@ -52,6 +68,8 @@ export class AuthController {
   /** R-SEC-3: 202 whether or not the email has an account, after the same work. */
   @Post('password-resets')
   @HttpCode(202)
+  @ApiOperation({ operationId: 'requestPasswordReset', summary: 'Email a password reset link; 202 whether or not the email has an account' })
+  @ApiAcceptedResponse({ type: AcceptedDto })
   async requestReset(@Body() body: EmailDto, @Meta() meta: CommandMeta, @Req() request: FastifyRequest) {
     await this.commands.execute(new RequestPasswordReset(body.email, request.ip, meta));
     return { status: 'accepted' };
@@ -59,14 +77,18 @@ export class AuthController {
 
   @Post('password-resets/redeem')
   @HttpCode(200)
-  @ApiOkResponse({ type: SessionDto, description: 'also completes setup links (R-CRT-1 a)' })
+  @ApiOperation({ operationId: 'redeemPasswordLink', summary: 'Set a new password with a reset or setup link, and sign in' })
+  @ApiOkResponse({ type: SignedInDto, description: 'also completes setup links (R-CRT-1 a)' })
+  @ApiResponse({ status: 410, description: 'link_used, link_expired, link_superseded' })
   redeem(@Body() body: RedeemPasswordLinkDto, @Meta() meta: CommandMeta, @Req() request: FastifyRequest) {
     return this.commands.execute(new RedeemPasswordLink(body.token, body.newPassword, meta, originOf(request)));
   }
 
   @Post('invitations/accept')
   @HttpCode(200)
-  @ApiOkResponse({ type: SessionDto })
+  @ApiOperation({ operationId: 'acceptInvitation', summary: 'Accept an invitation: a new account (with or without a password, SPEC 5.7) or an existing one, and a session' })
+  @ApiOkResponse({ type: InvitationAcceptedDto })
+  @ApiResponse({ status: 410, description: 'invitation_expired, invitation_revoked, link_used' })
   accept(@Body() body: AcceptInvitationDto, @Meta() meta: CommandMeta) {
     return this.commands.execute(new AcceptInvitation(body, meta));
   }

@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/common';
 import { Command, CommandBus, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
 import { endMembership, membership, membershipStream } from '../../domain/membership/membership';
 import { organization, orgStream } from '../../domain/organization/organization';
@@ -22,6 +22,7 @@ import { Streams, type Change, type CommandMeta } from '../shared/streams';
 import { CLOCK, PERSONAL_DATA, READ_STORE, type Clock } from '../shared/tokens';
 import { SessionGuard } from './session.guard';
 import { NameKeys } from '../../infra/crypto/name-keys';
+import { PositionDto } from '../shared/responses';
 
 /**
  * R-ACC-3, SPEC 5.3: erase a person. `password`: the person erasing themselves
@@ -124,7 +125,8 @@ export class SystemUsersController {
 
   @Post(':user/erase')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Erase a person (R-ACC-3): memberships end, sessions end, personal data is destroyed with its key' })
+  @ApiOperation({ operationId: 'eraseUser', summary: 'Erase a person (R-ACC-3): memberships end, sessions end, personal data is destroyed with its key' })
+  @ApiOkResponse({ type: PositionDto })
   erase(@UserId() userId: string, @Meta() meta: CommandMeta) {
     return this.commands.execute(new EraseUser(userId, meta));
   }
@@ -140,7 +142,9 @@ export class EraseMeController {
 
   @Post('erase')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Erase my account (R-ACC-3): memberships end, sessions end, personal data is destroyed with its key' })
+  @ApiOperation({ operationId: 'eraseMe', summary: 'Erase my account (R-ACC-3): memberships end, sessions end, personal data is destroyed with its key' })
+  @ApiOkResponse({ type: PositionDto })
+  @ApiResponse({ status: 401, description: 'invalid_credentials: the password is wrong' })
   erase(@Body() body: EraseMeDto, @Req() request: GatehouseRequest, @Meta() meta: CommandMeta) {
     if (request.actor?.kind !== 'user') throw new NotFound('user');
     return this.commands.execute(new EraseUser(request.actor.id, meta, body.password));

@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, Inject, Post, Req } from '@nestjs/common';
 import { Command, CommandBus, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { ApiProperty, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiExtraModels, ApiOperation, ApiProperty, ApiResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { IsBoolean, IsIn, IsNotEmpty, IsString, MaxLength } from 'class-validator';
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -14,6 +14,7 @@ import { Streams, type CommandMeta } from '../shared/streams';
 import { CLOCK, type Clock } from '../shared/tokens';
 import { SignInCompletion, type MfaRequired, type Origin, type SignedIn } from './sign-in.handlers';
 import { NameKeys } from '../../infra/crypto/name-keys';
+import { MfaRequiredDto, SignedInDto } from './dto';
 
 const PROVIDERS = ['google', 'microsoft'] as const;
 type Provider = (typeof PROVIDERS)[number];
@@ -80,6 +81,12 @@ export class ExternalIdentityController {
   /** Called by the upstream gateway with its key (`Authorization: Bearer <IDENTITY_GATEWAY_KEY>`). */
   @Post('verified')
   @HttpCode(201)
+  @ApiOperation({ operationId: 'signInWithVerifiedIdentity', summary: 'The identity gateway signs a person in with a verified Google or Microsoft identity (R-CRED-10)' })
+  @ApiBearerAuth()
+  @ApiExtraModels(SignedInDto, MfaRequiredDto)
+  @ApiCreatedResponse({ schema: { oneOf: [{ $ref: getSchemaPath(SignedInDto) }, { $ref: getSchemaPath(MfaRequiredDto) }] } })
+  @ApiResponse({ status: 401, description: 'unauthenticated: not the identity gateway’s key' })
+  @ApiResponse({ status: 404, description: 'not_found: no account with that email' })
   verified(@Body() body: VerifiedIdentityDto, @Meta() meta: CommandMeta, @Req() request: FastifyRequest) {
     const expected = this.settings.IDENTITY_GATEWAY_KEY;
     const given = String(request.headers.authorization ?? '').replace(/^Bearer /, '');

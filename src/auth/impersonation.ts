@@ -1,6 +1,6 @@
 import { Controller, Delete, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/common';
 import { Command, CommandBus, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { membership, membershipStream, requireImpersonationAuthority } from '../../domain/membership/membership';
 import { session } from '../../domain/session/session';
 import { DomainError } from '../../domain/shared/errors';
@@ -12,6 +12,8 @@ import { Streams, type CommandMeta } from '../shared/streams';
 import { CLOCK, type Clock } from '../shared/tokens';
 import { SessionGuard } from './session.guard';
 import { Sessions, type IssuedSession } from './sessions.service';
+import { PositionDto } from '../shared/responses';
+import { SessionDto } from './dto';
 
 export class StartImpersonation extends Command<IssuedSession & { userId: string; position: Position }> {
   constructor(readonly orgId: string, readonly userId: string, readonly meta: CommandMeta) {
@@ -70,12 +72,16 @@ export class ImpersonationController {
 
   @Post('orgs/:org/members/:user/impersonation')
   @HttpCode(201)
+  @ApiOperation({ operationId: 'startImpersonation', summary: 'Act as a member: a short-lived session marked with the real actor (R-IMP-1)' })
+  @ApiCreatedResponse({ type: SessionDto })
   start(@OrgId() orgId: string, @UserId() userId: string, @Meta('org') meta: CommandMeta) {
     return this.commands.execute(new StartImpersonation(orgId, userId, meta));
   }
 
   @Delete('impersonation')
   @HttpCode(200)
+  @ApiOperation({ operationId: 'endImpersonation', summary: 'End the impersonation this session is' })
+  @ApiOkResponse({ type: PositionDto })
   end(@Req() request: GatehouseRequest, @Meta() meta: CommandMeta) {
     return this.commands.execute(new EndImpersonation(request.sessionStream ?? '', meta));
   }

@@ -1,8 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, ParseUUIDPipe, Patch, Post, Put, Req, UseGuards } from '@nestjs/common';
-import { MfaCodeDto } from './dto';
+import { BackupCodesDto, MeDto, MfaCodeDto, MfaEnrollmentDto, SessionPageDto } from './dto';
 import { StartMfaEnrollment, VerifyMfaEnrollment } from './mfa.handlers';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsNotEmpty, IsString, Matches, MaxLength } from 'class-validator';
 import { E164 } from '../membership/dto';
 import { IsPlainText, MayOmit } from '../shared/validators';
@@ -20,6 +20,7 @@ import { Streams, type CommandMeta } from '../shared/streams';
 import { CLOCK, READ_STORE, type Clock } from '../shared/tokens';
 import { ChangeOwnPassword, RevokeSessions } from './credentials.handlers';
 import { SessionGuard } from './session.guard';
+import { PositionDto } from '../shared/responses';
 
 export class ChangePasswordDto {
   @ApiPropertyOptional({ writeOnly: true, description: 'required when the account has a password; an account made without one (SPEC 5.7) sets its first without' })
@@ -60,6 +61,8 @@ export class MeController {
   ) {}
 
   @Get()
+  @ApiOperation({ operationId: 'getMe', summary: 'My profile and memberships' })
+  @ApiOkResponse({ type: MeDto })
   async me(@Req() request: GatehouseRequest) {
     if (request.actor!.kind !== 'user') throw new NotFound('user');
     await readAfter(request, this.runner);
@@ -82,6 +85,8 @@ export class MeController {
 
   /** SPEC 5.7: a person edits their own name, phone and bio. */
   @Patch()
+  @ApiOperation({ operationId: 'updateMe', summary: 'Edit my name, phone and bio (SPEC 5.7)' })
+  @ApiOkResponse({ type: PositionDto })
   async update(@Body() body: UpdateMeDto, @Req() request: GatehouseRequest, @Meta() meta: CommandMeta) {
     if (request.actor!.kind !== 'user') throw new NotFound('user');
     const context = { now: this.clock(), actor: request.actor! };
@@ -92,6 +97,8 @@ export class MeController {
 
   @Put('password')
   @HttpCode(200)
+  @ApiOperation({ operationId: 'changeMyPassword', summary: 'Change my password (the current one needed when I have one; SPEC 5.7)' })
+  @ApiOkResponse({ type: PositionDto })
   changePassword(@Body() body: ChangePasswordDto, @Meta() meta: CommandMeta) {
     return this.commands.execute(new ChangeOwnPassword(body.currentPassword, body.newPassword, meta));
   }
@@ -99,18 +106,24 @@ export class MeController {
   /** R-CRED-8: start TOTP enrollment; the secret is shown once. */
   @Post('mfa/totp')
   @HttpCode(201)
+  @ApiOperation({ operationId: 'startTotpEnrollment', summary: 'Start TOTP enrollment: the secret, shown once (R-CRED-8)' })
+  @ApiCreatedResponse({ type: MfaEnrollmentDto })
   startMfa(@Meta() meta: CommandMeta) {
     return this.commands.execute(new StartMfaEnrollment(meta));
   }
 
   @Post('mfa/totp/verify')
   @HttpCode(200)
+  @ApiOperation({ operationId: 'verifyTotpEnrollment', summary: 'Verify the first TOTP code: MFA is on; backup codes, shown once' })
+  @ApiOkResponse({ type: BackupCodesDto })
   verifyMfa(@Body() body: MfaCodeDto, @Meta() meta: CommandMeta) {
     return this.commands.execute(new VerifyMfaEnrollment(body.code, meta));
   }
 
   /** R-CRED-9: the sessions that still work. */
   @Get('sessions')
+  @ApiOperation({ operationId: 'listMySessions', summary: 'My sessions that still work (R-CRED-9)' })
+  @ApiOkResponse({ type: SessionPageDto })
   async sessions(@Req() request: GatehouseRequest) {
     await readAfter(request, this.runner);
     const { state } = await this.streams.load(userStream(request.actor!.id), user);
@@ -123,12 +136,16 @@ export class MeController {
   /** R-CRED-9: log out everywhere, effective at once for every check. */
   @Delete('sessions')
   @HttpCode(200)
+  @ApiOperation({ operationId: 'logOutEverywhere', summary: 'End every session of mine, this one included (R-CRED-9)' })
+  @ApiOkResponse({ type: PositionDto })
   logOutEverywhere(@Meta() meta: CommandMeta) {
     return this.commands.execute(new RevokeSessions('all', meta));
   }
 
   @Delete('sessions/:session')
   @HttpCode(200)
+  @ApiOperation({ operationId: 'revokeMySession', summary: 'End one of my sessions' })
+  @ApiOkResponse({ type: PositionDto })
   async revoke(@Param('session', new ParseUUIDPipe({ exceptionFactory: () => new NotFound('session') })) sessionId: string, @Meta() meta: CommandMeta) {
     const row = (await this.readStore.getMany<SessionRow>(this.runner.collection(SESSIONS), [sessionId])).get(sessionId);
     if (!row || row.userId !== meta.actor.id) throw new NotFound('session');

@@ -1,5 +1,5 @@
 import { Body, Controller, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
 import { accessOf, can, requirePermission } from '../../domain/access/access';
 import { membership, membershipStream } from '../../domain/membership/membership';
@@ -22,6 +22,12 @@ export class AuthorizeDto {
   location?: string;
 }
 
+/** The answer: allowed or not, and why (`not_member`: the principal is no member of the org). */
+export class DecisionDto {
+  @ApiProperty() allowed!: boolean;
+  @ApiProperty({ enum: ['role', 'grant', 'missing_permission', 'disabled', 'not_approved', 'banned', 'outside_locations', 'not_member'] }) reason!: string;
+}
+
 /**
  * "May P do X (in location L) in org O?" — answered from the write side, so it
  * holds the moment a command returns (R-ROLE-8). Asking about oneself is always
@@ -40,6 +46,8 @@ export class AuthorizeController {
 
   @Post()
   @HttpCode(200)
+  @ApiOperation({ operationId: 'authorize', summary: 'May this principal do this permission (in this location) in the org? Allowed or not, with the reason' })
+  @ApiOkResponse({ type: DecisionDto })
   async authorize(@OrgId() orgId: string, @Body() body: AuthorizeDto, @Req() request: GatehouseRequest) {
     const { org, access } = await this.orgAccess.load(orgId, request.actor!);
     const now = this.clock();

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Inject, Post, Put, Req, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiExtraModels, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsInt, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { randomUUID } from 'node:crypto';
 import { requirePermission } from '../../domain/access/access';
@@ -14,6 +14,7 @@ import { Meta, type GatehouseRequest } from '../shared/request-context';
 import { Streams, type CommandMeta } from '../shared/streams';
 import { CLOCK, type Clock } from '../shared/tokens';
 import { IsPlainText, MayOmit } from '../shared/validators';
+import { POSITION } from '../shared/responses';
 
 export class StripeCustomerDto {
   @ApiProperty({ example: 'cus_NffrFeUfNV2Hib' }) @Matches(/^cus_[A-Za-z0-9]{6,64}$/, { message: 'customerId must be a Stripe customer id (cus_…)' })
@@ -32,6 +33,35 @@ export class BalanceAdjustmentDto {
 
   @ApiPropertyOptional({ description: 'true: answer what the balance would become, change nothing' }) @MayOmit() @IsBoolean()
   preview?: boolean;
+}
+
+// Answers (issue 18: the OpenAPI document a typed client is generated from).
+
+export class StripeCustomerLinkedDto {
+  @ApiProperty({ example: 'cus_NffrFeUfNV2Hib' }) customerId!: string;
+  @ApiProperty(POSITION) position!: string;
+}
+
+export class StripeBalanceDto {
+  @ApiProperty({ example: 'cus_NffrFeUfNV2Hib' }) customerId!: string;
+  @ApiProperty({ type: 'integer', description: "Stripe's own sign: negative = credit the customer holds" }) balanceCents!: number;
+  @ApiProperty({ example: 'usd' }) currency!: string;
+}
+
+/** `preview: true`: what the balance would become; nothing changes. */
+export class BalancePreviewDto {
+  @ApiProperty({ type: 'integer' }) currentBalanceCents!: number;
+  @ApiProperty({ type: 'integer' }) newBalanceCents!: number;
+}
+
+/** The adjustment: `done` once Stripe's transaction is recorded (within a few seconds), else `pending` (the consumer retries, R-BILL-3). */
+export class BalanceAdjustmentResultDto {
+  @ApiProperty({ format: 'uuid' }) adjustmentId!: string;
+  @ApiProperty({ enum: ['done', 'pending'] }) status!: string;
+  @ApiPropertyOptional({ description: "Stripe's balance transaction, once done" }) transactionId?: string;
+  @ApiProperty({ enum: ['credit', 'debit'] }) direction!: string;
+  @ApiProperty({ type: 'integer' }) amountCents!: number;
+  @ApiProperty(POSITION) position!: string;
 }
 
 /** How long an adjustment's answer waits for the Stripe consumer before saying it is pending. */
@@ -57,7 +87,8 @@ export class StripeBalanceController {
   ) {}
 
   @Put('stripe-customer')
-  @ApiOperation({ summary: "Record the member's Stripe customer (the purchase service, billing.manage.any)" })
+  @ApiOperation({ operationId: 'setStripeCustomer', summary: "Record the member's Stripe customer (the purchase service, billing.manage.any)" })
+  @ApiOkResponse({ type: StripeCustomerLinkedDto })
   async link(@OrgId() orgId: string, @UserId() userId: string, @Body() body: StripeCustomerDto, @Req() request: GatehouseRequest, @Meta('org') meta: CommandMeta) {
     const context = await this.member(orgId, userId, request, 'billing.manage.any');
     const { position } = await this.streams.handle(customerBalanceStream(orgId, userId), customerBalance, { type: 'LinkCustomer', orgId, userId, customerId: body.customerId }, context, meta);
@@ -65,6 +96,9 @@ export class StripeBalanceController {
   }
 
   @Get('stripe-balance')
+  @ApiOperation({ operationId: 'getStripeBalance', summary: "The member's Stripe customer balance (credits.adjust.any)" })
+  @ApiOkResponse({ type: StripeBalanceDto })
+  @ApiResponse({ status: 409, description: 'no_stripe_customer' })
   async balance(@OrgId() orgId: string, @UserId() userId: string, @Req() request: GatehouseRequest) {
     await this.member(orgId, userId, request, 'credits.adjust.any');
     const customerId = await this.customerOf(orgId, userId);
@@ -74,7 +108,9 @@ export class StripeBalanceController {
 
   @Post('stripe-balance')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Preview, then credit or debit the Stripe customer balance (credits.adjust.any)' })
+  @ApiOperation({ operationId: 'adjustStripeBalance', summary: 'Preview, then credit or debit the Stripe customer balance (credits.adjust.any)' })
+  @ApiExtraModels(BalancePreviewDto, BalanceAdjustmentResultDto)
+  @ApiOkResponse({ schema: { oneOf: [{ $ref: getSchemaPath(BalancePreviewDto) }, { $ref: getSchemaPath(BalanceAdjustmentResultDto) }] }, description: 'a preview, or the adjustment' })
   async adjust(@OrgId() orgId: string, @UserId() userId: string, @Body() body: BalanceAdjustmentDto, @Req() request: GatehouseRequest, @Meta('org') meta: CommandMeta) {
     const context = await this.member(orgId, userId, request, 'credits.adjust.any');
     const customerId = await this.customerOf(orgId, userId);

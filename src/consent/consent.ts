@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Inject, Injectable, Post, Put, Query, Req, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { IsBoolean, IsNotEmpty, IsString, IsUUID, Matches, MaxLength } from 'class-validator';
 import { consent, consentStream, smsKeyword, type ConsentChannel, type ConsentSource } from '../../domain/consent/consent';
 import { requirePermission } from '../../domain/access/access';
@@ -20,6 +20,7 @@ import { OrgId, UserId } from '../shared/params';
 import { Meta, type GatehouseRequest } from '../shared/request-context';
 import { Streams, type CommandMeta } from '../shared/streams';
 import { CLOCK, READ_STORE, type Clock } from '../shared/tokens';
+import { POSITION } from '../shared/responses';
 import { MayOmit } from '../shared/validators';
 
 /** SPEC 5.4: one person's consent to one org's marketing, with its log. */
@@ -121,6 +122,56 @@ export class InboundSmsDto {
   body!: string;
 }
 
+// Answers (issue 18: the OpenAPI document a typed client is generated from).
+
+export class ConsentLogEntryDto {
+  @ApiProperty({ enum: ['email', 'sms'] }) channel!: string;
+  @ApiProperty() subscribed!: boolean;
+  @ApiProperty({ enum: ['preferences-page', 'unsubscribe-link', 'sms-stop', 'sms-start'] }) source!: string;
+  @ApiProperty({ format: 'date-time' }) at!: string;
+}
+
+/** SPEC 5.4: one person's consent to one org's marketing, with its log. */
+export class PreferencesItemDto {
+  @ApiProperty({ format: 'uuid' }) orgId!: string;
+  @ApiProperty() orgName!: string;
+  @ApiProperty({ description: 'subscribed by default (opt-out)' }) emailMarketing!: boolean;
+  @ApiProperty({ description: 'off until opted in' }) smsMarketing!: boolean;
+  @ApiProperty({ type: [ConsentLogEntryDto] }) log!: ConsentLogEntryDto[];
+}
+
+export class PreferencesListDto {
+  @ApiProperty({ type: [PreferencesItemDto] }) items!: PreferencesItemDto[];
+}
+
+export class PreferencesChangedDto extends PreferencesItemDto {
+  @ApiPropertyOptional({ ...POSITION, description: 'absent when nothing was asked to change' }) position?: string;
+}
+
+export class MemberPreferencesDto extends PreferencesItemDto {
+  @ApiProperty({ format: 'uri', description: "R-PREF-2: the signed unsubscribe link for the org's marketing sender" }) unsubscribeUrl!: string;
+}
+
+export class UnsubscribePreviewDto {
+  @ApiProperty({ format: 'uuid' }) orgId!: string;
+  @ApiProperty() orgName!: string;
+  @ApiProperty({ enum: ['email'] }) channel!: string;
+  @ApiProperty({ description: 'subscribed now' }) emailMarketing!: boolean;
+  @ApiProperty({ description: 'what POST does' }) action!: string;
+}
+
+export class UnsubscribedDto {
+  @ApiProperty({ format: 'uuid' }) orgId!: string;
+  @ApiProperty({ enum: [false] }) emailMarketing!: boolean;
+  @ApiProperty(POSITION) position!: string;
+}
+
+export class InboundSmsResultDto {
+  @ApiProperty({ enum: ['none', 'start', 'stop'], description: 'none: not a keyword' }) action!: string;
+  @ApiProperty({ type: 'integer', description: 'members of the org with that phone number' }) matched!: number;
+  @ApiPropertyOptional({ ...POSITION, description: 'absent when nothing changed' }) position?: string;
+}
+
 /** R-PREF-1: the signed-in person's consent, per org they belong to; only they change it. */
 @ApiTags('me')
 @ApiBearerAuth()
@@ -130,6 +181,8 @@ export class MyPreferencesController {
   constructor(private readonly consents: Consents, private readonly runner: ProjectionRunner, @Inject(READ_STORE) private readonly readStore: ReadStore) {}
 
   @Get()
+  @ApiOperation({ operationId: 'listMyPreferences', summary: 'My marketing consent, per org I belong to (SPEC 5.4)' })
+  @ApiOkResponse({ type: PreferencesListDto })
   async list(@Req() request: GatehouseRequest): Promise<{ items: PreferencesItem[] }> {
     if (request.actor?.kind !== 'user') throw new NotFound('user');
     await readAfter(request, this.runner);
@@ -139,7 +192,8 @@ export class MyPreferencesController {
   }
 
   @Put()
-  @ApiOperation({ summary: 'Change my marketing consent for one org (source: preferences-page)' })
+  @ApiOperation({ operationId: 'updateMyPreferences', summary: 'Change my marketing consent for one org (source: preferences-page)' })
+  @ApiOkResponse({ type: PreferencesChangedDto })
   async update(@Body() body: PreferencesDto, @Req() request: GatehouseRequest, @Meta() meta: CommandMeta) {
     if (request.actor?.kind !== 'user') throw new NotFound('user');
     const userId = request.actor.id;
@@ -160,6 +214,8 @@ export class MemberPreferencesController {
   constructor(private readonly consents: Consents, private readonly orgAccess: OrgAccess) {}
 
   @Get()
+  @ApiOperation({ operationId: 'getMemberPreferences', summary: "A member's marketing consent, read-only, with the unsubscribe link (R-PREF-4)" })
+  @ApiOkResponse({ type: MemberPreferencesDto })
   async show(@OrgId() orgId: string, @UserId() userId: string, @Req() request: GatehouseRequest) {
     const { context } = await this.orgAccess.context(orgId, request.actor!);
     requirePermission(context.access, 'users.update.any', context);
@@ -175,6 +231,9 @@ export class UnsubscribeController {
   constructor(private readonly consents: Consents) {}
 
   @Get()
+  @ApiOperation({ operationId: 'previewUnsubscribe', summary: 'What the unsubscribe link will do (no sign-in)' })
+  @ApiOkResponse({ type: UnsubscribePreviewDto })
+  @ApiResponse({ status: 400, description: 'link_invalid, validation_failed' })
   async preview(@Query() query: UnsubscribeQuery) {
     const { orgId, userId } = this.consents.openToken(query.token);
     const item = await this.consents.item(orgId, userId);
@@ -183,6 +242,8 @@ export class UnsubscribeController {
 
   @Post()
   @HttpCode(200)
+  @ApiOperation({ operationId: 'unsubscribe', summary: "Unsubscribe from the org's marketing email, idempotently (R-PREF-2)" })
+  @ApiOkResponse({ type: UnsubscribedDto })
   async unsubscribe(@Query() query: UnsubscribeQuery, @Meta() meta: CommandMeta) {
     const { orgId, userId } = this.consents.openToken(query.token);
     // The person follows their own link: their events name them.
@@ -201,6 +262,8 @@ export class InboundSmsController {
 
   @Post()
   @HttpCode(200)
+  @ApiOperation({ operationId: 'receiveInboundSms', summary: "The SMS gateway forwards a text: carriers' keywords change SMS consent (SPEC 5.4)" })
+  @ApiOkResponse({ type: InboundSmsResultDto })
   async inbound(@OrgId() orgId: string, @Body() body: InboundSmsDto, @Req() request: GatehouseRequest, @Meta('org') meta: CommandMeta) {
     const { context } = await this.orgAccess.context(orgId, request.actor!);
     requirePermission(context.access, 'users.update.any', context);

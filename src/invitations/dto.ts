@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
+import { POSITION } from '../shared/responses';
 import { IsEmailAddress, IsPlainText, MayOmit } from '../shared/validators';
 
 export class InviteUserDto {
@@ -20,7 +21,7 @@ export class InviteUserDto {
 
 export class InvitationSentDto {
   @ApiProperty() invitationId!: string;
-  @ApiProperty() expiresAt!: string;
+  @ApiProperty({ format: 'date-time' }) expiresAt!: string;
   @ApiProperty({ description: 'true when a pending invitation for this email was resent instead' }) resent!: boolean;
-  @ApiProperty() position!: string;
+  @ApiProperty(POSITION) position!: string;
 }

@@ -1,12 +1,13 @@
 import { Body, Controller, Delete, HttpCode, Post, UseGuards } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiCreatedResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { SessionGuard } from '../auth/session.guard';
 import { InvitationId, OrgId } from '../shared/params';
 import { Meta } from '../shared/request-context';
 import type { CommandMeta } from '../shared/streams';
 import { InvitationSentDto, InviteUserDto } from './dto';
 import { InviteUser, ResendInvitation, RevokeInvitation } from './invitation.handlers';
+import { PositionDto } from '../shared/responses';
 
 @ApiTags('invitations')
 @ApiBearerAuth()
@@ -18,18 +19,23 @@ export class InvitationsController {
   @Post()
   @HttpCode(201)
   @ApiCreatedResponse({ type: InvitationSentDto })
+  @ApiOperation({ operationId: 'inviteUser', summary: 'Invite someone by email (R-INV-1); a pending invitation for the email is resent instead' })
   invite(@OrgId() orgId: string, @Body() body: InviteUserDto, @Meta('org') meta: CommandMeta) {
     return this.commands.execute(new InviteUser(orgId, body, meta));
   }
 
   @Post(':invitation/resend')
   @HttpCode(200)
+  @ApiOperation({ operationId: 'resendInvitation', summary: 'Resend a pending invitation, with a fresh link and expiry' })
+  @ApiOkResponse({ type: InvitationSentDto })
   resend(@OrgId() orgId: string, @InvitationId() invitationId: string, @Meta('org') meta: CommandMeta) {
     return this.commands.execute(new ResendInvitation(orgId, invitationId, meta));
   }
 
   @Delete(':invitation')
   @HttpCode(200)
+  @ApiOperation({ operationId: 'revokeInvitation', summary: 'Revoke a pending invitation: its link stops working' })
+  @ApiOkResponse({ type: PositionDto })
   revoke(@OrgId() orgId: string, @InvitationId() invitationId: string, @Meta('org') meta: CommandMeta) {
     return this.commands.execute(new RevokeInvitation(orgId, invitationId, meta));
   }

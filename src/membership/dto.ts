@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsISO8601, IsNotEmpty, IsString, Matches, MaxLength } from 'class-validator';
 import { AVAILABILITIES, type Availability } from '../../domain/membership/membership';
 import type { CreateMode } from './create-member.handler';
+import { MembershipChangeDto, POSITION } from '../shared/responses';
 import { IsEmailAddress, IsPlainText, MayOmit } from '../shared/validators';
 
 export const E164 = /^\+[1-9]\d{6,14}$/;
@@ -101,4 +102,70 @@ export class SetPasswordDto {
 
   @ApiPropertyOptional({ description: 'must be changed at next sign-in' }) @MayOmit() @IsBoolean()
   mustChange?: boolean;
+}
+
+// Answers (issue 18: the OpenAPI document a typed client is generated from).
+
+export class MemberCreatedDto {
+  @ApiProperty({ format: 'uuid' }) userId!: string;
+  @ApiProperty({ description: 'true: the email already had an account, which joined the org (R-CRT-2)' }) addedExisting!: boolean;
+  @ApiPropertyOptional({ description: 'temporary-password mode only: shown in this answer only (R-CRT-1 b)' }) temporaryPassword?: string;
+  @ApiProperty(POSITION) position!: string;
+}
+
+export class GrantViewDto {
+  @ApiProperty({ format: 'uuid' }) grantId!: string;
+  @ApiProperty({ example: 'credits.adjust.any' }) permission!: string;
+  @ApiPropertyOptional({ description: 'absent: across the org' }) location?: string;
+  @ApiPropertyOptional({ format: 'date-time' }) expiresAt?: string;
+  @ApiProperty() reason!: string;
+  @ApiProperty({ description: 'user id of who gave it' }) grantedBy!: string;
+  @ApiProperty({ format: 'date-time' }) grantedAt!: string;
+  @ApiProperty({ description: 'its expiry has passed' }) expired!: boolean;
+}
+
+export class MemberSessionDto {
+  @ApiProperty({ format: 'uuid' }) sessionId!: string;
+  @ApiProperty({ example: 'password' }) method!: string;
+  @ApiProperty({ format: 'date-time' }) startedAt!: string;
+  @ApiProperty({ format: 'date-time' }) expiresAt!: string;
+}
+
+/** R-LIST-4: a member's detail. */
+export class MemberDetailDto {
+  @ApiProperty({ format: 'uuid' }) userId!: string;
+  @ApiProperty({ format: 'email' }) email!: string;
+  @ApiProperty() firstName!: string;
+  @ApiProperty() lastName!: string;
+  @ApiPropertyOptional() phone?: string;
+  @ApiPropertyOptional() username?: string;
+  @ApiPropertyOptional() bio?: string;
+  @ApiProperty({ description: 'role id' }) role!: string;
+  @ApiProperty({ type: [String], nullable: true, description: 'null: the role holds across the org (R-ROLE-5)' }) locations!: string[] | null;
+  @ApiProperty({ enum: ['active', 'disabled'] }) status!: string;
+  @ApiProperty({ enum: ['approved', 'pending'] }) approval!: string;
+  @ApiProperty() banned!: boolean;
+  @ApiProperty({ description: 'the org’s Owner' }) owner!: boolean;
+  @ApiPropertyOptional({ description: 'the door code (R-CODE-1)' }) accessCode?: string;
+  @ApiProperty({ enum: AVAILABILITIES }) availability!: string;
+  @ApiProperty({ description: 'internal notes, seen by admins only' }) notes!: string;
+  @ApiProperty({ type: [GrantViewDto] }) grants!: GrantViewDto[];
+  @ApiProperty() mfaEnabled!: boolean;
+  @ApiPropertyOptional({ format: 'date-time' }) joinedAt?: string;
+  @ApiPropertyOptional({ format: 'date-time', description: 'when the invitation that brought the member was sent' }) invitedAt?: string;
+  @ApiPropertyOptional({ format: 'date-time' }) setupCompletedAt?: string;
+  @ApiPropertyOptional({ format: 'date-time' }) disabledAt?: string;
+  @ApiPropertyOptional({ description: 'user id of who disabled the member' }) disabledBy?: string;
+  @ApiPropertyOptional({ format: 'date-time' }) lastSignInAt?: string;
+  @ApiPropertyOptional({ example: 'password' }) lastSignInMethod?: string;
+  @ApiProperty({ type: [MemberSessionDto], description: 'the sessions that still work' }) sessions!: MemberSessionDto[];
+}
+
+export class GrantGivenDto extends MembershipChangeDto {
+  @ApiProperty({ format: 'uuid' }) grantId!: string;
+}
+
+export class TemporaryPasswordDto {
+  @ApiProperty({ description: 'shown in this answer only; to be changed at next sign-in (R-CRED-4)' }) temporaryPassword!: string;
+  @ApiProperty(POSITION) position!: string;
 }

@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Patch, Post, Put, Req, UseGuards } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
 import { requirePermission } from '../../domain/access/access';
 import { membership, membershipStream, type MembershipCommand } from '../../domain/membership/membership';
@@ -21,10 +21,11 @@ import { GrantId, OrgId, UserId } from '../shared/params';
 import { Meta, type GatehouseRequest } from '../shared/request-context';
 import { Streams, type CommandMeta } from '../shared/streams';
 import { CreateMember } from './create-member.handler';
-import { AccessCodeDto, AvailabilityDto, ChangeRoleDto, CreateMemberDto, GrantDto, SetPasswordDto, UpdateMemberDto } from './dto';
+import { AccessCodeDto, AvailabilityDto, ChangeRoleDto, CreateMemberDto, GrantDto, GrantGivenDto, MemberCreatedDto, MemberDetailDto, SetPasswordDto, TemporaryPasswordDto, UpdateMemberDto } from './dto';
 import { SendPasswordReset, SetMemberPassword } from '../auth/credentials.handlers';
 import { ResetMemberMfa } from '../auth/mfa.handlers';
 import { SendSetupLink, SetAccessCode, UpdateMember } from './member.handlers';
+import { MembershipChangeDto, PositionDto } from '../shared/responses';
 
 /** The access actions of SPEC 3.1, each one membership command. */
 const ACCESS_ACTIONS = {
@@ -55,6 +56,8 @@ export class MembersController {
 
   @Post()
   @HttpCode(201)
+  @ApiOperation({ operationId: 'createMember', summary: 'Create a member directly: setup email, temporary password or a set password (R-CRT-1)' })
+  @ApiCreatedResponse({ type: MemberCreatedDto })
   create(@OrgId() orgId: string, @Body() body: CreateMemberDto, @Meta('org') meta: CommandMeta) {
     const { role, locations, ...input } = body;
     return this.commands.execute(new CreateMember({ placements: [{ orgId, role, locations }] }, input, meta));
@@ -62,6 +65,8 @@ export class MembersController {
 
   /** R-LIST-4: the member as the write side knows it, with dates and sessions from the read models (add Gatehouse-Min-Position to read your write). */
   @Get(':user')
+  @ApiOperation({ operationId: 'getMember', summary: "A member's detail: profile, role, status, grants, dates, sessions (R-LIST-4)" })
+  @ApiOkResponse({ type: MemberDetailDto })
   async detail(@OrgId() orgId: string, @UserId() userId: string, @Req() request: GatehouseRequest) {
     const { context } = await this.orgAccess.context(orgId, request.actor!);
     requirePermission(context.access, 'users.list.any', context);
@@ -115,60 +120,80 @@ export class MembersController {
 
   @Patch(':user')
   @HttpCode(200)
+  @ApiOperation({ operationId: 'updateMember', summary: "Edit a member's profile, email and notes" })
+  @ApiOkResponse({ type: PositionDto })
   update(@OrgId() orgId: string, @UserId() userId: string, @Body() body: UpdateMemberDto, @Meta('org') meta: CommandMeta) {
     return this.commands.execute(new UpdateMember(orgId, userId, body, meta));
   }
 
   @Delete(':user')
   @HttpCode(200)
+  @ApiOperation({ operationId: 'removeMember', summary: 'Remove a member from the org' })
+  @ApiOkResponse({ type: MembershipChangeDto })
   remove(@OrgId() orgId: string, @UserId() userId: string, @Meta('org') meta: CommandMeta) {
     return this.act(orgId, userId, { type: 'RemoveMember' }, meta);
   }
 
   @Put(':user/role')
   @HttpCode(200)
+  @ApiOperation({ operationId: 'changeMemberRole', summary: "Set a member's role and location scope (R-ROLE-5)" })
+  @ApiOkResponse({ type: MembershipChangeDto })
   changeRole(@OrgId() orgId: string, @UserId() userId: string, @Body() body: ChangeRoleDto, @Meta('org') meta: CommandMeta) {
     return this.act(orgId, userId, { type: 'ChangeRole', roleId: body.role, locations: body.locations ?? null }, meta);
   }
 
   @Post(':user/disable')
   @HttpCode(200)
+  @ApiOperation({ operationId: 'disableMemberAccess', summary: "Disable a member's access (R-ACC-1)" })
+  @ApiOkResponse({ type: MembershipChangeDto })
   disable(@OrgId() orgId: string, @UserId() userId: string, @Meta('org') meta: CommandMeta) {
     return this.act(orgId, userId, ACCESS_ACTIONS.disable, meta);
   }
 
   @Post(':user/enable')
   @HttpCode(200)
+  @ApiOperation({ operationId: 'enableMemberAccess', summary: "Enable a member's access again" })
+  @ApiOkResponse({ type: MembershipChangeDto })
   enable(@OrgId() orgId: string, @UserId() userId: string, @Meta('org') meta: CommandMeta) {
     return this.act(orgId, userId, ACCESS_ACTIONS.enable, meta);
   }
 
   @Post(':user/approve')
   @HttpCode(200)
+  @ApiOperation({ operationId: 'approveMember', summary: 'Approve a pending member (R-ACC-4)' })
+  @ApiOkResponse({ type: MembershipChangeDto })
   approve(@OrgId() orgId: string, @UserId() userId: string, @Meta('org') meta: CommandMeta) {
     return this.act(orgId, userId, ACCESS_ACTIONS.approve, meta);
   }
 
   @Post(':user/pending')
   @HttpCode(200)
+  @ApiOperation({ operationId: 'markMemberPending', summary: 'Mark a member pending approval (R-ACC-4)' })
+  @ApiOkResponse({ type: MembershipChangeDto })
   pending(@OrgId() orgId: string, @UserId() userId: string, @Meta('org') meta: CommandMeta) {
     return this.act(orgId, userId, ACCESS_ACTIONS.pending, meta);
   }
 
   @Post(':user/ban')
   @HttpCode(200)
+  @ApiOperation({ operationId: 'banMember', summary: 'Ban a member (R-ACC-5)' })
+  @ApiOkResponse({ type: MembershipChangeDto })
   ban(@OrgId() orgId: string, @UserId() userId: string, @Meta('org') meta: CommandMeta) {
     return this.act(orgId, userId, ACCESS_ACTIONS.ban, meta);
   }
 
   @Post(':user/unban')
   @HttpCode(200)
+  @ApiOperation({ operationId: 'unbanMember', summary: 'Lift a ban' })
+  @ApiOkResponse({ type: MembershipChangeDto })
   unban(@OrgId() orgId: string, @UserId() userId: string, @Meta('org') meta: CommandMeta) {
     return this.act(orgId, userId, ACCESS_ACTIONS.unban, meta);
   }
 
   @Post(':user/grants')
   @HttpCode(201)
+  @ApiOperation({ operationId: 'grantPermission', summary: 'Grant a permission explicitly, maybe in one location, maybe until a time' })
+  @ApiCreatedResponse({ type: GrantGivenDto })
   async grant(@OrgId() orgId: string, @UserId() userId: string, @Body() body: GrantDto, @Meta('org') meta: CommandMeta) {
     const grantId = randomUUID();
     const expiresAt = body.expiresAt ? new Date(body.expiresAt).toISOString() : undefined;
@@ -178,18 +203,24 @@ export class MembersController {
 
   @Delete(':user/grants/:grant')
   @HttpCode(200)
+  @ApiOperation({ operationId: 'revokeGrant', summary: 'Revoke an explicit grant' })
+  @ApiOkResponse({ type: MembershipChangeDto })
   revokeGrant(@OrgId() orgId: string, @UserId() userId: string, @GrantId() grantId: string, @Meta('org') meta: CommandMeta) {
     return this.act(orgId, userId, { type: 'RevokePermission', grantId }, meta);
   }
 
   @Put(':user/access-code')
   @HttpCode(200)
+  @ApiOperation({ operationId: 'setAccessCode', summary: "Set a member's custom door code (R-CODE-2)" })
+  @ApiOkResponse({ type: PositionDto })
   accessCode(@OrgId() orgId: string, @UserId() userId: string, @Body() body: AccessCodeDto, @Meta('org') meta: CommandMeta) {
     return this.commands.execute(new SetAccessCode(orgId, userId, body.code, meta));
   }
 
   @Post(':user/setup-link')
   @HttpCode(200)
+  @ApiOperation({ operationId: 'sendSetupLink', summary: 'Resend the invitation, setup or sign-in link' })
+  @ApiOkResponse({ type: PositionDto })
   setupLink(@OrgId() orgId: string, @UserId() userId: string, @Meta('org') meta: CommandMeta) {
     return this.commands.execute(new SendSetupLink(orgId, userId, meta));
   }
@@ -197,6 +228,8 @@ export class MembersController {
   /** R-CRED-5: an admin sets the password, no current one needed; every session of the member ends. */
   @Put(':user/password')
   @HttpCode(200)
+  @ApiOperation({ operationId: 'setMemberPassword', summary: "Set a member's password (R-CRED-5); every session ends" })
+  @ApiOkResponse({ type: PositionDto })
   setPassword(@OrgId() orgId: string, @UserId() userId: string, @Body() body: SetPasswordDto, @Meta('org') meta: CommandMeta) {
     return this.commands.execute(new SetMemberPassword(orgId, userId, { chosen: body.password, mustChange: body.mustChange ?? false }, meta));
   }
@@ -204,6 +237,8 @@ export class MembersController {
   /** R-CRED-4: a temporary password, shown once, to be changed at next sign-in; every session ends. */
   @Post(':user/temporary-password')
   @HttpCode(200)
+  @ApiOperation({ operationId: 'issueTemporaryPassword', summary: 'A temporary password, shown once (R-CRED-4); every session ends' })
+  @ApiOkResponse({ type: TemporaryPasswordDto })
   temporaryPassword(@OrgId() orgId: string, @UserId() userId: string, @Meta('org') meta: CommandMeta) {
     return this.commands.execute(new SetMemberPassword(orgId, userId, 'temporary', meta));
   }
@@ -211,6 +246,8 @@ export class MembersController {
   /** R-CRED-3: email a reset link; the actor gets a copy. */
   @Post(':user/password-reset')
   @HttpCode(200)
+  @ApiOperation({ operationId: 'sendMemberPasswordReset', summary: 'Email the member a reset link, the actor in copy (R-CRED-3)' })
+  @ApiOkResponse({ type: PositionDto })
   passwordReset(@OrgId() orgId: string, @UserId() userId: string, @Meta('org') meta: CommandMeta) {
     return this.commands.execute(new SendPasswordReset(orgId, userId, meta));
   }
@@ -218,12 +255,16 @@ export class MembersController {
   /** R-CRED-8: clears the secret and backup codes and ends every session. */
   @Post(':user/mfa-reset')
   @HttpCode(200)
+  @ApiOperation({ operationId: 'resetMemberMfa', summary: "Reset a member's MFA: secret and backup codes cleared, sessions end (R-CRED-8)" })
+  @ApiOkResponse({ type: PositionDto })
   mfaReset(@OrgId() orgId: string, @UserId() userId: string, @Meta('org') meta: CommandMeta) {
     return this.commands.execute(new ResetMemberMfa(orgId, userId, meta));
   }
 
   @Put(':user/availability')
   @HttpCode(200)
+  @ApiOperation({ operationId: 'setMemberAvailability', summary: "Set a member's availability (from a scheduler)" })
+  @ApiOkResponse({ type: MembershipChangeDto })
   availability(@OrgId() orgId: string, @UserId() userId: string, @Body() body: AvailabilityDto, @Meta('org') meta: CommandMeta) {
     return this.act(orgId, userId, { type: 'SetAvailability', availability: body.availability }, meta);
   }

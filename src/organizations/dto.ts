@@ -3,6 +3,7 @@ import { Type } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsInt, IsNotEmpty, IsObject, IsString, IsUUID, Matches, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
 import { PRESETS, type Preset } from '../../domain/access/roles';
 import { INVITATION_EXPIRY_LIMITS } from '../../domain/organization/organization';
+import { NEXT_CURSOR, POSITION } from '../shared/responses';
 import { IsEmailAddress, IsPlainText, MayOmit } from '../shared/validators';
 
 export class OwnerDto {
@@ -38,11 +39,12 @@ export class CreateOrganizationDto {
 }
 
 export class OrganizationCreatedDto {
-  @ApiProperty() orgId!: string;
-  @ApiProperty() ownerId!: string;
+  @ApiProperty({ format: 'uuid' }) orgId!: string;
+  @ApiProperty({ format: 'uuid' }) ownerId!: string;
   @ApiProperty({ description: 'a session token for the Owner' }) token!: string;
-  @ApiProperty() expiresAt!: string;
-  @ApiProperty({ description: 'global position of the last event (R-LIST-5)' }) position!: string;
+  @ApiProperty({ format: 'uuid' }) sessionId!: string;
+  @ApiProperty({ format: 'date-time' }) expiresAt!: string;
+  @ApiProperty(POSITION) position!: string;
 }
 
 export class AddLocationDto {
@@ -116,4 +118,86 @@ export class TransferOwnershipDto {
   @ApiPropertyOptional({ description: "the role the Owner steps down to; by default the preset's most powerful role after the Owner" })
   @MayOmit() @IsString() @IsNotEmpty() @MaxLength(64)
   formerOwnerRole?: string;
+}
+
+// Answers (issue 18: the OpenAPI document a typed client is generated from).
+
+export class PolicyDto {
+  @ApiProperty({ description: 'R-INV-1' }) invitationExpiryHours!: number;
+  @ApiProperty({ description: 'role id given to new members when none is named (R-CRT-3)' }) defaultRole!: string;
+  @ApiProperty({ description: 'members get a door code (R-CODE-1)' }) doorAccess!: boolean;
+}
+
+export class RoleDto {
+  @ApiProperty({ example: 'admin' }) id!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty({ example: '#2563eb' }) color!: string;
+  @ApiProperty() description!: string;
+  @ApiProperty({ type: [String] }) permissions!: string[];
+  @ApiProperty({ description: "a preset's role, not a custom one" }) builtIn!: boolean;
+  @ApiProperty({ description: 'only active roles can be assigned (R-ROLE-4)' }) active!: boolean;
+  @ApiProperty({ description: 'the Owner role: held by exactly one member, never offered when inviting or assigning (R-ROLE-1)' }) owner!: boolean;
+}
+
+export class LocationDto {
+  @ApiProperty({ format: 'uuid' }) locationId!: string;
+  @ApiProperty() name!: string;
+}
+
+export class OrganizationDto {
+  @ApiProperty({ format: 'uuid' }) orgId!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty({ enum: ['active', 'suspended', 'deleted'] }) status!: string;
+  @ApiProperty({ format: 'uuid' }) ownerId!: string;
+  @ApiProperty({ type: PolicyDto }) policy!: PolicyDto;
+  @ApiProperty({ type: [RoleDto] }) roles!: RoleDto[];
+  @ApiProperty({ type: [LocationDto] }) locations!: LocationDto[];
+}
+
+export class RolePageDto {
+  @ApiProperty({ type: [RoleDto] }) items!: RoleDto[];
+  @ApiProperty(NEXT_CURSOR) nextCursor!: string | null;
+}
+
+export class LocationAddedDto {
+  @ApiProperty({ format: 'uuid' }) locationId!: string;
+  @ApiProperty(POSITION) position!: string;
+}
+
+export class RoleCreatedDto {
+  @ApiProperty({ example: 'front-desk-3f9a2c' }) roleId!: string;
+  @ApiProperty(POSITION) position!: string;
+}
+
+export class RoleUpdatedDto {
+  @ApiProperty(POSITION) position!: string;
+  @ApiProperty({ type: [String], description: 'user ids of the members moved to `moveMembersTo`' }) moved!: string[];
+}
+
+export class ServiceKeyIssuedDto {
+  @ApiProperty({ format: 'uuid' }) keyId!: string;
+  @ApiProperty({ description: 'the bearer token for the service: shown in this answer only (R-SEC-2)' }) key!: string;
+  @ApiProperty(POSITION) position!: string;
+}
+
+export class PartnerCreatedDto {
+  @ApiProperty({ format: 'uuid' }) partnerId!: string;
+  @ApiProperty(POSITION) position!: string;
+}
+
+export class PartnerOrgCreatedDto {
+  @ApiProperty({ format: 'uuid' }) orgId!: string;
+  @ApiProperty(POSITION) position!: string;
+}
+
+export class PartnerOrgDto {
+  @ApiProperty({ format: 'uuid' }) orgId!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty({ enum: ['active', 'suspended', 'deleted'] }) status!: string;
+  @ApiProperty({ format: 'uuid' }) ownerId!: string;
+}
+
+export class PartnerOrgPageDto {
+  @ApiProperty({ type: [PartnerOrgDto] }) items!: PartnerOrgDto[];
+  @ApiProperty(NEXT_CURSOR) nextCursor!: string | null;
 }

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiCreatedResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { requireSignupAllowed } from '../../domain/access/reach';
 import { OrgAccess } from '../access/org-access.service';
 import { SessionGuard } from '../auth/session.guard';
@@ -10,7 +10,7 @@ import { OrgId } from '../shared/params';
 import { Meta, type GatehouseRequest } from '../shared/request-context';
 import type { CommandMeta } from '../shared/streams';
 import { CreateOrganization } from './create-organization.handler';
-import { CreateOrganizationDto, OrganizationCreatedDto } from './dto';
+import { CreateOrganizationDto, OrganizationCreatedDto, OrganizationDto } from './dto';
 
 @ApiTags('organizations')
 @Controller('v1/orgs')
@@ -26,6 +26,7 @@ export class OrganizationsController {
   @Post()
   @HttpCode(201)
   @ApiCreatedResponse({ type: OrganizationCreatedDto })
+  @ApiOperation({ operationId: 'createOrganization', summary: 'Create an org with its Owner, and sign the Owner in (open when SIGNUP=open, else system admins)' })
   async create(@Body() body: CreateOrganizationDto, @Meta() meta: CommandMeta, @Req() request: GatehouseRequest) {
     if (this.settings.SIGNUP !== 'open') {
       // Closed signup: a system admin creates the org, and acts as themselves.
@@ -41,6 +42,8 @@ export class OrganizationsController {
   @Get(':org')
   @ApiBearerAuth()
   @UseGuards(SessionGuard)
+  @ApiOperation({ operationId: 'getOrganization', summary: 'An org: name, status, policy, roles, locations' })
+  @ApiOkResponse({ type: OrganizationDto })
   async get(@OrgId() orgId: string, @Req() request: GatehouseRequest) {
     const { org } = await this.orgAccess.load(orgId, request.actor!);
     const { name, status, ownerId, policy, roles, locations } = org.state;

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, ParseUUIDPipe, Post, Req, UseGuards } from '@nestjs/common';
 import { Command, CommandBus, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsNotEmpty, IsString, IsUUID, MaxLength, ValidateNested } from 'class-validator';
 import { OWNER_ROLE_ID, PRESETS, type Preset } from '../../domain/access/roles';
@@ -14,12 +14,13 @@ import { OrgAccess } from '../access/org-access.service';
 import { SessionGuard } from '../auth/session.guard';
 import { Settings } from '../config/config';
 import { CreateMember } from '../membership/create-member.handler';
-import { CreateMemberDto } from '../membership/dto';
+import { CreateMemberDto, MemberCreatedDto } from '../membership/dto';
 import { Joining } from '../membership/joining';
 import { Meta, type GatehouseRequest } from '../shared/request-context';
 import { Streams, type CommandMeta } from '../shared/streams';
 import { CLOCK, type Clock } from '../shared/tokens';
 import { IsPlainText, MayOmit } from '../shared/validators';
+import { PartnerCreatedDto, PartnerOrgCreatedDto, PartnerOrgPageDto } from './dto';
 
 export class CreatePartnerDto {
   @ApiProperty() @IsString() @IsNotEmpty() @MaxLength(120) @IsPlainText()
@@ -127,11 +128,15 @@ export class PartnersController {
 
   @Post()
   @HttpCode(201)
+  @ApiOperation({ operationId: 'createPartner', summary: 'Create a partner; its creator becomes its admin' })
+  @ApiCreatedResponse({ type: PartnerCreatedDto })
   create(@Body() body: CreatePartnerDto, @Meta() meta: CommandMeta) {
     return this.commands.execute(new CreatePartner(body.name, meta));
   }
 
   @Get(':partner/orgs')
+  @ApiOperation({ operationId: 'listPartnerOrgs', summary: "A partner's orgs (partner admins)" })
+  @ApiOkResponse({ type: PartnerOrgPageDto })
   async orgs(@PartnerId() partnerId: string, @Req() request: GatehouseRequest) {
     const { state } = await this.streams.load(partnerStream(partnerId), partner);
     if (!state.exists) throw new NotFound('partner');
@@ -147,12 +152,16 @@ export class PartnersController {
 
   @Post(':partner/orgs')
   @HttpCode(201)
+  @ApiOperation({ operationId: 'createPartnerOrg', summary: 'Create an org of the partner; its creator becomes the Owner' })
+  @ApiCreatedResponse({ type: PartnerOrgCreatedDto })
   createOrg(@PartnerId() partnerId: string, @Body() body: CreatePartnerOrgDto, @Meta() meta: CommandMeta) {
     return this.commands.execute(new CreatePartnerOrg(partnerId, body.name, body.preset ?? 'partner', meta));
   }
 
   @Post(':partner/users')
   @HttpCode(201)
+  @ApiOperation({ operationId: 'createPartnerUser', summary: 'Create a person with roles in several orgs of the partner, in one command (R-SYS-2)' })
+  @ApiCreatedResponse({ type: MemberCreatedDto })
   createUser(@PartnerId() partnerId: string, @Body() body: CreatePartnerUserDto, @Meta() meta: CommandMeta) {
     const { orgs, partnerAdmin, role: _role, locations: _locations, ...input } = body;
     return this.commands.execute(new CreateMember({ placements: orgs, partner: { partnerId, admin: !!partnerAdmin } }, input, meta));

@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, HttpCode, Inject, Post, UseGuards, Param, ParseUUIDPipe } from '@nestjs/common';
 import { Command, CommandBus, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsNotEmpty, IsString, MaxLength } from 'class-validator';
 import { NotFound } from '../../domain/shared/errors';
 import { serviceKey, serviceKeyStream, type ServiceKeyCommand } from '../../domain/servicekey/servicekey';
@@ -13,6 +13,8 @@ import { OrgId } from '../shared/params';
 import { Meta } from '../shared/request-context';
 import { Streams, type CommandMeta } from '../shared/streams';
 import { IsPlainText } from '../shared/validators';
+import { PositionDto } from '../shared/responses';
+import { ServiceKeyIssuedDto } from './dto';
 
 export class IssueServiceKeyDto {
   @ApiProperty({ example: 'scheduler' }) @IsString() @IsNotEmpty() @MaxLength(100) @IsPlainText()
@@ -56,6 +58,8 @@ export class ServiceKeysController {
 
   @Post()
   @HttpCode(201)
+  @ApiOperation({ operationId: 'issueServiceKey', summary: 'Issue an org-scoped key for an internal service, shown once (R-SEC-2)' })
+  @ApiCreatedResponse({ type: ServiceKeyIssuedDto })
   async issue(@OrgId() orgId: string, @Body() body: IssueServiceKeyDto, @Meta('org') meta: CommandMeta) {
     const keyId = newId();
     const secret = newToken();
@@ -65,6 +69,8 @@ export class ServiceKeysController {
 
   @Delete(':key')
   @HttpCode(200)
+  @ApiOperation({ operationId: 'revokeServiceKey', summary: 'Revoke a service key' })
+  @ApiOkResponse({ type: PositionDto })
   revoke(@OrgId() orgId: string, @Param('key', new ParseUUIDPipe({ exceptionFactory: () => new NotFound('service key') })) keyId: string, @Meta('org') meta: CommandMeta) {
     return this.commands.execute(new ServiceKeyAction(orgId, keyId, { type: 'RevokeServiceKey' }, meta));
   }

@@ -1,5 +1,5 @@
 import { Controller, Get, Inject, Query as QueryParams, Req, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { requirePermission } from '../../domain/access/access';
@@ -19,6 +19,7 @@ import { Streams } from '../shared/streams';
 import { CLOCK, READ_STORE, type Clock } from '../shared/tokens';
 import { ProjectionRunner } from './projection-runner';
 import { readAfter } from './read-your-writes';
+import { InvitationPageDto, LoginActivityPageDto, MemberPageDto, MemberSearchDto, PermissionHistoryPageDto } from './dto';
 
 const SORTS = { name: 'nameKey', joined: 'joinedAt', lastSignIn: 'lastSignInAt' } as const;
 
@@ -48,18 +49,18 @@ export class MembersQuery {
 }
 
 export class SearchQuery {
-  @ApiPropertyOptional() @IsString() @IsNotEmpty() @MaxLength(100)
+  @ApiProperty({ description: 'name or email prefix, case- and accent-insensitive' }) @IsString() @IsNotEmpty() @MaxLength(100)
   q!: string;
-  @IsOptional() @IsString()
+  @ApiPropertyOptional({ description: 'R-LIST-5: wait until the read models reach this position (like the Gatehouse-Min-Position header)' }) @IsOptional() @IsString()
   minPosition?: string;
 }
 
 export class PageQuery {
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(200)
+  @ApiPropertyOptional({ description: 'page size; 50 for invitations, 100 for activity and history' }) @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(200)
   limit?: number;
-  @IsOptional() @IsString() @MaxLength(500) @Matches(/^[A-Za-z0-9_-]+$/)
+  @ApiPropertyOptional({ description: "the previous page's nextCursor" }) @IsOptional() @IsString() @MaxLength(500) @Matches(/^[A-Za-z0-9_-]+$/)
   cursor?: string;
-  @IsOptional() @IsString()
+  @ApiPropertyOptional({ description: 'R-LIST-5: wait until the read models reach this position (like the Gatehouse-Min-Position header)' }) @IsOptional() @IsString()
   minPosition?: string;
 }
 
@@ -106,6 +107,8 @@ export class QueriesController {
 
   /** R-LIST-1, R-LIST-2, R-ACC-6: filter, sort, stable cursor pages. */
   @Get('members')
+  @ApiOperation({ operationId: 'listMembers', summary: 'The members list: filters, sort, cursor pages (R-LIST-1, R-LIST-2)' })
+  @ApiOkResponse({ type: MemberPageDto })
   async members(@OrgId() orgId: string, @QueryParams() query: MembersQuery, @Req() request: GatehouseRequest) {
     await this.authorize(orgId, request, 'users.list.any');
     const where: Record<string, Condition> = { orgId };
@@ -138,6 +141,8 @@ export class QueriesController {
 
   /** R-LIST-3: the top 10 matches by name or email, for a command palette. */
   @Get('members/search')
+  @ApiOperation({ operationId: 'searchMembers', summary: 'Quick search: the top 10 by name or email (R-LIST-3)' })
+  @ApiOkResponse({ type: MemberSearchDto })
   async search(@OrgId() orgId: string, @QueryParams() query: SearchQuery, @Req() request: GatehouseRequest) {
     await this.authorize(orgId, request, 'users.list.any');
     const rows = await this.readStore.find<MemberRow>({ collection: this.runner.collection(MEMBERS), where: { orgId }, anyOf: textMatch(query.q), orderBy: [['nameKey', 'asc'], ['id', 'asc']], limit: 10 });
@@ -146,6 +151,8 @@ export class QueriesController {
 
   /** R-INV-2: pending invitations with email, role, inviter and expiry. */
   @Get('invitations')
+  @ApiOperation({ operationId: 'listInvitations', summary: 'Pending invitations with email, role, inviter and expiry (R-INV-2)' })
+  @ApiOkResponse({ type: InvitationPageDto })
   async invitations(@OrgId() orgId: string, @QueryParams() query: PageQuery, @Req() request: GatehouseRequest) {
     await this.authorize(orgId, request, 'members.invite.any');
     const limit = query.limit ?? 50;
@@ -161,6 +168,8 @@ export class QueriesController {
 
   /** R-CRED-6, R-LIST-4: a member's sign-in attempts, newest first (100 a page). */
   @Get('members/:user/login-activity')
+  @ApiOperation({ operationId: 'listLoginActivity', summary: "A member's sign-in attempts, newest first (R-CRED-6)" })
+  @ApiOkResponse({ type: LoginActivityPageDto })
   async loginActivity(@OrgId() orgId: string, @UserId() userId: string, @QueryParams() query: PageQuery, @Req() request: GatehouseRequest) {
     await this.authorize(orgId, request, 'audit.read.any');
     const member = await this.readStore.getMany<MemberRow>(this.runner.collection(MEMBERS), [`${orgId}:${userId}`]);
@@ -174,6 +183,8 @@ export class QueriesController {
 
   /** R-ROLE-7: every role change and grant, active and expired, with actor and time, newest first. */
   @Get('members/:user/permission-history')
+  @ApiOperation({ operationId: 'listPermissionHistory', summary: "A member's role changes and grants, newest first (R-ROLE-7)" })
+  @ApiOkResponse({ type: PermissionHistoryPageDto })
   async permissionHistory(@OrgId() orgId: string, @UserId() userId: string, @QueryParams() query: PageQuery, @Req() request: GatehouseRequest) {
     await this.authorize(orgId, request, 'audit.read.any');
     // R-SEC-1: someone who never was a member of this org answers 404; a removed member's history stays readable.

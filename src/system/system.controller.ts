@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Query, Req, UseGuards } from '@nestjs/common';
 import { DeleteOrganization, DeleteOrgDto } from './org-deletion';
 import { Command, CommandBus, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsOptional, IsString, Matches, MaxLength, ValidateNested } from 'class-validator';
 import { organization, orgStream, type StripeSubscription } from '../../domain/organization/organization';
@@ -20,6 +20,7 @@ import { OrgId } from '../shared/params';
 import { Meta, type GatehouseRequest } from '../shared/request-context';
 import { Streams, type CommandMeta } from '../shared/streams';
 import { CLOCK, READ_STORE, type Clock } from '../shared/tokens';
+import { NEXT_CURSOR, POSITION, PositionDto } from '../shared/responses';
 import { MayOmit } from '../shared/validators';
 
 export class SuspendDto {
@@ -45,10 +46,61 @@ export class PlanDto {
 }
 
 export class OrgsQuery {
-  @IsOptional() @IsString() @MaxLength(100)
+  @ApiPropertyOptional({ description: 'name prefix, case- and accent-insensitive' }) @IsOptional() @IsString() @MaxLength(100)
   q?: string;
-  @IsOptional() @IsString()
+  @ApiPropertyOptional({ description: 'R-LIST-5: wait until the read models reach this position (like the Gatehouse-Min-Position header)' }) @IsOptional() @IsString()
   minPosition?: string;
+}
+
+// Answers (issue 18: the OpenAPI document a typed client is generated from).
+
+export class SystemOrgDto {
+  @ApiProperty({ format: 'uuid' }) orgId!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty({ enum: ['team', 'service-desk', 'studio', 'partner'] }) preset!: string;
+  @ApiProperty({ enum: ['active', 'suspended', 'deleted'] }) status!: string;
+  @ApiProperty({ format: 'uuid' }) ownerId!: string;
+  @ApiPropertyOptional({ format: 'uuid', description: 'the partner the org belongs to, if any' }) partnerId?: string;
+  @ApiProperty({ type: 'integer' }) memberCount!: number;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+}
+
+export class SystemOrgPageDto {
+  @ApiProperty({ type: [SystemOrgDto], description: 'the first 200 by name' }) items!: SystemOrgDto[];
+  @ApiProperty(NEXT_CURSOR) nextCursor!: string | null;
+}
+
+export class PlanChangedDto {
+  @ApiProperty() plan!: string;
+  @ApiProperty({ type: StripeSubscriptionDto, nullable: true }) stripe!: StripeSubscriptionDto | null;
+  @ApiProperty(POSITION) position!: string;
+}
+
+export class OrgDeletedDto {
+  @ApiProperty(POSITION) position!: string;
+  @ApiProperty({ type: 'integer' }) membersRemoved!: number;
+  @ApiProperty({ type: 'integer', description: 'members whose only membership this org was' }) usersErased!: number;
+}
+
+/** R-BILL-3: an event whose effect failed every try. */
+export class DeadLetterDto {
+  @ApiProperty({ description: '`{consumer}:{eventId}`, or `{consumer}:kafka-{partition}-{offset}` for a malformed message' }) id!: string;
+  @ApiProperty() consumer!: string;
+  @ApiProperty({ description: '"" for a malformed message' }) eventId!: string;
+  @ApiProperty() eventType!: string;
+  @ApiProperty() stream!: string;
+  @ApiProperty() position!: string;
+  @ApiPropertyOptional({ format: 'uuid' }) orgId?: string;
+  @ApiProperty() reason!: string;
+  @ApiProperty({ type: 'integer' }) tries!: number;
+  @ApiProperty({ format: 'date-time' }) failedAt!: string;
+  @ApiProperty({ enum: ['dead', 'redriven'] }) status!: string;
+  @ApiPropertyOptional({ format: 'date-time' }) redrivenAt?: string;
+  @ApiPropertyOptional({ description: 'a malformed message as received' }) raw?: string;
+}
+
+export class DeadLetterListDto {
+  @ApiProperty({ type: [DeadLetterDto], description: 'the first 200' }) items!: DeadLetterDto[];
 }
 
 export class ChangeOrgStatus extends Command<{ position: Position }> {
@@ -113,6 +165,8 @@ export class SystemController {
 
   /** R-SYS-1: every org, by name. */
   @Get()
+  @ApiOperation({ operationId: 'listAllOrgs', summary: 'Every org, by name (system admins, R-SYS-1)' })
+  @ApiOkResponse({ type: SystemOrgPageDto })
   async list(@Query() query: OrgsQuery, @Req() request: GatehouseRequest) {
     await readAfter(request, this.runner);
     const rows = await this.readStore.find<OrgRow>({ collection: this.runner.collection(ORGS), where: query.q ? { nameKey: { prefix: fold(query.q) } } : {}, orderBy: [['nameKey', 'asc'], ['id', 'asc']], limit: 200 });
@@ -121,11 +175,15 @@ export class SystemController {
 
   @Post(':org/suspend')
   @HttpCode(200)
+  @ApiOperation({ operationId: 'suspendOrg', summary: 'Suspend an org: no member can act in it (R-ACC-7)' })
+  @ApiOkResponse({ type: PositionDto })
   suspend(@OrgId() orgId: string, @Body() body: SuspendDto, @Meta('org') meta: CommandMeta) {
     return this.commands.execute(new ChangeOrgStatus(orgId, true, body.reason, meta));
   }
 
   @Put(':org/plan')
+  @ApiOperation({ operationId: 'changeOrgPlan', summary: "Change an org's plan and the Stripe subscription its seats follow (R-BILL-1)" })
+  @ApiOkResponse({ type: PlanChangedDto })
   plan(@OrgId() orgId: string, @Body() body: PlanDto, @Meta('org') meta: CommandMeta) {
     return this.commands.execute(new ChangePlan(orgId, body, meta));
   }
@@ -133,12 +191,16 @@ export class SystemController {
   /** R-SYS-1, SPEC 5.3: delete an org, confirmed by its name. */
   @Delete(':org')
   @HttpCode(200)
+  @ApiOperation({ operationId: 'deleteOrg', summary: 'Delete an org, confirmed by its name (SPEC 5.3)' })
+  @ApiOkResponse({ type: OrgDeletedDto })
   remove(@OrgId() orgId: string, @Body() body: DeleteOrgDto, @Meta('org') meta: CommandMeta) {
     return this.commands.execute(new DeleteOrganization(orgId, body.confirmName, meta));
   }
 
   @Post(':org/reactivate')
   @HttpCode(200)
+  @ApiOperation({ operationId: 'reactivateOrg', summary: 'Reactivate a suspended org' })
+  @ApiOkResponse({ type: PositionDto })
   reactivate(@OrgId() orgId: string, @Meta('org') meta: CommandMeta) {
     return this.commands.execute(new ChangeOrgStatus(orgId, false, undefined, meta));
   }
@@ -153,6 +215,8 @@ export class DeadLettersController {
   constructor(private readonly consumers: ConsumerRunner) {}
 
   @Get()
+  @ApiOperation({ operationId: 'listDeadLetters', summary: 'Dead letters: what failed every try, for operators to re-drive (R-BILL-3)' })
+  @ApiOkResponse({ type: DeadLetterListDto })
   async list() {
     const letters = await this.consumers.list(200);
     return { items: letters.map(({ event: _event, _pos, ...letter }) => letter) };
@@ -160,6 +224,8 @@ export class DeadLettersController {
 
   @Post(':id/redrive')
   @HttpCode(200)
+  @ApiOperation({ operationId: 'redriveDeadLetter', summary: 'Re-drive a dead letter: its effect is tried again (R-BILL-3)' })
+  @ApiOkResponse({ type: DeadLetterDto })
   async redrive(@Param('id') id: string) {
     const letter = /^[a-z0-9.-]{1,60}:([0-9a-f-]{36}|kafka-\d{1,6}-\d{1,20})$/.test(id) ? await this.consumers.redrive(id) : undefined;
     if (!letter) throw new NotFound('dead letter');

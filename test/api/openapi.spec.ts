@@ -23,6 +23,6 @@ describe('the OpenAPI document', () => {
   });
 
   it('documents POST /v1/sessions as the 201 it answers', async () => {
-    expect(Object.keys(document.paths['/v1/sessions'].post.responses ?? {})).toEqual(['201']);
+    expect(Object.keys(document.paths['/v1/sessions'].post.responses ?? {}).filter((status) => /^2/.test(status))).toEqual(['201']);
   });
 });
