@@ -42,6 +42,7 @@ import { PositionInterceptor } from './shared/position.interceptor';
 import type { Clock } from './shared/tokens';
 import { ImportJobs } from './imports/import-jobs';
 import { ImportsController } from './imports/imports.controller';
+import { ConsoleController } from './console/console.controller';
 
 export interface AppOptions {
   settings: Settings;
@@ -61,7 +62,7 @@ export class AppModule {
         CoreModule.forRoot(settings, clock),
         AuditModule,
       ],
-      controllers: [HealthController, AuthController, MeController, ImpersonationController, ExternalIdentityController, OrganizationsController, OrgSettingsController, InvitationsController, MembersController, ServiceKeysController, AuthorizeController, PartnersController, QueriesController, MetricsController, SystemController, DeadLettersController, SystemUsersController, EraseMeController, ...CONSENT_CONTROLLERS, StripeBalanceController, ImportsController],
+      controllers: [HealthController, AuthController, MeController, ImpersonationController, ExternalIdentityController, OrganizationsController, OrgSettingsController, InvitationsController, MembersController, ServiceKeysController, AuthorizeController, PartnersController, QueriesController, MetricsController, SystemController, DeadLettersController, SystemUsersController, EraseMeController, ...CONSENT_CONTROLLERS, StripeBalanceController, ImportsController, ConsoleController],
       providers: [
         CreateOrganizationHandler,
         AddLocationHandler, ChangePolicyHandler, CreateRoleHandler, UpdateRoleHandler, TransferOwnershipHandler,

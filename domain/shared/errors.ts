@@ -131,6 +131,7 @@ export const ERRORS = {
   // unavailable
   read_model_behind: 'unavailable',
   billing_not_configured: 'unavailable', // SPEC 5.5
+  console_not_built: 'unavailable', // the console's files are made by npm run build
   event_store_unavailable: 'unavailable', // a leader election, a lost connection: retry
 
   // what the HTTP layer refuses before the app sees the request

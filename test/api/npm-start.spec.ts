@@ -40,8 +40,8 @@ describeOnLinux('npm start', () => {
     npm.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => npm.on('exit', (code, signal) => done({ code, signal })));
     try {
-      // `npm start` builds first; then the service answers.
-      const deadline = Date.now() + 50_000;
+      // npm start builds first (the service, then the console with Vite): on a busy 2-core machine that can take a minute.
+      const deadline = Date.now() + 150_000;
       while (!(await fetch(`http://127.0.0.1:${port}/health/live`).then((r) => r.ok, () => false))) {
         if (Date.now() > deadline) throw new Error(`not listening:\n${output}`);
         await new Promise((r) => setTimeout(r, 200));
@@ -57,5 +57,5 @@ describeOnLinux('npm start', () => {
       for (const p of processesWith(dataDir)) process.kill(Number(p.split(' ')[0]), 'SIGKILL');
       rmSync(dataDir, { recursive: true, force: true });
     }
-  }, 60_000);
+  }, 170_000);
 });

@@ -1,0 +1,257 @@
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { call, explain, isApiError, session, type Hit, type Me, type Member, type MfaRequired, type Page, type Role, type SignedIn } from './api';
+import { QuickSearch } from './quick-search';
+
+/** The admin console: sign in, pick an org, work its members. */
+export function Console() {
+  const [signedIn, setSignedIn] = useState(!!session.token);
+  const [me, setMe] = useState<Me | null>(null);
+  const [orgId, setOrgId] = useState('');
+  const [error, setError] = useState('');
+
+  useEffect(() => {
+    if (!signedIn) return;
+    call<Me>('GET', '/v1/me').then(
+      (answer) => {
+        setMe(answer);
+        setOrgId((current) => current || answer.memberships.find((m) => m.status === 'active')?.orgId || answer.memberships[0]?.orgId || '');
+      },
+      (e) => {
+        if (isApiError(e) && e.status === 401) signOut();
+        else setError(explain(e));
+      },
+    );
+  }, [signedIn]);
+
+  const signOut = () => {
+    session.set(null);
+    setMe(null);
+    setSignedIn(false);
+  };
+
+  if (!signedIn) return <SignIn onSignedIn={() => setSignedIn(true)} />;
+  if (!me) return <main className="card narrow">{error ? <p role="alert" className="error">{error}</p> : 'Loading…'}</main>;
+  return (
+    <div className="shell">
+      <header>
+        <strong>Gatehouse</strong>
+        <select aria-label="Organization" value={orgId} onChange={(e) => setOrgId(e.target.value)}>
+          {me.memberships.map((m) => (
+            <option key={m.orgId} value={m.orgId}>
+              {m.orgName ?? m.orgId}
+            </option>
+          ))}
+        </select>
+        <span className="who">
+          {me.firstName} {me.lastName}
+        </span>
+        <button className="secondary" onClick={signOut}>
+          Sign out
+        </button>
+      </header>
+      {orgId ? <Members key={orgId} orgId={orgId} me={me} /> : <p>You are a member of no organization.</p>}
+    </div>
+  );
+}
+
+/** R-CRED-1, R-CRED-8: email or username with a password, then the TOTP or backup code when asked. */
+function SignIn({ onSignedIn }: { onSignedIn: () => void }) {
+  const [name, setName] = useState('');
+  const [password, setPassword] = useState('');
+  const [challenge, setChallenge] = useState('');
+  const [code, setCode] = useState('');
+  const [error, setError] = useState('');
+  const done = (answer: SignedIn) => {
+    session.set(answer.token);
+    onSignedIn();
+  };
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setError('');
+    try {
+      if (challenge) return done(await call<SignedIn>('POST', '/v1/sessions/mfa', { challenge, code }));
+      const body = name.includes('@') ? { email: name, password } : { username: name, password };
+      const answer = await call<SignedIn | MfaRequired>('POST', '/v1/sessions', body);
+      if ('mfaRequired' in answer) setChallenge(answer.challenge);
+      else done(answer);
+    } catch (err) {
+      setError(explain(err));
+    }
+  };
+  return (
+    <main className="card narrow">
+      <h1>Sign in</h1>
+      <form onSubmit={submit}>
+        {challenge ? (
+          <label>
+            Code from your authenticator, or a backup code <input value={code} onChange={(e) => setCode(e.target.value)} autoComplete="one-time-code" autoFocus />
+          </label>
+        ) : (
+          <>
+            <label>
+              Email or username <input value={name} onChange={(e) => setName(e.target.value)} autoComplete="username" autoFocus />
+            </label>
+            <label>
+              Password <input type="password" value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="current-password" />
+            </label>
+          </>
+        )}
+        {error && (
+          <p role="alert" className="error">
+            {error}
+          </p>
+        )}
+        <button type="submit">{challenge ? 'Verify' : 'Sign in'}</button>
+      </form>
+    </main>
+  );
+}
+
+/** What the signed-in person may do here, as the server answers it: actions they may not take are not offered. */
+const ACTION_PERMISSIONS = ['users.disable.any', 'users.approve.any', 'roles.assign.any'] as const;
+type Allowed = Partial<Record<(typeof ACTION_PERMISSIONS)[number], boolean>>;
+
+interface Filters {
+  q: string;
+  role: string;
+  status: string;
+  approval: string;
+  sort: string;
+}
+const NO_FILTERS: Filters = { q: '', role: '', status: '', approval: '', sort: 'name' };
+
+/** R-LIST-2: the members list with its filters, sort and cursor paging; row actions (R-ACC-1, R-ROLE-1). */
+function Members({ orgId, me }: { orgId: string; me: Me }) {
+  const [filters, setFilters] = useState<Filters>(NO_FILTERS);
+  const [cursors, setCursors] = useState<string[]>([]);
+  const [page, setPage] = useState<Page<Member> | null>(null);
+  const [roles, setRoles] = useState<Role[]>([]);
+  const [allowed, setAllowed] = useState<Allowed>({});
+  const [error, setError] = useState('');
+  const [version, setVersion] = useState(0);
+  const base = `/v1/orgs/${orgId}`;
+
+  useEffect(() => {
+    call<Page<Role>>('GET', `${base}/roles`).then((r) => setRoles(r.items), (e) => setError(explain(e)));
+    Promise.all(ACTION_PERMISSIONS.map((permission) => call<{ allowed: boolean }>('POST', `${base}/authorize`, { principal: me.userId, permission }).then((a) => [permission, a.allowed] as const))).then(
+      (answers) => setAllowed(Object.fromEntries(answers)),
+      (e) => setError(explain(e)),
+    );
+  }, [base, me.userId]);
+
+  const load = useCallback(() => {
+    const query = new URLSearchParams({ limit: '20', sort: filters.sort });
+    for (const key of ['q', 'role', 'status', 'approval'] as const) if (filters[key]) query.set(key, filters[key]);
+    const cursor = cursors[cursors.length - 1];
+    if (cursor) query.set('cursor', cursor);
+    call<Page<Member>>('GET', `${base}/members?${query}`).then(
+      (answer) => {
+        setPage(answer);
+        setError('');
+      },
+      (e) => setError(explain(e)),
+    );
+  }, [base, filters, cursors, version]);
+  useEffect(load, [load]);
+
+  const filter = (key: keyof Filters, value: string) => {
+    setFilters({ ...filters, [key]: value });
+    setCursors([]);
+  };
+  const act = async (path: string, method = 'POST', body?: unknown) => {
+    try {
+      await call(method, `${base}/members/${path}`, body);
+      setVersion((v) => v + 1); // read again, after the write's position
+    } catch (e) {
+      setError(explain(e));
+    }
+  };
+  const roleName = (id: string) => roles.find((r) => r.id === id)?.name ?? id;
+
+  return (
+    <main>
+      <QuickSearch orgId={orgId} onPick={(hit: Hit) => filter('q', hit.email)} />
+      <h1>Members</h1>
+      <div className="filters">
+        <input aria-label="Search" placeholder="Name or email" value={filters.q} onChange={(e) => filter('q', e.target.value)} />
+        <select aria-label="Role" value={filters.role} onChange={(e) => filter('role', e.target.value)}>
+          <option value="">Any role</option>
+          {roles.map((r) => (
+            <option key={r.id} value={r.id}>
+              {r.name}
+            </option>
+          ))}
+        </select>
+        <select aria-label="Status" value={filters.status} onChange={(e) => filter('status', e.target.value)}>
+          <option value="">Any status</option>
+          <option value="active">Active</option>
+          <option value="disabled">Disabled</option>
+        </select>
+        <select aria-label="Approval" value={filters.approval} onChange={(e) => filter('approval', e.target.value)}>
+          <option value="">Any approval</option>
+          <option value="approved">Approved</option>
+          <option value="pending">Pending</option>
+        </select>
+        <select aria-label="Sort" value={filters.sort} onChange={(e) => filter('sort', e.target.value)}>
+          <option value="name">Name A–Z</option>
+          <option value="-name">Name Z–A</option>
+          <option value="-joined">Newest</option>
+          <option value="joined">Oldest</option>
+          <option value="-lastSignIn">Last sign-in</option>
+        </select>
+      </div>
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+      <table>
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th>Email</th>
+            <th>Role</th>
+            <th>Status</th>
+            <th>Actions</th>
+          </tr>
+        </thead>
+        <tbody>
+          {page?.items.map((m) => (
+            <tr key={m.userId} data-user={m.userId}>
+              <td>
+                {m.firstName} {m.lastName}
+              </td>
+              <td>{m.email}</td>
+              <td>
+                {allowed['roles.assign.any'] && m.userId !== me.userId ? (
+                  <select aria-label={`Role of ${m.email}`} value={m.roleId} onChange={(e) => void act(`${m.userId}/role`, 'PUT', { role: e.target.value })}>
+                    {roles.map((r) => (
+                      <option key={r.id} value={r.id}>
+                        {r.name}
+                      </option>
+                    ))}
+                  </select>
+                ) : (
+                  roleName(m.roleId)
+                )}
+              </td>
+              <td className="status">{[m.status, m.approval === 'pending' ? 'pending' : '', m.banned ? 'banned' : ''].filter(Boolean).join(', ')}</td>
+              <td>
+                {allowed['users.approve.any'] && m.approval === 'pending' && <button onClick={() => void act(`${m.userId}/approve`)}>Approve</button>}
+                {allowed['users.disable.any'] && m.userId !== me.userId && (m.status === 'active' ? <button onClick={() => void act(`${m.userId}/disable`)}>Disable</button> : <button onClick={() => void act(`${m.userId}/enable`)}>Enable</button>)}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <nav className="pager">
+        <button className="secondary" disabled={cursors.length === 0} onClick={() => setCursors([])}>
+          First page
+        </button>
+        <button className="secondary" disabled={!page?.nextCursor} onClick={() => page?.nextCursor && setCursors([...cursors, page.nextCursor])}>
+          Next page
+        </button>
+      </nav>
+    </main>
+  );
+}

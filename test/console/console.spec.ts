@@ -1,0 +1,139 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { createOrg, startApp, type OrgSession, type TestApp } from '../support/app';
+
+/**
+ * Issue 18: the console and the pages behind emailed links, in a real browser
+ * (Debian's Chromium driven by playwright-core) against a listening Gatehouse.
+ */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const PASSWORD = 'a long passphrase 7';
+
+describe('the console in a browser (issue 18)', () => {
+  let t: TestApp;
+  let org: OrgSession;
+  let url: string;
+  let browser: Browser;
+  const people: Array<{ userId: string; email: string; firstName: string; lastName: string }> = [];
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (.ci/run does), or set CHROMIUM_PATH`);
+    // The console as npm start serves it: built by Vite into dist/console (type-checked first).
+    execFileSync('npm', ['run', '--silent', 'build:console'], { stdio: 'inherit' });
+    t = await startApp();
+    const app = t.app as NestFastifyApplication;
+    await app.listen(0, '127.0.0.1');
+    url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+    org = await createOrg(t, { name: 'Boulder Barn', preset: 'studio' });
+    for (let n = 0; n < 23; n++) {
+      const person = { email: `climber${n}@example.com`, firstName: `Climber${String(n).padStart(2, '0')}`, lastName: n % 2 ? 'Alpha' : 'Beta' };
+      const created = await t.request('POST', `/v1/orgs/${org.orgId}/members`, { token: org.token, body: { ...person, role: n === 0 ? 'staff' : 'user', mode: 'set-password', password: PASSWORD } });
+      expect(created.status).toBe(201);
+      people.push({ ...person, userId: created.body.userId });
+    }
+    expect((await t.request('POST', `/v1/orgs/${org.orgId}/members/${people[5].userId}/disable`, { token: org.token })).status).toBe(200);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'] });
+  }, 180_000);
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  async function signIn(email: string, password: string): Promise<Page> {
+    const page = await browser.newPage();
+    await page.goto(`${url}/console/`);
+    await page.getByLabel('Email or username').fill(email);
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('tbody tr').first().waitFor();
+    return page;
+  }
+
+  /** Waits until the table shows exactly `n` rows (asked from here: the pages' CSP allows no evaluated script). */
+  async function rows(page: Page, n: number): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    for (let seen = await page.locator('tbody tr').count(); seen !== n; seen = await page.locator('tbody tr').count()) {
+      if (Date.now() > deadline) throw new Error(`the table shows ${seen} rows, not ${n}`);
+      await page.waitForTimeout(50);
+    }
+  }
+  const names = (page: Page) => page.locator('tbody tr td:first-child').allInnerTexts();
+
+  it('R-LIST-2 an admin signs in and pages the members list by cursor, filters it, and enables a disabled member; the list shows the write at once (R-LIST-5)', async () => {
+    const page = await signIn(org.ownerEmail, 'correct horse battery');
+    // 24 members (the Owner and 23), 20 a page, by name.
+    const first = await names(page);
+    expect(first).toHaveLength(20);
+    expect(first).toEqual([...first].sort((a, b) => a.localeCompare(b)));
+    await page.getByRole('button', { name: 'Next page' }).click();
+    await rows(page, 4);
+    expect(await page.getByRole('button', { name: 'Next page' }).isDisabled()).toBe(true);
+
+    await page.getByLabel('Status').selectOption('disabled');
+    await rows(page, 1);
+    const row = page.locator(`tr[data-user="${people[5].userId}"]`);
+    expect(await row.locator('.status').innerText()).toBe('disabled');
+    await row.getByRole('button', { name: 'Enable' }).click();
+    // Read again after the write's position: the disabled filter now finds nobody.
+    await rows(page, 0);
+    await page.getByLabel('Status').selectOption('active');
+    await page.locator(`tr[data-user="${people[5].userId}"] button`, { hasText: 'Disable' }).waitFor();
+    const member = await t.request('GET', `/v1/orgs/${org.orgId}/members/${people[5].userId}`, { token: org.token });
+    expect(member.body.status).toBe('active');
+    await page.close();
+  });
+
+  it('R-LIST-3 Ctrl+K opens quick search from anywhere; picking a person narrows the list to them', async () => {
+    const page = await signIn(org.ownerEmail, 'correct horse battery');
+    await page.keyboard.press('Control+k');
+    await page.getByPlaceholder('Search people…').fill('climber07');
+    await page.getByRole('dialog').getByRole('button', { name: /Climber07/ }).click();
+    await rows(page, 1);
+    expect(await names(page)).toEqual(['Climber07 Alpha']);
+    await page.close();
+  });
+
+  it('R-ROLE-1 actions the person may not take are not offered: Staff list members but neither disable them nor change roles', async () => {
+    const page = await signIn(people[0].email, PASSWORD);
+    expect(await page.locator('tbody tr').count()).toBe(20);
+    expect(await page.getByRole('button', { name: 'Disable' }).count()).toBe(0);
+    expect(await page.locator('td select').count()).toBe(0);
+    await page.close();
+  });
+
+  it('R-INV-1 the link in an invitation email opens a page that accepts it with a password and lands in the console', async () => {
+    expect((await t.request('POST', `/v1/orgs/${org.orgId}/invitations`, { token: org.token, body: { email: 'newcomer@example.com', firstName: 'Nova' } })).status).toBe(201);
+    const mail = t.mailbox().find((m) => m.to === 'newcomer@example.com' && m.template === 'invitation')!;
+    const link = new URL(mail.link!);
+    expect(link.pathname).toBe('/invitations/accept');
+    const page = await browser.newPage();
+    const response = await page.goto(`${url}${link.pathname}${link.search}`);
+    expect(response!.headers()['referrer-policy']).toBe('no-referrer');
+    await page.getByLabel('Last name').fill('Newcomer');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Accept and set password' }).click();
+    await page.waitForURL(`${url}/console/`);
+    await page.getByRole('combobox', { name: 'Organization' }).waitFor();
+    expect(await page.getByRole('combobox', { name: 'Organization' }).innerText()).toContain('Boulder Barn');
+    // A used link says so, with the API's code.
+    const again = await browser.newPage();
+    await again.goto(`${url}${link.pathname}${link.search}`);
+    await again.getByLabel('Password').fill(PASSWORD);
+    await again.getByRole('button', { name: 'Accept and set password' }).click();
+    expect(await again.getByRole('alert').innerText()).toMatch(/\((link_used|invitation_accepted|link_invalid)\)/);
+    await page.close();
+    await again.close();
+  });
+
+  it('serves only the files of the build: unknown assets are 404, console routes fall back to the page', async () => {
+    const missing = await fetch(`${url}/console/assets/../../package.json`);
+    expect(missing.status).toBe(404);
+    expect((await fetch(`${url}/console/assets/nope.js`)).status).toBe(404);
+    const deep = await fetch(`${url}/console/members/anything`);
+    expect(deep.status).toBe(200);
+    expect(deep.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(await deep.text()).toContain('<div id="root"></div>');
+  });
+});
