@@ -43,10 +43,10 @@ class CapabilitiesDto {
   @ApiProperty({ format: 'date-time', description: 'the time asked about, ISO 8601 UTC' }) at!: string;
   @ApiProperty({ pattern: '^[0-9]+$', description: 'global position of the last event folded, as a string; "0": none' }) position!: string;
   @ApiProperty() member!: boolean;
-  @ApiProperty({ enum: ['active', 'disabled'], nullable: true }) status!: string | null;
-  @ApiProperty({ enum: ['approved', 'pending'], nullable: true }) approval!: string | null;
-  @ApiProperty({ nullable: true }) banned!: boolean | null;
-  @ApiProperty({ nullable: true }) roleId!: string | null;
+  @ApiProperty({ type: String, enum: ['active', 'disabled'], nullable: true }) status!: string | null;
+  @ApiProperty({ type: String, enum: ['approved', 'pending'], nullable: true }) approval!: string | null;
+  @ApiProperty({ type: Boolean, nullable: true }) banned!: boolean | null;
+  @ApiProperty({ type: String, nullable: true }) roleId!: string | null;
   @ApiProperty({ type: [String], nullable: true, description: 'null: the role holds across the org (or not a member)' }) locations!: string[] | null;
   @ApiProperty({ type: [CapabilityDto] }) permissions!: CapabilityDto[];
 }

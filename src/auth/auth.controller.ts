@@ -42,6 +42,7 @@ export class AuthController {
   @ApiOperation({ operationId: 'signInWithMfa', summary: 'Second sign-in step: a TOTP code or a backup code (R-CRED-8)' })
   @ApiCreatedResponse({ type: SignedInDto })
   @ApiResponse({ status: 401, description: 'invalid_mfa_code, mfa_code_used' })
+  @ApiResponse({ status: 410, description: 'link_used, link_expired: the challenge is spent or too old; sign in again' })
   signInMfa(@Body() body: MfaSignInDto, @Meta() meta: CommandMeta, @Req() request: FastifyRequest) {
     return this.commands.execute(new SignInWithMfa(body.challenge, body.code, originOf(request), meta));
   }
