@@ -67,6 +67,8 @@ CREATE TABLE IF NOT EXISTS chain_origin (
 `;
 
 const BACKFILL_PAGE = 1000;
+/** Stream heads remembered at most; past it they are forgotten all at once (and read again). */
+const HEADS_KEPT = 100_000;
 
 /**
  * The embedded event store. SQLite has one writer at a time, so the rowid is the
@@ -83,6 +85,16 @@ export class SqliteEventStore implements EventStore {
   private pending: PendingAppend[] = [];
   private flushScheduled = false;
   private readonly statements;
+  /**
+   * The last version of each stream as far as this connection knows: from its own appends
+   * (exact) and its reads (at least as new as every event they returned). They hold while no
+   * other connection (another process, a CLI, another store on the file) has committed,
+   * which SQLite's data_version says; then they are all forgotten. A load of a stream whose
+   * state is cached asks for the events after its version: if none can exist, no query runs.
+   */
+  private readonly heads = new Map<string, number>();
+  private dataVersion = -1;
+  private readonly readAllStatements = new Map<string, Database.Statement>();
 
   constructor(private readonly options: SqliteOptions) {
     if (options.file !== ':memory:') mkdirSync(dirname(options.file), { recursive: true });
@@ -104,6 +116,7 @@ export class SqliteEventStore implements EventStore {
       byEventId: this.db.prepare('SELECT event_id, stream, stream_version, position FROM events WHERE event_id = ?'),
       readStream: this.db.prepare('SELECT * FROM events WHERE stream = ? AND stream_version >= ? ORDER BY stream_version'),
       head: this.db.prepare('SELECT coalesce(max(position), 0) FROM events').pluck(),
+      dataVersion: this.db.prepare('PRAGMA data_version').pluck(),
     };
   }
 
@@ -127,7 +140,14 @@ export class SqliteEventStore implements EventStore {
     const batch = this.pending;
     this.pending = [];
     const outcomes: Array<{ ok: AppendResult[] } | { error: unknown }> = [];
-    const appendOne = this.db.transaction((requests: AppendRequest[]) => requests.map((r) => this.write(r)));
+    // Heads written by the appends that stand (an append's savepoint rolled back leaves none), known once all is committed.
+    const written: Array<[string, number]> = [];
+    const appendOne = this.db.transaction((requests: AppendRequest[]) => {
+      const heads: Array<[string, number]> = [];
+      const results = requests.map((r) => this.write(r, heads));
+      written.push(...heads);
+      return results;
+    });
     try {
       this.db.transaction(() => {
         for (const item of batch) {
@@ -142,6 +162,7 @@ export class SqliteEventStore implements EventStore {
       for (const item of batch) item.reject(error);
       return;
     }
+    for (const [stream, version] of written) this.heads.set(stream, version);
     batch.forEach((item, i) => {
       const outcome = outcomes[i];
       if ('ok' in outcome) item.resolve(outcome.ok);
@@ -150,7 +171,7 @@ export class SqliteEventStore implements EventStore {
     if (outcomes.some((o) => 'ok' in o)) this.signal.notify();
   }
 
-  private write({ stream, events, expected }: AppendRequest): AppendResult {
+  private write({ stream, events, expected }: AppendRequest, heads: Array<[string, number]>): AppendResult {
     if (events.length === 0) throw new Error('append needs at least one event');
     if (this.statements.byEventId.get(events[0].eventId)) {
       const stored = events
@@ -189,6 +210,7 @@ export class SqliteEventStore implements EventStore {
       );
       position = BigInt(info.lastInsertRowid);
     });
+    heads.push([stream, current + events.length]);
     return { version: current + events.length, position };
   }
 
@@ -239,7 +261,23 @@ export class SqliteEventStore implements EventStore {
   }
 
   async readStream(stream: string, fromVersion = 0): Promise<Recorded[]> {
-    return (this.statements.readStream.all(stream, fromVersion) as EventRow[]).map((r) => this.toRecorded(r));
+    this.forgetHeadsIfOthersWrote();
+    const head = this.heads.get(stream);
+    if (head !== undefined && head < fromVersion) return [];
+    const rows = this.statements.readStream.all(stream, fromVersion) as EventRow[];
+    if (this.heads.size >= HEADS_KEPT) this.heads.clear();
+    // No rows: the stream ends before fromVersion, which is all a later read from there needs to know.
+    this.heads.set(stream, rows.length > 0 ? rows[rows.length - 1].stream_version : fromVersion - 1);
+    return rows.map((r) => this.toRecorded(r));
+  }
+
+  /** data_version moves when another connection commits to the file (this one's own commits leave it): then no remembered head is trusted. */
+  private forgetHeadsIfOthersWrote(): void {
+    const version = this.statements.dataVersion.get() as number;
+    if (version !== this.dataVersion) {
+      this.heads.clear();
+      this.dataVersion = version;
+    }
   }
 
   async readAll(from: Position, options: ReadAllOptions = {}): Promise<ReadAllResult> {
@@ -283,10 +321,16 @@ export class SqliteEventStore implements EventStore {
       where.push('recorded_at < ?');
       params.push(filter.recordedBefore.getTime());
     }
+    const sql = `SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY position LIMIT ?`;
+    let statement = this.readAllStatements.get(sql);
+    if (!statement) {
+      // A handful of shapes (which filters are set): prepared once each.
+      if (this.readAllStatements.size >= 64) this.readAllStatements.clear();
+      statement = this.db.prepare(sql);
+      this.readAllStatements.set(sql, statement);
+    }
     const read = this.db.transaction(() => {
-      const rows = this.db
-        .prepare(`SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY position LIMIT ?`)
-        .all(...params, limit) as EventRow[];
+      const rows = statement.all(...params, limit) as EventRow[];
       const head = BigInt(this.statements.head.get() as number);
       return { rows, head };
     });

@@ -151,6 +151,35 @@ export function eventStoreContract(name: string, open: () => Promise<StoreUnderT
       expect(await store.readStream(`${p}none`)).toEqual([]);
     });
 
+    it('R-ROLE-8 a read from past a stream\'s end sees what this or another process appended since, and nothing a refused append tried', async () => {
+      const s = `${p}tail`;
+      await store.append(s, [newEvent('MemberAdded')], 'no_stream');
+      expect(await store.readStream(s, 1)).toEqual([]);
+      expect(await store.readStream(s, 1)).toEqual([]); // a second look, as a cached state's next load makes
+      const other = await subject.another();
+      try {
+        // Another replica disables the member: the very next read here must return it.
+        await other.append(s, [newEvent('AccessDisabled')], 0);
+        expect((await store.readStream(s, 1)).map((e) => e.type)).toEqual(['AccessDisabled']);
+        expect(await store.readStream(s, 2)).toEqual([]);
+        await store.append(s, [newEvent('AccessEnabled')], 1);
+        expect((await store.readStream(s, 2)).map((e) => e.type)).toEqual(['AccessEnabled']);
+        await other.append(s, [newEvent('RoleChanged')], 2);
+        expect((await store.readStream(s, 3)).map((e) => e.type)).toEqual(['RoleChanged']);
+        // Refused appends leave the stream as it was: alone, and as part of a multi-stream append.
+        await expect(store.append(s, [newEvent('AccessDisabled')], 1)).rejects.toBeInstanceOf(WrongExpectedVersion);
+        await expect(store.appendMany([{ stream: s, events: [newEvent('AccessDisabled')], expected: 3 }, { stream: s, events: [newEvent('AccessEnabled')], expected: 'no_stream' }])).rejects.toBeInstanceOf(WrongExpectedVersion);
+        expect(await store.readStream(s, 4)).toEqual([]);
+        expect((await other.readStream(s)).map((e) => e.type)).toEqual(['MemberAdded', 'AccessDisabled', 'AccessEnabled', 'RoleChanged']);
+        // A stream that did not exist when first read, created by the other process.
+        expect(await store.readStream(`${p}later`)).toEqual([]);
+        await other.append(`${p}later`, [newEvent('MemberAdded')], 'no_stream');
+        expect(await store.readStream(`${p}later`)).toHaveLength(1);
+      } finally {
+        await other.close();
+      }
+    });
+
     it('upcasts old event versions on read without rewriting them', async () => {
       const s = `${p}up`;
       await store.append(s, [newEvent('Renamed', { name: 'Ada' }, { schemaVersion: 1 })], 'no_stream');
