@@ -93,6 +93,10 @@ export class Settings {
   @IsOptional() @Matches(/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(,https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?)*$/, { message: 'CORS_ORIGINS must be origins like https://console.example.com, comma-separated (no path, no wildcard)' })
   CORS_ORIGINS?: string;
 
+  /** Finished bulk imports (SPEC 5.6) and their per-row reports are removed this many days after they finish. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3650)
+  IMPORT_RETENTION_DAYS = 7;
+
   /** `off`: this process sends no email and no Stripe call (operator commands; a second process beside the service). */
   @IsOptional() @IsIn(['on', 'off'])
   CONSUMERS: 'on' | 'off' = 'on';

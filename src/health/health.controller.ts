@@ -4,6 +4,7 @@ import type { FastifyReply } from 'fastify';
 import type { EventStore } from '../../infra/eventstore/port';
 import type { ReadStore } from '../../infra/readstore/port';
 import { GrantExpiry } from '../access/grant-expiry.service';
+import { ImportJobs } from '../imports/import-jobs';
 import { Settings } from '../config/config';
 import { ConsumerRunner } from '../messaging/consumer-runner';
 import { KafkaPublisher } from '../messaging/kafka-publisher';
@@ -23,6 +24,7 @@ export class HealthController {
     private readonly consumers: ConsumerRunner,
     private readonly publisher: KafkaPublisher,
     private readonly grantExpiry: GrantExpiry,
+    private readonly imports: ImportJobs,
     private readonly settings: Settings,
   ) {}
 
@@ -53,7 +55,7 @@ export class HealthController {
       .catch((error: Error) => ({ status: 'down', adapter: this.readStore.name, reason: error.message }));
     const projections = await within(this.runner.status(), CHECK_TIMEOUT_MS).catch(() => []);
     const workers = await reportWorkers(
-      [...this.runner.workers(), ...this.consumers.workers(), ...this.publisher.workers(), ...this.grantExpiry.workers()],
+      [...this.runner.workers(), ...this.consumers.workers(), ...this.publisher.workers(), ...this.grantExpiry.workers(), ...this.imports.workers()],
       this.store,
       this.settings.HEALTH_MAX_LAG_SECONDS,
     );

@@ -44,7 +44,13 @@ export async function importMembers(settings: Settings, args: string[], log: Lin
       void jobs.job(job.id).then((j) => j && progress({ msg: 'import progress', ...reportOf(j) }));
     }, 1000);
     try {
-      await jobs.run(job.id);
+      // Here (CONSUMERS=off, no supervisor) a run stopped by an error (a store that did not answer) is tried again from its checkpoint.
+      for (;;) {
+        await jobs.run(job.id);
+        const current = await jobs.job(job.id);
+        if (!current || current.status === 'done' || current.status === 'failed') break;
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
     } finally {
       clearInterval(ticker);
     }

@@ -15,13 +15,19 @@ import { Settings } from '../config/config';
 import { InviteUser } from '../invitations/invitation.handlers';
 import { Joining } from '../membership/joining';
 import { Streams, type Change, type CommandMeta } from '../shared/streams';
+import { Supervisor, type Worker } from '../shared/supervisor';
+import { START } from '../../domain/shared/envelope';
 import { CLOCK, READ_STORE, type Clock } from '../shared/tokens';
-import { ImportStore, ROWS_PER_CHUNK, type ImportJob, type ImportMode, type RowError } from './import-store';
+import { ImportStore, MissingRows, ROWS_PER_CHUNK, type ImportJob, type ImportMode, type RowError } from './import-store';
 import { checkRow, MAX_ROWS, type SourceRow, type ValidRow } from './rows';
 
 /** A runner holds a job this long past its last checkpoint; one that went away without letting go is taken over after. */
 const LEASE_MS = 60_000;
 const SWEEP_MS = 10_000;
+/** Finished jobs are looked for this often to be removed once past IMPORT_RETENTION_DAYS. */
+const CLEANUP_MS = 3_600_000;
+/** Its supervised worker, as /health and /metrics name it. */
+export const IMPORTS_WORKER = 'imports';
 
 type Outcome = 'created' | 'addedExisting' | RowError;
 
@@ -40,7 +46,10 @@ export class ImportJobs implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly runnerId = randomUUID();
   private readonly running = new Map<string, Promise<void>>();
   private stopping = false;
-  private sweeper?: NodeJS.Timeout;
+  private readonly supervisor: Supervisor;
+  /** Ends the supervised worker's current run with an error: the supervisor starts it again after a backoff. */
+  private fail?: (error: unknown) => void;
+  private lastCleanup = 0;
 
   constructor(
     @Inject(READ_STORE) readStore: ReadStore,
@@ -53,22 +62,75 @@ export class ImportJobs implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(CLOCK) private readonly clock: Clock,
   ) {
     this.store = new ImportStore(readStore);
+    this.supervisor = new Supervisor(this.logger, clock);
   }
 
-  /** Where consumers run, unfinished jobs are picked up at start and whenever their runner has gone away. */
-  onApplicationBootstrap(): void {
+  /** The supervised worker that runs the jobs (none where CONSUMERS=off). */
+  workers(): Worker[] {
+    return this.supervisor.all();
+  }
+
+  /**
+   * Where consumers run, the job runner is a supervised worker (as every follower of the log is): it
+   * picks up unfinished jobs at start and whenever their runner has gone away, removes finished ones
+   * past their retention, and after an error (a store that does not answer) is started again with
+   * backoff and resumes each job from its last checkpoint. /health shows it as `imports`.
+   */
+  async onApplicationBootstrap(): Promise<void> {
     if (this.settings.CONSUMERS !== 'on') return;
-    const sweep = () => void this.resumeUnfinished().catch((error) => this.logger.warn({ msg: 'resuming imports failed', error: (error as Error).message }));
-    sweep();
-    this.sweeper = setInterval(sweep, SWEEP_MS);
-    this.sweeper.unref();
+    await this.supervisor.supervise(
+      {
+        name: IMPORTS_WORKER,
+        start: async (fail) => {
+          this.fail = fail;
+          const timer = setInterval(() => void this.sweep().catch(fail), SWEEP_MS);
+          timer.unref();
+          const caughtUp = this.sweep();
+          caughtUp.catch(fail);
+          return {
+            caughtUp,
+            stop: async () => {
+              clearInterval(timer);
+              if (this.fail === fail) this.fail = undefined;
+            },
+          };
+        },
+        // Jobs are not events: its lag is the jobs nobody runs, since the oldest of them was accepted.
+        position: () => START,
+        backlog: async () => {
+          const waiting = await this.waiting();
+          return { events: waiting.length, ...(waiting.length > 0 ? { behindSince: new Date(waiting.map((j) => j.acceptedAt).sort()[0]) } : {}) };
+        },
+      },
+      { background: true },
+    );
   }
 
   /** A stop lets each running job finish its batch, checkpoint and let go, for the next start to go on from there. */
   async onModuleDestroy(): Promise<void> {
     this.stopping = true;
-    if (this.sweeper) clearInterval(this.sweeper);
+    await this.supervisor.stop();
     await Promise.all(this.running.values());
+  }
+
+  /** What the runner does every SWEEP_MS: resume the jobs nobody runs, and now and then remove old finished ones. */
+  async sweep(): Promise<void> {
+    await this.resumeUnfinished();
+    if (this.clock().getTime() - this.lastCleanup >= CLEANUP_MS) await this.removeExpired();
+  }
+
+  /** Finished jobs (done or failed) past IMPORT_RETENTION_DAYS go, with their per-row reports; answers how many. */
+  async removeExpired(): Promise<number> {
+    const now = this.clock().getTime();
+    this.lastCleanup = now;
+    const before = new Date(now - this.settings.IMPORT_RETENTION_DAYS * 86_400_000).toISOString();
+    let removed = 0;
+    for (;;) {
+      const expired = await this.store.finishedBefore(before);
+      for (const job of expired) await this.store.remove(job.id);
+      removed += expired.length;
+      if (expired.length === 0) return removed;
+    }
   }
 
   job(jobId: string): Promise<ImportJob | undefined> {
@@ -96,7 +158,7 @@ export class ImportJobs implements OnApplicationBootstrap, OnModuleDestroy {
       }
       if (chunk.length > 0) await this.store.saveChunk(jobId, saved++, chunk);
     } catch (error) {
-      await this.store.forget(jobId).catch(() => undefined);
+      await this.store.forgetRows(jobId).catch(() => undefined);
       throw error;
     }
     const job: ImportJob = {
@@ -123,23 +185,32 @@ export class ImportJobs implements OnApplicationBootstrap, OnModuleDestroy {
     return { ...job, rev: 1 };
   }
 
-  /** Runs the job here unless someone else holds it; resolves when it is done, failed, or let go on a stop. */
+  /**
+   * Runs the job here unless someone else holds it; resolves when it is done, failed, or let go (on a
+   * stop, or after an error: the job is then resumed from its checkpoint when the supervisor restarts the runner).
+   */
   run(jobId: string): Promise<void> {
     const current = this.running.get(jobId);
     if (current) return current;
     const run = this.runJob(jobId)
-      .catch((error) => this.logger.error({ msg: 'import failed', jobId, error: (error as Error).message }))
+      .catch((error) => {
+        this.logger.error({ msg: 'import stopped by an error; it resumes from its checkpoint', jobId, error: (error as Error).name });
+        this.fail?.(error);
+      })
       .finally(() => this.running.delete(jobId));
     this.running.set(jobId, run);
     return run;
   }
 
+  /** Unfinished jobs that nobody runs: their holder let go, went away, or is this runner before a restart. */
+  private async waiting(): Promise<ImportJob[]> {
+    const now = this.clock().getTime();
+    return (await this.store.unfinished()).filter((job) => !this.running.has(job.id) && (job.heldBy === this.runnerId || (job.heldUntil ?? 0) <= now));
+  }
+
   private async resumeUnfinished(): Promise<void> {
     if (this.stopping) return;
-    const now = this.clock().getTime();
-    for (const job of await this.store.unfinished()) {
-      if (!this.running.has(job.id) && (job.heldUntil ?? 0) <= now) void this.run(job.id);
-    }
+    for (const job of await this.waiting()) void this.run(job.id);
   }
 
   private async runJob(jobId: string): Promise<void> {
@@ -175,9 +246,16 @@ export class ImportJobs implements OnApplicationBootstrap, OnModuleDestroy {
       if (job.processed >= job.total) await this.checkpoint(job, { status: 'done', finishedAt: this.clock().toISOString(), heldUntil: 0 });
       else await this.checkpoint(job, { heldUntil: 0 });
     } catch (error) {
-      const latest = await this.store.job(jobId);
-      if (latest && latest.heldBy === this.runnerId) await this.checkpoint(latest, { status: 'failed', finishedAt: this.clock().toISOString(), problem: (error as Error).message, heldUntil: 0 });
-      throw error;
+      // A store that does not answer: the job stays unfinished, let go, for the restarted runner to resume it from its
+      // checkpoint. A job that can never go on (its rows lost, its org gone or its actor refused) fails instead.
+      const giveUp = error instanceof MissingRows || error instanceof DomainError;
+      const latest = await this.store.job(jobId).catch(() => undefined);
+      if (latest && latest.heldBy === this.runnerId) {
+        const letGo: Partial<ImportJob> = giveUp ? { status: 'failed', finishedAt: this.clock().toISOString(), problem: (error as Error).message, heldUntil: 0 } : { heldUntil: 0 };
+        await this.checkpoint(latest, letGo).catch(() => undefined);
+      }
+      if (!giveUp) throw error;
+      this.logger.error({ msg: 'import failed', jobId, error: (error as Error).message });
     }
   }
 

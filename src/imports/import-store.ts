@@ -83,7 +83,7 @@ export class ImportStore {
   async chunk(jobId: string, chunk: number): Promise<SourceRow[]> {
     const id = `${jobId}:${pad(chunk)}`;
     const found = (await this.store.getMany<RowsChunk>(ROWS, [id])).get(id);
-    if (!found) throw new Error(`rows ${chunk * ROWS_PER_CHUNK}… of import ${jobId} are missing`);
+    if (!found) throw new MissingRows(`rows ${chunk * ROWS_PER_CHUNK}… of import ${jobId} are missing`);
     return found.rows;
   }
 
@@ -106,8 +106,25 @@ export class ImportStore {
     }
   }
 
-  /** Rows saved for a body that was then refused (too many rows, unreadable). */
-  async forget(jobId: string): Promise<void> {
+  /** Rows saved for a body that was then refused (too many rows, unreadable), or of a job that has finished. */
+  async forgetRows(jobId: string): Promise<void> {
     await this.store.deleteWhere(ROWS, { jobId });
   }
+
+  /** Finished jobs (done or failed) that finished before `before` (ISO time), a page at a time. */
+  finishedBefore(before: string): Promise<ImportJob[]> {
+    return this.store.find<ImportJob>({ collection: JOBS, where: { status: { in: ['done', 'failed'] }, finishedAt: { lt: before } }, orderBy: [['id', 'asc']], limit: 100 });
+  }
+
+  /** A job and all it left: its per-row report, any rows still kept, then the job itself (last, so a cut-off removal is found again). */
+  async remove(jobId: string): Promise<void> {
+    await this.store.deleteWhere(ERRORS, { jobId });
+    await this.store.deleteWhere(ROWS, { jobId });
+    await this.store.deleteWhere(JOBS, { id: jobId });
+  }
+}
+
+/** A job whose saved rows are gone: it cannot go on, however often it is tried. */
+export class MissingRows extends Error {
+  override name = 'MissingRows';
 }

@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { EventStore } from '../../infra/eventstore/port';
 import { GrantExpiry } from '../access/grant-expiry.service';
+import { ImportJobs } from '../imports/import-jobs';
 import { Settings } from '../config/config';
 import { reportWorkers, type WorkerReport } from '../health/workers';
 import { ConsumerRunner } from '../messaging/consumer-runner';
@@ -40,6 +41,7 @@ export class Metrics implements OnModuleInit, OnApplicationBootstrap, OnApplicat
     consumers: ConsumerRunner,
     publisher: KafkaPublisher,
     grantExpiry: GrantExpiry,
+    imports: ImportJobs,
     @Inject(EVENT_STORE) store: EventStore,
   ) {
     // Node's process metrics under their standard names (process_cpu_seconds_total, nodejs_heap_size_used_bytes, …), as dashboards expect.
@@ -68,7 +70,7 @@ export class Metrics implements OnModuleInit, OnApplicationBootstrap, OnApplicat
 
     // Every supervised worker (projections, consumers, the publisher, grant expiry). The registry collects
     // its metrics side by side, so each asks for the same report, measured once per scrape.
-    const workers = () => [...runner.workers(), ...consumers.workers(), ...publisher.workers(), ...grantExpiry.workers()];
+    const workers = () => [...runner.workers(), ...consumers.workers(), ...publisher.workers(), ...grantExpiry.workers(), ...imports.workers()];
     let report: { at: number; workers: Promise<WorkerReport[]> } | undefined;
     const reports = () => {
       if (!report || Date.now() - report.at > 250) report = { at: Date.now(), workers: reportWorkers(workers(), store, settings.HEALTH_MAX_LAG_SECONDS) };
