@@ -29,6 +29,9 @@ const RULES: Record<'accountFromIp' | 'ip' | 'account', Rule> = {
   account: { free: 50, baseMs: 250, capMs: 30_000 },
 };
 
+/** How long an attempt held back only by others in flight waits for them before it is refused. */
+const MAX_QUEUED_MS = 10_000;
+
 /** Failures are forgotten after this long without a new one. */
 const FORGET_MS = 15 * 60_000;
 
@@ -103,16 +106,30 @@ export class SignInThrottle {
    * How long this attempt must still wait; 0: go ahead, and the attempt is counted
    * as a failure until `failed` or `succeeded` settles it (each reservation exactly once).
    */
-  reserve(account: string, ip: string): Promise<number> {
-    const now = this.clock().getTime();
-    return this.counters.takeAll<SignInCounter>(
-      this.keys(account, ip).map(([id, rule]) => ({
-        id,
-        wait: (counter) => signInWait(counter, rule, now),
-        take: (counter) => reserved(counter, now),
-        giveBack: (counter) => unreserved(counter, now),
-      })),
-    );
+  async reserve(account: string, ip: string): Promise<number> {
+    const queuedSince = Date.now();
+    for (;;) {
+      const now = this.clock().getTime();
+      // Whether every refusal is for attempts still in flight, not for failures: those settle in milliseconds.
+      let inFlightOnly = true;
+      const wait = await this.counters.takeAll<SignInCounter>(
+        this.keys(account, ip).map(([id, rule]) => ({
+          id,
+          wait: (counter) => {
+            const wait = signInWait(counter, rule, now);
+            if (wait > 0 && signInWait(counter && { ...counter, pending: 0 }, rule, now) > 0) inFlightOnly = false;
+            return wait;
+          },
+          take: (counter) => reserved(counter, now),
+          giveBack: (counter) => unreserved(counter, now),
+        })),
+      );
+      // Many people behind one address (a NAT, a proxy) signing in at once are queued, not refused: each
+      // attempt waits for those in flight to settle, so parallel guesses still get no more tries than
+      // sequential ones, and only failures ever answer 429.
+      if (wait === 0 || !inFlightOnly || Date.now() - queuedSince > MAX_QUEUED_MS) return wait;
+      await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 40));
+    }
   }
 
   /** The reserved attempt failed: it stays counted, as a failure now. */

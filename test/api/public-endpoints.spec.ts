@@ -232,6 +232,19 @@ describe('public endpoints (R-SEC-3, R-SEC-6, R-CRED-7, R-ACC-1, R-ACC-7)', () =
     expect(new Set(parallel)).toEqual(new Set([401, 429]));
   });
 
+  it('R-CRED-7 64 people signing in at once from one address (a NAT, a proxy) are all let in: attempts still in flight queue behind each other instead of answering 429', async () => {
+    standIn.delayMs = 5;
+    const org = await createOrg(t);
+    const emails = Array.from({ length: 64 }, (_, i) => `crowd${i}@example.com`);
+    for (const email of emails) await member(org, email);
+    const answers = (await Promise.all(emails.map((email) => signIn(email, PASSWORD, '10.210.0.1')))).map((r) => r.statusCode);
+    expect(answers.filter((s) => s !== 201)).toEqual([]);
+    // Failures still count: from that address, wrong passwords past its allowance are refused as before.
+    const wrong = (await Promise.all(emails.slice(0, 40).map((email) => signIn(email, 'not the password at all', '10.210.0.1')))).map((r) => r.statusCode);
+    expect(new Set(wrong)).toEqual(new Set([401, 429]));
+    expect(wrong.filter((s) => s === 401).length).toBeLessThanOrEqual(31);
+  });
+
   describe('with MFA on', () => {
     /** A member with TOTP enrolled; returns its backup codes (a TOTP code works once per 30 s step, and enrolling used this one). */
     async function withMfa(org: OrgSession, email: string): Promise<{ userId: string; backupCodes: string[] }> {
