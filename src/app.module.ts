@@ -1,6 +1,6 @@
 import { Module, ValidationPipe, type DynamicModule, type LoggerService } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
-import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { GrantExpiry } from './access/grant-expiry.service';
 import { MembershipActionHandler } from './access/membership-action.handler';
@@ -38,7 +38,7 @@ import { OrgSettingsController } from './organizations/org-settings.controller';
 import { AddLocationHandler, ChangePolicyHandler, CreateRoleHandler, TransferOwnershipHandler, UpdateRoleHandler } from './organizations/org-settings.handlers';
 import { ApiErrorFilter, validationFailed } from './shared/api-error';
 import { HTTP_LOG, HttpLogging, logOf } from './shared/logging';
-import { PositionInterceptor } from './shared/position.interceptor';
+import { PositionHook } from './shared/position.interceptor';
 import type { Clock } from './shared/tokens';
 import { ImportJobs } from './imports/import-jobs';
 import { ImportsController } from './imports/imports.controller';
@@ -107,7 +107,7 @@ export class AppModule {
         { provide: HTTP_LOG, useValue: logOf(settings, logger) },
         HttpLogging,
         { provide: APP_FILTER, useClass: ApiErrorFilter },
-        { provide: APP_INTERCEPTOR, useClass: PositionInterceptor },
+        PositionHook,
         {
           provide: APP_PIPE,
           // Unknown fields are refused (forbidNonWhitelisted), not silently dropped.
