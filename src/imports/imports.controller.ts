@@ -3,7 +3,13 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsIn } from 'class-validator';
 import type { FastifyInstance } from 'fastify';
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { requirePermission } from '../../domain/access/access';
 import { NotFound } from '../../domain/shared/errors';
 import { OrgAccess } from '../access/org-access.service';
@@ -15,7 +21,7 @@ import type { CommandMeta } from '../shared/streams';
 import { MayOmit } from '../shared/validators';
 import { ImportJobs } from './import-jobs';
 import { IMPORT_MODES, type ImportJob, type ImportMode } from './import-store';
-import { formatOf, readRows, type ImportFormat } from './rows';
+import { formatOf, MAX_BODY_BYTES, readRows, type ImportFormat } from './rows';
 
 export class ImportQueryDto {
   @ApiPropertyOptional({ enum: IMPORT_MODES, description: 'what each new person gets: a setup email (default), an invitation, or nothing' })
@@ -27,7 +33,40 @@ export class ImportQueryDto {
 interface ImportBody {
   stream: Readable;
   format: ImportFormat;
+  /** Where a body sent with an Idempotency-Key was kept while it was hashed (removed once answered). */
+  spooled?: string;
+  /** What the idempotency check compares (SPEC 3.1): the format and a hash of every byte of the body. */
   toJSON(): unknown;
+}
+
+/**
+ * A body sent with an Idempotency-Key is read once before the handler, to a private temporary file,
+ * hashing it as it passes: the key's first use is then bound to this exact body, and a retry with
+ * another body is refused (`idempotency_key_reused`) like every other POST's. Memory stays flat.
+ */
+async function spool(payload: Readable, format: ImportFormat): Promise<ImportBody> {
+  const file = join(tmpdir(), `gatehouse-import-${randomUUID()}`);
+  const hash = createHash('sha256');
+  let bytes = 0;
+  try {
+    await pipeline(
+      payload,
+      async function* (chunks: AsyncIterable<Buffer>) {
+        for await (const chunk of chunks) {
+          bytes += chunk.length;
+          if (bytes > MAX_BODY_BYTES) throw apiError('body_too_large', `an import body is at most ${MAX_BODY_BYTES} bytes`, { maxBytes: MAX_BODY_BYTES });
+          hash.update(chunk);
+          yield chunk;
+        }
+      },
+      createWriteStream(file, { mode: 0o600 }),
+    );
+  } catch (error) {
+    await rm(file, { force: true });
+    throw error;
+  }
+  const sha256 = hash.digest('hex');
+  return { stream: createReadStream(file), format, spooled: file, toJSON: () => ({ import: format, sha256 }) };
 }
 
 const IMPORTS_ROUTE = '/v1/orgs/:org/imports';
@@ -52,9 +91,22 @@ export class ImportsController implements OnModuleInit {
         return done(apiError('unsupported_media_type', 'this endpoint reads JSON bodies only'), undefined);
       }
       const format = formatOf(request.headers['content-type'])!;
-      const body: ImportBody = { stream: payload as Readable, format, toJSON: () => ({ import: format, length: request.headers['content-length'] ?? null }) };
+      if (request.headers['idempotency-key'] !== undefined) {
+        spool(payload as Readable, format).then((body) => done(null, body), (error: Error) => done(error, undefined));
+        return;
+      }
+      const body: ImportBody = { stream: payload as Readable, format, toJSON: () => ({ import: format }) };
       done(null, body);
     });
+    // The kept copy goes once the request is answered: read by the job's acceptance, or never (a replayed or refused retry).
+    const removeSpooled = async (request: { body?: unknown }) => {
+      const body = request.body as ImportBody | undefined;
+      if (!body || typeof body !== 'object' || !('spooled' in body) || !body.spooled) return;
+      body.stream.destroy();
+      await rm(body.spooled, { force: true }).catch(() => undefined);
+    };
+    fastify.addHook('onResponse', removeSpooled);
+    fastify.addHook('onRequestAbort', removeSpooled);
   }
 
   @Post()

@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createOrg, startApp, type OrgSession, type TestApp } from '../support/app';
 
@@ -108,6 +109,46 @@ describe('bulk import (SPEC 5.6, R-CRT-5)', () => {
     const session = await t.request('POST', '/v1/sessions', { body: { email: 'plain.member@example.com', password: 'a long passphrase 7' } });
     expect(await upload({ ...org, token: session.body.token }, csv, 'text/csv')).toMatchObject({ status: 403 });
     expect(await t.request('GET', `/v1/orgs/${org.orgId}/imports/00000000-0000-4000-8000-000000000000`, { token: org.token })).toMatchObject({ status: 404 });
+  });
+
+  it('R-CRT-5 SPEC 3.1 Idempotency-Key on an import: a retry with the same body gets the first job, a retry with another body of the same length and format is refused with idempotency_key_reused', async () => {
+    const target = await createOrg(t, { name: 'Idempotent Gym' });
+    const spoolsBefore = new Set(readdirSync(tmpdir()).filter((f) => f.startsWith('gatehouse-import-')));
+    const send = (key: string, csv: string) => t.request('POST', `/v1/orgs/${target.orgId}/imports?mode=silent`, { token: target.token, payload: csv, headers: { 'content-type': 'text/csv', 'idempotency-key': key } });
+    const csv = [HEADER, 'idem-ann@example.com,Ann,One,,,,', 'idem-bob@example.com,Bob,Two,,,,'].join('\n');
+    // Same bytes count and format, one letter changed: only the content tells them apart.
+    const other = csv.replace('idem-bob@', 'idem-rob@');
+    expect(other.length).toBe(csv.length);
+
+    const first = await send('import-idem-0001', csv);
+    expect(first.status).toBe(202);
+    const job = await finished(t, target, first.body.jobId);
+    expect(job).toMatchObject({ status: 'done', created: 2 });
+
+    const again = await send('import-idem-0001', csv);
+    expect(again.status).toBe(202);
+    expect(again.body).toEqual(first.body);
+    expect(again.headers['idempotent-replay']).toBe('true');
+
+    const reused = await send('import-idem-0001', other);
+    expect(reused).toMatchObject({ status: 422, body: { code: 'idempotency_key_reused' } });
+    // The same code a single create gives for a key reused with another body.
+    const single = (email: string) => t.request('POST', `/v1/orgs/${target.orgId}/members`, { token: target.token, body: { email, firstName: 'Si', lastName: 'Ngle', mode: 'setup-email' }, headers: { 'idempotency-key': 'create-idem-0001' } });
+    expect((await single('idem-single@example.com')).status).toBe(201);
+    expect((await single('idem-double@example.com')).body.code).toBe(reused.body.code);
+
+    // Nothing ran twice, and nothing of the refused body was imported.
+    const members = await t.request('GET', `/v1/orgs/${target.orgId}/members?limit=100`, { token: target.token });
+    const emails = members.body.items.map((m: { email?: string }) => m.email);
+    expect(emails.filter((e: string) => e?.startsWith('idem-'))).toEqual(expect.arrayContaining(['idem-ann@example.com', 'idem-bob@example.com']));
+    expect(emails).not.toContain('idem-rob@example.com');
+    // Another key with the refused body is a new import.
+    const fresh = await send('import-idem-0002', other);
+    expect(fresh.status).toBe(202);
+    expect(fresh.body.jobId).not.toBe(first.body.jobId);
+    expect(await finished(t, target, fresh.body.jobId)).toMatchObject({ status: 'done', created: 1, failed: 1 });
+    // The bodies kept for hashing are gone once answered.
+    expect(readdirSync(tmpdir()).filter((f) => f.startsWith('gatehouse-import-') && !spoolsBefore.has(f))).toEqual([]);
   });
 });
 
