@@ -69,19 +69,22 @@ function describePathParameters(document: OpenAPIObject): void {
  */
 function describeConventionHeaders(document: OpenAPIObject): void {
   const header = (name: string, description: string, schema: Record<string, unknown>) => ({ name, in: 'header' as const, required: false, description, schema });
-  const correlation = header('X-Correlation-Id', 'echoed in the answer and carried by every event the request causes (R-AUD-1)', { type: 'string', maxLength: 100, pattern: '^[A-Za-z0-9._:-]{1,100}$' });
-  const idempotency = header('Idempotency-Key', 'a retry with the same key within 24 h gets the first answer (`Idempotent-Replay: true`); the same key with another body is 422 idempotency_key_reused', { type: 'string', maxLength: 200 });
-  const positionHeader = { description: 'the global position of the command’s last event, when the answer has one (`position`)', schema: { type: 'string', pattern: '^[0-9]+$' } };
-  const minPosition = header('Gatehouse-Min-Position', 'answer only once the read models hold this position (a command’s `position`): read-your-writes, up to 5 s, else 503 read_model_behind', { type: 'string', pattern: '^[0-9]{1,20}$' });
+  const parameters = {
+    CorrelationId: header('X-Correlation-Id', 'echoed in the answer and carried by every event the request causes (R-AUD-1)', { type: 'string', maxLength: 100, pattern: '^[A-Za-z0-9._:-]{1,100}$' }),
+    IdempotencyKey: header('Idempotency-Key', 'a retry with the same key within 24 h gets the first answer (`Idempotent-Replay: true`); the same key with another body is 422 idempotency_key_reused', { type: 'string', maxLength: 200 }),
+    MinPosition: header('Gatehouse-Min-Position', 'answer only once the read models hold this position (a command’s `position`): read-your-writes, up to 5 s, else 503 read_model_behind', { type: 'string', pattern: '^[0-9]{1,20}$' }),
+  };
+  const ref = (name: keyof typeof parameters) => ({ $ref: `#/components/parameters/${name}` });
+  const headers = { Position: { description: 'the global position of the command’s last event, when the answer has one (`position`)', schema: { type: 'string', pattern: '^[0-9]+$' } } };
+  document.components = { ...document.components, parameters: { ...document.components?.parameters, ...parameters }, headers: { ...document.components?.headers, ...headers } };
   for (const operations of Object.values(document.paths)) {
-    for (const [method, operation] of Object.entries(operations) as Array<[string, { parameters?: unknown[] } | undefined]>) {
+    for (const [method, operation] of Object.entries(operations) as Array<[string, { parameters?: unknown[]; responses?: Record<string, { headers?: Record<string, unknown> }> } | undefined]>) {
       if (!operation || !['get', 'post', 'put', 'patch', 'delete'].includes(method)) continue;
-      const extra = [correlation, ...(method === 'post' ? [idempotency] : []), ...(method === 'get' ? [minPosition] : [])];
+      const extra = [ref('CorrelationId'), ...(method === 'post' ? [ref('IdempotencyKey')] : []), ...(method === 'get' ? [ref('MinPosition')] : [])];
       operation.parameters = [...(operation.parameters ?? []), ...extra];
       // A command's answer carries its position in a header too (SPEC 3.1).
-      const responses = (operation as { responses?: Record<string, { headers?: Record<string, unknown> }> }).responses ?? {};
-      for (const [status, response] of Object.entries(responses)) {
-        if (method !== 'get' && /^2/.test(status)) response.headers = { ...response.headers, 'Gatehouse-Position': positionHeader };
+      for (const [status, response] of Object.entries(operation.responses ?? {})) {
+        if (method !== 'get' && /^2/.test(status)) response.headers = { ...response.headers, 'Gatehouse-Position': { $ref: '#/components/headers/Position' } };
       }
     }
   }

@@ -22,7 +22,7 @@ const CODES_BY_STATUS = new Map<number, ErrorCode[]>();
 for (const code of Object.keys(ERRORS) as ErrorCode[]) CODES_BY_STATUS.set(statusOf(code), [...(CODES_BY_STATUS.get(statusOf(code)) ?? []), code]);
 
 const errorResponse = (status: number): ResponseObject => ({
-  description: `${STATUS_CODES[status]}: ${(CODES_BY_STATUS.get(status) ?? []).join(', ')}`,
+  description: status === 500 ? 'Internal Server Error: internal, event_store_refused — never a stack trace' : `${STATUS_CODES[status]}: ${(CODES_BY_STATUS.get(status) ?? []).join(', ')}`,
   content: { 'application/json': { schema: { $ref: '#/components/schemas/ApiError' } } },
   ...(status === 429 ? { headers: { 'Retry-After': { description: 'seconds to wait', schema: { type: 'integer' } } } } : {}),
 });
@@ -47,19 +47,30 @@ function statusesOf(operation: OperationObject, method: string): number[] {
   ];
 }
 
-/** The error responses of every operation, each with the one ApiError schema (issue 18). */
+/** A shared error response's name in components.responses: its status's reason phrase (`UnprocessableEntity`). */
+const responseName = (status: number): string => (STATUS_CODES[status] ?? `Status${status}`).replace(/[^A-Za-z]/g, '');
+
+/**
+ * The error responses of every operation, each with the one ApiError schema (issue 18). The common ones are
+ * shared (components.responses) so the document and the client generated from it stay small.
+ */
 export function describeErrors(document: OpenAPIObject): void {
-  document.components = { ...document.components, schemas: { ...document.components?.schemas, ApiError: API_ERROR_SCHEMA } };
+  const shared: Record<string, ResponseObject> = {};
+  const use = (status: number) => {
+    shared[responseName(status)] = errorResponse(status);
+    return { $ref: `#/components/responses/${responseName(status)}` };
+  };
   for (const operations of Object.values(document.paths)) {
     for (const [method, operation] of Object.entries(operations) as Array<[string, OperationObject | undefined]>) {
       if (!operation?.responses || !['get', 'post', 'put', 'patch', 'delete'].includes(method)) continue;
-      const responses = operation.responses as Record<string, ResponseObject>;
-      for (const status of statusesOf(operation, method)) responses[status] ??= errorResponse(status);
+      const responses = operation.responses as Record<string, ResponseObject | { $ref: string }>;
       // An operation's own error statuses (@ApiResponse) get the shape too, keeping their description.
       for (const [status, response] of Object.entries(responses)) {
-        if (Number(status) >= 400 && !response.content) responses[status] = { ...errorResponse(Number(status)), description: response.description || errorResponse(Number(status)).description };
+        if (Number(status) >= 400 && !('$ref' in response) && !response.content) responses[status] = { ...errorResponse(Number(status)), description: response.description || errorResponse(Number(status)).description };
       }
-      responses.default ??= { ...errorResponse(500), description: 'Internal Server Error: internal, event_store_refused — never a stack trace' };
+      for (const status of statusesOf(operation, method)) responses[status] ??= use(status);
+      responses.default ??= use(500);
     }
   }
+  document.components = { ...document.components, schemas: { ...document.components?.schemas, ApiError: API_ERROR_SCHEMA }, responses: { ...document.components?.responses, ...shared } };
 }

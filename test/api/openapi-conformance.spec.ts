@@ -60,7 +60,8 @@ describe('the OpenAPI document matches what the API answers', () => {
     seen.add(`${method} ${route!.path}`);
     const documented = operation.responses[String(response.status)];
     if (!documented) mismatches.push(`${where}: status not documented (${Object.keys(operation.responses).join(', ')})`);
-    const schema = (documented ?? operation.responses.default)?.content?.['application/json']?.schema;
+    const described = documented ?? operation.responses.default;
+    const schema = (described?.$ref ? document.components.responses[described.$ref.split('/').pop()] : described)?.content?.['application/json']?.schema;
     if (!schema) return response;
     const key = `${where}`;
     if (!validators.has(key)) validators.set(key, ajv.compile(rebase(closed(schema))));

@@ -4,7 +4,7 @@ import { startApp, type TestApp } from '../support/app';
 interface Operation {
   operationId?: string;
   summary?: string;
-  responses?: Record<string, { content?: Record<string, { schema?: unknown }> }>;
+  responses?: Record<string, { content?: Record<string, { schema?: unknown }>; $ref?: string }>;
 }
 
 /**
@@ -20,6 +20,8 @@ describe('the OpenAPI document, linted', () => {
   });
   afterAll(() => t.close());
 
+  type Response = { content?: Record<string, { schema?: unknown }>; $ref?: string };
+  const resolve = (response: Response): Response => (response.$ref ? (document as unknown as { components: { responses: Record<string, Response> } }).components.responses[response.$ref.split('/').pop()!] : response);
   const operations = () => Object.entries(document.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, operation]) => ({ path, method, operation })));
 
   it("has no problem Redocly's recommended rules find (errors and warnings)", async () => {
@@ -53,7 +55,7 @@ describe('the OpenAPI document, linted', () => {
     for (const { path, method, operation } of operations().filter(({ path }) => path.startsWith('/v1/'))) {
       const errors = Object.entries(operation.responses ?? {}).filter(([status]) => status === 'default' || Number(status) >= 400);
       expect({ path, method, errors: errors.length > 0 }).toEqual({ path, method, errors: true });
-      for (const [, response] of errors) expect(response.content?.['application/json']?.schema).toEqual({ $ref: '#/components/schemas/ApiError' });
+      for (const [, response] of errors) expect(resolve(response).content?.['application/json']?.schema).toEqual({ $ref: '#/components/schemas/ApiError' });
     }
   });
 });
