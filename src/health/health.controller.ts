@@ -1,5 +1,5 @@
 import { Controller, Get, HttpCode, Inject, Res } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { EventStore } from '../../infra/eventstore/port';
 import type { ReadStore } from '../../infra/readstore/port';
@@ -11,6 +11,7 @@ import { KafkaPublisher } from '../messaging/kafka-publisher';
 import { ProjectionRunner } from '../readmodels/projection-runner';
 import { EVENT_STORE, READ_STORE } from '../shared/tokens';
 import { reportWorkers, within } from './workers';
+import { HealthDto, LiveDto } from './dto';
 
 const CHECK_TIMEOUT_MS = 2000;
 
@@ -31,6 +32,8 @@ export class HealthController {
   /** Liveness: the process answers. */
   @Get('live')
   @HttpCode(200)
+  @ApiOperation({ operationId: 'live', summary: 'Liveness: the process answers' })
+  @ApiOkResponse({ type: LiveDto })
   live() {
     return { status: 'ok' };
   }
@@ -46,6 +49,9 @@ export class HealthController {
    * service would stop every org for the fault of one (R-SEC-5).
    */
   @Get()
+  @ApiOperation({ operationId: 'ready', summary: 'Readiness: stores answer and every worker has caught up (503 otherwise, with the same report)' })
+  @ApiOkResponse({ type: HealthDto })
+  @ApiServiceUnavailableResponse({ type: HealthDto, description: 'not ready: a store does not answer, or a worker is stopped or behind' })
   async ready(@Res({ passthrough: true }) reply: FastifyReply) {
     const eventStore = await within(this.store.ping(), CHECK_TIMEOUT_MS)
       .then(() => ({ status: 'up', adapter: this.store.name }))
