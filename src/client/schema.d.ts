@@ -1253,7 +1253,7 @@ export interface paths {
          *     actor, realActor, orgId, correlationId, causationId, data, prevHash, hash — schemaVersion and data as stored (not upcast),
          *     absent realActor/orgId/causationId as null. hash = SHA-256 hex of prevHash + "\n" + JCS(line without hash, position, personal);
          *     prevHash is the previous event of the same stream's hash (64 zeros at version 0). Check a file with `npm run cli -- verify --file`.
-         *     `personal` (decrypted personal data) is not included yet: it comes with personal-data encryption.
+         *     `personal`: the event's personal data, decrypted (outside the hash); absent once the person is erased (SPEC 5.1).
          */
         get: operations["exportHistory"];
         put?: never;
