@@ -24,6 +24,23 @@ describe('the OpenAPI document', () => {
     }
   });
 
+  it('carries the validators’ formats and limits into the schemas (class-validator → OpenAPI)', () => {
+    const schemas = (document as unknown as { components: { schemas: Record<string, { properties: Record<string, Record<string, unknown>> }> } }).components.schemas;
+    expect(schemas.OwnerDto.properties.email).toMatchObject({ type: 'string', format: 'email', maxLength: 254 });
+    expect(schemas.OwnerDto.properties.password).toMatchObject({ minLength: 10, maxLength: 128, writeOnly: true });
+    expect(schemas.TransferOwnershipDto.properties.toUserId).toMatchObject({ format: 'uuid' });
+    expect(schemas.GrantDto.properties.expiresAt).toMatchObject({ format: 'date-time' });
+    expect(schemas.GrantDto.properties.reason).toMatchObject({ minLength: 1, maxLength: 500 });
+    expect(schemas.CreateRoleDto.properties.permissions).toMatchObject({ type: 'array', maxItems: 100 });
+    expect(schemas.CreateRoleDto.properties.color).toMatchObject({ pattern: '^#[0-9a-fA-F]{6}$' });
+    expect(schemas.ChangePolicyDto.properties.invitationExpiryHours).toMatchObject({ type: 'integer', minimum: 1, maximum: 720 });
+    expect(schemas.BalanceAdjustmentDto.properties.amountCents).toMatchObject({ type: 'integer', minimum: 1, maximum: 100_000_000 });
+    const limit = (document.paths['/v1/orgs/{org}/members'].get.parameters as Array<{ name: string; schema?: Record<string, unknown> }>).find((p) => p.name === 'limit');
+    expect(limit?.schema).toMatchObject({ type: 'integer', minimum: 1, maximum: 200 });
+    const org = (document.paths['/v1/orgs/{org}'].get.parameters as Array<{ name: string; schema?: Record<string, unknown> }>).find((p) => p.name === 'org');
+    expect(org?.schema).toEqual({ type: 'string', format: 'uuid' });
+  });
+
   it('documents POST /v1/sessions as the 201 it answers', async () => {
     expect(Object.keys(document.paths['/v1/sessions'].post.responses ?? {}).filter((status) => /^2/.test(status))).toEqual(['201']);
   });
