@@ -94,6 +94,8 @@ export class SqliteEventStore implements EventStore {
    */
   private readonly heads = new Map<string, number>();
   private dataVersion = -1;
+  /** Set while data_version was read in the current run of JavaScript (until its microtasks are done). */
+  private dataVersionChecked = false;
   private readonly readAllStatements = new Map<string, Database.Statement>();
 
   constructor(private readonly options: SqliteOptions) {
@@ -271,8 +273,16 @@ export class SqliteEventStore implements EventStore {
     return rows.map((r) => this.toRecorded(r));
   }
 
-  /** data_version moves when another connection commits to the file (this one's own commits leave it): then no remembered head is trusted. */
+  /**
+   * data_version moves when another connection commits to the file (this one's own commits leave it): then no
+   * remembered head is trusted. Reading it costs about what a stream read does, so the loads one step of JavaScript
+   * starts together (an access check's Promise.all) share one reading: no I/O, hence no request and no answer, can
+   * come between them, so they are as if read at that instant.
+   */
   private forgetHeadsIfOthersWrote(): void {
+    if (this.dataVersionChecked) return;
+    this.dataVersionChecked = true;
+    queueMicrotask(() => (this.dataVersionChecked = false));
     const version = this.statements.dataVersion.get() as number;
     if (version !== this.dataVersion) {
       this.heads.clear();
