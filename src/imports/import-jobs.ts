@@ -294,7 +294,7 @@ export class ImportJobs implements OnApplicationBootstrap, OnModuleDestroy {
     }
     if (planned.length === 0) return outcomes;
     try {
-      await this.streams.commit(planned.flatMap((p) => p.changes), meta);
+      await this.streams.commit(planned.flatMap((p) => p.changes), meta, { cache: false });
     } catch (error) {
       if (!(error instanceof WrongExpectedVersion || error instanceof IdempotencyMismatch)) throw error;
       // Someone else wrote to a stream this batch read (or two rows drew one door code): row by row, each retried as a single create is.
@@ -329,10 +329,12 @@ export class ImportJobs implements OnApplicationBootstrap, OnModuleDestroy {
       if (earlier) return { changes: [], outcome: earlier };
     }
     const userId = existing ?? newId();
-    const changes = await this.joining.addMember(userId, { roleId: input.role, locations: input.locations ?? null, via: existing ? 'existing' : 'created' }, context);
+    // A new person's streams are not read (nothing can be in them), nor the reservation twice.
+    const known = existing ? {} : { reservation, newUserId: true };
+    const changes = await this.joining.addMember(userId, { roleId: input.role, locations: input.locations ?? null, via: existing ? 'existing' : 'created' }, context, known);
     if (!existing) {
       const profile = { firstName: input.firstName, lastName: input.lastName ?? '', ...(input.phone ? { phone: input.phone } : {}), ...(input.username ? { username: input.username } : {}) };
-      changes.unshift(...(await this.joining.newAccount({ userId, email, profile, managedBy: { orgId: job.orgId } }, context)));
+      changes.unshift(...(await this.joining.newAccount({ userId, email, profile, managedBy: { orgId: job.orgId } }, context, known)));
       if (job.mode === 'setup-email') {
         changes.push((await this.links.issue({ purpose: 'setup', userId, orgId: job.orgId, asInvitation: context.org.policy, email: { to: email, variant: 'new-account' } }, context)).change);
       }

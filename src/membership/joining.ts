@@ -6,7 +6,8 @@ import type { OrgContext } from '../../domain/organization/organization';
 import type { Context } from '../../domain/shared/decider';
 import { emailReservation, emailStream, user, userStream, usernameReservation, usernameStream, type FirstPassword, type Profile } from '../../domain/user/user';
 import { newSixDigits } from '../../infra/crypto/secrets';
-import { Streams, type Change } from '../shared/streams';
+import { Streams, type Change, type Fold, type Loaded } from '../shared/streams';
+import type { GatehouseEvent } from '../../domain/events';
 import { NameKeys } from '../../infra/crypto/name-keys';
 
 export interface NewAccount {
@@ -18,6 +19,16 @@ export interface NewAccount {
   managedBy: AccountManager;
   password?: FirstPassword;
 }
+
+/** What a caller already knows (a bulk import, a thousand rows at a time): what it loaded, and that the user id was just made. */
+export interface Known {
+  /** The email's reservation, loaded by the caller to tell a new person from an existing one. */
+  reservation?: Loaded<ReturnType<typeof emailReservation.initialState>>;
+  /** The user id was made for this command: its streams cannot hold anything yet, so they are not read (the append still expects them new). */
+  newUserId?: boolean;
+}
+
+const unwritten = <S, E extends GatehouseEvent>(stream: string, decider: Fold<S, E>): Loaded<S, E> => ({ stream, decider, state: decider.initialState(), version: -1 });
 
 /**
  * The changes that bring a person into Gatehouse and into an org, shared by every
@@ -33,16 +44,16 @@ export class Joining {
   ) {}
 
   /** An account: the email (and username) reserved, the user registered, maybe a password. */
-  async newAccount({ userId, email, profile, managedBy, password }: NewAccount, context: Context): Promise<Change[]> {
+  async newAccount({ userId, email, profile, managedBy, password }: NewAccount, context: Context, known: Known = {}): Promise<Change[]> {
     const changes: Change[] = [];
-    const reservation = await this.streams.load(emailStream(this.names.email(email)), emailReservation);
+    const reservation = known.reservation ?? (await this.streams.load(emailStream(this.names.email(email)), emailReservation));
     // The reservation goes first: on a store without multi-stream transactions it is the lock.
     changes.push({ from: reservation, events: emailReservation.decide(reservation.state, { type: 'Reserve', userId }, context) });
     if (profile.username) {
       const name = await this.streams.load(usernameStream(this.names.username(profile.username)), usernameReservation);
       changes.push({ from: name, events: usernameReservation.decide(name.state, { type: 'Reserve', userId }, context) });
     }
-    const account = await this.streams.load(userStream(userId), user);
+    const account = known.newUserId ? unwritten(userStream(userId), user) : await this.streams.load(userStream(userId), user);
     changes.push({ from: account, events: user.decide(account.state, { type: 'RegisterUser', userId, email, managedBy, ...profile, ...(password ? { password } : {}) }, context) });
     return changes;
   }
@@ -52,9 +63,9 @@ export class Joining {
    * code (R-CODE-1), drawn here until one is free in the org, and reserved with it.
    * A race for the same code ends in a conflict and a retry with another.
    */
-  async addMember(userId: string, add: Omit<Extract<MembershipCommand, { type: 'AddMember' }>, 'type' | 'orgId' | 'userId' | 'codeCandidate'>, context: OrgContext): Promise<Change[]> {
+  async addMember(userId: string, add: Omit<Extract<MembershipCommand, { type: 'AddMember' }>, 'type' | 'orgId' | 'userId' | 'codeCandidate'>, context: OrgContext, known: Known = {}): Promise<Change[]> {
     const orgId = context.org.orgId;
-    const from = await this.streams.load(membershipStream(orgId, userId), membership);
+    const from = known.newUserId ? unwritten(membershipStream(orgId, userId), membership) : await this.streams.load(membershipStream(orgId, userId), membership);
     for (let i = 0; i < 50; i++) {
       const events = membership.decide(from.state, { type: 'AddMember', orgId, userId, ...add, codeCandidate: validSixDigits() }, context);
       const code = events.reduce(membership.evolve, from.state).accessCode;

@@ -83,13 +83,16 @@ export class Streams {
     return { stream, decider, state, version };
   }
 
-  /** Appends every change at once (atomically where the store can), each against the version it was decided on. */
-  commit(changes: Change[], meta: CommandMeta): Promise<CommandResult> {
+  /**
+   * Appends every change at once (atomically where the store can), each against the version it was decided on.
+   * `cache: false` (a bulk import's thousands of new streams, seldom read again soon) keeps their states out of the cache.
+   */
+  commit(changes: Change[], meta: CommandMeta, options: { cache?: boolean } = {}): Promise<CommandResult> {
     const writes = changes.filter((c) => c.events.length > 0);
-    return traced('commit', { 'gatehouse.streams': writes.length, 'gatehouse.events': writes.reduce((n, c) => n + c.events.length, 0) }, () => this.append(changes, meta));
+    return traced('commit', { 'gatehouse.streams': writes.length, 'gatehouse.events': writes.reduce((n, c) => n + c.events.length, 0) }, () => this.append(changes, meta, options.cache ?? true));
   }
 
-  private async append(changes: Change[], meta: CommandMeta): Promise<CommandResult> {
+  private async append(changes: Change[], meta: CommandMeta, cache: boolean): Promise<CommandResult> {
     let writes = changes.filter((c) => c.events.length > 0);
     if (writes.length === 0) return { position: await this.store.headPosition(), events: [] };
     const request = ({ from, events, expected, orgId }: Change) => ({
@@ -109,6 +112,8 @@ export class Streams {
     }
     writes.forEach(({ from, events, expected }, i) => {
       if (expected === 'any') return;
+      // Not cached: a cached older state stays right, as a load reads the events after its version.
+      if (!cache) return;
       const state = events.reduce((s, e) => from.decider.evolve(s, e), from.state);
       this.remember(from.stream, results[i].version, state, from.decider);
     });
