@@ -2566,6 +2566,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2593,6 +2594,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2688,6 +2690,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Created */
             201: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -2743,6 +2746,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Accepted */
             202: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -2780,6 +2784,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Created */
             201: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -2826,6 +2831,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Accepted */
             202: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -2910,6 +2916,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -2952,6 +2959,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2984,6 +2992,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -3021,6 +3030,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -3056,6 +3066,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Created */
             201: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -3093,6 +3104,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -3128,6 +3140,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3156,6 +3169,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -3189,6 +3203,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -3225,6 +3240,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Created */
             201: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -3256,6 +3272,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -3293,6 +3310,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Created */
             201: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -3348,6 +3366,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Created */
             201: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -3383,6 +3402,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3419,6 +3439,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Created */
             201: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -3458,6 +3479,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -3495,6 +3517,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3531,6 +3554,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Created */
             201: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -3571,6 +3595,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -3612,6 +3637,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -3656,6 +3682,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3692,6 +3719,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Created */
             201: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -3730,6 +3758,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -3764,6 +3793,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -3814,6 +3844,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3850,6 +3881,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Created */
             201: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -3888,6 +3920,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3919,6 +3952,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -3957,6 +3991,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -3997,6 +4032,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -4035,6 +4071,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -4071,6 +4108,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -4107,6 +4145,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -4143,6 +4182,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -4179,6 +4219,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -4215,6 +4256,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -4255,6 +4297,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Created */
             201: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -4292,6 +4335,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -4330,6 +4374,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -4368,6 +4413,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -4406,6 +4452,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -4444,6 +4491,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -4480,6 +4528,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -4516,6 +4565,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -4554,6 +4604,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -4595,6 +4646,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Created */
             201: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -4631,6 +4683,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -4670,6 +4723,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -4709,6 +4763,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Created */
             201: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -4746,6 +4801,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4782,6 +4838,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Created */
             201: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -4823,6 +4880,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Created */
             201: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -4865,6 +4923,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4905,6 +4964,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4945,6 +5005,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4980,6 +5041,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5016,6 +5078,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -5055,6 +5118,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -5094,6 +5158,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -5131,6 +5196,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -5164,6 +5230,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5196,6 +5263,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -5231,6 +5299,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -5268,6 +5337,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -5311,6 +5381,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5343,6 +5414,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -5381,6 +5453,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5413,6 +5486,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5450,6 +5524,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -5487,6 +5562,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -5527,6 +5603,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -5565,6 +5642,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5657,6 +5735,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Accepted */
             202: {
                 headers: {
                     "Gatehouse-Position": components["headers"]["Position"];
@@ -5693,6 +5772,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5771,6 +5851,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;

@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import { STATUS_CODES } from 'node:http';
 import { describeErrors } from './errors';
 import { describeValidationRules } from './validation-schema';
 
@@ -78,12 +79,13 @@ function describeConventionHeaders(document: OpenAPIObject): void {
   const headers = { Position: { description: 'the global position of the command’s last event, when the answer has one (`position`)', schema: { type: 'string', pattern: '^[0-9]+$' } } };
   document.components = { ...document.components, parameters: { ...document.components?.parameters, ...parameters }, headers: { ...document.components?.headers, ...headers } };
   for (const operations of Object.values(document.paths)) {
-    for (const [method, operation] of Object.entries(operations) as Array<[string, { parameters?: unknown[]; responses?: Record<string, { headers?: Record<string, unknown> }> } | undefined]>) {
+    for (const [method, operation] of Object.entries(operations) as Array<[string, { parameters?: unknown[]; responses?: Record<string, { description?: string; headers?: Record<string, unknown> }> } | undefined]>) {
       if (!operation || !['get', 'post', 'put', 'patch', 'delete'].includes(method)) continue;
       const extra = [ref('CorrelationId'), ...(method === 'post' ? [ref('IdempotencyKey')] : []), ...(method === 'get' ? [ref('MinPosition')] : [])];
       operation.parameters = [...(operation.parameters ?? []), ...extra];
       // A command's answer carries its position in a header too (SPEC 3.1).
       for (const [status, response] of Object.entries(operation.responses ?? {})) {
+        if (/^2/.test(status) && !response.description) response.description = STATUS_CODES[Number(status)] ?? status;
         if (method !== 'get' && /^2/.test(status)) response.headers = { ...response.headers, 'Gatehouse-Position': { $ref: '#/components/headers/Position' } };
       }
     }
