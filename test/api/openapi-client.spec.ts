@@ -25,13 +25,13 @@ describe('the typed client (src/client)', () => {
     } finally {
       rmSync(folder, { recursive: true, force: true });
     }
-  }, 30_000);
+  }, 60_000);
 
   it('type-checks the calls a console makes, and refuses one the document does not allow', () => {
     const checked = spawnSync(bin('tsc'), ['--noEmit', '--strict', '--target', 'ES2022', '--module', 'commonjs', '--moduleResolution', 'node', '--esModuleInterop', '--skipLibCheck', '--types', 'node', join(root, 'test/support/typed-client.ts')], { encoding: 'utf8' });
     expect(checked.stdout + checked.stderr).toBe('');
     expect(checked.status).toBe(0);
-  }, 60_000);
+  }, 120_000);
 
   describe('against a started app', () => {
     let t: TestApp;
