@@ -64,9 +64,12 @@ interface Run {
   cpuSeconds: number;
   created: number;
   failed: number;
+  /** The machine's 1-minute load average when the run started and when it ended: the figure that bends the wall time. */
+  load: [number, number];
 }
 
 async function oneRun(rows: number, mode: string, csv: string, dir: string): Promise<Run> {
+  const loadBefore = os.loadavg()[0];
   const dataDir = fs.mkdtempSync(path.join(dir, 'run-'));
   const service = await ServiceProcess.start({ DATA_DIR: dataDir, EVENT_STORE: 'sqlite' }, path.join(dataDir, 'service.log'));
   try {
@@ -86,7 +89,7 @@ async function oneRun(rows: number, mode: string, csv: string, dir: string): Pro
     const seconds = (performance.now() - started) / 1000;
     const cpu = cpuSeconds(service.pid) - cpuBefore;
     if (job.status !== 'done' || job.processed !== rows) throw new Error(`the job ended ${job.status} at ${job.processed}/${rows}`);
-    return { seconds, rowsPerSecond: rows / seconds, acceptSeconds, peakRssMb: peakRssMb(service.pid), startRssMb, cpuSeconds: cpu, created: job.created, failed: job.failed };
+    return { seconds, rowsPerSecond: rows / seconds, acceptSeconds, peakRssMb: peakRssMb(service.pid), startRssMb, cpuSeconds: cpu, created: job.created, failed: job.failed, load: [loadBefore, os.loadavg()[0]] };
   } finally {
     await service.stop();
     fs.rmSync(dataDir, { recursive: true, force: true });
@@ -110,7 +113,7 @@ async function main(argv: string[]): Promise<void> {
   try {
     for (let i = 0; i < runs; i++) {
       const run = await oneRun(rows, mode, csv, dir);
-      log(`run ${i + 1}/${runs}: ${num(run.rowsPerSecond)} rows/s, ${run.seconds.toFixed(1)} s, ${run.cpuSeconds.toFixed(1)} CPU s, peak RSS ${run.peakRssMb.toFixed(0)} MB`);
+      log(`run ${i + 1}/${runs}: ${num(run.rowsPerSecond)} rows/s, ${run.seconds.toFixed(1)} s, ${run.cpuSeconds.toFixed(1)} CPU s, peak RSS ${run.peakRssMb.toFixed(0)} MB, load ${run.load.map((l) => l.toFixed(2)).join(' → ')}`);
       results.push(run);
     }
   } finally {
@@ -132,6 +135,7 @@ async function main(argv: string[]): Promise<void> {
     row('RSS before the import, MB', results.map((r) => r.startRssMb), (v) => v.toFixed(0)),
     '',
     `Every run created ${results.map((r) => num(r.created)).join(' / ')} members with ${results.map((r) => r.failed).join(' / ')} failed rows.`,
+    `1-minute load average at the start → end of each run: ${results.map((r) => r.load.map((l) => l.toFixed(2)).join(' → ')).join('; ')}.`,
   ];
   const report = lines.join('\n');
   process.stdout.write(report + '\n');
