@@ -11,10 +11,18 @@ interface Rule {
 
 type Schema = Record<string, unknown>;
 
+/** The keywords @nestjs/swagger puts on a list's items rather than on the list (its extractPropertyModifiers). */
+const ITEM_KEYWORDS = ['format', 'maximum', 'maxLength', 'minimum', 'minLength', 'pattern'];
+
 /** A validator's rule as OpenAPI keywords; rules with no keyword (isString, isPlainText, …) give none. */
 function keywordsOf(rule: Rule, property: Schema): Schema {
   const [first] = rule.constraints ?? [];
-  if (rule.each) return {}; // a rule on each item of a list: its items carry it, not the list
+  if (rule.each) {
+    // A rule on each item of a list: @nestjs/swagger moves these keywords of a list property onto its items.
+    if (!property.isArray) return {};
+    const item = keywordsOf({ ...rule, each: false }, { ...property, isArray: false });
+    return Object.fromEntries(Object.entries(item).filter(([keyword]) => ITEM_KEYWORDS.includes(keyword)));
+  }
   switch (rule.name) {
     case 'isEmail': return { format: 'email' };
     case 'isUuid': return { format: 'uuid' };

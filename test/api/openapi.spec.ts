@@ -31,7 +31,7 @@ describe('the OpenAPI document', () => {
     expect(schemas.TransferOwnershipDto.properties.toUserId).toMatchObject({ format: 'uuid' });
     expect(schemas.GrantDto.properties.expiresAt).toMatchObject({ format: 'date-time' });
     expect(schemas.GrantDto.properties.reason).toMatchObject({ minLength: 1, maxLength: 500 });
-    expect(schemas.CreateRoleDto.properties.permissions).toMatchObject({ type: 'array', maxItems: 100 });
+    expect(schemas.CreateRoleDto.properties.permissions).toMatchObject({ type: 'array', maxItems: 100, items: { type: 'string', maxLength: 100 } });
     expect(schemas.CreateRoleDto.properties.color).toMatchObject({ pattern: '^#[0-9a-fA-F]{6}$' });
     expect(schemas.ChangePolicyDto.properties.invitationExpiryHours).toMatchObject({ type: 'integer', minimum: 1, maximum: 720 });
     expect(schemas.BalanceAdjustmentDto.properties.amountCents).toMatchObject({ type: 'integer', minimum: 1, maximum: 100_000_000 });
