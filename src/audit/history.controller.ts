@@ -1,5 +1,5 @@
 import { Controller, Get, Inject, Query, Req, StreamableFile, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiExtraModels, ApiOkResponse, ApiOperation, ApiProduces, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsISO8601, IsString, IsUUID, Matches } from 'class-validator';
 import { Readable } from 'node:stream';
 import { requirePermission } from '../../domain/access/access';
@@ -10,6 +10,7 @@ import { OrgId } from '../shared/params';
 import type { GatehouseRequest } from '../shared/request-context';
 import { EVENT_STORE, PERSONAL_DATA } from '../shared/tokens';
 import type { PersonalData } from '../../infra/personal/personal-data';
+import { ActorDto } from '../shared/responses';
 import { MayOmit } from '../shared/validators';
 import { historyLines } from './history';
 
@@ -25,6 +26,26 @@ export class HistoryQueryDto {
   /** Accepted like on every read; the history reads the log itself, so it is always up to date. */
   @ApiPropertyOptional() @MayOmit() @IsString()
   minPosition?: string;
+}
+
+/** One line of the export (SPEC 5.1), for the OpenAPI document: the stored envelope, its hash chain and `personal`. */
+export class HistoryLineDto {
+  @ApiProperty({ format: 'uuid' }) eventId!: string;
+  @ApiProperty({ example: 'RoleChanged' }) type!: string;
+  @ApiProperty({ type: 'integer', description: 'as stored, not upcast' }) schemaVersion!: number;
+  @ApiProperty() stream!: string;
+  @ApiProperty({ type: 'integer', description: '0 for the first event of a stream' }) streamVersion!: number;
+  @ApiProperty({ pattern: '^[0-9]+$', description: 'global position, as a string (it may pass 2^53)' }) position!: string;
+  @ApiProperty({ format: 'date-time' }) recordedAt!: string;
+  @ApiProperty({ type: ActorDto }) actor!: ActorDto;
+  @ApiProperty({ type: ActorDto, nullable: true, description: 'the person really acting when the actor was impersonated' }) realActor!: ActorDto | null;
+  @ApiProperty({ type: String, nullable: true }) orgId!: string | null;
+  @ApiProperty() correlationId!: string;
+  @ApiProperty({ type: String, nullable: true }) causationId!: string | null;
+  @ApiProperty({ type: 'object', additionalProperties: true, description: 'as stored: personal data in it is sealed' }) data!: object;
+  @ApiProperty({ type: String, nullable: true, pattern: '^[0-9a-f]{64}$', description: 'the hash of the previous event of the same stream; 64 zeros at version 0' }) prevHash!: string | null;
+  @ApiProperty({ type: String, nullable: true, pattern: '^[0-9a-f]{64}$', description: 'SHA-256 hex of prevHash + "\\n" + JCS(line without hash, position and personal)' }) hash!: string | null;
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: "the event's personal data, decrypted; absent when it has none or its person was erased" }) personal?: object;
 }
 
 const DESCRIPTION = `R-AUD-2, R-AUD-3: the org's events in global order as JSON lines (application/x-ndjson), streamed.
@@ -48,7 +69,8 @@ export class HistoryController {
   @Get()
   @ApiOperation({ operationId: 'exportHistory', summary: "Export the org's history (JSON lines with the hash chain)", description: DESCRIPTION })
   @ApiProduces('application/x-ndjson')
-  @ApiOkResponse({ description: 'one JSON object per line, one line per event', schema: { type: 'string', description: 'JSON lines (application/x-ndjson): each line one event envelope, as the description says' } })
+  @ApiExtraModels(HistoryLineDto)
+  @ApiOkResponse({ description: 'one JSON object per line, one line per event', schema: { type: 'string', description: 'JSON lines (application/x-ndjson): each line a HistoryLineDto (components.schemas)' } })
   async history(@OrgId() orgId: string, @Query() query: HistoryQueryDto, @Req() request: GatehouseRequest): Promise<StreamableFile> {
     const { context } = await this.orgAccess.context(orgId, request.actor!);
     requirePermission(context.access, 'audit.read.any', context);

@@ -2377,6 +2377,39 @@ export interface components {
             /** @description true: answer what the balance would become, change nothing */
             preview?: boolean;
         };
+        HistoryLineDto: {
+            /** Format: uuid */
+            eventId: string;
+            /** @example RoleChanged */
+            type: string;
+            /** @description as stored, not upcast */
+            schemaVersion: number;
+            stream: string;
+            /** @description 0 for the first event of a stream */
+            streamVersion: number;
+            /** @description global position, as a string (it may pass 2^53) */
+            position: string;
+            /** Format: date-time */
+            recordedAt: string;
+            actor: components["schemas"]["ActorDto"];
+            /** @description the person really acting when the actor was impersonated */
+            realActor: components["schemas"]["ActorDto"] | null;
+            orgId: string | null;
+            correlationId: string;
+            causationId: string | null;
+            /** @description as stored: personal data in it is sealed */
+            data: {
+                [key: string]: unknown;
+            };
+            /** @description the hash of the previous event of the same stream; 64 zeros at version 0 */
+            prevHash: string | null;
+            /** @description SHA-256 hex of prevHash + "\n" + JCS(line without hash, position and personal) */
+            hash: string | null;
+            /** @description the event's personal data, decrypted; absent when it has none or its person was erased */
+            personal?: {
+                [key: string]: unknown;
+            };
+        };
         CapabilityDto: {
             /** @example users.list.any */
             permission: string;
