@@ -127,6 +127,48 @@ describe('the console in a browser (issue 18)', () => {
     await again.close();
   });
 
+  it('R-INV-2 R-CRT-1 an admin invites from the console, sees the pending invitation and revokes it; creates a member with a temporary password shown once', async () => {
+    const page = await signIn(org.ownerEmail, 'correct horse battery');
+    await page.getByLabel('Email', { exact: true }).fill('invited.from.console@example.com');
+    await page.getByRole('button', { name: 'Invite' }).click();
+    const pending = page.getByRole('table', { name: 'Pending invitations' });
+    await pending.getByText('invited.from.console@example.com').waitFor();
+    expect(t.mailbox().filter((m) => m.to === 'invited.from.console@example.com')).toHaveLength(1);
+    await pending.locator('tr', { hasText: 'invited.from.console@example.com' }).getByRole('button', { name: 'Revoke' }).click();
+    await pending.getByText('invited.from.console@example.com').waitFor({ state: 'detached' });
+
+    await page.getByLabel('How').selectOption('temporary-password');
+    await page.getByLabel('Email', { exact: true }).fill('temp.from.console@example.com');
+    await page.getByLabel('First name').fill('Tempo');
+    await page.getByRole('button', { name: 'Create' }).click();
+    const shown = await page.getByRole('status').locator('code').innerText();
+    expect(shown).toMatch(/^[A-Za-z0-9]{16}$/);
+    // The temporary password works, once changed at first sign-in (R-CRED-4).
+    expect((await t.request('POST', '/v1/sessions', { body: { email: 'temp.from.console@example.com', password: shown } })).body).toMatchObject({ mustChangePassword: true });
+    await page.close();
+  });
+
+  it('R-LIST-4 R-ROLE-4 a member\'s detail shows profile and login activity, and a grant given there with an expiry appears in it and in the permission history', async () => {
+    const target = people[9];
+    expect((await t.request('POST', '/v1/sessions', { body: { email: target.email, password: PASSWORD } })).status).toBe(201);
+    const page = await signIn(org.ownerEmail, 'correct horse battery');
+    await page.getByLabel('Search').fill(target.email);
+    await page.getByRole('button', { name: `${target.firstName} ${target.lastName}` }).click();
+    const detail = page.getByRole('complementary', { name: 'Member detail' });
+    await detail.getByText(target.email).waitFor();
+    await detail.getByRole('button', { name: 'Activity' }).click();
+    await detail.getByRole('table', { name: 'Login activity' }).getByText('signed in').first().waitFor();
+    await detail.getByRole('button', { name: 'Security' }).click();
+    await detail.getByLabel('Permission').fill('credits.adjust.any');
+    await detail.getByLabel('Reason').fill('covering the front desk');
+    await detail.getByLabel('Until').fill('2099-01-01T12:00');
+    await detail.getByRole('button', { name: 'Grant' }).click();
+    await detail.getByText(/credits\.adjust\.any — covering the front desk/).waitFor();
+    await detail.getByRole('button', { name: 'Permission history' }).click();
+    await detail.getByRole('list', { name: 'Permission history' }).getByText(/grant-given: credits\.adjust\.any/).waitFor();
+    await page.close();
+  });
+
   it('serves only the files of the build: unknown assets are 404, console routes fall back to the page', async () => {
     const missing = await fetch(`${url}/console/assets/../../package.json`);
     expect(missing.status).toBe(404);

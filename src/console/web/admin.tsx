@@ -1,6 +1,14 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
-import { call, explain, isApiError, session, type Hit, type Me, type Member, type MfaRequired, type Page, type Role, type SignedIn } from './api';
+import { api, explain, isApiError, must, session, type QueryOf, type Schemas } from './api';
+import { MemberDetail } from './member-detail';
+import { Invitations } from './invitations';
 import { QuickSearch } from './quick-search';
+
+type Me = Schemas['MeDto'];
+type Member = Schemas['MemberRowDto'];
+type Role = Schemas['RoleDto'];
+type Hit = Schemas['MemberHitDto'];
+type SignedIn = Schemas['SignedInDto'];
 
 /** The admin console: sign in, pick an org, work its members. */
 export function Console() {
@@ -11,7 +19,7 @@ export function Console() {
 
   useEffect(() => {
     if (!signedIn) return;
-    call<Me>('GET', '/v1/me').then(
+    must(api.GET('/v1/me')).then(
       (answer) => {
         setMe(answer);
         setOrgId((current) => current || answer.memberships.find((m) => m.status === 'active')?.orgId || answer.memberships[0]?.orgId || '');
@@ -69,9 +77,9 @@ function SignIn({ onSignedIn }: { onSignedIn: () => void }) {
     e.preventDefault();
     setError('');
     try {
-      if (challenge) return done(await call<SignedIn>('POST', '/v1/sessions/mfa', { challenge, code }));
+      if (challenge) return done(await must(api.POST('/v1/sessions/mfa', { body: { challenge, code } })));
       const body = name.includes('@') ? { email: name, password } : { username: name, password };
-      const answer = await call<SignedIn | MfaRequired>('POST', '/v1/sessions', body);
+      const answer = await must(api.POST('/v1/sessions', { body }));
       if ('mfaRequired' in answer) setChallenge(answer.challenge);
       else done(answer);
     } catch (err) {
@@ -108,15 +116,16 @@ function SignIn({ onSignedIn }: { onSignedIn: () => void }) {
 }
 
 /** What the signed-in person may do here, as the server answers it: actions they may not take are not offered. */
-const ACTION_PERMISSIONS = ['users.disable.any', 'users.approve.any', 'roles.assign.any'] as const;
-type Allowed = Partial<Record<(typeof ACTION_PERMISSIONS)[number], boolean>>;
+const ACTION_PERMISSIONS = ['users.disable.any', 'users.approve.any', 'roles.assign.any', 'members.invite.any', 'users.create.any', 'users.credentials.any', 'permissions.grant.any'] as const;
+type Allowed = Partial<Record<string, boolean>>;
 
+type MemberQuery = QueryOf<'/v1/orgs/{org}/members'>;
 interface Filters {
   q: string;
   role: string;
-  status: string;
-  approval: string;
-  sort: string;
+  status: NonNullable<MemberQuery['status']> | '';
+  approval: NonNullable<MemberQuery['approval']> | '';
+  sort: NonNullable<MemberQuery['sort']>;
 }
 const NO_FILTERS: Filters = { q: '', role: '', status: '', approval: '', sort: 'name' };
 
@@ -124,54 +133,58 @@ const NO_FILTERS: Filters = { q: '', role: '', status: '', approval: '', sort: '
 function Members({ orgId, me }: { orgId: string; me: Me }) {
   const [filters, setFilters] = useState<Filters>(NO_FILTERS);
   const [cursors, setCursors] = useState<string[]>([]);
-  const [page, setPage] = useState<Page<Member> | null>(null);
+  const [page, setPage] = useState<Schemas['MemberPageDto'] | null>(null);
+  const [open, setOpen] = useState<string | null>(null);
   const [roles, setRoles] = useState<Role[]>([]);
   const [allowed, setAllowed] = useState<Allowed>({});
   const [error, setError] = useState('');
   const [version, setVersion] = useState(0);
-  const base = `/v1/orgs/${orgId}`;
+  const org = { path: { org: orgId } };
 
   useEffect(() => {
-    call<Page<Role>>('GET', `${base}/roles`).then((r) => setRoles(r.items), (e) => setError(explain(e)));
-    Promise.all(ACTION_PERMISSIONS.map((permission) => call<{ allowed: boolean }>('POST', `${base}/authorize`, { principal: me.userId, permission }).then((a) => [permission, a.allowed] as const))).then(
+    must(api.GET('/v1/orgs/{org}/roles', { params: org })).then((r) => setRoles(r.items), (e) => setError(explain(e)));
+    Promise.all(ACTION_PERMISSIONS.map((permission) => must(api.POST('/v1/orgs/{org}/authorize', { params: org, body: { principal: me.userId, permission } })).then((a) => [permission, a.allowed] as const))).then(
       (answers) => setAllowed(Object.fromEntries(answers)),
       (e) => setError(explain(e)),
     );
-  }, [base, me.userId]);
+  }, [orgId, me.userId]);
 
   const load = useCallback(() => {
-    const query = new URLSearchParams({ limit: '20', sort: filters.sort });
-    for (const key of ['q', 'role', 'status', 'approval'] as const) if (filters[key]) query.set(key, filters[key]);
-    const cursor = cursors[cursors.length - 1];
-    if (cursor) query.set('cursor', cursor);
-    call<Page<Member>>('GET', `${base}/members?${query}`).then(
+    const { q, role, status, approval, sort } = filters;
+    const query = { limit: 20, sort, q: q || undefined, role: role || undefined, status: status || undefined, approval: approval || undefined, cursor: cursors[cursors.length - 1] };
+    must(api.GET('/v1/orgs/{org}/members', { params: { ...org, query } })).then(
       (answer) => {
         setPage(answer);
         setError('');
       },
       (e) => setError(explain(e)),
     );
-  }, [base, filters, cursors, version]);
+  }, [orgId, filters, cursors, version]);
   useEffect(load, [load]);
 
-  const filter = (key: keyof Filters, value: string) => {
+  const filter = <K extends keyof Filters>(key: K, value: Filters[K]) => {
     setFilters({ ...filters, [key]: value });
     setCursors([]);
   };
-  const act = async (path: string, method = 'POST', body?: unknown) => {
+  const act = async (write: Promise<unknown>) => {
     try {
-      await call(method, `${base}/members/${path}`, body);
+      await write;
       setVersion((v) => v + 1); // read again, after the write's position
     } catch (e) {
       setError(explain(e));
     }
   };
+  const member = (user: string) => ({ params: { path: { org: orgId, user } } });
   const roleName = (id: string) => roles.find((r) => r.id === id)?.name ?? id;
 
+  const reload = () => setVersion((v) => v + 1);
+  const may = (permission: string) => allowed[permission] === true;
   return (
     <main>
       <QuickSearch orgId={orgId} onPick={(hit: Hit) => filter('q', hit.email)} />
       <h1>Members</h1>
+      <Invitations orgId={orgId} roles={roles} mayInvite={may('members.invite.any')} mayCreate={may('users.create.any')} onChanged={reload} />
+      {open && <MemberDetail key={open} orgId={orgId} userId={open} may={may} onClose={() => setOpen(null)} onChanged={reload} />}
       <div className="filters">
         <input aria-label="Search" placeholder="Name or email" value={filters.q} onChange={(e) => filter('q', e.target.value)} />
         <select aria-label="Role" value={filters.role} onChange={(e) => filter('role', e.target.value)}>
@@ -182,17 +195,17 @@ function Members({ orgId, me }: { orgId: string; me: Me }) {
             </option>
           ))}
         </select>
-        <select aria-label="Status" value={filters.status} onChange={(e) => filter('status', e.target.value)}>
+        <select aria-label="Status" value={filters.status} onChange={(e) => filter('status', e.target.value as Filters['status'])}>
           <option value="">Any status</option>
           <option value="active">Active</option>
           <option value="disabled">Disabled</option>
         </select>
-        <select aria-label="Approval" value={filters.approval} onChange={(e) => filter('approval', e.target.value)}>
+        <select aria-label="Approval" value={filters.approval} onChange={(e) => filter('approval', e.target.value as Filters['approval'])}>
           <option value="">Any approval</option>
           <option value="approved">Approved</option>
           <option value="pending">Pending</option>
         </select>
-        <select aria-label="Sort" value={filters.sort} onChange={(e) => filter('sort', e.target.value)}>
+        <select aria-label="Sort" value={filters.sort} onChange={(e) => filter('sort', e.target.value as Filters['sort'])}>
           <option value="name">Name A–Z</option>
           <option value="-name">Name Z–A</option>
           <option value="-joined">Newest</option>
@@ -219,12 +232,14 @@ function Members({ orgId, me }: { orgId: string; me: Me }) {
           {page?.items.map((m) => (
             <tr key={m.userId} data-user={m.userId}>
               <td>
-                {m.firstName} {m.lastName}
+                <button className="link" onClick={() => setOpen(m.userId)}>
+                  {m.firstName} {m.lastName}
+                </button>
               </td>
               <td>{m.email}</td>
               <td>
                 {allowed['roles.assign.any'] && m.userId !== me.userId ? (
-                  <select aria-label={`Role of ${m.email}`} value={m.roleId} onChange={(e) => void act(`${m.userId}/role`, 'PUT', { role: e.target.value })}>
+                  <select aria-label={`Role of ${m.email}`} value={m.roleId} onChange={(e) => void act(must(api.PUT('/v1/orgs/{org}/members/{user}/role', { ...member(m.userId), body: { role: e.target.value } })))}>
                     {roles.map((r) => (
                       <option key={r.id} value={r.id}>
                         {r.name}
@@ -237,8 +252,8 @@ function Members({ orgId, me }: { orgId: string; me: Me }) {
               </td>
               <td className="status">{[m.status, m.approval === 'pending' ? 'pending' : '', m.banned ? 'banned' : ''].filter(Boolean).join(', ')}</td>
               <td>
-                {allowed['users.approve.any'] && m.approval === 'pending' && <button onClick={() => void act(`${m.userId}/approve`)}>Approve</button>}
-                {allowed['users.disable.any'] && m.userId !== me.userId && (m.status === 'active' ? <button onClick={() => void act(`${m.userId}/disable`)}>Disable</button> : <button onClick={() => void act(`${m.userId}/enable`)}>Enable</button>)}
+                {allowed['users.approve.any'] && m.approval === 'pending' && <button onClick={() => void act(must(api.POST('/v1/orgs/{org}/members/{user}/approve', member(m.userId))))}>Approve</button>}
+                {allowed['users.disable.any'] && m.userId !== me.userId && (m.status === 'active' ? <button onClick={() => void act(must(api.POST('/v1/orgs/{org}/members/{user}/disable', member(m.userId))))}>Disable</button> : <button onClick={() => void act(must(api.POST('/v1/orgs/{org}/members/{user}/enable', member(m.userId))))}>Enable</button>)}
               </td>
             </tr>
           ))}

@@ -1,8 +1,18 @@
+import createClient from 'openapi-fetch';
+import type { components, paths } from '../../client/schema';
+
 /**
- * The console's one way to the API: the bearer token of the session, and the
- * position of the last write sent back as Gatehouse-Min-Position on every read,
- * so a list never shows the state from before the person's own action (R-LIST-5).
+ * The console's one way to the API: the client generated from Gatehouse's own
+ * OpenAPI document (src/client/schema.d.ts), so every path, parameter, body and
+ * answer here is checked against what the server documents. It carries the
+ * session's bearer token, and sends the position of the person's last write as
+ * Gatehouse-Min-Position on every read: a list never shows the state from before
+ * their own action (R-LIST-5).
  */
+export type Schemas = components['schemas'];
+/** The query parameters a GET path takes, as documented. */
+export type QueryOf<P extends keyof paths> = paths[P] extends { get: { parameters: { query?: infer Q } } } ? NonNullable<Q> : never;
+
 export interface ApiError {
   status: number;
   code: string;
@@ -11,7 +21,7 @@ export interface ApiError {
 }
 
 const TOKEN = 'gatehouse.token';
-let lastPosition = '0';
+let lastPosition = 0n;
 
 export const session = {
   get token(): string | null {
@@ -23,78 +33,35 @@ export const session = {
   },
 };
 
-function remember(body: unknown): void {
-  const position = typeof body === 'object' && body !== null ? (body as { position?: unknown }).position : undefined;
-  if (typeof position === 'string' && /^\d+$/.test(position) && BigInt(position) > BigInt(lastPosition)) lastPosition = position;
+function remember(position: unknown): void {
+  if (typeof position === 'string' && /^\d+$/.test(position) && BigInt(position) > lastPosition) lastPosition = BigInt(position);
 }
 
-export async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' };
-  if (session.token) headers.authorization = `Bearer ${session.token}`;
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  if (method === 'GET' && lastPosition !== '0') headers['gatehouse-min-position'] = lastPosition;
-  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await response.text();
-  const parsed: unknown = text ? JSON.parse(text) : undefined;
-  if (!response.ok) {
-    const error = (parsed ?? {}) as Partial<ApiError>;
-    throw { status: response.status, code: error.code ?? `http_${response.status}`, message: error.message ?? response.statusText, details: error.details } satisfies ApiError;
+export const api = createClient<paths>({ baseUrl: location.origin });
+api.use({
+  onRequest({ request }) {
+    if (session.token) request.headers.set('authorization', `Bearer ${session.token}`);
+    if (request.method === 'GET' && lastPosition > 0n) request.headers.set('gatehouse-min-position', String(lastPosition));
+    return request;
+  },
+  onResponse({ response }) {
+    remember(response.headers.get('gatehouse-position'));
+    return response;
+  },
+});
+
+/** The answer of a call, or its error thrown as ApiError (the server's `{code, message, details}`). */
+export async function must<T>(call: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T> {
+  const { data, error, response } = await call;
+  if (!response.ok || error !== undefined) {
+    const body = (typeof error === 'object' && error !== null ? error : {}) as Partial<ApiError>;
+    throw { status: response.status, code: body.code ?? `http_${response.status}`, message: body.message ?? response.statusText, details: body.details } satisfies ApiError;
   }
-  remember(parsed);
-  return parsed as T;
+  if (typeof data === 'object' && data !== null && 'position' in data) remember(data.position);
+  return data as T;
 }
 
 export const isApiError = (value: unknown): value is ApiError => typeof value === 'object' && value !== null && 'code' in value && 'status' in value;
 
 /** A message fit to show: the API's own, with its stable code. */
 export const explain = (error: unknown): string => (isApiError(error) ? `${error.message} (${error.code})` : String(error));
-
-export interface SignedIn {
-  token: string;
-  userId: string;
-  position: string;
-  mustChangePassword?: boolean;
-}
-export interface MfaRequired {
-  mfaRequired: true;
-  challenge: string;
-  expiresAt: string;
-}
-export interface Me {
-  userId: string;
-  email: string;
-  firstName: string;
-  lastName: string;
-  memberships: Array<{ orgId: string; orgName?: string; role: string; status: string; approval: string }>;
-}
-export interface Member {
-  userId: string;
-  shortId: string;
-  firstName: string;
-  lastName: string;
-  email: string;
-  roleId: string;
-  status: 'active' | 'disabled';
-  approval: 'approved' | 'pending';
-  banned: boolean;
-  lastSignInAt: string;
-  joinedAt: string;
-}
-export interface Page<T> {
-  items: T[];
-  nextCursor: string | null;
-}
-export interface Role {
-  id: string;
-  name: string;
-  color?: string;
-  active?: boolean;
-}
-export interface Hit {
-  userId: string;
-  firstName: string;
-  lastName: string;
-  email: string;
-  roleId: string;
-  status: string;
-}

@@ -1,5 +1,5 @@
 import { useState, type FormEvent, type ReactElement } from 'react';
-import { call, explain, session, type SignedIn } from './api';
+import { api, explain, must, session } from './api';
 
 /** The page behind an emailed link, or null for the console itself. */
 export function publicPage(path: string, query: URLSearchParams): ReactElement | null {
@@ -18,7 +18,7 @@ export function publicPage(path: string, query: URLSearchParams): ReactElement |
   }
 }
 
-function toConsole(signedIn: SignedIn): void {
+function toConsole(signedIn: { token: string }): void {
   session.set(signedIn.token);
   location.assign('/console/');
 }
@@ -48,7 +48,7 @@ function AcceptInvitation({ token }: { token: string }) {
     setError('');
     try {
       const body = { token, ...(withPassword ? { password } : {}), ...(firstName ? { firstName } : {}), ...(lastName ? { lastName } : {}) };
-      toConsole(await call<SignedIn>('POST', '/v1/invitations/accept', body));
+      toConsole(await must(api.POST('/v1/invitations/accept', { body })));
     } catch (e) {
       setError(explain(e));
     } finally {
@@ -91,7 +91,7 @@ function ChoosePassword({ token, title }: { token: string; title: string }) {
     e.preventDefault();
     setError('');
     try {
-      toConsole(await call<SignedIn>('POST', '/v1/password-resets/redeem', { token, newPassword }));
+      toConsole(await must(api.POST('/v1/password-resets/redeem', { body: { token, newPassword } })));
     } catch (err) {
       setError(explain(err));
     }
@@ -116,7 +116,7 @@ function RedeemMagicLink({ token }: { token: string }) {
   const [error, setError] = useState('');
   const redeem = async () => {
     try {
-      const answer = await call<SignedIn | { mfaRequired: true }>('POST', '/v1/magic-links/redeem', { token });
+      const answer = await must(api.POST('/v1/magic-links/redeem', { body: { token } }));
       if ('token' in answer) toConsole(answer);
       else setError('This account asks for a second factor: sign in with your password and code.');
     } catch (e) {

@@ -1,5 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
-import { call, type Hit } from './api';
+import { api, must, type Schemas } from './api';
+
+type Hit = Schemas['MemberHitDto'];
 
 /** R-LIST-3: ⌘K (Ctrl+K) from anywhere opens a search by name or email; the top 10 matches as you type. */
 export function QuickSearch({ orgId, onPick }: { orgId: string; onPick: (hit: Hit) => void }) {
@@ -24,7 +26,7 @@ export function QuickSearch({ orgId, onPick }: { orgId: string; onPick: (hit: Hi
   useEffect(() => {
     if (!q.trim()) return setHits([]);
     let current = true;
-    call<{ items: Hit[] }>('GET', `/v1/orgs/${orgId}/members/search?q=${encodeURIComponent(q)}`).then(
+    must(api.GET('/v1/orgs/{org}/members/search', { params: { path: { org: orgId }, query: { q } } })).then(
       (answer) => current && setHits(answer.items),
       () => current && setHits([]),
     );

@@ -1,0 +1,176 @@
+import { useEffect, useState, type FormEvent } from 'react';
+import { api, explain, must, type Schemas } from './api';
+
+type Tab = 'profile' | 'security' | 'activity' | 'history';
+
+/** R-LIST-4: a member's detail — profile, security (role, grants, credentials, sessions), login activity, permission history. */
+export function MemberDetail({ orgId, userId, may, onClose, onChanged }: { orgId: string; userId: string; may: (permission: string) => boolean; onClose: () => void; onChanged: () => void }) {
+  const [tab, setTab] = useState<Tab>('profile');
+  const [member, setMember] = useState<Schemas['MemberDetailDto'] | null>(null);
+  const [activity, setActivity] = useState<Schemas['LoginAttemptDto'][]>([]);
+  const [history, setHistory] = useState<Schemas['PermissionHistoryEntryDto'][]>([]);
+  const [shownOnce, setShownOnce] = useState('');
+  const [error, setError] = useState('');
+  const [version, setVersion] = useState(0);
+  const params = { params: { path: { org: orgId, user: userId } } };
+
+  useEffect(() => {
+    must(api.GET('/v1/orgs/{org}/members/{user}', params)).then(setMember, (e) => setError(explain(e)));
+    must(api.GET('/v1/orgs/{org}/members/{user}/login-activity', params)).then((p) => setActivity(p.items), () => setActivity([]));
+    must(api.GET('/v1/orgs/{org}/members/{user}/permission-history', params)).then((p) => setHistory(p.items), () => setHistory([]));
+  }, [orgId, userId, version]);
+
+  const run = async (write: () => Promise<unknown>) => {
+    setError('');
+    try {
+      await write();
+      setVersion((v) => v + 1);
+      onChanged();
+    } catch (e) {
+      setError(explain(e));
+    }
+  };
+
+  if (!member) return <aside className="card drawer">{error || 'Loading…'}</aside>;
+  return (
+    <aside className="card drawer" aria-label="Member detail">
+      <header>
+        <h2>
+          {member.firstName} {member.lastName}
+        </h2>
+        <button className="secondary" onClick={onClose}>
+          Close
+        </button>
+      </header>
+      <nav className="tabs">
+        {(['profile', 'security', 'activity', 'history'] as const).map((t) => (
+          <button key={t} className={t === tab ? '' : 'secondary'} onClick={() => setTab(t)}>
+            {{ profile: 'Profile', security: 'Security', activity: 'Activity', history: 'Permission history' }[t]}
+          </button>
+        ))}
+      </nav>
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+      {tab === 'profile' && (
+        <dl>
+          <dt>Email</dt>
+          <dd>{member.email}</dd>
+          <dt>Phone</dt>
+          <dd>{member.phone ?? '—'}</dd>
+          <dt>Status</dt>
+          <dd>{[member.status, member.approval, member.banned ? 'banned' : ''].filter(Boolean).join(', ')}</dd>
+          <dt>Joined</dt>
+          <dd>{member.joinedAt ? new Date(member.joinedAt).toLocaleString() : '—'}</dd>
+          <dt>Invited</dt>
+          <dd>{member.invitedAt ? new Date(member.invitedAt).toLocaleString() : '—'}</dd>
+          <dt>Last sign-in</dt>
+          <dd>{member.lastSignInAt ? `${new Date(member.lastSignInAt).toLocaleString()} (${member.lastSignInMethod})` : 'never'}</dd>
+          {member.accessCode && (
+            <>
+              <dt>Door code</dt>
+              <dd>{member.accessCode}</dd>
+            </>
+          )}
+        </dl>
+      )}
+      {tab === 'security' && (
+        <div>
+          <p>
+            Role <strong>{member.role}</strong>
+            {member.locations ? ` at ${member.locations.join(', ')}` : ', across the org'} · MFA {member.mfaEnabled ? 'on' : 'off'}
+          </p>
+          {may('users.credentials.any') && !member.owner && (
+            <p>
+              <button className="secondary" onClick={() => void run(() => must(api.POST('/v1/orgs/{org}/members/{user}/password-reset', params)))}>
+                Email a password reset
+              </button>
+              <button className="secondary" onClick={() => void run(async () => setShownOnce((await must(api.POST('/v1/orgs/{org}/members/{user}/temporary-password', params))).temporaryPassword))}>
+                Temporary password
+              </button>
+              {member.mfaEnabled && (
+                <button className="secondary" onClick={() => void run(() => must(api.POST('/v1/orgs/{org}/members/{user}/mfa-reset', params)))}>
+                  Reset MFA
+                </button>
+              )}
+            </p>
+          )}
+          {shownOnce && (
+            <p className="once" role="status">
+              Temporary password, shown this once: <code>{shownOnce}</code>
+            </p>
+          )}
+          <h3>Grants</h3>
+          <ul>
+            {member.grants.map((g) => (
+              <li key={g.grantId}>
+                {g.permission}
+                {g.location ? ` at ${g.location}` : ''} — {g.reason}
+                {g.expiresAt ? ` (until ${new Date(g.expiresAt).toLocaleString()}${g.expired ? ', expired' : ''})` : ''}
+              </li>
+            ))}
+          </ul>
+          {may('permissions.grant.any') && <GrantForm onGrant={(body) => run(() => must(api.POST('/v1/orgs/{org}/members/{user}/grants', { ...params, body })))} />}
+          <h3>Sessions</h3>
+          <ul>
+            {member.sessions.map((s) => (
+              <li key={s.sessionId}>
+                {s.method}, since {new Date(s.startedAt).toLocaleString()}
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+      {tab === 'activity' && (
+        <table aria-label="Login activity">
+          <tbody>
+            {activity.map((a, i) => (
+              <tr key={i}>
+                <td>{a.success ? 'signed in' : `failed: ${a.failureReason ?? ''}`}</td>
+                <td>{a.ip}</td>
+                <td>{a.userAgent}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {tab === 'history' && (
+        <ul aria-label="Permission history">
+          {history.map((h) => (
+            <li key={h.id}>
+              {h.kind}: {h.roleId ?? h.permission ?? ''}
+              {h.previousRoleId ? ` (was ${h.previousRoleId})` : ''}
+              {h.expiresAt ? `, until ${new Date(h.expiresAt).toLocaleString()}` : ''}
+              {h.expiredAt ? `, ended ${new Date(h.expiredAt).toLocaleString()}` : ''}
+            </li>
+          ))}
+        </ul>
+      )}
+    </aside>
+  );
+}
+
+/** R-ROLE-4: a permission given to one person, for a reason, optionally until a time. */
+function GrantForm({ onGrant }: { onGrant: (body: Schemas['GrantDto']) => Promise<void> }) {
+  const [permission, setPermission] = useState('');
+  const [reason, setReason] = useState('');
+  const [until, setUntil] = useState('');
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    void onGrant({ permission, reason, expiresAt: until ? new Date(until).toISOString() : undefined }).then(() => {
+      setPermission('');
+      setReason('');
+      setUntil('');
+    });
+  };
+  return (
+    <form className="inline" onSubmit={submit}>
+      <input aria-label="Permission" placeholder="permission, e.g. credits.adjust.any" value={permission} onChange={(e) => setPermission(e.target.value)} required />
+      <input aria-label="Reason" placeholder="Reason" value={reason} onChange={(e) => setReason(e.target.value)} required />
+      <input aria-label="Until" type="datetime-local" value={until} onChange={(e) => setUntil(e.target.value)} />
+      <button type="submit">Grant</button>
+    </form>
+  );
+}
