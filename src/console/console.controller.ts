@@ -1,6 +1,7 @@
-import { Controller, Get, Param, Query, Res } from '@nestjs/common';
+import { Controller, Get, Param, Query, Res, type OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import { ApiExcludeController } from '@nestjs/swagger';
-import type { FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, extname, join, relative, sep } from 'node:path';
 import { DomainError, NotFound } from '../../domain/shared/errors';
@@ -63,8 +64,23 @@ function loadAssets(root: string): Map<string, Asset> {
  */
 @ApiExcludeController()
 @Controller()
-export class ConsoleController {
+export class ConsoleController implements OnModuleInit {
   private readonly assets = loadAssets(consoleDir());
+
+  constructor(private readonly adapter: HttpAdapterHost) {}
+
+  /**
+   * R-PREF-2: the unsubscribe link (`GET /v1/unsubscribe?token=`) is one URL for two readers: a
+   * person's browser (asking for HTML) gets the page that shows what it will do and does it on
+   * a click; an API client gets the JSON preview as documented.
+   */
+  onModuleInit(): void {
+    this.adapter.httpAdapter.getInstance<FastifyInstance>().addHook('onRequest', async (request, reply) => {
+      if (request.method !== 'GET' || !request.url.startsWith('/v1/unsubscribe?') || !(request.headers.accept ?? '').includes('text/html')) return;
+      if (!this.assets.has('index.html')) return; // not built: the API answers as usual
+      return this.page(reply);
+    });
+  }
 
   @Get('console')
   index(@Res() reply: FastifyReply) {

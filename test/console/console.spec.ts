@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Secret, TOTP } from 'otpauth';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createOrg, startApp, type OrgSession, type TestApp } from '../support/app';
 
@@ -47,6 +48,12 @@ describe('the console in a browser (issue 18)', () => {
     await page.getByLabel('Email or username').fill(email);
     await page.getByLabel('Password').fill(password);
     await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('combobox', { name: 'Organization' }).waitFor();
+    return page;
+  }
+
+  async function signInToList(email: string, password: string): Promise<Page> {
+    const page = await signIn(email, password);
     await page.locator('tbody tr').first().waitFor();
     return page;
   }
@@ -62,7 +69,7 @@ describe('the console in a browser (issue 18)', () => {
   const names = (page: Page) => page.locator('tbody tr td:first-child').allInnerTexts();
 
   it('R-LIST-2 an admin signs in and pages the members list by cursor, filters it, and enables a disabled member; the list shows the write at once (R-LIST-5)', async () => {
-    const page = await signIn(org.ownerEmail, 'correct horse battery');
+    const page = await signInToList(org.ownerEmail, 'correct horse battery');
     // 24 members (the Owner and 23), 20 a page, by name.
     const first = await names(page);
     expect(first).toHaveLength(20);
@@ -86,7 +93,7 @@ describe('the console in a browser (issue 18)', () => {
   });
 
   it('R-LIST-3 Ctrl+K opens quick search from anywhere; picking a person narrows the list to them', async () => {
-    const page = await signIn(org.ownerEmail, 'correct horse battery');
+    const page = await signInToList(org.ownerEmail, 'correct horse battery');
     await page.keyboard.press('Control+k');
     await page.getByPlaceholder('Search people…').fill('climber07');
     await page.getByRole('dialog').getByRole('button', { name: /Climber07/ }).click();
@@ -96,7 +103,7 @@ describe('the console in a browser (issue 18)', () => {
   });
 
   it('R-ROLE-1 actions the person may not take are not offered: Staff list members but neither disable them nor change roles', async () => {
-    const page = await signIn(people[0].email, PASSWORD);
+    const page = await signInToList(people[0].email, PASSWORD);
     expect(await page.locator('tbody tr').count()).toBe(20);
     expect(await page.getByRole('button', { name: 'Disable' }).count()).toBe(0);
     expect(await page.locator('td select').count()).toBe(0);
@@ -128,7 +135,7 @@ describe('the console in a browser (issue 18)', () => {
   });
 
   it('R-INV-2 R-CRT-1 an admin invites from the console, sees the pending invitation and revokes it; creates a member with a temporary password shown once', async () => {
-    const page = await signIn(org.ownerEmail, 'correct horse battery');
+    const page = await signInToList(org.ownerEmail, 'correct horse battery');
     await page.getByLabel('Email', { exact: true }).fill('invited.from.console@example.com');
     await page.getByRole('button', { name: 'Invite' }).click();
     const pending = page.getByRole('table', { name: 'Pending invitations' });
@@ -151,7 +158,7 @@ describe('the console in a browser (issue 18)', () => {
   it('R-LIST-4 R-ROLE-4 a member\'s detail shows profile and login activity, and a grant given there with an expiry appears in it and in the permission history', async () => {
     const target = people[9];
     expect((await t.request('POST', '/v1/sessions', { body: { email: target.email, password: PASSWORD } })).status).toBe(201);
-    const page = await signIn(org.ownerEmail, 'correct horse battery');
+    const page = await signInToList(org.ownerEmail, 'correct horse battery');
     await page.getByLabel('Search').fill(target.email);
     await page.getByRole('button', { name: `${target.firstName} ${target.lastName}` }).click();
     const detail = page.getByRole('complementary', { name: 'Member detail' });
@@ -166,6 +173,46 @@ describe('the console in a browser (issue 18)', () => {
     await detail.getByText(/credits\.adjust\.any — covering the front desk/).waitFor();
     await detail.getByRole('button', { name: 'Permission history' }).click();
     await detail.getByRole('list', { name: 'Permission history' }).getByText(/grant-given: credits\.adjust\.any/).waitFor();
+    await page.close();
+  });
+
+  it('R-CRED-8 a person turns on two-step sign-in from My account (backup codes shown once), and the console then asks for the code at sign-in', async () => {
+    const person = people[11];
+    const page = await signIn(person.email, PASSWORD);
+    await page.getByText('managing its people is for its admins').waitFor();
+    await page.getByRole('button', { name: 'My account' }).click();
+    await page.getByRole('button', { name: 'Set up two-step sign-in' }).click();
+    const secret = await page.getByLabel('Secret').innerText();
+    await page.getByLabel('The 6-digit code it shows').fill(new TOTP({ secret: Secret.fromBase32(secret) }).generate());
+    await page.getByRole('button', { name: 'Turn on' }).click();
+    const codes = await page.getByRole('list', { name: 'Backup codes' }).locator('code').allInnerTexts();
+    expect(codes).toHaveLength(10);
+    await page.close();
+
+    const again = await browser.newPage();
+    await again.goto(`${url}/console/`);
+    await again.getByLabel('Email or username').fill(person.email);
+    await again.getByLabel('Password').fill(PASSWORD);
+    await again.getByRole('button', { name: 'Sign in' }).click();
+    await again.getByLabel('Code from your authenticator, or a backup code').fill(codes[0]);
+    await again.getByRole('button', { name: 'Verify' }).click();
+    await again.getByRole('combobox', { name: 'Organization' }).waitFor();
+    await again.close();
+  });
+
+  it('R-PREF-2 the unsubscribe link opens a page in a browser, which unsubscribes on a click; an API client still gets the JSON preview', async () => {
+    const person = people[12];
+    const staffView = await t.request('GET', `/v1/orgs/${org.orgId}/members/${person.userId}/preferences`, { token: org.token });
+    const link = new URL(staffView.body.unsubscribeUrl);
+    const json = await fetch(`${url}${link.pathname}${link.search}`, { headers: { accept: 'application/json' } });
+    expect(await json.json()).toMatchObject({ orgId: org.orgId, orgName: 'Boulder Barn', emailMarketing: true });
+    const page = await browser.newPage();
+    await page.goto(`${url}${link.pathname}${link.search}`);
+    await page.getByText('Stop marketing email from').waitFor();
+    expect((await t.request('GET', `/v1/orgs/${org.orgId}/members/${person.userId}/preferences`, { token: org.token })).body.emailMarketing).toBe(true);
+    await page.getByRole('button', { name: 'Unsubscribe' }).click();
+    await page.getByRole('status').waitFor();
+    expect((await t.request('GET', `/v1/orgs/${org.orgId}/members/${person.userId}/preferences`, { token: org.token })).body.emailMarketing).toBe(false);
     await page.close();
   });
 

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { api, explain, isApiError, must, session, type QueryOf, type Schemas } from './api';
 import { MemberDetail } from './member-detail';
 import { Invitations } from './invitations';
+import { Account } from './account';
 import { QuickSearch } from './quick-search';
 
 type Me = Schemas['MeDto'];
@@ -16,6 +17,8 @@ export function Console() {
   const [me, setMe] = useState<Me | null>(null);
   const [orgId, setOrgId] = useState('');
   const [error, setError] = useState('');
+  const [showAccount, setShowAccount] = useState(false);
+  const [meVersion, setMeVersion] = useState(0);
 
   useEffect(() => {
     if (!signedIn) return;
@@ -29,7 +32,7 @@ export function Console() {
         else setError(explain(e));
       },
     );
-  }, [signedIn]);
+  }, [signedIn, meVersion]);
 
   const signOut = () => {
     session.set(null);
@@ -50,13 +53,14 @@ export function Console() {
             </option>
           ))}
         </select>
-        <span className="who">
-          {me.firstName} {me.lastName}
-        </span>
+        <button className="who secondary" onClick={() => setShowAccount(!showAccount)}>
+          My account
+        </button>
         <button className="secondary" onClick={signOut}>
           Sign out
         </button>
       </header>
+      {showAccount && <Account me={me} onChanged={() => setMeVersion((v) => v + 1)} />}
       {orgId ? <Members key={orgId} orgId={orgId} me={me} /> : <p>You are a member of no organization.</p>}
     </div>
   );
@@ -116,7 +120,7 @@ function SignIn({ onSignedIn }: { onSignedIn: () => void }) {
 }
 
 /** What the signed-in person may do here, as the server answers it: actions they may not take are not offered. */
-const ACTION_PERMISSIONS = ['users.disable.any', 'users.approve.any', 'roles.assign.any', 'members.invite.any', 'users.create.any', 'users.credentials.any', 'permissions.grant.any'] as const;
+const ACTION_PERMISSIONS = ['users.list.any', 'users.disable.any', 'users.approve.any', 'roles.assign.any', 'members.invite.any', 'users.create.any', 'users.credentials.any', 'permissions.grant.any'] as const;
 type Allowed = Partial<Record<string, boolean>>;
 
 type MemberQuery = QueryOf<'/v1/orgs/{org}/members'>;
@@ -179,6 +183,7 @@ function Members({ orgId, me }: { orgId: string; me: Me }) {
 
   const reload = () => setVersion((v) => v + 1);
   const may = (permission: string) => allowed[permission] === true;
+  if (allowed['users.list.any'] === false) return <main>You are a member here; managing its people is for its admins.</main>;
   return (
     <main>
       <QuickSearch orgId={orgId} onPick={(hit: Hit) => filter('q', hit.email)} />

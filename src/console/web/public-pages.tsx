@@ -1,4 +1,4 @@
-import { useState, type FormEvent, type ReactElement } from 'react';
+import { useEffect, useState, type FormEvent, type ReactElement } from 'react';
 import { api, explain, must, session } from './api';
 
 /** The page behind an emailed link, or null for the console itself. */
@@ -13,6 +13,8 @@ export function publicPage(path: string, query: URLSearchParams): ReactElement |
       return <ChoosePassword token={token} title="Choose a new password" />;
     case '/sign-in':
       return token ? <RedeemMagicLink token={token} /> : null;
+    case '/v1/unsubscribe':
+      return <Unsubscribe token={token} />;
     default:
       return null;
   }
@@ -127,6 +129,41 @@ function RedeemMagicLink({ token }: { token: string }) {
     <Card title="Sign in to Gatehouse">
       <Problem error={error} />
       <button onClick={() => void redeem()}>Sign in</button>
+    </Card>
+  );
+}
+
+/** R-PREF-2: an unsubscribe link shows what it will do; the click does it (mail scanners open links, they do not click). */
+function Unsubscribe({ token }: { token: string }) {
+  const [preview, setPreview] = useState<{ orgName: string; emailMarketing: boolean } | null>(null);
+  const [done, setDone] = useState(false);
+  const [error, setError] = useState('');
+  useEffect(() => {
+    must(api.GET('/v1/unsubscribe', { params: { query: { token } } })).then(setPreview, (e) => setError(explain(e)));
+  }, [token]);
+  const unsubscribe = async () => {
+    try {
+      await must(api.POST('/v1/unsubscribe', { params: { query: { token } } }));
+      setDone(true);
+    } catch (e) {
+      setError(explain(e));
+    }
+  };
+  return (
+    <Card title="Marketing email">
+      <Problem error={error} />
+      {done ? (
+        <p role="status">You will get no more marketing email from {preview?.orgName}. Messages about your account still reach you.</p>
+      ) : (
+        preview && (
+          <>
+            <p>
+              Stop marketing email from <strong>{preview.orgName}</strong>?{preview.emailMarketing ? '' : ' You are unsubscribed already.'}
+            </p>
+            <button onClick={() => void unsubscribe()}>Unsubscribe</button>
+          </>
+        )
+      )}
     </Card>
   );
 }
