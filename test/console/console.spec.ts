@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Secret, TOTP } from 'otpauth';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { createOrg, startApp, type OrgSession, type TestApp } from '../support/app';
+import { createOrg, startWithSystemOrg, type OrgSession, type TestApp } from '../support/app';
 
 /**
  * Issue 18: the console and the pages behind emailed links, in a real browser
@@ -15,6 +15,7 @@ const PASSWORD = 'a long passphrase 7';
 describe('the console in a browser (issue 18)', () => {
   let t: TestApp;
   let org: OrgSession;
+  let system: OrgSession;
   let url: string;
   let browser: Browser;
   const people: Array<{ userId: string; email: string; firstName: string; lastName: string }> = [];
@@ -23,7 +24,7 @@ describe('the console in a browser (issue 18)', () => {
     if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (.ci/run does), or set CHROMIUM_PATH`);
     // The console as npm start serves it: built by Vite into dist/console (type-checked first).
     execFileSync('npm', ['run', '--silent', 'build:console'], { stdio: 'inherit' });
-    t = await startApp();
+    ({ t, system } = await startWithSystemOrg());
     const app = t.app as NestFastifyApplication;
     await app.listen(0, '127.0.0.1');
     url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
@@ -214,6 +215,53 @@ describe('the console in a browser (issue 18)', () => {
     await page.getByRole('status').waitFor();
     expect((await t.request('GET', `/v1/orgs/${org.orgId}/members/${person.userId}/preferences`, { token: org.token })).body.emailMarketing).toBe(false);
     await page.close();
+  });
+
+  it('R-ROLE-3 an admin makes a custom role with its color, description and permissions, then deactivates it', async () => {
+    const page = await signInToList(org.ownerEmail, 'correct horse battery');
+    await page.getByRole('button', { name: 'Roles' }).click();
+    await page.getByRole('table', { name: 'Roles' }).getByText('Staff').waitFor();
+    await page.getByLabel('Role name').fill('Route Setter');
+    await page.getByLabel('Description', { exact: true }).fill('Sets the climbing routes');
+    await page.getByLabel('Permissions').fill('users.list.any, schedules.manage.location');
+    await page.getByRole('button', { name: 'Create role' }).click();
+    const row = page.getByRole('table', { name: 'Roles' }).locator('tr', { hasText: 'Route Setter' });
+    await row.getByText('users.list.any, schedules.manage.location').waitFor();
+    await row.getByRole('button', { name: 'Deactivate' }).click();
+    await row.getByRole('button', { name: 'Activate' }).waitFor();
+    const roles = await t.request('GET', `/v1/orgs/${org.orgId}/roles`, { token: org.token });
+    expect(roles.body.items.find((r: { name: string }) => r.name === 'Route Setter')).toMatchObject({ active: false, description: 'Sets the climbing routes' });
+    await page.close();
+  });
+
+  it('R-AUD-2 the audit view answers what a member could do at a past time, replayed: the role they held then, not now', async () => {
+    const target = people[13];
+    const before = new Date();
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect((await t.request('PUT', `/v1/orgs/${org.orgId}/members/${target.userId}/role`, { token: org.token, body: { role: 'staff' } })).status).toBe(200);
+    const page = await signInToList(org.ownerEmail, 'correct horse battery');
+    await page.getByRole('button', { name: 'Audit' }).click();
+    await page.getByLabel('User id').fill(target.userId);
+    const local = new Date(before.getTime() - before.getTimezoneOffset() * 60_000).toISOString().slice(0, 19);
+    await page.getByLabel('At', { exact: true }).fill(local);
+    await page.getByRole('button', { name: 'What could they do then?' }).click();
+    await page.getByRole('region', { name: 'Capabilities' }).getByText(/Member: user, active/).waitFor();
+    await page.close();
+  });
+
+  it('R-SYS-1 a system admin sees every org in the System view and suspends one; people without that standing get no System view', async () => {
+    const other = await createOrg(t, { name: 'Crag Club' });
+    const page = await signInToList(system.ownerEmail, 'correct horse battery');
+    await page.getByRole('button', { name: 'System' }).click();
+    const row = page.getByRole('table', { name: 'Organizations' }).locator(`tr[data-org="${other.orgId}"]`);
+    await row.getByRole('button', { name: 'Suspend' }).click();
+    await row.getByRole('button', { name: 'Reactivate' }).waitFor();
+    expect((await t.request('GET', `/v1/system/orgs`, { token: system.token })).body.items.find((o: { orgId: string }) => o.orgId === other.orgId).status).toBe('suspended');
+    await page.close();
+    const owner = await signInToList(org.ownerEmail, 'correct horse battery');
+    await owner.getByRole('button', { name: 'Roles' }).waitFor();
+    expect(await owner.getByRole('button', { name: 'System' }).count()).toBe(0);
+    await owner.close();
   });
 
   it('serves only the files of the build: unknown assets are 404, console routes fall back to the page', async () => {

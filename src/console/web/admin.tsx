@@ -3,6 +3,9 @@ import { api, explain, isApiError, must, session, type QueryOf, type Schemas } f
 import { MemberDetail } from './member-detail';
 import { Invitations } from './invitations';
 import { Account } from './account';
+import { Audit } from './audit';
+import { Roles } from './roles';
+import { System } from './system';
 import { QuickSearch } from './quick-search';
 
 type Me = Schemas['MeDto'];
@@ -19,6 +22,23 @@ export function Console() {
   const [error, setError] = useState('');
   const [showAccount, setShowAccount] = useState(false);
   const [meVersion, setMeVersion] = useState(0);
+  const [view, setView] = useState<View>('members');
+  const [allowed, setAllowed] = useState<Allowed>({});
+  const [systemAdmin, setSystemAdmin] = useState(false);
+
+  // What the signed-in person may do in this org, as the server answers it: actions they may not take are not offered.
+  useEffect(() => {
+    if (!orgId || !me) return;
+    setAllowed({});
+    const org = { path: { org: orgId } };
+    Promise.all(PERMISSIONS.map((permission) => must(api.POST('/v1/orgs/{org}/authorize', { params: org, body: { principal: me.userId, permission } })).then((a) => [permission, a.allowed] as const))).then(
+      (answers) => setAllowed(Object.fromEntries(answers)),
+      (e) => setError(explain(e)),
+    );
+  }, [orgId, me?.userId]);
+  useEffect(() => {
+    if (me) must(api.GET('/v1/system/orgs')).then(() => setSystemAdmin(true), () => setSystemAdmin(false));
+  }, [me?.userId]);
 
   useEffect(() => {
     if (!signedIn) return;
@@ -61,7 +81,24 @@ export function Console() {
         </button>
       </header>
       {showAccount && <Account me={me} onChanged={() => setMeVersion((v) => v + 1)} />}
-      {orgId ? <Members key={orgId} orgId={orgId} me={me} /> : <p>You are a member of no organization.</p>}
+      <nav className="tabs views">
+        {VIEWS.filter(([, , needs]) => (needs === 'system' ? systemAdmin : !needs || allowed[needs])).map(([id, label]) => (
+          <button key={id} className={id === view ? '' : 'secondary'} onClick={() => setView(id)}>
+            {label}
+          </button>
+        ))}
+      </nav>
+      {view === 'system' ? (
+        <System />
+      ) : !orgId ? (
+        <p>You are a member of no organization.</p>
+      ) : view === 'roles' ? (
+        <Roles key={orgId} orgId={orgId} mayManage={allowed['roles.manage.any'] === true} />
+      ) : view === 'audit' ? (
+        <Audit key={orgId} orgId={orgId} />
+      ) : (
+        <Members key={orgId} orgId={orgId} me={me} allowed={allowed} />
+      )}
     </div>
   );
 }
@@ -120,8 +157,16 @@ function SignIn({ onSignedIn }: { onSignedIn: () => void }) {
 }
 
 /** What the signed-in person may do here, as the server answers it: actions they may not take are not offered. */
-const ACTION_PERMISSIONS = ['users.list.any', 'users.disable.any', 'users.approve.any', 'roles.assign.any', 'members.invite.any', 'users.create.any', 'users.credentials.any', 'permissions.grant.any'] as const;
+const PERMISSIONS = ['users.list.any', 'users.disable.any', 'users.approve.any', 'roles.assign.any', 'roles.manage.any', 'members.invite.any', 'users.create.any', 'users.credentials.any', 'permissions.grant.any', 'audit.read.any'] as const;
 type Allowed = Partial<Record<string, boolean>>;
+type View = 'members' | 'roles' | 'audit' | 'system';
+/** The console's views, and what each needs: a permission in the org, or being a system admin. */
+const VIEWS: Array<[View, string, string | undefined]> = [
+  ['members', 'Members', undefined],
+  ['roles', 'Roles', undefined],
+  ['audit', 'Audit', 'audit.read.any'],
+  ['system', 'System', 'system'],
+];
 
 type MemberQuery = QueryOf<'/v1/orgs/{org}/members'>;
 interface Filters {
@@ -134,24 +179,19 @@ interface Filters {
 const NO_FILTERS: Filters = { q: '', role: '', status: '', approval: '', sort: 'name' };
 
 /** R-LIST-2: the members list with its filters, sort and cursor paging; row actions (R-ACC-1, R-ROLE-1). */
-function Members({ orgId, me }: { orgId: string; me: Me }) {
+function Members({ orgId, me, allowed }: { orgId: string; me: Me; allowed: Allowed }) {
   const [filters, setFilters] = useState<Filters>(NO_FILTERS);
   const [cursors, setCursors] = useState<string[]>([]);
   const [page, setPage] = useState<Schemas['MemberPageDto'] | null>(null);
   const [open, setOpen] = useState<string | null>(null);
   const [roles, setRoles] = useState<Role[]>([]);
-  const [allowed, setAllowed] = useState<Allowed>({});
   const [error, setError] = useState('');
   const [version, setVersion] = useState(0);
   const org = { path: { org: orgId } };
 
   useEffect(() => {
     must(api.GET('/v1/orgs/{org}/roles', { params: org })).then((r) => setRoles(r.items), (e) => setError(explain(e)));
-    Promise.all(ACTION_PERMISSIONS.map((permission) => must(api.POST('/v1/orgs/{org}/authorize', { params: org, body: { principal: me.userId, permission } })).then((a) => [permission, a.allowed] as const))).then(
-      (answers) => setAllowed(Object.fromEntries(answers)),
-      (e) => setError(explain(e)),
-    );
-  }, [orgId, me.userId]);
+  }, [orgId]);
 
   const load = useCallback(() => {
     const { q, role, status, approval, sort } = filters;
