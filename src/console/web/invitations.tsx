@@ -1,5 +1,6 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, explain, must, type Schemas } from './api';
+import { Problem, useWrites } from './writes';
 
 type Mode = Schemas['CreateMemberDto']['mode'];
 
@@ -17,8 +18,11 @@ export function Invitations({ orgId, roles, mayInvite, mayCreate, onChanged }: {
   const [mode, setMode] = useState<Mode | 'invite'>('invite');
   const [password, setPassword] = useState('');
   const [shownOnce, setShownOnce] = useState('');
-  const [error, setError] = useState('');
   const [version, setVersion] = useState(0);
+  const { error, setError, run } = useWrites(() => {
+    setVersion((v) => v + 1);
+    onChanged();
+  });
   const org = { path: { org: orgId } };
 
   useEffect(() => {
@@ -26,19 +30,6 @@ export function Invitations({ orgId, roles, mayInvite, mayCreate, onChanged }: {
     must(api.GET('/v1/orgs/{org}/invitations', { params: org })).then((page) => setPending(page.items), (e) => setError(explain(e)));
   }, [orgId, mayInvite, version]);
 
-  const done = () => {
-    setVersion((v) => v + 1);
-    onChanged();
-  };
-  const run = async (write: () => Promise<unknown>) => {
-    setError('');
-    try {
-      await write();
-      done();
-    } catch (e) {
-      setError(explain(e));
-    }
-  };
   const submit = (e: FormEvent) => {
     e.preventDefault();
     setShownOnce('');
@@ -86,11 +77,7 @@ export function Invitations({ orgId, roles, mayInvite, mayCreate, onChanged }: {
           Temporary password, shown this once: <code>{shownOnce}</code>
         </p>
       )}
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <Problem error={error} />
       {mayInvite && pending.length > 0 && (
         <table aria-label="Pending invitations">
           <tbody>

@@ -1,5 +1,6 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, explain, must, type Schemas } from './api';
+import { Problem, useWrites } from './writes';
 
 type Tab = 'profile' | 'security' | 'activity' | 'history';
 
@@ -10,8 +11,11 @@ export function MemberDetail({ orgId, userId, may, onClose, onChanged }: { orgId
   const [activity, setActivity] = useState<Schemas['LoginAttemptDto'][]>([]);
   const [history, setHistory] = useState<Schemas['PermissionHistoryEntryDto'][]>([]);
   const [shownOnce, setShownOnce] = useState('');
-  const [error, setError] = useState('');
   const [version, setVersion] = useState(0);
+  const { error, setError, run } = useWrites(() => {
+    setVersion((v) => v + 1);
+    onChanged();
+  });
   const params = { params: { path: { org: orgId, user: userId } } };
 
   useEffect(() => {
@@ -20,16 +24,6 @@ export function MemberDetail({ orgId, userId, may, onClose, onChanged }: { orgId
     must(api.GET('/v1/orgs/{org}/members/{user}/permission-history', params)).then((p) => setHistory(p.items), () => setHistory([]));
   }, [orgId, userId, version]);
 
-  const run = async (write: () => Promise<unknown>) => {
-    setError('');
-    try {
-      await write();
-      setVersion((v) => v + 1);
-      onChanged();
-    } catch (e) {
-      setError(explain(e));
-    }
-  };
 
   if (!member) return <aside className="card drawer">{error || 'Loading…'}</aside>;
   return (
@@ -49,11 +43,7 @@ export function MemberDetail({ orgId, userId, may, onClose, onChanged }: { orgId
           </button>
         ))}
       </nav>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <Problem error={error} />
       {tab === 'profile' && (
         <dl>
           <dt>Email</dt>
@@ -153,13 +143,14 @@ export function MemberDetail({ orgId, userId, may, onClose, onChanged }: { orgId
 }
 
 /** R-ROLE-4: a permission given to one person, for a reason, optionally until a time. */
-function GrantForm({ onGrant }: { onGrant: (body: Schemas['GrantDto']) => Promise<void> }) {
+function GrantForm({ onGrant }: { onGrant: (body: Schemas['GrantDto']) => Promise<boolean> }) {
   const [permission, setPermission] = useState('');
   const [reason, setReason] = useState('');
   const [until, setUntil] = useState('');
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    void onGrant({ permission, reason, expiresAt: until ? new Date(until).toISOString() : undefined }).then(() => {
+    void onGrant({ permission, reason, expiresAt: until ? new Date(until).toISOString() : undefined }).then((granted) => {
+      if (!granted) return;
       setPermission('');
       setReason('');
       setUntil('');

@@ -1,11 +1,12 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, explain, must, type Schemas } from './api';
+import { Problem, useWrites } from './writes';
 
 /** R-ROLE-2/3: the org's roles, built-in and custom (color, description, permissions, active); custom roles made and edited here. */
 export function Roles({ orgId, mayManage }: { orgId: string; mayManage: boolean }) {
   const [roles, setRoles] = useState<Schemas['RoleDto'][]>([]);
   const [version, setVersion] = useState(0);
-  const [error, setError] = useState('');
+  const { error, setError, run } = useWrites(() => setVersion((v) => v + 1));
   const [name, setName] = useState('');
   const [color, setColor] = useState('#0ea5e9');
   const [description, setDescription] = useState('');
@@ -16,29 +17,16 @@ export function Roles({ orgId, mayManage }: { orgId: string; mayManage: boolean 
     must(api.GET('/v1/orgs/{org}/roles', { params: org })).then((page) => setRoles(page.items), (e) => setError(explain(e)));
   }, [orgId, version]);
 
-  const run = async (write: () => Promise<unknown>) => {
-    setError('');
-    try {
-      await write();
-      setVersion((v) => v + 1);
-    } catch (e) {
-      setError(explain(e));
-    }
-  };
   const create = (e: FormEvent) => {
     e.preventDefault();
     const list = permissions.split(/[\s,]+/).filter(Boolean);
-    void run(() => must(api.POST('/v1/orgs/{org}/roles', { params: org, body: { name, color, description, permissions: list } }))).then(() => setName(''));
+    void run(() => must(api.POST('/v1/orgs/{org}/roles', { params: org, body: { name, color, description, permissions: list } }))).then((made) => made && setName(''));
   };
 
   return (
     <main>
       <h1>Roles</h1>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <Problem error={error} />
       <table aria-label="Roles">
         <tbody>
           {roles.map((r) => (

@@ -1,37 +1,25 @@
 import { useEffect, useState } from 'react';
 import { api, explain, must, type Schemas } from './api';
+import { Problem, useWrites } from './writes';
 
 /** R-SYS-1: system admins see every org, suspend and reactivate them, and re-drive dead letters (R-BILL-3). */
 export function System() {
   const [orgs, setOrgs] = useState<Schemas['SystemOrgDto'][]>([]);
   const [letters, setLetters] = useState<Schemas['DeadLetterDto'][]>([]);
-  const [error, setError] = useState('');
   const [version, setVersion] = useState(0);
+  const { error, setError, run } = useWrites(() => setVersion((v) => v + 1));
 
   useEffect(() => {
     must(api.GET('/v1/system/orgs')).then((page) => setOrgs(page.items), (e) => setError(explain(e)));
     must(api.GET('/v1/system/dead-letters')).then((list) => setLetters(list.items), (e) => setError(explain(e)));
   }, [version]);
 
-  const run = async (write: () => Promise<unknown>) => {
-    setError('');
-    try {
-      await write();
-      setVersion((v) => v + 1);
-    } catch (e) {
-      setError(explain(e));
-    }
-  };
   const org = (id: string) => ({ params: { path: { org: id } } });
 
   return (
     <main>
       <h1>System</h1>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <Problem error={error} />
       <table aria-label="Organizations">
         <tbody>
           {orgs.map((o) => (
