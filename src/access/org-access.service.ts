@@ -29,13 +29,20 @@ export class OrgAccess {
   /** Gatehouse's own jobs act as the system: no member access, only decisions that need none. */
   async load(orgId: string, actor: Actor & { kind: 'system' }): Promise<{ org: Loaded<Organization>; access: undefined; standing: ActorStanding; via: Reach['via'] }>;
   async load(orgId: string, actor: Actor): Promise<{ org: Loaded<Organization>; access: MemberAccess | undefined; standing: ActorStanding; via: Reach['via'] }> {
-    const org = await this.streams.load(orgStream(orgId), organization);
-    if (actor.kind === 'system' || !org.state.exists) return { org, ...reachOf({ actor, org: org.state, standing: NO_STANDING }) };
-    const [standing, member, key] = await Promise.all([
-      this.standing(actor, org.state),
+    if (actor.kind === 'system') {
+      const org = await this.streams.load(orgStream(orgId), organization);
+      return { org, ...reachOf({ actor, org: org.state, standing: NO_STANDING }) };
+    }
+    // Every stream the decision may need is loaded in one step (the partner's, which needs the org's, after):
+    // one round of reads instead of two, most of them from the cache of folded state.
+    const [org, systemAdmin, member, key] = await Promise.all([
+      this.streams.load(orgStream(orgId), organization),
+      this.isSystemAdmin(actor),
       actor.kind === 'user' ? this.streams.load(membershipStream(orgId, actor.id), membership) : undefined,
       actor.kind === 'service' ? this.streams.load(serviceKeyStream(actor.id), serviceKey) : undefined,
     ]);
+    if (!org.state.exists) return { org, ...reachOf({ actor, org: org.state, standing: NO_STANDING }) };
+    const standing = actor.kind === 'user' ? { systemAdmin, partnerAdmin: await this.isPartnerAdmin(actor, org.state) } : NO_STANDING;
     const reach = reachOf({
       actor,
       org: org.state,
@@ -49,8 +56,12 @@ export class OrgAccess {
   /** Whether the actor is a system admin, and an admin of the org's partner. */
   async standing(actor: Actor, org?: Organization): Promise<ActorStanding> {
     if (actor.kind !== 'user') return NO_STANDING;
-    const [systemAdmin, partnerAdmin] = await Promise.all([this.isSystemAdmin(actor), org?.partnerId ? this.streams.load(partnerStream(org.partnerId), partner).then(({ state }) => isPartnerAdmin(state, actor.id)) : false]);
+    const [systemAdmin, partnerAdmin] = await Promise.all([this.isSystemAdmin(actor), this.isPartnerAdmin(actor, org)]);
     return { systemAdmin, partnerAdmin };
+  }
+
+  private async isPartnerAdmin(actor: Actor, org?: Organization): Promise<boolean> {
+    return org?.partnerId ? isPartnerAdmin((await this.streams.load(partnerStream(org.partnerId), partner)).state, actor.id) : false;
   }
 
   /** R-SYS-1: an admin of the SYSTEM_ADMIN_ORG org. */
