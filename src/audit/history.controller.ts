@@ -1,5 +1,5 @@
 import { Controller, Get, Inject, Query, Req, StreamableFile, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiExtraModels, ApiOkResponse, ApiOperation, ApiProduces, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiExtraModels, ApiOkResponse, ApiOperation, ApiProduces, ApiProperty, ApiPropertyOptional, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { IsISO8601, IsString, IsUUID, Matches } from 'class-validator';
 import { Readable } from 'node:stream';
 import { requirePermission } from '../../domain/access/access';
@@ -70,7 +70,8 @@ export class HistoryController {
   @ApiOperation({ operationId: 'exportHistory', summary: "Export the org's history (JSON lines with the hash chain)", description: DESCRIPTION })
   @ApiProduces('application/x-ndjson')
   @ApiExtraModels(HistoryLineDto)
-  @ApiOkResponse({ description: 'one JSON object per line, one line per event', schema: { type: 'string', description: 'JSON lines (application/x-ndjson): each line a HistoryLineDto (components.schemas)' } })
+  // JSON lines: the schema is each line's, as OpenAPI 3.2's itemSchema says it for streamed media types.
+  @ApiOkResponse({ description: 'JSON lines (application/x-ndjson): one line per event, each line a HistoryLineDto', schema: { $ref: getSchemaPath(HistoryLineDto) } })
   async history(@OrgId() orgId: string, @Query() query: HistoryQueryDto, @Req() request: GatehouseRequest): Promise<StreamableFile> {
     const { context } = await this.orgAccess.context(orgId, request.actor!);
     requirePermission(context.access, 'audit.read.any', context);

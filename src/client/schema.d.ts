@@ -5846,13 +5846,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description one JSON object per line, one line per event */
+            /** @description JSON lines (application/x-ndjson): one line per event, each line a HistoryLineDto */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/x-ndjson": string;
+                    "application/x-ndjson": components["schemas"]["HistoryLineDto"];
                 };
             };
             400: components["responses"]["BadRequest"];
