@@ -1215,7 +1215,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** SPEC 5.6 (R-CRT-5): import up to 100 000 members from CSV (header row) or NDJSON; answers {jobId} */
-        post: operations["ImportsController_start"];
+        post: operations["startImport"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1230,7 +1230,7 @@ export interface paths {
             cookie?: never;
         };
         /** SPEC 5.6: the job, its progress and its per-row report */
-        get: operations["ImportsController_show"];
+        get: operations["getImport"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2376,6 +2376,34 @@ export interface components {
             reason: string;
             /** @description true: answer what the balance would become, change nothing */
             preview?: boolean;
+        };
+        ImportAcceptedDto: {
+            /** Format: uuid */
+            jobId: string;
+        };
+        ImportRowErrorDto: {
+            /** @description the row’s number, counting rows of people from 1 (a CSV header is not counted) */
+            row: number;
+            email?: string;
+            /** @example email_taken */
+            code: string;
+            message: string;
+        };
+        ImportJobReportDto: {
+            /** Format: uuid */
+            jobId: string;
+            /** @enum {string} */
+            status: "queued" | "running" | "done" | "failed";
+            total: number;
+            processed: number;
+            created: number;
+            addedExisting: number;
+            failed: number;
+            /** Format: date-time */
+            startedAt: string | null;
+            /** Format: date-time */
+            finishedAt: string | null;
+            errors: components["schemas"]["ImportRowErrorDto"][];
         };
         HistoryLineDto: {
             /** Format: uuid */
@@ -5744,7 +5772,7 @@ export interface operations {
             default: components["responses"]["InternalServerError"];
         };
     };
-    ImportsController_start: {
+    startImport: {
         parameters: {
             query?: {
                 /** @description what each new person gets: a setup email (default), an invitation, or nothing */
@@ -5774,7 +5802,9 @@ export interface operations {
                     "Gatehouse-Position": components["headers"]["Position"];
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ImportAcceptedDto"];
+                };
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
@@ -5788,7 +5818,7 @@ export interface operations {
             default: components["responses"]["InternalServerError"];
         };
     };
-    ImportsController_show: {
+    getImport: {
         parameters: {
             query?: never;
             header?: {
@@ -5810,7 +5840,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ImportJobReportDto"];
+                };
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];

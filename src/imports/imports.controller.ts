@@ -1,6 +1,6 @@
 import { Controller, Get, HttpCode, Param, Post, Query, Req, UseGuards, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsIn } from 'class-validator';
 import type { FastifyInstance } from 'fastify';
 import { createHash, randomUUID } from 'node:crypto';
@@ -19,6 +19,7 @@ import { OrgId } from '../shared/params';
 import { Meta, type GatehouseRequest } from '../shared/request-context';
 import type { CommandMeta } from '../shared/streams';
 import { MayOmit } from '../shared/validators';
+import { ImportAcceptedDto, ImportJobReportDto } from './dto';
 import { ImportJobs } from './import-jobs';
 import { IMPORT_MODES, type ImportJob, type ImportMode } from './import-store';
 import { formatOf, MAX_BODY_BYTES, readRows, type ImportFormat } from './rows';
@@ -111,7 +112,8 @@ export class ImportsController implements OnModuleInit {
 
   @Post()
   @HttpCode(202)
-  @ApiOperation({ summary: 'SPEC 5.6 (R-CRT-5): import up to 100 000 members from CSV (header row) or NDJSON; answers {jobId}' })
+  @ApiOperation({ operationId: 'startImport', summary: 'SPEC 5.6 (R-CRT-5): import up to 100 000 members from CSV (header row) or NDJSON; answers {jobId}' })
+  @ApiAcceptedResponse({ type: ImportAcceptedDto })
   @ApiConsumes('text/csv', 'application/x-ndjson')
   @ApiBody({ schema: { type: 'string', example: 'email,firstName,lastName,role,phone,username,locations\ngrace@example.com,Grace,Hopper,member,,,' } })
   async start(@OrgId() orgId: string, @Query() query: ImportQueryDto, @Req() request: GatehouseRequest, @Meta('org') meta: CommandMeta) {
@@ -128,7 +130,8 @@ export class ImportsController implements OnModuleInit {
   }
 
   @Get(':job')
-  @ApiOperation({ summary: 'SPEC 5.6: the job, its progress and its per-row report' })
+  @ApiOperation({ operationId: 'getImport', summary: 'SPEC 5.6: the job, its progress and its per-row report' })
+  @ApiOkResponse({ type: ImportJobReportDto })
   async show(@OrgId() orgId: string, @Param('job') jobId: string, @Req() request: GatehouseRequest) {
     const { context } = await this.orgAccess.context(orgId, request.actor!, request.realActor);
     requirePermission(context.access, 'users.create.any', context);
