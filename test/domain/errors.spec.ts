@@ -46,7 +46,7 @@ const CHANGED: Partial<Record<ErrorCode, number>> = {
 };
 
 /** Codes that had no HTTP status before: SPEC fixes theirs (5.2, 5.5), or they are answered over Kafka only. */
-const NEW: Partial<Record<ErrorCode, number>> = { no_stripe_customer: 409, billing_not_configured: 503, at_in_future: 422, unknown_command: 400, event_store_unavailable: 503, event_store_refused: 500, idempotency_in_progress: 409, idempotency_key_reused: 422, owner_cannot_be_erased: 409, confirm_name_mismatch: 422 };
+const NEW: Partial<Record<ErrorCode, number>> = { no_stripe_customer: 409, billing_not_configured: 503, at_in_future: 422, unknown_command: 400, event_store_unavailable: 503, event_store_refused: 500, idempotency_in_progress: 409, idempotency_key_reused: 422, owner_cannot_be_erased: 409, confirm_name_mismatch: 422, console_not_built: 503 };
 
 describe('the error catalogue', () => {
   it('gives every code a kind, and every kind a 4xx or 5xx status', () => {
