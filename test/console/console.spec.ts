@@ -264,6 +264,43 @@ describe('the console in a browser (issue 18)', () => {
     await owner.close();
   });
 
+  it('R-CRED-6 the sign-in page emails a sign-in link; the link\'s page signs in on a click', async () => {
+    const person = people[14];
+    const page = await browser.newPage();
+    await page.goto(`${url}/console/`);
+    await page.getByLabel('Email or username').fill(person.email);
+    await page.getByRole('button', { name: 'Email me a sign-in link' }).click();
+    await page.getByRole('status').waitFor();
+    let mail: { link?: string } | undefined;
+    for (const deadline = Date.now() + 10_000; !mail && Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) mail = t.mailbox().find((m) => m.to === person.email && m.template === 'magic-link');
+    const link = new URL(mail!.link!);
+    expect(link.pathname).toBe('/sign-in');
+    await page.goto(`${url}${link.pathname}${link.search}`);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${url}/console/`);
+    await page.getByRole('combobox', { name: 'Organization' }).waitFor();
+    await page.close();
+  });
+
+  it('the Owner adds a location, issues a service key shown once, and turns on door access codes in Settings', async () => {
+    const page = await signInToList(org.ownerEmail, 'correct horse battery');
+    await page.getByRole('button', { name: 'Settings' }).click();
+    await page.getByLabel('New location').fill('North Wall');
+    await page.getByRole('button', { name: 'Add location' }).click();
+    await page.getByRole('region', { name: 'Locations' }).getByText('North Wall').waitFor();
+    await page.getByLabel('Key name').fill('purchase service');
+    await page.getByLabel('Key permissions').fill('billing.manage.any');
+    await page.getByRole('button', { name: 'Issue key' }).click();
+    const key = await page.getByRole('region', { name: 'Service keys' }).getByRole('status').locator('code').innerText();
+    expect(key.length).toBeGreaterThan(20);
+    await page.getByLabel('Door access codes').check();
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
+      if ((await t.request('GET', `/v1/orgs/${org.orgId}`, { token: org.token })).body.policy.doorAccess) break;
+    }
+    expect((await t.request('GET', `/v1/orgs/${org.orgId}`, { token: org.token })).body).toMatchObject({ policy: { doorAccess: true }, locations: expect.arrayContaining([expect.objectContaining({ name: 'North Wall' })]) });
+    await page.close();
+  });
+
   it('serves only the files of the build: unknown assets are 404, console routes fall back to the page', async () => {
     const missing = await fetch(`${url}/console/assets/../../package.json`);
     expect(missing.status).toBe(404);

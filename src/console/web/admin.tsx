@@ -5,6 +5,7 @@ import { Invitations } from './invitations';
 import { Account } from './account';
 import { Audit } from './audit';
 import { Roles } from './roles';
+import { Settings } from './settings';
 import { System } from './system';
 import { QuickSearch } from './quick-search';
 
@@ -96,6 +97,8 @@ export function Console() {
         <Roles key={orgId} orgId={orgId} mayManage={allowed['roles.manage.any'] === true} />
       ) : view === 'audit' ? (
         <Audit key={orgId} orgId={orgId} />
+      ) : view === 'settings' ? (
+        <Settings key={orgId} orgId={orgId} isOwner={me.memberships.some((m) => m.orgId === orgId && m.role === 'owner')} />
       ) : (
         <Members key={orgId} orgId={orgId} me={me} allowed={allowed} />
       )}
@@ -113,6 +116,17 @@ function SignIn({ onSignedIn }: { onSignedIn: () => void }) {
   const done = (answer: SignedIn) => {
     session.set(answer.token);
     onSignedIn();
+  };
+  const [sent, setSent] = useState(false);
+  // R-CRED-6: the same answer whether or not the email has an account (R-SEC-3).
+  const emailLink = async () => {
+    setError('');
+    try {
+      await must(api.POST('/v1/magic-links', { body: { email: name } }));
+      setSent(true);
+    } catch (err) {
+      setError(explain(err));
+    }
   };
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -151,20 +165,27 @@ function SignIn({ onSignedIn }: { onSignedIn: () => void }) {
           </p>
         )}
         <button type="submit">{challenge ? 'Verify' : 'Sign in'}</button>
+        {!challenge && (
+          <button type="button" className="secondary" onClick={() => void emailLink()}>
+            Email me a sign-in link
+          </button>
+        )}
+        {sent && <p role="status">If that email has an account, a sign-in link is on its way.</p>}
       </form>
     </main>
   );
 }
 
 /** What the signed-in person may do here, as the server answers it: actions they may not take are not offered. */
-const PERMISSIONS = ['users.list.any', 'users.disable.any', 'users.approve.any', 'roles.assign.any', 'roles.manage.any', 'members.invite.any', 'users.create.any', 'users.credentials.any', 'permissions.grant.any', 'audit.read.any'] as const;
+const PERMISSIONS = ['users.list.any', 'users.disable.any', 'users.approve.any', 'roles.assign.any', 'roles.manage.any', 'members.invite.any', 'users.create.any', 'users.credentials.any', 'permissions.grant.any', 'audit.read.any', 'org.manage.any'] as const;
 type Allowed = Partial<Record<string, boolean>>;
-type View = 'members' | 'roles' | 'audit' | 'system';
+type View = 'members' | 'roles' | 'audit' | 'settings' | 'system';
 /** The console's views, and what each needs: a permission in the org, or being a system admin. */
 const VIEWS: Array<[View, string, string | undefined]> = [
   ['members', 'Members', undefined],
   ['roles', 'Roles', undefined],
   ['audit', 'Audit', 'audit.read.any'],
+  ['settings', 'Settings', 'org.manage.any'],
   ['system', 'System', 'system'],
 ];
 
