@@ -17,9 +17,13 @@ export interface RigState {
 declare global {
   // eslint-disable-next-line no-var
   var __gatehouseRig: RigState | undefined;
+  // eslint-disable-next-line no-var
+  var __gatehouseOpenAtStart: string[] | undefined;
 }
 
 export default async function globalSetup(): Promise<void> {
+  // What Jest itself holds open (its output pipes): global-teardown reports only what is beyond it.
+  globalThis.__gatehouseOpenAtStart = process.getActiveResourcesInfo();
   const externalPostgres = process.env.POSTGRES_URL;
   const externalMongo = process.env.MONGODB_URL;
   const externalKafka = process.env.KAFKA_BROKERS;
