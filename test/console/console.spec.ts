@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Secret, TOTP } from 'otpauth';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -11,6 +12,16 @@ import { createOrg, startWithSystemOrg, type OrgSession, type TestApp } from '..
  */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const PASSWORD = 'a long passphrase 7';
+/** Screenshots of each main screen, kept by CI as artifacts (git-ignored; README, "The console"). */
+const ARTIFACTS = join(__dirname, '..', '..', 'test-artifacts', 'console');
+
+/** A refusal of the API that a test provokes on purpose: Chromium logs every 4xx answer as a console error. */
+interface Refusal {
+  status: number;
+  path: RegExp;
+}
+/** The console asks GET /v1/system/orgs whether the person is a system admin (no other route says so): 403 for everyone else. */
+const ALWAYS: Refusal[] = [{ status: 403, path: /^\/v1\/system\/orgs$/ }];
 
 describe('the console in a browser (issue 18)', () => {
   let t: TestApp;
@@ -19,11 +30,39 @@ describe('the console in a browser (issue 18)', () => {
   let url: string;
   let browser: Browser;
   const people: Array<{ userId: string; email: string; firstName: string; lastName: string }> = [];
+  /** Console errors and uncaught exceptions in any page of the current test: each test fails on them. */
+  const problems: string[] = [];
+  let refusals: Refusal[] = [];
+  /** The API refusals the current test provokes on purpose (each still has to be one of these). */
+  const expectRefusals = (...expected: Refusal[]) => void refusals.push(...expected);
+
+  async function newPage(): Promise<Page> {
+    const page = await browser.newPage();
+    page.on('console', (message) => {
+      if (message.type() !== 'error') return;
+      const status = /status of (\d{3})/.exec(message.text())?.[1];
+      const path = message.location().url ? new URL(message.location().url).pathname : '';
+      if (status && [...ALWAYS, ...refusals].some((r) => r.status === Number(status) && r.path.test(path))) return;
+      problems.push(`${message.text()} (${path || 'no location'})`);
+    });
+    page.on('pageerror', (error) => problems.push(`uncaught: ${error.message}`));
+    return page;
+  }
+  afterEach(() => {
+    const seen = problems.splice(0);
+    refusals = [];
+    expect(seen).toEqual([]);
+  });
+
+  /** A full-page screenshot under test-artifacts/console/. */
+  const shot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (.ci/run does), or set CHROMIUM_PATH`);
     // The console as npm start serves it: built by Vite into dist/console (type-checked first).
     execFileSync('npm', ['run', '--silent', 'build:console'], { stdio: 'inherit' });
+    rmSync(ARTIFACTS, { recursive: true, force: true });
+    mkdirSync(ARTIFACTS, { recursive: true });
     ({ t, system } = await startWithSystemOrg());
     const app = t.app as NestFastifyApplication;
     await app.listen(0, '127.0.0.1');
@@ -44,7 +83,7 @@ describe('the console in a browser (issue 18)', () => {
   });
 
   async function signIn(email: string, password: string): Promise<Page> {
-    const page = await browser.newPage();
+    const page = await newPage();
     await page.goto(`${url}/console/`);
     await page.getByLabel('Email or username').fill(email);
     await page.getByLabel('Password').fill(password);
@@ -74,6 +113,7 @@ describe('the console in a browser (issue 18)', () => {
     // 24 members (the Owner and 23), 20 a page, by name.
     const first = await names(page);
     expect(first).toHaveLength(20);
+    await shot(page, 'members-list');
     expect(first).toEqual([...first].sort((a, b) => a.localeCompare(b)));
     await page.getByRole('button', { name: 'Next page' }).click();
     await rows(page, 4);
@@ -97,6 +137,8 @@ describe('the console in a browser (issue 18)', () => {
     const page = await signInToList(org.ownerEmail, 'correct horse battery');
     await page.keyboard.press('Control+k');
     await page.getByPlaceholder('Search people…').fill('climber07');
+    await page.getByRole('dialog').getByRole('button', { name: /Climber07/ }).waitFor();
+    await shot(page, 'quick-search');
     await page.getByRole('dialog').getByRole('button', { name: /Climber07/ }).click();
     await rows(page, 1);
     expect(await names(page)).toEqual(['Climber07 Alpha']);
@@ -116,9 +158,11 @@ describe('the console in a browser (issue 18)', () => {
     const mail = t.mailbox().find((m) => m.to === 'newcomer@example.com' && m.template === 'invitation')!;
     const link = new URL(mail.link!);
     expect(link.pathname).toBe('/invitations/accept');
-    const page = await browser.newPage();
+    const page = await newPage();
     const response = await page.goto(`${url}${link.pathname}${link.search}`);
     expect(response!.headers()['referrer-policy']).toBe('no-referrer');
+    await page.getByLabel('Last name').waitFor();
+    await shot(page, 'public-accept-invitation');
     await page.getByLabel('Last name').fill('Newcomer');
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Accept and set password' }).click();
@@ -126,7 +170,8 @@ describe('the console in a browser (issue 18)', () => {
     await page.getByRole('combobox', { name: 'Organization' }).waitFor();
     expect(await page.getByRole('combobox', { name: 'Organization' }).innerText()).toContain('Boulder Barn');
     // A used link says so, with the API's code.
-    const again = await browser.newPage();
+    expectRefusals({ status: 400, path: /^\/v1\/invitations\/accept$/ }, { status: 409, path: /^\/v1\/invitations\/accept$/ }, { status: 410, path: /^\/v1\/invitations\/accept$/ }, { status: 422, path: /^\/v1\/invitations\/accept$/ });
+    const again = await newPage();
     await again.goto(`${url}${link.pathname}${link.search}`);
     await again.getByLabel('Password').fill(PASSWORD);
     await again.getByRole('button', { name: 'Accept and set password' }).click();
@@ -164,16 +209,20 @@ describe('the console in a browser (issue 18)', () => {
     await page.getByRole('button', { name: `${target.firstName} ${target.lastName}` }).click();
     const detail = page.getByRole('complementary', { name: 'Member detail' });
     await detail.getByText(target.email).waitFor();
+    await shot(page, 'member-detail-profile');
     await detail.getByRole('button', { name: 'Activity' }).click();
     await detail.getByRole('table', { name: 'Login activity' }).getByText('signed in').first().waitFor();
+    await shot(page, 'member-detail-activity');
     await detail.getByRole('button', { name: 'Security' }).click();
     await detail.getByLabel('Permission').fill('credits.adjust.any');
     await detail.getByLabel('Reason').fill('covering the front desk');
     await detail.getByLabel('Until').fill('2099-01-01T12:00');
     await detail.getByRole('button', { name: 'Grant' }).click();
     await detail.getByText(/credits\.adjust\.any — covering the front desk/).waitFor();
+    await shot(page, 'member-detail-security');
     await detail.getByRole('button', { name: 'Permission history' }).click();
     await detail.getByRole('list', { name: 'Permission history' }).getByText(/grant-given: credits\.adjust\.any/).waitFor();
+    await shot(page, 'member-detail-permission-history');
     await page.close();
   });
 
@@ -188,9 +237,10 @@ describe('the console in a browser (issue 18)', () => {
     await page.getByRole('button', { name: 'Turn on' }).click();
     const codes = await page.getByRole('list', { name: 'Backup codes' }).locator('code').allInnerTexts();
     expect(codes).toHaveLength(10);
+    await shot(page, 'my-account-mfa');
     await page.close();
 
-    const again = await browser.newPage();
+    const again = await newPage();
     await again.goto(`${url}/console/`);
     await again.getByLabel('Email or username').fill(person.email);
     await again.getByLabel('Password').fill(PASSWORD);
@@ -207,9 +257,10 @@ describe('the console in a browser (issue 18)', () => {
     const link = new URL(staffView.body.unsubscribeUrl);
     const json = await fetch(`${url}${link.pathname}${link.search}`, { headers: { accept: 'application/json' } });
     expect(await json.json()).toMatchObject({ orgId: org.orgId, orgName: 'Boulder Barn', emailMarketing: true });
-    const page = await browser.newPage();
+    const page = await newPage();
     await page.goto(`${url}${link.pathname}${link.search}`);
     await page.getByText('Stop marketing email from').waitFor();
+    await shot(page, 'public-unsubscribe');
     expect((await t.request('GET', `/v1/orgs/${org.orgId}/members/${person.userId}/preferences`, { token: org.token })).body.emailMarketing).toBe(true);
     await page.getByRole('button', { name: 'Unsubscribe' }).click();
     await page.getByRole('status').waitFor();
@@ -227,6 +278,7 @@ describe('the console in a browser (issue 18)', () => {
     await page.getByRole('button', { name: 'Create role' }).click();
     const row = page.getByRole('table', { name: 'Roles' }).locator('tr', { hasText: 'Route Setter' });
     await row.getByText('users.list.any, schedules.manage.location').waitFor();
+    await shot(page, 'roles');
     await row.getByRole('button', { name: 'Deactivate' }).click();
     await row.getByRole('button', { name: 'Activate' }).waitFor();
     const roles = await t.request('GET', `/v1/orgs/${org.orgId}/roles`, { token: org.token });
@@ -246,6 +298,7 @@ describe('the console in a browser (issue 18)', () => {
     await page.getByLabel('At', { exact: true }).fill(local);
     await page.getByRole('button', { name: 'What could they do then?' }).click();
     await page.getByRole('region', { name: 'Capabilities' }).getByText(/Member: user, active/).waitFor();
+    await shot(page, 'audit-capabilities');
     await page.close();
   });
 
@@ -256,6 +309,7 @@ describe('the console in a browser (issue 18)', () => {
     const row = page.getByRole('table', { name: 'Organizations' }).locator(`tr[data-org="${other.orgId}"]`);
     await row.getByRole('button', { name: 'Suspend' }).click();
     await row.getByRole('button', { name: 'Reactivate' }).waitFor();
+    await shot(page, 'system');
     expect((await t.request('GET', `/v1/system/orgs`, { token: system.token })).body.items.find((o: { orgId: string }) => o.orgId === other.orgId).status).toBe('suspended');
     await page.close();
     const owner = await signInToList(org.ownerEmail, 'correct horse battery');
@@ -266,8 +320,10 @@ describe('the console in a browser (issue 18)', () => {
 
   it('R-CRED-6 the sign-in page emails a sign-in link; the link\'s page signs in on a click', async () => {
     const person = people[14];
-    const page = await browser.newPage();
+    const page = await newPage();
     await page.goto(`${url}/console/`);
+    await page.getByLabel('Email or username').waitFor();
+    await shot(page, 'sign-in');
     await page.getByLabel('Email or username').fill(person.email);
     await page.getByRole('button', { name: 'Email me a sign-in link' }).click();
     await page.getByRole('status').waitFor();
@@ -276,6 +332,8 @@ describe('the console in a browser (issue 18)', () => {
     const link = new URL(mail!.link!);
     expect(link.pathname).toBe('/sign-in');
     await page.goto(`${url}${link.pathname}${link.search}`);
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    await shot(page, 'public-magic-link');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL(`${url}/console/`);
     await page.getByRole('combobox', { name: 'Organization' }).waitFor();
@@ -298,6 +356,7 @@ describe('the console in a browser (issue 18)', () => {
       if ((await t.request('GET', `/v1/orgs/${org.orgId}`, { token: org.token })).body.policy.doorAccess) break;
     }
     expect((await t.request('GET', `/v1/orgs/${org.orgId}`, { token: org.token })).body).toMatchObject({ policy: { doorAccess: true }, locations: expect.arrayContaining([expect.objectContaining({ name: 'North Wall' })]) });
+    await shot(page, 'settings');
     await page.close();
   });
 

@@ -210,11 +210,14 @@ function Members({ orgId, me, allowed }: { orgId: string; me: Me; allowed: Allow
   const [version, setVersion] = useState(0);
   const org = { path: { org: orgId } };
 
+  // Only once the server has said the person may list members: otherwise the list is never asked for.
+  const mayList = allowed['users.list.any'] === true;
   useEffect(() => {
-    must(api.GET('/v1/orgs/{org}/roles', { params: org })).then((r) => setRoles(r.items), (e) => setError(explain(e)));
-  }, [orgId]);
+    if (mayList) must(api.GET('/v1/orgs/{org}/roles', { params: org })).then((r) => setRoles(r.items), (e) => setError(explain(e)));
+  }, [orgId, mayList]);
 
   const load = useCallback(() => {
+    if (!mayList) return;
     const { q, role, status, approval, sort } = filters;
     const query = { limit: 20, sort, q: q || undefined, role: role || undefined, status: status || undefined, approval: approval || undefined, cursor: cursors[cursors.length - 1] };
     must(api.GET('/v1/orgs/{org}/members', { params: { ...org, query } })).then(
@@ -224,7 +227,7 @@ function Members({ orgId, me, allowed }: { orgId: string; me: Me; allowed: Allow
       },
       (e) => setError(explain(e)),
     );
-  }, [orgId, filters, cursors, version]);
+  }, [orgId, filters, cursors, version, mayList]);
   useEffect(load, [load]);
 
   const filter = <K extends keyof Filters>(key: K, value: Filters[K]) => {
@@ -244,7 +247,8 @@ function Members({ orgId, me, allowed }: { orgId: string; me: Me; allowed: Allow
 
   const reload = () => setVersion((v) => v + 1);
   const may = (permission: string) => allowed[permission] === true;
-  if (allowed['users.list.any'] === false) return <main>You are a member here; managing its people is for its admins.</main>;
+  if (allowed['users.list.any'] === undefined) return <main>Loading…</main>;
+  if (!mayList) return <main>You are a member here; managing its people is for its admins.</main>;
   return (
     <main>
       <QuickSearch orgId={orgId} onPick={(hit: Hit) => filter('q', hit.email)} />
