@@ -17,7 +17,7 @@ import { AuditModule } from './audit/audit.module';
 import { HealthController } from './health/health.controller';
 import { AcceptInvitationHandler } from './invitations/accept-invitation.handler';
 import { InviteUserHandler, ResendInvitationHandler, RevokeInvitationHandler } from './invitations/invitation.handlers';
-import { InvitationsController } from './invitations/invitations.controller';
+import { AcceptInvitationController, InvitationsController } from './invitations/invitations.controller';
 import { CreateMemberHandler } from './membership/create-member.handler';
 import { SendSetupLinkHandler, SetAccessCodeHandler, UpdateMemberHandler } from './membership/member.handlers';
 import { MembersController } from './membership/members.controller';
@@ -25,7 +25,7 @@ import { CreateOrganizationHandler } from './organizations/create-organization.h
 import { OrganizationsController } from './organizations/organizations.controller';
 import { ServiceKeyActionHandler, ServiceKeysController } from './organizations/service-keys';
 import { AuthorizeController } from './authz/authorize.controller';
-import { QueriesController } from './readmodels/queries.controller';
+import { QueriesController } from './lists/queries.controller';
 import { EraseMeController, EraseUserHandler, SystemUsersController } from './auth/erasure';
 import { DeleteOrganizationHandler } from './system/org-deletion';
 import { CONSENT_CONTROLLERS, Consents } from './consent/consent';
@@ -62,7 +62,7 @@ export class AppModule {
         CoreModule.forRoot(settings, clock),
         AuditModule,
       ],
-      controllers: [HealthController, AuthController, MeController, ImpersonationController, ExternalIdentityController, OrganizationsController, OrgSettingsController, InvitationsController, MembersController, ServiceKeysController, AuthorizeController, PartnersController, QueriesController, MetricsController, SystemController, DeadLettersController, SystemUsersController, EraseMeController, ...CONSENT_CONTROLLERS, StripeBalanceController, ImportsController, ConsoleController],
+      controllers: [HealthController, AuthController, MeController, ImpersonationController, ExternalIdentityController, OrganizationsController, OrgSettingsController, InvitationsController, AcceptInvitationController, MembersController, ServiceKeysController, AuthorizeController, PartnersController, QueriesController, MetricsController, SystemController, DeadLettersController, SystemUsersController, EraseMeController, ...CONSENT_CONTROLLERS, StripeBalanceController, ImportsController, ConsoleController],
       providers: [
         CreateOrganizationHandler,
         AddLocationHandler, ChangePolicyHandler, CreateRoleHandler, UpdateRoleHandler, TransferOwnershipHandler,

@@ -44,7 +44,7 @@ async function main(args: string[]): Promise<number> {
   // Operator commands never send the service's emails or Stripe calls: the running service does.
   const settings = loadSettings({ ...process.env, CONSUMERS: 'off' });
   if (command === 'create-system-org') return createSystemOrg(settings, args.slice(1));
-  if (command === 'import') return importMembers(settings, args.slice(1), log, progress);
+  if (command === 'import') return importMembers(() => NestFactory.createApplicationContext(AppModule.forRoot({ settings }), { logger: false }), args.slice(1), log, progress);
   const clock = () => new Date();
   const readStore = openReadStore(settings);
   // As the service reads it: projections rebuilt here see personal data decrypted, an export shows it under `personal`.

@@ -8,7 +8,7 @@ import { CLOCK, EVENT_STORE, LEASING, type Clock } from '../shared/tokens';
 import { MembershipAction } from './membership-action.handler';
 import { session } from '../../domain/session/session';
 import { Streams } from '../shared/streams';
-import { errorName } from '../messaging/consumer';
+import { errorName } from '../shared/logging';
 import { Supervisor, type Leasing, type Worker } from '../shared/supervisor';
 
 const SWEEP_MS = 30_000;

@@ -2,12 +2,11 @@ import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiAcceptedResponse, ApiCreatedResponse, ApiExtraModels, ApiOkResponse, ApiOperation, ApiResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
-import { AcceptInvitation } from '../invitations/accept-invitation.handler';
 import { DomainError } from '../../domain/shared/errors';
 import { Meta } from '../shared/request-context';
 import type { CommandMeta } from '../shared/streams';
 import { AcceptedDto } from '../shared/responses';
-import { AcceptInvitationDto, EmailDto, InvitationAcceptedDto, MfaRequiredDto, MfaSignInDto, TokenDto, RedeemPasswordLinkDto, SignedInDto, SignInDto } from './dto';
+import { EmailDto, MfaRequiredDto, MfaSignInDto, TokenDto, RedeemPasswordLinkDto, SignedInDto, SignInDto } from './dto';
 
 /** A sign-in's answer: a session, or (MFA on) the challenge for the second step. */
 const SIGNED_IN_OR_MFA = { oneOf: [{ $ref: getSchemaPath(SignedInDto) }, { $ref: getSchemaPath(MfaRequiredDto) }] };
@@ -83,14 +82,5 @@ export class AuthController {
   @ApiResponse({ status: 410, description: 'link_used, link_expired, link_superseded' })
   redeem(@Body() body: RedeemPasswordLinkDto, @Meta() meta: CommandMeta, @Req() request: FastifyRequest) {
     return this.commands.execute(new RedeemPasswordLink(body.token, body.newPassword, meta, originOf(request)));
-  }
-
-  @Post('invitations/accept')
-  @HttpCode(200)
-  @ApiOperation({ operationId: 'acceptInvitation', summary: 'Accept an invitation: a new account (with or without a password, SPEC 5.7) or an existing one, and a session' })
-  @ApiOkResponse({ type: InvitationAcceptedDto })
-  @ApiResponse({ status: 410, description: 'invitation_expired, invitation_revoked, link_used' })
-  accept(@Body() body: AcceptInvitationDto, @Meta() meta: CommandMeta) {
-    return this.commands.execute(new AcceptInvitation(body, meta));
   }
 }

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { ReadStore } from '../../infra/readstore/port';
-import { errorName } from '../messaging/consumer';
+import { errorName } from '../shared/logging';
 import type { Clock } from '../shared/tokens';
 
 /** The read-store collection of throttle counters: sign-in failures, email requests, link emails per recipient. */

@@ -15,7 +15,7 @@ import { MEMBERS, type MemberRow } from '../../projections/members';
 import { ProjectionRunner } from '../readmodels/projection-runner';
 import { record, Streams, type Change, type CommandMeta } from '../shared/streams';
 import { CLOCK, READ_STORE, type Clock } from '../shared/tokens';
-import { errorName } from '../messaging/consumer';
+import { errorName } from '../shared/logging';
 import { chosenPasswordHash } from './chosen-password';
 import { Links } from './links.service';
 import { Sessions, type IssuedSession } from './sessions.service';

@@ -140,23 +140,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/invitations/accept": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Accept an invitation: a new account (with or without a password, SPEC 5.7) or an existing one, and a session */
-        post: operations["acceptInvitation"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/v1/me": {
         parameters: {
             query?: never;
@@ -479,6 +462,23 @@ export interface paths {
         post?: never;
         /** Revoke a pending invitation: its link stops working */
         delete: operations["revokeInvitation"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/invitations/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Accept an invitation: a new account (with or without a password, SPEC 5.7) or an existing one, and a session */
+        post: operations["acceptInvitation"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1390,33 +1390,6 @@ export interface components {
             token: string;
             newPassword: string;
         };
-        AcceptInvitationDto: {
-            token: string;
-            /** @description a new password, or the current one of an existing account */
-            password?: string;
-            firstName?: string;
-            lastName?: string;
-        };
-        InvitationAcceptedDto: {
-            /** @description the bearer token: `Authorization: Bearer <token>` */
-            token: string;
-            /** Format: uuid */
-            sessionId: string;
-            /**
-             * Format: date-time
-             * @description ISO 8601 UTC
-             */
-            expiresAt: string;
-            /** Format: uuid */
-            userId: string;
-            /**
-             * @description global position of the last event (R-LIST-5), as a decimal string; also in the Gatehouse-Position header
-             * @example 1042
-             */
-            position: string;
-            /** Format: uuid */
-            orgId: string;
-        };
         MembershipSummaryDto: {
             /** Format: uuid */
             orgId: string;
@@ -1712,6 +1685,33 @@ export interface components {
              * @example 1042
              */
             position: string;
+        };
+        AcceptInvitationDto: {
+            token: string;
+            /** @description a new password, or the current one of an existing account */
+            password?: string;
+            firstName?: string;
+            lastName?: string;
+        };
+        InvitationAcceptedDto: {
+            /** @description the bearer token: `Authorization: Bearer <token>` */
+            token: string;
+            /** Format: uuid */
+            sessionId: string;
+            /**
+             * Format: date-time
+             * @description ISO 8601 UTC
+             */
+            expiresAt: string;
+            /** Format: uuid */
+            userId: string;
+            /**
+             * @description global position of the last event (R-LIST-5), as a decimal string; also in the Gatehouse-Position header
+             * @example 1042
+             */
+            position: string;
+            /** Format: uuid */
+            orgId: string;
         };
         CreateMemberDto: {
             /** Format: email */
@@ -2959,53 +2959,6 @@ export interface operations {
             default: components["responses"]["InternalServerError"];
         };
     };
-    acceptInvitation: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description echoed in the answer and carried by every event the request causes (R-AUD-1) */
-                "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
-                /** @description a retry with the same key within 24 h gets the first answer (`Idempotent-Replay: true`); the same key with another body is 422 idempotency_key_reused */
-                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
-            };
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["AcceptInvitationDto"];
-            };
-        };
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    "Gatehouse-Position": components["headers"]["Position"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["InvitationAcceptedDto"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            409: components["responses"]["Conflict"];
-            /** @description invitation_expired, invitation_revoked, link_used */
-            410: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApiError"];
-                };
-            };
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            503: components["responses"]["ServiceUnavailable"];
-            default: components["responses"]["InternalServerError"];
-        };
-    };
     getMe: {
         parameters: {
             query?: never;
@@ -3870,6 +3823,53 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["InternalServerError"];
+        };
+    };
+    acceptInvitation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description echoed in the answer and carried by every event the request causes (R-AUD-1) */
+                "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
+                /** @description a retry with the same key within 24 h gets the first answer (`Idempotent-Replay: true`); the same key with another body is 422 idempotency_key_reused */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AcceptInvitationDto"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "Gatehouse-Position": components["headers"]["Position"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvitationAcceptedDto"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            409: components["responses"]["Conflict"];
+            /** @description invitation_expired, invitation_revoked, link_used */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["InternalServerError"];
         };

@@ -13,7 +13,6 @@ import { ORGS, type OrgRow } from '../../projections/orgs';
 import { OrgAccess } from '../access/org-access.service';
 import { SessionGuard } from '../auth/session.guard';
 import { Settings } from '../config/config';
-import { E164 } from '../membership/dto';
 import { ProjectionRunner } from '../readmodels/projection-runner';
 import { readAfter } from '../readmodels/read-your-writes';
 import { OrgId, UserId } from '../shared/params';
@@ -21,7 +20,7 @@ import { Meta, type GatehouseRequest } from '../shared/request-context';
 import { Streams, type CommandMeta } from '../shared/streams';
 import { CLOCK, READ_STORE, type Clock } from '../shared/tokens';
 import { POSITION } from '../shared/responses';
-import { MayOmit } from '../shared/validators';
+import { E164, MayOmit } from '../shared/validators';
 
 /** SPEC 5.4: one person's consent to one org's marketing, with its log. */
 export interface PreferencesItem {

@@ -22,7 +22,7 @@ import { openReadStore } from '../shared/read-store.provider';
 import type { ReadStore } from '../../infra/readstore/port';
 import { ProjectionRunner } from '../readmodels/projection-runner';
 import { ConsumerRunner, CONSUMERS } from '../messaging/consumer-runner';
-import { DEAD_LETTER_SINK } from '../messaging/dead-letters';
+import { DEAD_LETTER_SINK } from '../shared/dead-letters';
 import { KafkaPublisher } from '../messaging/kafka-publisher';
 import { EmailConsumer } from '../messaging/email.consumer';
 import { SeatConsumer } from '../messaging/seats.consumer';

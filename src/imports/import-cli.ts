@@ -1,9 +1,7 @@
-import { NestFactory } from '@nestjs/core';
+import type { INestApplicationContext } from '@nestjs/common';
 import { createReadStream, existsSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { organization, orgStream } from '../../domain/organization/organization';
-import { AppModule } from '../app.module';
-import type { Settings } from '../config/config';
 import { Streams } from '../shared/streams';
 import { ImportJobs } from './import-jobs';
 import { IMPORT_MODES, type ImportMode } from './import-store';
@@ -18,7 +16,7 @@ type Line = (fields: Record<string, unknown>) => void;
  * with the service's configuration acts for the org's Owner (the events name the Owner as actor and a
  * `cli-import-…` correlation id). Emails go out from the log, sent by the running service's consumers.
  */
-export async function importMembers(settings: Settings, args: string[], log: Line, progress: Line): Promise<number> {
+export async function importMembers(openApp: () => Promise<INestApplicationContext>, args: string[], log: Line, progress: Line): Promise<number> {
   const flag = (name: string) => {
     const i = args.indexOf(`--${name}`);
     return i >= 0 ? args[i + 1] : undefined;
@@ -32,7 +30,7 @@ export async function importMembers(settings: Settings, args: string[], log: Lin
   const format = (flag('format') ?? (/\.(ndjson|jsonl)$/i.test(file) ? 'ndjson' : 'csv')) as ImportFormat;
   if (format !== 'csv' && format !== 'ndjson') throw new Error('--format is csv or ndjson');
 
-  const app = await NestFactory.createApplicationContext(AppModule.forRoot({ settings }), { logger: false });
+  const app = await openApp();
   try {
     const { state: org } = await app.get(Streams).load(orgStream(orgId), organization);
     if (!org.exists) throw new Error(`no organization ${orgId}`);

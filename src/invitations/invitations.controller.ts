@@ -1,11 +1,13 @@
 import { Body, Controller, Delete, HttpCode, Post, UseGuards } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { AcceptInvitationDto, InvitationAcceptedDto } from '../auth/dto';
 import { SessionGuard } from '../auth/session.guard';
 import { InvitationId, OrgId } from '../shared/params';
 import { Meta } from '../shared/request-context';
 import type { CommandMeta } from '../shared/streams';
 import { InvitationSentDto, InviteUserDto } from './dto';
+import { AcceptInvitation } from './accept-invitation.handler';
 import { InviteUser, ResendInvitation, RevokeInvitation } from './invitation.handlers';
 import { PositionDto } from '../shared/responses';
 
@@ -38,5 +40,21 @@ export class InvitationsController {
   @ApiOkResponse({ type: PositionDto })
   revoke(@OrgId() orgId: string, @InvitationId() invitationId: string, @Meta('org') meta: CommandMeta) {
     return this.commands.execute(new RevokeInvitation(orgId, invitationId, meta));
+  }
+}
+
+/** The invitation link's page posts here, signed out: the token is the credential. */
+@ApiTags('sign-in')
+@Controller('v1/invitations')
+export class AcceptInvitationController {
+  constructor(private readonly commands: CommandBus) {}
+
+  @Post('accept')
+  @HttpCode(200)
+  @ApiOperation({ operationId: 'acceptInvitation', summary: 'Accept an invitation: a new account (with or without a password, SPEC 5.7) or an existing one, and a session' })
+  @ApiOkResponse({ type: InvitationAcceptedDto })
+  @ApiResponse({ status: 410, description: 'invitation_expired, invitation_revoked, link_used' })
+  accept(@Body() body: AcceptInvitationDto, @Meta() meta: CommandMeta) {
+    return this.commands.execute(new AcceptInvitation(body, meta));
   }
 }

@@ -3,9 +3,8 @@ import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsISO8601, IsNotEmpty, IsString
 import { AVAILABILITIES, type Availability } from '../../domain/membership/membership';
 import type { CreateMode } from './create-member.handler';
 import { MembershipChangeDto, POSITION } from '../shared/responses';
-import { IsEmailAddress, IsPlainText, MayOmit } from '../shared/validators';
+import { E164, IsEmailAddress, IsPlainText, MayOmit } from '../shared/validators';
 
-export const E164 = /^\+[1-9]\d{6,14}$/;
 const USERNAME = /^[A-Za-z0-9._-]{3,32}$/;
 
 export class CreateMemberDto {

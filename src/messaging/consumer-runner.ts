@@ -8,10 +8,11 @@ import { DomainError } from '../../domain/shared/errors';
 import { Settings } from '../config/config';
 import { CLOCK, EVENT_STORE, LEASING, MESSAGE_BUS, PERSONAL_DATA, READ_STORE, type Clock } from '../shared/tokens';
 import type { PersonalData } from '../../infra/personal/personal-data';
-import { ConsumerScope, errorName, PermanentFailure, type Consumer } from './consumer';
+import { ConsumerScope, PermanentFailure, type Consumer } from './consumer';
+import { errorName } from '../shared/logging';
 import type { BusConsumer, MessageBus } from '../../infra/messaging/port';
 import { fromEnvelope } from '../../infra/messaging/wire';
-import { DEAD_LETTER_SINK, DEAD_LETTERS, type DeadLetter, type DeadLetterSink } from './dead-letters';
+import { DEAD_LETTER_SINK, DEAD_LETTERS, type DeadLetter, type DeadLetterSink } from '../shared/dead-letters';
 import { Supervisor, type Leasing, type Worker, type WorkerRun } from '../shared/supervisor';
 
 export const CONSUMERS = Symbol('Consumers');

@@ -75,8 +75,3 @@ export function derivedEventId(hashHex: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16], 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-/** For logs: the kind of failure, never its message (which may carry personal data). */
-export function errorName(error: unknown): string {
-  const e = error as { name?: string; code?: string | number; statusCode?: number; type?: string };
-  return [e.name ?? 'Error', e.type, e.statusCode, e.code].filter((x) => x !== undefined && x !== '').join(' ');
-}

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { Optional } from '@nestjs/common';
 import { Settings } from '../config/config';
 import { IDEMPOTENCY_KEY, IdempotentCommands } from '../shared/idempotency';
-import { DEAD_LETTER_SINK, type DeadLetterSink } from './dead-letters';
+import { DEAD_LETTER_SINK, type DeadLetterSink } from '../shared/dead-letters';
 import { topicsOf } from '../../infra/messaging/port';
 import { isErrorCode, kindOf, type ErrorCode, type ErrorKind } from '../../domain/shared/errors';
 import { kindOfStatus } from '../shared/api-error';

@@ -131,3 +131,9 @@ function asText(text: boolean, line: string): string {
     return line;
   }
 }
+
+/** For logs: the kind of failure, never its message (which may carry personal data). */
+export function errorName(error: unknown): string {
+  const e = error as { name?: string; code?: string | number; statusCode?: number; type?: string };
+  return [e.name ?? 'Error', e.type, e.statusCode, e.code].filter((x) => x !== undefined && x !== '').join(' ');
+}

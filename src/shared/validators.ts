@@ -56,3 +56,6 @@ function safely(check: () => boolean): boolean {
     return false;
   }
 }
+
+/** A phone number in E.164 form, e.g. +14155550123. */
+export const E164 = /^\+[1-9]\d{6,14}$/;

@@ -7,7 +7,7 @@ import type { EventStore } from '../../infra/eventstore/port';
 import { MongoReadStore } from '../../infra/readstore/mongo';
 import type { Changes, ReadStore } from '../../infra/readstore/port';
 import { SqliteReadStore } from '../../infra/readstore/sqlite';
-import { DEAD_LETTERS } from '../../src/messaging/dead-letters';
+import { DEAD_LETTERS } from '../../src/shared/dead-letters';
 import { PROJECTIONS, ProjectionRunner } from '../../src/readmodels/projection-runner';
 import { EVENT_STORE } from '../../src/shared/tokens';
 import { createOrg, linkTokenFor, startApp, type TestApp } from '../support/app';

@@ -5,7 +5,7 @@ import { MongoReadStore } from '../../infra/readstore/mongo';
 import { checkpointName, type ReadStore } from '../../infra/readstore/port';
 import { SqliteReadStore } from '../../infra/readstore/sqlite';
 import { projection, type Doc } from '../../projections/projection';
-import { DEAD_LETTERS } from '../../src/messaging/dead-letters';
+import { DEAD_LETTERS } from '../../src/shared/dead-letters';
 import { ProjectionRunner, type ProjectionFault } from '../../src/readmodels/projection-runner';
 import { EVENT_STORE } from '../../src/shared/tokens';
 import { createOrg, startApp, type OrgSession, type TestApp } from '../support/app';

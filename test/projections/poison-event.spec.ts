@@ -4,7 +4,7 @@ import type { EventStore } from '../../infra/eventstore/port';
 import { checkpointName, type ReadStore } from '../../infra/readstore/port';
 import { SqliteReadStore } from '../../infra/readstore/sqlite';
 import { USERS, type UserDoc } from '../../projections/users';
-import { DEAD_LETTERS } from '../../src/messaging/dead-letters';
+import { DEAD_LETTERS } from '../../src/shared/dead-letters';
 import { PROJECTIONS, ProjectionRunner } from '../../src/readmodels/projection-runner';
 import { EVENT_STORE, READ_STORE } from '../../src/shared/tokens';
 import { createOrg, startApp, type OrgSession, type TestApp } from '../support/app';
