@@ -101,12 +101,38 @@ describe('the console in a browser (issue 18)', () => {
   /** Waits until the table shows exactly `n` rows (asked from here: the pages' CSP allows no evaluated script). */
   async function rows(page: Page, n: number): Promise<void> {
     const deadline = Date.now() + 10_000;
-    for (let seen = await page.locator('tbody tr').count(); seen !== n; seen = await page.locator('tbody tr').count()) {
+    for (let seen = await page.locator('tr[data-user]').count(); seen !== n; seen = await page.locator('tr[data-user]').count()) {
       if (Date.now() > deadline) throw new Error(`the table shows ${seen} rows, not ${n}`);
       await page.waitForTimeout(50);
     }
   }
-  const names = (page: Page) => page.locator('tbody tr td:first-child').allInnerTexts();
+  const names = (page: Page) => page.locator('tr[data-user] td:first-child').allInnerTexts();
+
+  /** Reloads until `selector` shows: for another person's write (an accepted invitation), which this page did not make. */
+  async function afterReloads(page: Page, selector: string): Promise<void> {
+    for (let tries = 0; ; tries++) {
+      try {
+        await page.locator(selector).first().waitFor({ timeout: 1_000 });
+        return;
+      } catch (error) {
+        if (tries === 10) throw error;
+        await page.reload();
+      }
+    }
+  }
+  /** The newest email of `template` to `to`, once the log has sent it. */
+  async function mailTo(to: string, template: string): Promise<{ link?: string }> {
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
+      const mail = t.mailbox().filter((m) => m.to === to && m.template === template);
+      if (mail.length) return mail[mail.length - 1];
+    }
+    throw new Error(`no ${template} email to ${to}`);
+  }
+  /** A datetime-local value (the browser's zone is this process's) `ms` from now. */
+  const localIn = (ms: number) => {
+    const at = new Date(Date.now() + ms);
+    return new Date(at.getTime() - at.getTimezoneOffset() * 60_000).toISOString().slice(0, 19);
+  };
 
   it('R-LIST-2 an admin signs in and pages the members list by cursor, filters it, and enables a disabled member; the list shows the write at once (R-LIST-5)', async () => {
     const page = await signInToList(org.ownerEmail, 'correct horse battery');
@@ -150,6 +176,9 @@ describe('the console in a browser (issue 18)', () => {
     expect(await page.locator('tbody tr').count()).toBe(20);
     expect(await page.getByRole('button', { name: 'Disable' }).count()).toBe(0);
     expect(await page.locator('td select').count()).toBe(0);
+    // Seed 000: Staff approve but do not ban; nor do they remove anyone.
+    expect(await page.getByRole('button', { name: 'Ban', exact: true }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Remove' }).count()).toBe(0);
     await page.close();
   });
 
@@ -299,6 +328,19 @@ describe('the console in a browser (issue 18)', () => {
     await page.getByRole('button', { name: 'What could they do then?' }).click();
     await page.getByRole('region', { name: 'Capabilities' }).getByText(/Member: user, active/).waitFor();
     await shot(page, 'audit-capabilities');
+    // The history (SPEC 5.1), streamed as NDJSON and shown as a table: about this person, of one type, then from a later time.
+    const history = page.getByRole('region', { name: 'History' });
+    await history.getByLabel('About user').fill(target.userId);
+    await history.getByLabel('Event types').fill('RoleChanged, AccessDisabled');
+    await history.getByRole('button', { name: 'Show history' }).click();
+    await history.getByRole('status').getByText('1 event.').waitFor();
+    const line = history.getByRole('table', { name: 'Events' }).locator('tbody tr');
+    expect(await line.locator('td').nth(2).innerText()).toBe('RoleChanged');
+    expect(await line.locator('td').nth(5).innerText()).toContain('roleId: staff');
+    await shot(page, 'audit-history');
+    await history.getByLabel('From').fill(localIn(60_000));
+    await history.getByRole('button', { name: 'Show history' }).click();
+    await history.getByRole('status').getByText('No events match.').waitFor();
     await page.close();
   });
 
@@ -309,7 +351,14 @@ describe('the console in a browser (issue 18)', () => {
     const row = page.getByRole('table', { name: 'Organizations' }).locator(`tr[data-org="${other.orgId}"]`);
     await row.getByRole('button', { name: 'Suspend' }).click();
     await row.getByRole('button', { name: 'Reactivate' }).waitFor();
+    const plan = page.getByRole('region', { name: 'Plan' });
+    await plan.getByLabel('Organization for the plan').selectOption(other.orgId);
+    await plan.getByLabel('Plan', { exact: true }).fill('business');
+    await plan.getByRole('button', { name: 'Change plan' }).click();
+    await plan.getByRole('status').getByText('Crag Club is on the business plan, with no Stripe subscription.').waitFor();
     await shot(page, 'system');
+    const changes = await fetch(`${url}/v1/orgs/${other.orgId}/history?types=PlanChanged`, { headers: { authorization: `Bearer ${system.token}` } });
+    expect((await changes.text()).trim().split('\n').map((l) => JSON.parse(l).data.plan)).toEqual(['business']);
     expect((await t.request('GET', `/v1/system/orgs`, { token: system.token })).body.items.find((o: { orgId: string }) => o.orgId === other.orgId).status).toBe('suspended');
     await page.close();
     const owner = await signInToList(org.ownerEmail, 'correct horse battery');
@@ -357,6 +406,144 @@ describe('the console in a browser (issue 18)', () => {
     }
     expect((await t.request('GET', `/v1/orgs/${org.orgId}`, { token: org.token })).body).toMatchObject({ policy: { doorAccess: true }, locations: expect.arrayContaining([expect.objectContaining({ name: 'North Wall' })]) });
     await shot(page, 'settings');
+    await page.close();
+  });
+
+  it('seed 001, the Members tab by clicks: invite, accept from the mailbox link, create with a temporary password, change role (Owner never offered), disable, enable, remove (R-INV-1, R-CRT-1, R-ROLE-1, R-ACC-1, R-ACC-3)', async () => {
+    const team = await createOrg(t, { name: 'Seed One Team', preset: 'team' });
+    const page = await signInToList(team.ownerEmail, 'correct horse battery');
+    // The Owner's own row offers nothing (R-ACC-2, R-ROLE-3), and the Owner role is never offered for a newcomer (R-ROLE-1).
+    await rows(page, 1);
+    expect(await page.locator('tr[data-user]').first().locator('button, select').count()).toBe(1); // the name, which opens the detail
+    expect(await page.getByLabel("New member's role").locator('option').allInnerTexts()).toEqual(['Default role', 'Admin', 'Member']);
+
+    await page.getByLabel('Email', { exact: true }).fill('ivy@example.com');
+    await page.getByLabel('First name').fill('Ivy');
+    await page.getByRole('button', { name: 'Invite' }).click();
+    await page.getByRole('table', { name: 'Pending invitations' }).getByText('ivy@example.com').waitFor();
+    const invited = new URL((await mailTo('ivy@example.com', 'invitation')).link!);
+    const ivy = await newPage();
+    await ivy.goto(`${url}${invited.pathname}${invited.search}`);
+    await ivy.getByLabel('Last name').fill('Invited');
+    await ivy.getByLabel('Password').fill(PASSWORD);
+    await ivy.getByRole('button', { name: 'Accept and set password' }).click();
+    await ivy.getByRole('combobox', { name: 'Organization' }).waitFor();
+    await ivy.close();
+
+    await page.getByLabel('How').selectOption('temporary-password');
+    await page.getByLabel('Email', { exact: true }).fill('tom@example.com');
+    await page.getByLabel('First name').fill('Tom');
+    await page.getByRole('button', { name: 'Create' }).click();
+    expect(await page.getByRole('status').locator('code').innerText()).toMatch(/^[A-Za-z0-9]{16}$/);
+
+    await afterReloads(page, 'tr[data-user]:has-text("ivy@example.com")');
+    const row = page.locator('tr[data-user]', { hasText: 'ivy@example.com' });
+    const role = row.getByLabel('Role of ivy@example.com');
+    expect(await role.locator('option').allInnerTexts()).toEqual(['Admin', 'Member']);
+    await role.selectOption('admin');
+    const ivyId = (await row.getAttribute('data-user'))!;
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
+      if ((await t.request('GET', `/v1/orgs/${team.orgId}/members/${ivyId}`, { token: team.token })).body.role === 'admin') break;
+    }
+    expect((await t.request('GET', `/v1/orgs/${team.orgId}/members/${ivyId}`, { token: team.token })).body.role).toBe('admin');
+    await rows(page, 3);
+    await shot(page, 'members-seed-001');
+
+    await row.getByRole('button', { name: 'Disable' }).click();
+    await row.getByRole('button', { name: 'Enable' }).click();
+    await row.getByRole('button', { name: 'Disable' }).waitFor();
+    await row.getByRole('button', { name: 'Remove' }).click();
+    await row.getByRole('button', { name: 'Confirm removal' }).click();
+    await row.waitFor({ state: 'detached' });
+    await rows(page, 2);
+    expect((await t.request('GET', `/v1/orgs/${team.orgId}/members/${ivyId}`, { token: team.token })).status).toBe(404);
+    await page.close();
+  });
+
+  it('seed 000 by clicks: approve a pending member from the Approval filter, ban them, set a custom access code (a run of digits refused by name), give a grant that expires (R-ACC-4, R-ACC-5, R-CODE-2, R-ROLE-6)', async () => {
+    const target = people[15];
+    expect((await t.request('POST', `/v1/orgs/${org.orgId}/members/${target.userId}/pending`, { token: org.token })).status).toBe(200);
+    const page = await signInToList(org.ownerEmail, 'correct horse battery');
+    await page.getByLabel('Approval').selectOption('pending');
+    await rows(page, 1);
+    await page.locator(`tr[data-user="${target.userId}"]`).getByRole('button', { name: 'Approve' }).click();
+    await rows(page, 0);
+    await page.getByLabel('Approval').selectOption('');
+    await page.getByLabel('Search').fill(target.email);
+    await rows(page, 1);
+    const row = page.locator(`tr[data-user="${target.userId}"]`);
+    await row.getByRole('button', { name: 'Ban', exact: true }).click();
+    await row.getByRole('button', { name: 'Unban' }).waitFor();
+    expect(await row.locator('.status').innerText()).toBe('active, banned');
+    expect((await t.request('GET', `/v1/orgs/${org.orgId}/members/${target.userId}`, { token: org.token })).body).toMatchObject({ approval: 'approved', banned: true });
+
+    await row.getByRole('button', { name: `${target.firstName} ${target.lastName}` }).click();
+    const detail = page.getByRole('complementary', { name: 'Member detail' });
+    await detail.getByRole('button', { name: 'Access codes' }).click();
+    expectRefusals({ status: 422, path: /\/access-code$/ }, { status: 400, path: /\/access-code$/ });
+    await detail.getByLabel('Custom code').fill('345678');
+    await detail.getByRole('button', { name: 'Set custom code' }).click();
+    expect(await detail.getByRole('alert').innerText()).toContain('(accesscode_sequential)');
+    await detail.getByLabel('Custom code').fill('480215');
+    await detail.getByRole('button', { name: 'Set custom code' }).click();
+    await detail.locator('.code', { hasText: '480215' }).waitFor();
+    await shot(page, 'member-detail-access-codes');
+
+    await detail.getByRole('button', { name: 'Preferences' }).click();
+    await detail.getByRole('region', { name: 'Preferences' }).getByText('subscribed').first().waitFor();
+    await shot(page, 'member-detail-preferences');
+
+    // A grant until a few seconds from now: it works, then stops working at its time, with no job run (R-ROLE-6).
+    await detail.getByRole('button', { name: 'Security' }).click();
+    await detail.getByLabel('Permission').fill('billing.manage.any');
+    await detail.getByLabel('Reason').fill('one invoice run');
+    await detail.getByLabel('Until').fill(localIn(3_000));
+    await detail.getByRole('button', { name: 'Grant' }).click();
+    await detail.getByText(/billing\.manage\.any — one invoice run \(until/).waitFor();
+    const may = async () => (await t.request('POST', `/v1/orgs/${org.orgId}/authorize`, { token: org.token, body: { principal: target.userId, permission: 'billing.manage.any' } })).body.allowed;
+    expect(await may()).toBe(true);
+    await new Promise((r) => setTimeout(r, 3_100));
+    expect(await may()).toBe(false);
+    await detail.getByRole('button', { name: 'Close' }).click();
+    await row.getByRole('button', { name: `${target.firstName} ${target.lastName}` }).click();
+    await detail.getByRole('button', { name: 'Security' }).click();
+    await detail.getByText(/billing\.manage\.any — one invoice run \(until .*, expired\)/).waitFor();
+    await page.close();
+  });
+
+  it('R-ACC-1 a disabled member\'s console refuses them: their open console says so and offers nothing of that org, and signing in again is refused (access_disabled)', async () => {
+    const person = people[16];
+    const page = await signIn(person.email, PASSWORD);
+    await page.getByText('managing its people is for its admins').waitFor();
+    expect((await t.request('POST', `/v1/orgs/${org.orgId}/members/${person.userId}/disable`, { token: org.token })).status).toBe(200);
+    // The org refuses them from now on (403 access_disabled on every route of it); asked once, if /v1/me had not caught up.
+    expectRefusals({ status: 403, path: /\/authorize$/ }, { status: 403, path: /^\/v1\/sessions$/ });
+    await page.reload();
+    expect(await page.getByRole('alert').innerText()).toContain('Your access to Boulder Barn is disabled');
+    expect(await page.getByRole('button', { name: 'Members' }).count()).toBe(0);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Email or username').fill(person.email);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    expect(await page.getByRole('alert').innerText()).toContain('(access_disabled)');
+    await shot(page, 'sign-in-refused');
+    await page.close();
+  });
+
+  it('R-LIST-3 the palette by keyboard alone: ⌘K or Ctrl+K opens it, Tab reaches the matches, Enter picks one, Escape closes it', async () => {
+    const page = await signInToList(org.ownerEmail, 'correct horse battery');
+    await page.keyboard.press('Meta+k');
+    const palette = page.getByRole('dialog', { name: 'Quick search' });
+    await page.keyboard.type('climber08');
+    await palette.getByRole('button', { name: /Climber08/ }).waitFor();
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await rows(page, 1);
+    expect(await names(page)).toEqual(['Climber08 Beta']);
+    await page.keyboard.press('Control+k');
+    await palette.waitFor();
+    await page.keyboard.press('Escape');
+    await palette.waitFor({ state: 'detached' });
     await page.close();
   });
 

@@ -28,15 +28,21 @@ export function Console() {
   const [systemAdmin, setSystemAdmin] = useState(false);
 
   // What the signed-in person may do in this org, as the server answers it: actions they may not take are not offered.
+  const membership = me?.memberships.find((m) => m.orgId === orgId);
+  // SPEC 5.7: a disabled member gets 403 access_disabled from every route of that org; the console does not ask them.
+  const [refused, setRefused] = useState('');
+  const disabledHere = membership?.status === 'disabled' || refused !== '';
   useEffect(() => {
-    if (!orgId || !me) return;
+    setRefused('');
+    if (!orgId || !me || membership?.status === 'disabled') return;
     setAllowed({});
     const org = { path: { org: orgId } };
-    Promise.all(PERMISSIONS.map((permission) => must(api.POST('/v1/orgs/{org}/authorize', { params: org, body: { principal: me.userId, permission } })).then((a) => [permission, a.allowed] as const))).then(
-      (answers) => setAllowed(Object.fromEntries(answers)),
-      (e) => setError(explain(e)),
-    );
-  }, [orgId, me?.userId]);
+    // One question first: if the org refuses the person (disabled since /v1/me was read), the rest are not asked.
+    const ask = (permission: string) => must(api.POST('/v1/orgs/{org}/authorize', { params: org, body: { principal: me.userId, permission } })).then((a) => [permission, a.allowed] as const);
+    ask(PERMISSIONS[0])
+      .then((first) => Promise.all(PERMISSIONS.slice(1).map(ask)).then((rest) => setAllowed(Object.fromEntries([first, ...rest]))))
+      .catch((e) => (isApiError(e) && e.status === 403 ? setRefused(explain(e)) : setError(explain(e))));
+  }, [orgId, me?.userId, membership?.status]);
   useEffect(() => {
     if (me) must(api.GET('/v1/system/orgs')).then(() => setSystemAdmin(true), () => setSystemAdmin(false));
   }, [me?.userId]);
@@ -83,7 +89,7 @@ export function Console() {
       </header>
       {showAccount && <Account me={me} onChanged={() => setMeVersion((v) => v + 1)} />}
       <nav className="tabs views">
-        {VIEWS.filter(([, , needs]) => (needs === 'system' ? systemAdmin : !needs || allowed[needs])).map(([id, label]) => (
+        {VIEWS.filter(([, , needs]) => (needs === 'system' ? systemAdmin : !disabledHere && (!needs || allowed[needs]))).map(([id, label]) => (
           <button key={id} className={id === view ? '' : 'secondary'} onClick={() => setView(id)}>
             {label}
           </button>
@@ -91,6 +97,10 @@ export function Console() {
       </nav>
       {view === 'system' ? (
         <System />
+      ) : disabledHere ? (
+        <main role="alert" className="error">
+          Your access to {membership?.orgName ?? 'this organization'} is disabled: its admins can enable it again. {refused}
+        </main>
       ) : !orgId ? (
         <p>You are a member of no organization.</p>
       ) : view === 'roles' ? (
@@ -177,7 +187,7 @@ function SignIn({ onSignedIn }: { onSignedIn: () => void }) {
 }
 
 /** What the signed-in person may do here, as the server answers it: actions they may not take are not offered. */
-const PERMISSIONS = ['users.list.any', 'users.disable.any', 'users.approve.any', 'roles.assign.any', 'roles.manage.any', 'members.invite.any', 'users.create.any', 'users.credentials.any', 'permissions.grant.any', 'audit.read.any', 'org.manage.any'] as const;
+const PERMISSIONS = ['users.list.any', 'users.disable.any', 'users.approve.any', 'users.ban.any', 'users.delete.any', 'users.update.any', 'accesscodes.update.any', 'roles.assign.any', 'roles.manage.any', 'members.invite.any', 'users.create.any', 'users.credentials.any', 'permissions.grant.any', 'audit.read.any', 'org.manage.any'] as const;
 type Allowed = Partial<Record<string, boolean>>;
 type View = 'members' | 'roles' | 'audit' | 'settings' | 'system';
 /** The console's views, and what each needs: a permission in the org, or being a system admin. */
@@ -244,6 +254,12 @@ function Members({ orgId, me, allowed }: { orgId: string; me: Me; allowed: Allow
   };
   const member = (user: string) => ({ params: { path: { org: orgId, user } } });
   const roleName = (id: string) => roles.find((r) => r.id === id)?.name ?? id;
+  const isOwner = (m: Member) => roles.some((r) => r.id === m.roleId && r.owner);
+  // R-ROLE-1, R-ROLE-4: the Owner role is never offered, nor an inactive custom role.
+  const assignable = roles.filter((r) => !r.owner && r.active);
+  // Nobody acts on themselves or on the Owner (R-ACC-2, R-ROLE-3): those rows offer nothing.
+  const actionable = (m: Member) => m.userId !== me.userId && !isOwner(m);
+  const [removing, setRemoving] = useState<string | null>(null);
 
   const reload = () => setVersion((v) => v + 1);
   const may = (permission: string) => allowed[permission] === true;
@@ -308,9 +324,10 @@ function Members({ orgId, me, allowed }: { orgId: string; me: Me; allowed: Allow
               </td>
               <td>{m.email}</td>
               <td>
-                {allowed['roles.assign.any'] && m.userId !== me.userId ? (
+                {allowed['roles.assign.any'] && actionable(m) ? (
                   <select aria-label={`Role of ${m.email}`} value={m.roleId} onChange={(e) => void act(must(api.PUT('/v1/orgs/{org}/members/{user}/role', { ...member(m.userId), body: { role: e.target.value } })))}>
-                    {roles.map((r) => (
+                    {assignable.some((r) => r.id === m.roleId) ? null : <option value={m.roleId}>{roleName(m.roleId)}</option>}
+                    {assignable.map((r) => (
                       <option key={r.id} value={r.id}>
                         {r.name}
                       </option>
@@ -323,7 +340,23 @@ function Members({ orgId, me, allowed }: { orgId: string; me: Me; allowed: Allow
               <td className="status">{[m.status, m.approval === 'pending' ? 'pending' : '', m.banned ? 'banned' : ''].filter(Boolean).join(', ')}</td>
               <td>
                 {allowed['users.approve.any'] && m.approval === 'pending' && <button onClick={() => void act(must(api.POST('/v1/orgs/{org}/members/{user}/approve', member(m.userId))))}>Approve</button>}
-                {allowed['users.disable.any'] && m.userId !== me.userId && (m.status === 'active' ? <button onClick={() => void act(must(api.POST('/v1/orgs/{org}/members/{user}/disable', member(m.userId))))}>Disable</button> : <button onClick={() => void act(must(api.POST('/v1/orgs/{org}/members/{user}/enable', member(m.userId))))}>Enable</button>)}
+                {allowed['users.disable.any'] && actionable(m) && (m.status === 'active' ? <button onClick={() => void act(must(api.POST('/v1/orgs/{org}/members/{user}/disable', member(m.userId))))}>Disable</button> : <button onClick={() => void act(must(api.POST('/v1/orgs/{org}/members/{user}/enable', member(m.userId))))}>Enable</button>)}
+                {allowed['users.ban.any'] && actionable(m) && (m.banned ? <button className="secondary" onClick={() => void act(must(api.POST('/v1/orgs/{org}/members/{user}/unban', member(m.userId))))}>Unban</button> : <button className="secondary" onClick={() => void act(must(api.POST('/v1/orgs/{org}/members/{user}/ban', member(m.userId))))}>Ban</button>)}
+                {allowed['users.delete.any'] && actionable(m) &&
+                  (removing === m.userId ? (
+                    <>
+                      <button className="danger" onClick={() => void act(must(api.DELETE('/v1/orgs/{org}/members/{user}', member(m.userId)))).then(() => setRemoving(null))}>
+                        Confirm removal
+                      </button>
+                      <button className="secondary" onClick={() => setRemoving(null)}>
+                        Keep
+                      </button>
+                    </>
+                  ) : (
+                    <button className="secondary" onClick={() => setRemoving(m.userId)}>
+                      Remove
+                    </button>
+                  ))}
               </td>
             </tr>
           ))}

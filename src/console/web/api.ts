@@ -40,7 +40,7 @@ function remember(position: unknown): void {
 export const api = createClient<paths>({ baseUrl: location.origin });
 api.use({
   onRequest({ request }) {
-    request.headers.set('accept', 'application/json');
+    if (!request.headers.has('accept')) request.headers.set('accept', 'application/json');
     if (session.token) request.headers.set('authorization', `Bearer ${session.token}`);
     if (request.method === 'GET' && lastPosition > 0n) request.headers.set('gatehouse-min-position', String(lastPosition));
     return request;

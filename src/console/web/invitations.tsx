@@ -63,7 +63,7 @@ export function Invitations({ orgId, roles, mayInvite, mayCreate, onChanged }: {
         <input aria-label="Last name" placeholder="Last name" value={lastName} onChange={(e) => setLastName(e.target.value)} />
         <select aria-label="New member's role" value={role} onChange={(e) => setRole(e.target.value)}>
           <option value="">Default role</option>
-          {roles.map((r) => (
+          {roles.filter((r) => !r.owner && r.active).map((r) => (
             <option key={r.id} value={r.id}>
               {r.name}
             </option>

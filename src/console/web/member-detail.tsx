@@ -2,14 +2,19 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { api, explain, must, type Schemas } from './api';
 import { Problem, useWrites } from './writes';
 
-type Tab = 'profile' | 'security' | 'activity' | 'history';
+type Tab = 'profile' | 'security' | 'activity' | 'history' | 'codes' | 'preferences';
+const TAB_NAMES: Record<Tab, string> = { profile: 'Profile', security: 'Security', activity: 'Activity', history: 'Permission history', codes: 'Access codes', preferences: 'Preferences' };
 
-/** R-LIST-4: a member's detail — profile, security (role, grants, credentials, sessions), login activity, permission history. */
+/**
+ * R-LIST-4: a member's detail — profile, security (role, grants, credentials, sessions), login activity,
+ * permission history, access code (R-CODE) and, for those with users.update.any, their marketing consent (read-only, R-PREF-4).
+ */
 export function MemberDetail({ orgId, userId, may, onClose, onChanged }: { orgId: string; userId: string; may: (permission: string) => boolean; onClose: () => void; onChanged: () => void }) {
   const [tab, setTab] = useState<Tab>('profile');
   const [member, setMember] = useState<Schemas['MemberDetailDto'] | null>(null);
   const [activity, setActivity] = useState<Schemas['LoginAttemptDto'][]>([]);
   const [history, setHistory] = useState<Schemas['PermissionHistoryEntryDto'][]>([]);
+  const [preferences, setPreferences] = useState<Schemas['MemberPreferencesDto'] | null>(null);
   const [shownOnce, setShownOnce] = useState('');
   const [version, setVersion] = useState(0);
   const { error, setError, run } = useWrites(() => {
@@ -23,6 +28,9 @@ export function MemberDetail({ orgId, userId, may, onClose, onChanged }: { orgId
     must(api.GET('/v1/orgs/{org}/members/{user}/login-activity', params)).then((p) => setActivity(p.items), () => setActivity([]));
     must(api.GET('/v1/orgs/{org}/members/{user}/permission-history', params)).then((p) => setHistory(p.items), () => setHistory([]));
   }, [orgId, userId, version]);
+  useEffect(() => {
+    if (tab === 'preferences' && may('users.update.any')) must(api.GET('/v1/orgs/{org}/members/{user}/preferences', params)).then(setPreferences, (e) => setError(explain(e)));
+  }, [orgId, userId, tab]);
 
 
   if (!member) return <aside className="card drawer">{error || 'Loading…'}</aside>;
@@ -37,13 +45,21 @@ export function MemberDetail({ orgId, userId, may, onClose, onChanged }: { orgId
         </button>
       </header>
       <nav className="tabs">
-        {(['profile', 'security', 'activity', 'history'] as const).map((t) => (
-          <button key={t} className={t === tab ? '' : 'secondary'} onClick={() => setTab(t)}>
-            {{ profile: 'Profile', security: 'Security', activity: 'Activity', history: 'Permission history' }[t]}
-          </button>
-        ))}
+        {(Object.keys(TAB_NAMES) as Tab[])
+          .filter((t) => t !== 'preferences' || may('users.update.any'))
+          .map((t) => (
+            <button key={t} className={t === tab ? '' : 'secondary'} onClick={() => setTab(t)}>
+              {TAB_NAMES[t]}
+            </button>
+          ))}
       </nav>
       <Problem error={error} />
+      {tab === 'profile' && member.status === 'disabled' && (
+        <p className="banner">
+          Access disabled{member.disabledAt ? ` on ${new Date(member.disabledAt).toLocaleString()}` : ''}
+          {member.disabledBy ? ` by ${member.disabledBy}` : ''}.
+        </p>
+      )}
       {tab === 'profile' && (
         <dl>
           <dt>Email</dt>
@@ -126,6 +142,30 @@ export function MemberDetail({ orgId, userId, may, onClose, onChanged }: { orgId
           </tbody>
         </table>
       )}
+      {tab === 'codes' && <AccessCode code={member.accessCode} mayEdit={may('accesscodes.update.any')} onSave={(code) => run(() => must(api.PUT('/v1/orgs/{org}/members/{user}/access-code', { ...params, body: { code } })))} />}
+      {tab === 'preferences' && preferences && (
+        <section aria-label="Preferences">
+          <p>Read-only: only the person changes these (R-PREF-4).</p>
+          <dl>
+            <dt>Marketing email</dt>
+            <dd>{preferences.emailMarketing ? 'subscribed' : 'unsubscribed'}</dd>
+            <dt>Marketing SMS</dt>
+            <dd>{preferences.smsMarketing ? 'subscribed' : 'not subscribed'}</dd>
+          </dl>
+          <table aria-label="Consent log">
+            <tbody>
+              {preferences.log.map((entry, i) => (
+                <tr key={i}>
+                  <td>{new Date(entry.at).toLocaleString()}</td>
+                  <td>{entry.channel}</td>
+                  <td>{entry.subscribed ? 'subscribed' : 'unsubscribed'}</td>
+                  <td>{entry.source}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      )}
       {tab === 'history' && (
         <ul aria-label="Permission history">
           {history.map((h) => (
@@ -160,8 +200,30 @@ function GrantForm({ onGrant }: { onGrant: (body: Schemas['GrantDto']) => Promis
     <form className="inline" onSubmit={submit}>
       <input aria-label="Permission" placeholder="permission, e.g. credits.adjust.any" value={permission} onChange={(e) => setPermission(e.target.value)} required />
       <input aria-label="Reason" placeholder="Reason" value={reason} onChange={(e) => setReason(e.target.value)} required />
-      <input aria-label="Until" type="datetime-local" value={until} onChange={(e) => setUntil(e.target.value)} />
+      <input aria-label="Until" type="datetime-local" step="1" value={until} onChange={(e) => setUntil(e.target.value)} />
       <button type="submit">Grant</button>
     </form>
+  );
+}
+
+/** R-CODE-1/2: the member's door code, and a custom one set here (6 digits, no runs, not one digit repeated: the server says which rule). */
+function AccessCode({ code, mayEdit, onSave }: { code?: string; mayEdit: boolean; onSave: (code: string) => Promise<boolean> }) {
+  const [custom, setCustom] = useState('');
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    void onSave(custom).then((saved) => saved && setCustom(''));
+  };
+  return (
+    <section aria-label="Access codes">
+      <p>
+        Door code: <strong className="code">{code ?? 'none yet'}</strong>
+      </p>
+      {mayEdit && (
+        <form className="inline" onSubmit={submit}>
+          <input aria-label="Custom code" inputMode="numeric" placeholder="6 digits" value={custom} onChange={(e) => setCustom(e.target.value.trim())} required />
+          <button type="submit">Set custom code</button>
+        </form>
+      )}
+    </section>
   );
 }

@@ -1,8 +1,8 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { api, explain, must, type Schemas } from './api';
 import { Problem, useWrites } from './writes';
 
-/** R-SYS-1: system admins see every org, suspend and reactivate them, and re-drive dead letters (R-BILL-3). */
+/** R-SYS-1: system admins see every org, suspend and reactivate them, change their plan, and re-drive dead letters (R-BILL-3). */
 export function System() {
   const [orgs, setOrgs] = useState<Schemas['SystemOrgDto'][]>([]);
   const [letters, setLetters] = useState<Schemas['DeadLetterDto'][]>([]);
@@ -44,6 +44,7 @@ export function System() {
           ))}
         </tbody>
       </table>
+      <PlanChange orgs={orgs} run={run} />
       <h2>Dead letters</h2>
       <table aria-label="Dead letters">
         <tbody>
@@ -65,5 +66,49 @@ export function System() {
         </tbody>
       </table>
     </main>
+  );
+}
+
+/**
+ * R-SYS-1, R-BILL-1: an org's plan and the Stripe subscription its seats follow, set together
+ * (PUT /v1/system/orgs/{org}/plan takes both: blank ids mean no subscription).
+ */
+function PlanChange({ orgs, run }: { orgs: Schemas['SystemOrgDto'][]; run: (write: () => Promise<unknown>) => Promise<boolean> }) {
+  const [orgId, setOrgId] = useState('');
+  const [plan, setPlan] = useState('');
+  const [customerId, setCustomerId] = useState('');
+  const [subscriptionId, setSubscriptionId] = useState('');
+  const [subscriptionItemId, setSubscriptionItemId] = useState('');
+  const [changed, setChanged] = useState('');
+  const target = orgId || orgs[0]?.orgId || '';
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    setChanged('');
+    const stripe = customerId || subscriptionId || subscriptionItemId ? { customerId, subscriptionId, subscriptionItemId } : null;
+    void run(async () => {
+      const answer = await must(api.PUT('/v1/system/orgs/{org}/plan', { params: { path: { org: target } }, body: { plan, stripe } }));
+      setChanged(`${orgs.find((o) => o.orgId === target)?.name ?? target} is on the ${answer.plan} plan${answer.stripe ? `, billed on ${answer.stripe.subscriptionId}` : ', with no Stripe subscription'}.`);
+    });
+  };
+  return (
+    <section className="card panel" aria-label="Plan">
+      <h2>Plan</h2>
+      <form className="inline" onSubmit={submit}>
+        <select aria-label="Organization for the plan" value={target} onChange={(e) => setOrgId(e.target.value)}>
+          {orgs.filter((o) => o.status !== 'deleted').map((o) => (
+            <option key={o.orgId} value={o.orgId}>
+              {o.name}
+            </option>
+          ))}
+        </select>
+        <input aria-label="Plan" placeholder="plan, e.g. business" value={plan} onChange={(e) => setPlan(e.target.value.trim())} required />
+        <input aria-label="Stripe customer" placeholder="cus_… (optional)" value={customerId} onChange={(e) => setCustomerId(e.target.value.trim())} />
+        <input aria-label="Stripe subscription" placeholder="sub_…" value={subscriptionId} onChange={(e) => setSubscriptionId(e.target.value.trim())} required={!!customerId || !!subscriptionItemId} />
+        <input aria-label="Stripe subscription item" placeholder="si_…" value={subscriptionItemId} onChange={(e) => setSubscriptionItemId(e.target.value.trim())} required={!!customerId || !!subscriptionId} />
+        <button type="submit">Change plan</button>
+      </form>
+      <p>The plan and the subscription are set together: blank Stripe ids mean the org is billed on no subscription.</p>
+      {changed && <p role="status">{changed}</p>}
+    </section>
   );
 }
