@@ -1,12 +1,13 @@
 import { Logger, type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { ServerKafka, type MicroserviceOptions } from '@nestjs/microservices';
+import type { MicroserviceOptions } from '@nestjs/microservices';
 import { SwaggerModule } from '@nestjs/swagger';
 import { AppModule, type AppOptions } from './app.module';
 import { scrubbingLogger } from './config/scrubbing-logger';
 import { logOf, PinoNestLogger } from './shared/logging';
 import { KafkaCommands } from './messaging/kafka-commands';
+import { KafkaCommandServer } from './messaging/kafka-command-server';
 import { connectionOptions } from '../infra/messaging/kafka';
 import type { MessageBus } from '../infra/messaging/port';
 import { MESSAGE_BUS } from './shared/tokens';
@@ -53,10 +54,10 @@ export async function createApp(options: AppOptions & { logger?: false | LoggerS
   if (takesCommands) {
     // SPEC 3.2: commands in over Kafka, request/reply on gatehouse.commands (the topic's name comes from settings).
     const topics = bus.topics;
-    const server = new ServerKafka({
+    const server = new KafkaCommandServer({
       client: { clientId: 'gatehouse', ...connectionOptions(options.settings.kafka), retry: { retries: 30, initialRetryTime: 200, maxRetryTime: 2_000 } },
       consumer: { groupId: `${topics.groupPrefix}.commands`, retry: { retries: 30, initialRetryTime: 200, maxRetryTime: 2_000 } },
-      // Replies need no order between them; commands of all partitions run side by side (bench/kafka).
+      // Replies need no order between them; commands of all partitions, and of one partition's batch, run side by side (bench/kafka).
       producer: {},
       subscribe: { fromBeginning: false },
       run: { partitionsConsumedConcurrently: options.settings.KAFKA_PARTITIONS },

@@ -23,6 +23,7 @@ import { CLOCK, PERSONAL_DATA, READ_STORE, type Clock } from '../shared/tokens';
 import { SessionGuard } from './session.guard';
 import { NameKeys } from '../../infra/crypto/name-keys';
 import { PositionDto } from '../shared/responses';
+import { CommandType } from '../messaging/command-type';
 
 /**
  * R-ACC-3, SPEC 5.3: erase a person. `password`: the person erasing themselves
@@ -127,6 +128,7 @@ export class SystemUsersController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'eraseUser', summary: 'Erase a person (R-ACC-3): memberships end, sessions end, personal data is destroyed with its key' })
   @ApiOkResponse({ type: PositionDto })
+  @CommandType('system.users.erase')
   erase(@UserId() userId: string, @Meta() meta: CommandMeta) {
     return this.commands.execute(new EraseUser(userId, meta));
   }
@@ -145,6 +147,7 @@ export class EraseMeController {
   @ApiOperation({ operationId: 'eraseMe', summary: 'Erase my account (R-ACC-3): memberships end, sessions end, personal data is destroyed with its key' })
   @ApiOkResponse({ type: PositionDto })
   @ApiResponse({ status: 401, description: 'invalid_credentials: the password is wrong' })
+  @CommandType('me.erase')
   erase(@Body() body: EraseMeDto, @Req() request: GatehouseRequest, @Meta() meta: CommandMeta) {
     if (request.actor?.kind !== 'user') throw new NotFound('user');
     return this.commands.execute(new EraseUser(request.actor.id, meta, body.password));

@@ -15,6 +15,7 @@ import { CLOCK, type Clock } from '../shared/tokens';
 import { SignInCompletion, type MfaRequired, type Origin, type SignedIn } from './sign-in.handlers';
 import { NameKeys } from '../../infra/crypto/name-keys';
 import { MfaRequiredDto, SignedInDto } from './dto';
+import { CommandType } from '../messaging/command-type';
 
 const PROVIDERS = ['google', 'microsoft'] as const;
 type Provider = (typeof PROVIDERS)[number];
@@ -87,6 +88,7 @@ export class ExternalIdentityController {
   @ApiCreatedResponse({ schema: { oneOf: [{ $ref: getSchemaPath(SignedInDto) }, { $ref: getSchemaPath(MfaRequiredDto) }] } })
   @ApiResponse({ status: 401, description: 'unauthenticated: not the identity gateway’s key' })
   @ApiResponse({ status: 404, description: 'not_found: no account with that email' })
+  @CommandType('identities.verified')
   verified(@Body() body: VerifiedIdentityDto, @Meta() meta: CommandMeta, @Req() request: FastifyRequest) {
     const expected = this.settings.IDENTITY_GATEWAY_KEY;
     const given = String(request.headers.authorization ?? '').replace(/^Bearer /, '');

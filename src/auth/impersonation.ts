@@ -14,6 +14,7 @@ import { SessionGuard } from './session.guard';
 import { Sessions, type IssuedSession } from './sessions.service';
 import { PositionDto } from '../shared/responses';
 import { SessionDto } from './dto';
+import { CommandType } from '../messaging/command-type';
 
 export class StartImpersonation extends Command<IssuedSession & { userId: string; position: Position }> {
   constructor(readonly orgId: string, readonly userId: string, readonly meta: CommandMeta) {
@@ -74,6 +75,7 @@ export class ImpersonationController {
   @HttpCode(201)
   @ApiOperation({ operationId: 'startImpersonation', summary: 'Act as a member: a short-lived session marked with the real actor (R-IMP-1)' })
   @ApiCreatedResponse({ type: SessionDto })
+  @CommandType('impersonation.start')
   start(@OrgId() orgId: string, @UserId() userId: string, @Meta('org') meta: CommandMeta) {
     return this.commands.execute(new StartImpersonation(orgId, userId, meta));
   }
@@ -82,6 +84,7 @@ export class ImpersonationController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'endImpersonation', summary: 'End the impersonation this session is' })
   @ApiOkResponse({ type: PositionDto })
+  @CommandType('impersonation.end')
   end(@Req() request: GatehouseRequest, @Meta() meta: CommandMeta) {
     return this.commands.execute(new EndImpersonation(request.sessionStream ?? '', meta));
   }

@@ -12,14 +12,14 @@ import type { ReadStore } from '../../infra/readstore/port';
 import { MEMBERS, type MemberRow } from '../../projections/members';
 import { ORGS, type OrgRow } from '../../projections/orgs';
 import { SESSIONS, type SessionRow } from '../../projections/sessions';
-import { ProjectionRunner } from '../readmodels/projection-runner';
-import { readAfter } from '../readmodels/read-your-writes';
+import { ProjectionRunner, readAfter } from '../readmodels/projection-runner';
 import { Meta, type GatehouseRequest } from '../shared/request-context';
 import { Streams, type CommandMeta } from '../shared/streams';
 import { CLOCK, READ_STORE, type Clock } from '../shared/tokens';
 import { ChangeOwnPassword, RevokeSessions } from './credentials.handlers';
 import { SessionGuard } from './session.guard';
 import { PositionDto } from '../shared/responses';
+import { CommandType } from '../messaging/command-type';
 
 export class ChangePasswordDto {
   @ApiPropertyOptional({ writeOnly: true, description: 'required when the account has a password; an account made without one (SPEC 5.7) sets its first without' })
@@ -86,6 +86,7 @@ export class MeController {
   @Patch()
   @ApiOperation({ operationId: 'updateMe', summary: 'Edit my name, phone and bio (SPEC 5.7)' })
   @ApiOkResponse({ type: PositionDto })
+  @CommandType('me.update')
   async update(@Body() body: UpdateMeDto, @Req() request: GatehouseRequest, @Meta() meta: CommandMeta) {
     if (request.actor!.kind !== 'user') throw new NotFound('user');
     const context = { now: this.clock(), actor: request.actor! };
@@ -98,6 +99,7 @@ export class MeController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'changeMyPassword', summary: 'Change my password (the current one needed when I have one; SPEC 5.7)' })
   @ApiOkResponse({ type: PositionDto })
+  @CommandType('me.password.change')
   changePassword(@Body() body: ChangePasswordDto, @Meta() meta: CommandMeta) {
     return this.commands.execute(new ChangeOwnPassword(body.currentPassword, body.newPassword, meta));
   }
@@ -107,6 +109,7 @@ export class MeController {
   @HttpCode(201)
   @ApiOperation({ operationId: 'startTotpEnrollment', summary: 'Start TOTP enrollment: the secret, shown once (R-CRED-8)' })
   @ApiCreatedResponse({ type: MfaEnrollmentDto })
+  @CommandType('me.mfa.start')
   startMfa(@Meta() meta: CommandMeta) {
     return this.commands.execute(new StartMfaEnrollment(meta));
   }
@@ -115,6 +118,7 @@ export class MeController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'verifyTotpEnrollment', summary: 'Verify the first TOTP code: MFA is on; backup codes, shown once' })
   @ApiOkResponse({ type: BackupCodesDto })
+  @CommandType('me.mfa.verify')
   verifyMfa(@Body() body: MfaCodeDto, @Meta() meta: CommandMeta) {
     return this.commands.execute(new VerifyMfaEnrollment(body.code, meta));
   }
@@ -137,6 +141,7 @@ export class MeController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'logOutEverywhere', summary: 'End every session of mine, this one included (R-CRED-9)' })
   @ApiOkResponse({ type: PositionDto })
+  @CommandType('me.sessions.revoke-all')
   logOutEverywhere(@Meta() meta: CommandMeta) {
     return this.commands.execute(new RevokeSessions('all', meta));
   }
@@ -145,6 +150,7 @@ export class MeController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'revokeMySession', summary: 'End one of my sessions' })
   @ApiOkResponse({ type: PositionDto })
+  @CommandType('me.sessions.revoke')
   async revoke(@Param('session', new ParseUUIDPipe({ exceptionFactory: () => new NotFound('session') })) sessionId: string, @Meta() meta: CommandMeta) {
     const row = (await this.readStore.getMany<SessionRow>(this.runner.collection(SESSIONS), [sessionId])).get(sessionId);
     if (!row || row.userId !== meta.actor.id) throw new NotFound('session');

@@ -10,6 +10,7 @@ import type { GatehouseRequest } from '../shared/request-context';
 import { Streams } from '../shared/streams';
 import { CLOCK, type Clock } from '../shared/tokens';
 import { MayOmit } from '../shared/validators';
+import { CommandType } from '../messaging/command-type';
 
 export class AuthorizeDto {
   @ApiProperty({ description: 'user id of the principal' }) @IsString() @IsNotEmpty() @MaxLength(64)
@@ -48,6 +49,7 @@ export class AuthorizeController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'authorize', summary: 'May this principal do this permission (in this location) in the org? Allowed or not, with the reason' })
   @ApiOkResponse({ type: DecisionDto })
+  @CommandType('authorize')
   async authorize(@OrgId() orgId: string, @Body() body: AuthorizeDto, @Req() request: GatehouseRequest) {
     const { org, access } = await this.orgAccess.load(orgId, request.actor!);
     const now = this.clock();

@@ -15,6 +15,7 @@ import { Streams, type CommandMeta } from '../shared/streams';
 import { CLOCK, type Clock } from '../shared/tokens';
 import { IsPlainText, MayOmit } from '../shared/validators';
 import { POSITION } from '../shared/responses';
+import { CommandType } from '../messaging/command-type';
 
 export class StripeCustomerDto {
   @ApiProperty({ example: 'cus_NffrFeUfNV2Hib' }) @Matches(/^cus_[A-Za-z0-9]{6,64}$/, { message: 'customerId must be a Stripe customer id (cus_…)' })
@@ -89,6 +90,7 @@ export class StripeBalanceController {
   @Put('stripe-customer')
   @ApiOperation({ operationId: 'setStripeCustomer', summary: "Record the member's Stripe customer (the purchase service, billing.manage.any)" })
   @ApiOkResponse({ type: StripeCustomerLinkedDto })
+  @CommandType('members.stripe-customer.set')
   async link(@OrgId() orgId: string, @UserId() userId: string, @Body() body: StripeCustomerDto, @Req() request: GatehouseRequest, @Meta('org') meta: CommandMeta) {
     const context = await this.member(orgId, userId, request, 'billing.manage.any');
     const { position } = await this.streams.handle(customerBalanceStream(orgId, userId), customerBalance, { type: 'LinkCustomer', orgId, userId, customerId: body.customerId }, context, meta);
@@ -111,6 +113,7 @@ export class StripeBalanceController {
   @ApiOperation({ operationId: 'adjustStripeBalance', summary: 'Preview, then credit or debit the Stripe customer balance (credits.adjust.any)' })
   @ApiExtraModels(BalancePreviewDto, BalanceAdjustmentResultDto)
   @ApiOkResponse({ schema: { oneOf: [{ $ref: getSchemaPath(BalancePreviewDto) }, { $ref: getSchemaPath(BalanceAdjustmentResultDto) }] }, description: 'a preview, or the adjustment' })
+  @CommandType('members.stripe-balance.adjust')
   async adjust(@OrgId() orgId: string, @UserId() userId: string, @Body() body: BalanceAdjustmentDto, @Req() request: GatehouseRequest, @Meta('org') meta: CommandMeta) {
     const context = await this.member(orgId, userId, request, 'credits.adjust.any');
     const customerId = await this.customerOf(orgId, userId);

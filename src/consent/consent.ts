@@ -13,14 +13,14 @@ import { ORGS, type OrgRow } from '../../projections/orgs';
 import { OrgAccess } from '../access/org-access.service';
 import { SessionGuard } from '../auth/session.guard';
 import { Settings } from '../config/config';
-import { ProjectionRunner } from '../readmodels/projection-runner';
-import { readAfter } from '../readmodels/read-your-writes';
+import { ProjectionRunner, readAfter } from '../readmodels/projection-runner';
 import { OrgId, UserId } from '../shared/params';
 import { Meta, type GatehouseRequest } from '../shared/request-context';
 import { Streams, type CommandMeta } from '../shared/streams';
 import { CLOCK, READ_STORE, type Clock } from '../shared/tokens';
 import { POSITION } from '../shared/responses';
 import { E164, MayOmit } from '../shared/validators';
+import { CommandType } from '../messaging/command-type';
 
 /** SPEC 5.4: one person's consent to one org's marketing, with its log. */
 export interface PreferencesItem {
@@ -193,6 +193,7 @@ export class MyPreferencesController {
   @Put()
   @ApiOperation({ operationId: 'updateMyPreferences', summary: 'Change my marketing consent for one org (source: preferences-page)' })
   @ApiOkResponse({ type: PreferencesChangedDto })
+  @CommandType('me.preferences.update')
   async update(@Body() body: PreferencesDto, @Req() request: GatehouseRequest, @Meta() meta: CommandMeta) {
     if (request.actor?.kind !== 'user') throw new NotFound('user');
     const userId = request.actor.id;
@@ -243,6 +244,7 @@ export class UnsubscribeController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'unsubscribe', summary: "Unsubscribe from the org's marketing email, idempotently (R-PREF-2)" })
   @ApiOkResponse({ type: UnsubscribedDto })
+  @CommandType('unsubscribe', { query: ['token'] })
   async unsubscribe(@Query() query: UnsubscribeQuery, @Meta() meta: CommandMeta) {
     const { orgId, userId } = this.consents.openToken(query.token);
     // The person follows their own link: their events name them.
@@ -263,6 +265,7 @@ export class InboundSmsController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'receiveInboundSms', summary: "The SMS gateway forwards a text: carriers' keywords change SMS consent (SPEC 5.4)" })
   @ApiOkResponse({ type: InboundSmsResultDto })
+  @CommandType('orgs.sms.inbound')
   async inbound(@OrgId() orgId: string, @Body() body: InboundSmsDto, @Req() request: GatehouseRequest, @Meta('org') meta: CommandMeta) {
     const { context } = await this.orgAccess.context(orgId, request.actor!);
     requirePermission(context.access, 'users.update.any', context);

@@ -10,6 +10,7 @@ import { InvitationSentDto, InviteUserDto } from './dto';
 import { AcceptInvitation } from './accept-invitation.handler';
 import { InviteUser, ResendInvitation, RevokeInvitation } from './invitation.handlers';
 import { PositionDto } from '../shared/responses';
+import { CommandType } from '../messaging/command-type';
 
 @ApiTags('invitations')
 @ApiBearerAuth()
@@ -22,6 +23,7 @@ export class InvitationsController {
   @HttpCode(201)
   @ApiCreatedResponse({ type: InvitationSentDto })
   @ApiOperation({ operationId: 'inviteUser', summary: 'Invite someone by email (R-INV-1); a pending invitation for the email is resent instead' })
+  @CommandType('invitations.create')
   invite(@OrgId() orgId: string, @Body() body: InviteUserDto, @Meta('org') meta: CommandMeta) {
     return this.commands.execute(new InviteUser(orgId, body, meta));
   }
@@ -30,6 +32,7 @@ export class InvitationsController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'resendInvitation', summary: 'Resend a pending invitation, with a fresh link and expiry' })
   @ApiOkResponse({ type: InvitationSentDto })
+  @CommandType('invitations.resend')
   resend(@OrgId() orgId: string, @InvitationId() invitationId: string, @Meta('org') meta: CommandMeta) {
     return this.commands.execute(new ResendInvitation(orgId, invitationId, meta));
   }
@@ -38,6 +41,7 @@ export class InvitationsController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'revokeInvitation', summary: 'Revoke a pending invitation: its link stops working' })
   @ApiOkResponse({ type: PositionDto })
+  @CommandType('invitations.revoke')
   revoke(@OrgId() orgId: string, @InvitationId() invitationId: string, @Meta('org') meta: CommandMeta) {
     return this.commands.execute(new RevokeInvitation(orgId, invitationId, meta));
   }
@@ -54,6 +58,7 @@ export class AcceptInvitationController {
   @ApiOperation({ operationId: 'acceptInvitation', summary: 'Accept an invitation: a new account (with or without a password, SPEC 5.7) or an existing one, and a session' })
   @ApiOkResponse({ type: InvitationAcceptedDto })
   @ApiResponse({ status: 410, description: 'invitation_expired, invitation_revoked, link_used' })
+  @CommandType('invitations.accept')
   accept(@Body() body: AcceptInvitationDto, @Meta() meta: CommandMeta) {
     return this.commands.execute(new AcceptInvitation(body, meta));
   }

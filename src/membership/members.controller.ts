@@ -11,8 +11,7 @@ import type { ReadStore } from '../../infra/readstore/port';
 import { MEMBERS, type MemberRow } from '../../projections/members';
 import { SESSIONS, type SessionRow } from '../../projections/sessions';
 import { USERS, type UserDoc } from '../../projections/users';
-import { ProjectionRunner } from '../readmodels/projection-runner';
-import { readAfter } from '../readmodels/read-your-writes';
+import { ProjectionRunner, readAfter } from '../readmodels/projection-runner';
 import { READ_STORE } from '../shared/tokens';
 import { MembershipAction } from '../access/membership-action.handler';
 import { OrgAccess } from '../access/org-access.service';
@@ -26,6 +25,7 @@ import { SendPasswordReset, SetMemberPassword } from '../auth/credentials.handle
 import { ResetMemberMfa } from '../auth/mfa.handlers';
 import { SendSetupLink, SetAccessCode, UpdateMember } from './member.handlers';
 import { MembershipChangeDto, PositionDto } from '../shared/responses';
+import { CommandType } from '../messaging/command-type';
 
 /** The access actions of SPEC 3.1, each one membership command. */
 const ACCESS_ACTIONS = {
@@ -58,6 +58,7 @@ export class MembersController {
   @HttpCode(201)
   @ApiOperation({ operationId: 'createMember', summary: 'Create a member directly: setup email, temporary password or a set password (R-CRT-1)' })
   @ApiCreatedResponse({ type: MemberCreatedDto })
+  @CommandType('members.create')
   create(@OrgId() orgId: string, @Body() body: CreateMemberDto, @Meta('org') meta: CommandMeta) {
     const { role, locations, ...input } = body;
     return this.commands.execute(new CreateMember({ placements: [{ orgId, role, locations }] }, input, meta));
@@ -122,6 +123,7 @@ export class MembersController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'updateMember', summary: "Edit a member's profile, email and notes" })
   @ApiOkResponse({ type: PositionDto })
+  @CommandType('members.update')
   update(@OrgId() orgId: string, @UserId() userId: string, @Body() body: UpdateMemberDto, @Meta('org') meta: CommandMeta) {
     return this.commands.execute(new UpdateMember(orgId, userId, body, meta));
   }
@@ -130,6 +132,7 @@ export class MembersController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'removeMember', summary: 'Remove a member from the org' })
   @ApiOkResponse({ type: MembershipChangeDto })
+  @CommandType('members.remove')
   remove(@OrgId() orgId: string, @UserId() userId: string, @Meta('org') meta: CommandMeta) {
     return this.act(orgId, userId, { type: 'RemoveMember' }, meta);
   }
@@ -138,6 +141,7 @@ export class MembersController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'changeMemberRole', summary: "Set a member's role and location scope (R-ROLE-5)" })
   @ApiOkResponse({ type: MembershipChangeDto })
+  @CommandType('members.role.change')
   changeRole(@OrgId() orgId: string, @UserId() userId: string, @Body() body: ChangeRoleDto, @Meta('org') meta: CommandMeta) {
     return this.act(orgId, userId, { type: 'ChangeRole', roleId: body.role, locations: body.locations ?? null }, meta);
   }
@@ -146,6 +150,7 @@ export class MembersController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'disableMemberAccess', summary: "Disable a member's access (R-ACC-1)" })
   @ApiOkResponse({ type: MembershipChangeDto })
+  @CommandType('members.disable')
   disable(@OrgId() orgId: string, @UserId() userId: string, @Meta('org') meta: CommandMeta) {
     return this.act(orgId, userId, ACCESS_ACTIONS.disable, meta);
   }
@@ -154,6 +159,7 @@ export class MembersController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'enableMemberAccess', summary: "Enable a member's access again" })
   @ApiOkResponse({ type: MembershipChangeDto })
+  @CommandType('members.enable')
   enable(@OrgId() orgId: string, @UserId() userId: string, @Meta('org') meta: CommandMeta) {
     return this.act(orgId, userId, ACCESS_ACTIONS.enable, meta);
   }
@@ -162,6 +168,7 @@ export class MembersController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'approveMember', summary: 'Approve a pending member (R-ACC-4)' })
   @ApiOkResponse({ type: MembershipChangeDto })
+  @CommandType('members.approve')
   approve(@OrgId() orgId: string, @UserId() userId: string, @Meta('org') meta: CommandMeta) {
     return this.act(orgId, userId, ACCESS_ACTIONS.approve, meta);
   }
@@ -170,6 +177,7 @@ export class MembersController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'markMemberPending', summary: 'Mark a member pending approval (R-ACC-4)' })
   @ApiOkResponse({ type: MembershipChangeDto })
+  @CommandType('members.pending')
   pending(@OrgId() orgId: string, @UserId() userId: string, @Meta('org') meta: CommandMeta) {
     return this.act(orgId, userId, ACCESS_ACTIONS.pending, meta);
   }
@@ -178,6 +186,7 @@ export class MembersController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'banMember', summary: 'Ban a member (R-ACC-5)' })
   @ApiOkResponse({ type: MembershipChangeDto })
+  @CommandType('members.ban')
   ban(@OrgId() orgId: string, @UserId() userId: string, @Meta('org') meta: CommandMeta) {
     return this.act(orgId, userId, ACCESS_ACTIONS.ban, meta);
   }
@@ -186,6 +195,7 @@ export class MembersController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'unbanMember', summary: 'Lift a ban' })
   @ApiOkResponse({ type: MembershipChangeDto })
+  @CommandType('members.unban')
   unban(@OrgId() orgId: string, @UserId() userId: string, @Meta('org') meta: CommandMeta) {
     return this.act(orgId, userId, ACCESS_ACTIONS.unban, meta);
   }
@@ -194,6 +204,7 @@ export class MembersController {
   @HttpCode(201)
   @ApiOperation({ operationId: 'grantPermission', summary: 'Grant a permission explicitly, maybe in one location, maybe until a time' })
   @ApiCreatedResponse({ type: GrantGivenDto })
+  @CommandType('members.grant')
   async grant(@OrgId() orgId: string, @UserId() userId: string, @Body() body: GrantDto, @Meta('org') meta: CommandMeta) {
     const grantId = randomUUID();
     const expiresAt = body.expiresAt ? new Date(body.expiresAt).toISOString() : undefined;
@@ -205,6 +216,7 @@ export class MembersController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'revokeGrant', summary: 'Revoke an explicit grant' })
   @ApiOkResponse({ type: MembershipChangeDto })
+  @CommandType('members.grant.revoke')
   revokeGrant(@OrgId() orgId: string, @UserId() userId: string, @GrantId() grantId: string, @Meta('org') meta: CommandMeta) {
     return this.act(orgId, userId, { type: 'RevokePermission', grantId }, meta);
   }
@@ -213,6 +225,7 @@ export class MembersController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'setAccessCode', summary: "Set a member's custom door code (R-CODE-2)" })
   @ApiOkResponse({ type: PositionDto })
+  @CommandType('members.access-code.set')
   accessCode(@OrgId() orgId: string, @UserId() userId: string, @Body() body: AccessCodeDto, @Meta('org') meta: CommandMeta) {
     return this.commands.execute(new SetAccessCode(orgId, userId, body.code, meta));
   }
@@ -221,6 +234,7 @@ export class MembersController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'sendSetupLink', summary: 'Resend the invitation, setup or sign-in link' })
   @ApiOkResponse({ type: PositionDto })
+  @CommandType('members.setup-link.send')
   setupLink(@OrgId() orgId: string, @UserId() userId: string, @Meta('org') meta: CommandMeta) {
     return this.commands.execute(new SendSetupLink(orgId, userId, meta));
   }
@@ -230,6 +244,7 @@ export class MembersController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'setMemberPassword', summary: "Set a member's password (R-CRED-5); every session ends" })
   @ApiOkResponse({ type: PositionDto })
+  @CommandType('members.password.set')
   setPassword(@OrgId() orgId: string, @UserId() userId: string, @Body() body: SetPasswordDto, @Meta('org') meta: CommandMeta) {
     return this.commands.execute(new SetMemberPassword(orgId, userId, { chosen: body.password, mustChange: body.mustChange ?? false }, meta));
   }
@@ -239,6 +254,7 @@ export class MembersController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'issueTemporaryPassword', summary: 'A temporary password, shown once (R-CRED-4); every session ends' })
   @ApiOkResponse({ type: TemporaryPasswordDto })
+  @CommandType('members.temporary-password')
   temporaryPassword(@OrgId() orgId: string, @UserId() userId: string, @Meta('org') meta: CommandMeta) {
     return this.commands.execute(new SetMemberPassword(orgId, userId, 'temporary', meta));
   }
@@ -248,6 +264,7 @@ export class MembersController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'sendMemberPasswordReset', summary: 'Email the member a reset link, the actor in copy (R-CRED-3)' })
   @ApiOkResponse({ type: PositionDto })
+  @CommandType('members.password-reset.send')
   passwordReset(@OrgId() orgId: string, @UserId() userId: string, @Meta('org') meta: CommandMeta) {
     return this.commands.execute(new SendPasswordReset(orgId, userId, meta));
   }
@@ -257,6 +274,7 @@ export class MembersController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'resetMemberMfa', summary: "Reset a member's MFA: secret and backup codes cleared, sessions end (R-CRED-8)" })
   @ApiOkResponse({ type: PositionDto })
+  @CommandType('members.mfa.reset')
   mfaReset(@OrgId() orgId: string, @UserId() userId: string, @Meta('org') meta: CommandMeta) {
     return this.commands.execute(new ResetMemberMfa(orgId, userId, meta));
   }
@@ -265,6 +283,7 @@ export class MembersController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'setMemberAvailability', summary: "Set a member's availability (from a scheduler)" })
   @ApiOkResponse({ type: MembershipChangeDto })
+  @CommandType('members.availability.set')
   availability(@OrgId() orgId: string, @UserId() userId: string, @Body() body: AvailabilityDto, @Meta('org') meta: CommandMeta) {
     return this.act(orgId, userId, { type: 'SetAvailability', availability: body.availability }, meta);
   }

@@ -10,6 +10,7 @@ import type { CommandMeta } from '../shared/streams';
 import { AddLocationDto, ChangePolicyDto, CreateRoleDto, LocationAddedDto, RoleCreatedDto, RolePageDto, RoleUpdatedDto, TransferOwnershipDto, UpdateRoleDto } from './dto';
 import { AddLocation, ChangePolicy, CreateRole, TransferOwnership, UpdateRole } from './org-settings.handlers';
 import { PositionDto } from '../shared/responses';
+import { CommandType } from '../messaging/command-type';
 
 /** Built-in role ids are short words (`admin`), custom ones slugs (`front-desk-3f9a2c`); anything else is no role (404). */
 class RoleIdPipe implements PipeTransform<string, string> {
@@ -34,6 +35,7 @@ export class OrgSettingsController {
   @HttpCode(201)
   @ApiOperation({ operationId: 'addLocation', summary: 'Add a location' })
   @ApiCreatedResponse({ type: LocationAddedDto })
+  @CommandType('orgs.locations.add')
   addLocation(@OrgId() orgId: string, @Body() body: AddLocationDto, @Meta('org') meta: CommandMeta) {
     return this.commands.execute(new AddLocation(orgId, body.name, meta));
   }
@@ -42,6 +44,7 @@ export class OrgSettingsController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'changePolicy', summary: "Change the org's policy: invitation expiry, default role, door access" })
   @ApiOkResponse({ type: PositionDto })
+  @CommandType('orgs.policy.change')
   changePolicy(@OrgId() orgId: string, @Body() body: ChangePolicyDto, @Meta('org') meta: CommandMeta) {
     return this.commands.execute(new ChangePolicy(orgId, body, meta));
   }
@@ -59,6 +62,7 @@ export class OrgSettingsController {
   @HttpCode(201)
   @ApiOperation({ operationId: 'createRole', summary: 'Create a custom role' })
   @ApiCreatedResponse({ type: RoleCreatedDto })
+  @CommandType('orgs.roles.create')
   createRole(@OrgId() orgId: string, @Body() body: CreateRoleDto, @Meta('org') meta: CommandMeta) {
     return this.commands.execute(new CreateRole(orgId, body, meta));
   }
@@ -67,6 +71,7 @@ export class OrgSettingsController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'updateRole', summary: 'Edit a role; deactivate it, moving its members to another' })
   @ApiOkResponse({ type: RoleUpdatedDto })
+  @CommandType('orgs.roles.update')
   updateRole(@OrgId() orgId: string, @Param('role', new RoleIdPipe()) roleId: string, @Body() body: UpdateRoleDto, @Meta('org') meta: CommandMeta) {
     const { moveMembersTo, ...changes } = body;
     return this.commands.execute(new UpdateRole(orgId, roleId, changes, moveMembersTo, meta));
@@ -76,6 +81,7 @@ export class OrgSettingsController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'transferOwnership', summary: 'Make another active member the Owner' })
   @ApiOkResponse({ type: PositionDto })
+  @CommandType('orgs.owner.transfer')
   transferOwnership(@OrgId() orgId: string, @Body() body: TransferOwnershipDto, @Meta('org') meta: CommandMeta) {
     return this.commands.execute(new TransferOwnership(orgId, body.toUserId, body.formerOwnerRole, meta));
   }

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { requireSignupAllowed } from '../../domain/access/reach';
+import { requireSignupAllowed } from '../../domain/access/access';
 import { OrgAccess } from '../access/org-access.service';
 import { SessionGuard } from '../auth/session.guard';
 import { Sessions } from '../auth/sessions.service';
@@ -11,6 +11,7 @@ import { Meta, type GatehouseRequest } from '../shared/request-context';
 import type { CommandMeta } from '../shared/streams';
 import { CreateOrganization } from './create-organization.handler';
 import { CreateOrganizationDto, OrganizationCreatedDto, OrganizationDto } from './dto';
+import { CommandType } from '../messaging/command-type';
 
 @ApiTags('organizations')
 @Controller('v1/orgs')
@@ -27,6 +28,7 @@ export class OrganizationsController {
   @HttpCode(201)
   @ApiCreatedResponse({ type: OrganizationCreatedDto })
   @ApiOperation({ operationId: 'createOrganization', summary: 'Create an org with its Owner, and sign the Owner in (open when SIGNUP=open, else system admins)' })
+  @CommandType('orgs.create')
   async create(@Body() body: CreateOrganizationDto, @Meta() meta: CommandMeta, @Req() request: GatehouseRequest) {
     if (this.settings.SIGNUP !== 'open') {
       // Closed signup: a system admin creates the org, and acts as themselves.

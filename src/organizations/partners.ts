@@ -9,7 +9,7 @@ import { partner, partnerStream, requirePartnerAdmin } from '../../domain/partne
 import { DomainError, NotFound } from '../../domain/shared/errors';
 import { newId } from '../../infra/crypto/secrets';
 import type { Position } from '../../domain/shared/envelope';
-import { requireSignupAllowed } from '../../domain/access/reach';
+import { requireSignupAllowed } from '../../domain/access/access';
 import { OrgAccess } from '../access/org-access.service';
 import { SessionGuard } from '../auth/session.guard';
 import { Settings } from '../config/config';
@@ -21,6 +21,7 @@ import { Streams, type CommandMeta } from '../shared/streams';
 import { CLOCK, type Clock } from '../shared/tokens';
 import { IsPlainText, MayOmit } from '../shared/validators';
 import { PartnerCreatedDto, PartnerOrgCreatedDto, PartnerOrgPageDto } from './dto';
+import { CommandType } from '../messaging/command-type';
 
 export class CreatePartnerDto {
   @ApiProperty() @IsString() @IsNotEmpty() @MaxLength(120) @IsPlainText()
@@ -130,6 +131,7 @@ export class PartnersController {
   @HttpCode(201)
   @ApiOperation({ operationId: 'createPartner', summary: 'Create a partner; its creator becomes its admin' })
   @ApiCreatedResponse({ type: PartnerCreatedDto })
+  @CommandType('partners.create')
   create(@Body() body: CreatePartnerDto, @Meta() meta: CommandMeta) {
     return this.commands.execute(new CreatePartner(body.name, meta));
   }
@@ -154,6 +156,7 @@ export class PartnersController {
   @HttpCode(201)
   @ApiOperation({ operationId: 'createPartnerOrg', summary: 'Create an org of the partner; its creator becomes the Owner' })
   @ApiCreatedResponse({ type: PartnerOrgCreatedDto })
+  @CommandType('partners.orgs.create')
   createOrg(@PartnerId() partnerId: string, @Body() body: CreatePartnerOrgDto, @Meta() meta: CommandMeta) {
     return this.commands.execute(new CreatePartnerOrg(partnerId, body.name, body.preset ?? 'partner', meta));
   }
@@ -162,6 +165,7 @@ export class PartnersController {
   @HttpCode(201)
   @ApiOperation({ operationId: 'createPartnerUser', summary: 'Create a person with roles in several orgs of the partner, in one command (R-SYS-2)' })
   @ApiCreatedResponse({ type: MemberCreatedDto })
+  @CommandType('partners.users.place')
   createUser(@PartnerId() partnerId: string, @Body() body: CreatePartnerUserDto, @Meta() meta: CommandMeta) {
     const { orgs, partnerAdmin, role: _role, locations: _locations, ...input } = body;
     return this.commands.execute(new CreateMember({ placements: orgs, partner: { partnerId, admin: !!partnerAdmin } }, input, meta));

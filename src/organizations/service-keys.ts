@@ -15,6 +15,7 @@ import { Streams, type CommandMeta } from '../shared/streams';
 import { IsPlainText } from '../shared/validators';
 import { PositionDto } from '../shared/responses';
 import { ServiceKeyIssuedDto } from './dto';
+import { CommandType } from '../messaging/command-type';
 
 export class IssueServiceKeyDto {
   @ApiProperty({ example: 'scheduler' }) @IsString() @IsNotEmpty() @MaxLength(100) @IsPlainText()
@@ -60,6 +61,7 @@ export class ServiceKeysController {
   @HttpCode(201)
   @ApiOperation({ operationId: 'issueServiceKey', summary: 'Issue an org-scoped key for an internal service, shown once (R-SEC-2)' })
   @ApiCreatedResponse({ type: ServiceKeyIssuedDto })
+  @CommandType('service-keys.create')
   async issue(@OrgId() orgId: string, @Body() body: IssueServiceKeyDto, @Meta('org') meta: CommandMeta) {
     const keyId = newId();
     const secret = newToken();
@@ -71,6 +73,7 @@ export class ServiceKeysController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'revokeServiceKey', summary: 'Revoke a service key' })
   @ApiOkResponse({ type: PositionDto })
+  @CommandType('service-keys.revoke')
   revoke(@OrgId() orgId: string, @Param('key', new ParseUUIDPipe({ exceptionFactory: () => new NotFound('service key') })) keyId: string, @Meta('org') meta: CommandMeta) {
     return this.commands.execute(new ServiceKeyAction(orgId, keyId, { type: 'RevokeServiceKey' }, meta));
   }

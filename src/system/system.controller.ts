@@ -14,14 +14,14 @@ import { OrgAccess } from '../access/org-access.service';
 import { SessionGuard } from '../auth/session.guard';
 import { SystemAdminGuard } from '../access/system-admin.guard';
 import { ConsumerRunner } from '../messaging/consumer-runner';
-import { ProjectionRunner } from '../readmodels/projection-runner';
-import { readAfter } from '../readmodels/read-your-writes';
+import { ProjectionRunner, readAfter } from '../readmodels/projection-runner';
 import { OrgId } from '../shared/params';
 import { Meta, type GatehouseRequest } from '../shared/request-context';
 import { Streams, type CommandMeta } from '../shared/streams';
 import { CLOCK, READ_STORE, type Clock } from '../shared/tokens';
 import { NEXT_CURSOR, POSITION, PositionDto } from '../shared/responses';
 import { MayOmit } from '../shared/validators';
+import { CommandType } from '../messaging/command-type';
 
 export class SuspendDto {
   @ApiPropertyOptional() @MayOmit() @IsString() @MaxLength(500)
@@ -177,6 +177,7 @@ export class SystemController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'suspendOrg', summary: 'Suspend an org: no member can act in it (R-ACC-7)' })
   @ApiOkResponse({ type: PositionDto })
+  @CommandType('system.orgs.suspend')
   suspend(@OrgId() orgId: string, @Body() body: SuspendDto, @Meta('org') meta: CommandMeta) {
     return this.commands.execute(new ChangeOrgStatus(orgId, true, body.reason, meta));
   }
@@ -184,6 +185,7 @@ export class SystemController {
   @Put(':org/plan')
   @ApiOperation({ operationId: 'changeOrgPlan', summary: "Change an org's plan and the Stripe subscription its seats follow (R-BILL-1)" })
   @ApiOkResponse({ type: PlanChangedDto })
+  @CommandType('system.orgs.plan.change')
   plan(@OrgId() orgId: string, @Body() body: PlanDto, @Meta('org') meta: CommandMeta) {
     return this.commands.execute(new ChangePlan(orgId, body, meta));
   }
@@ -193,6 +195,7 @@ export class SystemController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'deleteOrg', summary: 'Delete an org, confirmed by its name (SPEC 5.3)' })
   @ApiOkResponse({ type: OrgDeletedDto })
+  @CommandType('system.orgs.delete')
   remove(@OrgId() orgId: string, @Body() body: DeleteOrgDto, @Meta('org') meta: CommandMeta) {
     return this.commands.execute(new DeleteOrganization(orgId, body.confirmName, meta));
   }
@@ -201,6 +204,7 @@ export class SystemController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'reactivateOrg', summary: 'Reactivate a suspended org' })
   @ApiOkResponse({ type: PositionDto })
+  @CommandType('system.orgs.reactivate')
   reactivate(@OrgId() orgId: string, @Meta('org') meta: CommandMeta) {
     return this.commands.execute(new ChangeOrgStatus(orgId, false, undefined, meta));
   }
@@ -226,6 +230,7 @@ export class DeadLettersController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'redriveDeadLetter', summary: 'Re-drive a dead letter: its effect is tried again (R-BILL-3)' })
   @ApiOkResponse({ type: DeadLetterDto })
+  @CommandType('system.dead-letters.redrive')
   async redrive(@Param('id') id: string) {
     const letter = /^[a-z0-9.-]{1,60}:([0-9a-f-]{36}|kafka-\d{1,6}-\d{1,20})$/.test(id) ? await this.consumers.redrive(id) : undefined;
     if (!letter) throw new NotFound('dead letter');
