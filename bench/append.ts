@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Pool } from 'pg';
-import { EventRegistry } from '../domain/shared/event-registry';
+import { EventRegistry } from '../domain/events';
 import type { EventStore } from '../infra/eventstore/port';
 import { PostgresEventStore } from '../infra/eventstore/postgres';
 import { SqliteEventStore } from '../infra/eventstore/sqlite';

@@ -25,7 +25,7 @@ import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { loadSettings } from '../src/config/config';
 import { openSecretBox, openServiceEventStore } from '../src/shared/event-store.provider';
-import { personalFieldsOf } from '../domain/personal';
+import { personalFieldsOf } from '../domain/events';
 import { cleanupOnExit } from '../scripts/rig/cleanup';
 import { addMembers, seedOrg } from './support/dataset';
 import type { ExportMode, ExportResult } from './support/export-worker';

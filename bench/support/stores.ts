@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import type { Pool } from 'pg';
-import type { EventRegistry } from '../../domain/shared/event-registry';
+import type { EventRegistry } from '../../domain/events';
 import type { EventStore, NewEvent } from '../../infra/eventstore/port';
 import { withClient } from '../../scripts/rig/postgres';
 

@@ -1,5 +1,5 @@
 import type { DomainEvent } from '../shared/decider';
-import type { Reach } from './reach';
+import type { Reach } from './access';
 
 /** Where an org's operator access is recorded: apart from its decisions, which nothing here is. */
 export const operatorAccessStream = (orgId: string) => `operator-access-${orgId}`;

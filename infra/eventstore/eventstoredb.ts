@@ -33,13 +33,12 @@ import {
   type Position as LogPosition,
   type ReadPosition,
 } from '@kurrent/kurrentdb-client';
-import type { EventRegistry } from '../../domain/shared/event-registry';
-import { replayedResult, type StoredIdentity } from './append-rules';
+import type { EventRegistry, Recorded } from '../../domain/events';
+import { replayedResult, type StoredIdentity } from './port';
 import { AppendSignal, CatchUpSubscription } from './catch-up-subscription';
 import { EMPTY_STREAM, GENESIS, hashOf, isoTime, seal, storedData, type ChainHead, type Seal, type StoredEvent } from './hash-chain';
 import { recorded, WrongExpectedVersion, type AppendRequest, type AppendResult, type ChainOrigin, type EventFilter, type EventStore, type ExpectedVersion, type NewEvent, type ReadAllOptions, type ReadAllResult, type ReadStoredOptions, type ReadStoredResult, type StoredFilter, type SubscribeOptions, type SubscriptionHandler } from './port';
 import { START, type EventMetadata, type Position } from '../../domain/shared/envelope';
-import type { Recorded } from '../../domain/events';
 import { DomainError } from '../../domain/shared/errors';
 
 export interface EventStoreDbOptions {

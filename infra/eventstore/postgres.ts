@@ -1,11 +1,10 @@
 import { Pool, type PoolClient } from 'pg';
-import type { EventRegistry } from '../../domain/shared/event-registry';
-import { replayedResult } from './append-rules';
+import type { EventRegistry, Recorded } from '../../domain/events';
+import { replayedResult } from './port';
 import { AppendSignal, CatchUpSubscription } from './catch-up-subscription';
 import { EMPTY_STREAM, GENESIS, hashOf, isoTime, seal, storedData, type ChainHead, type StoredEvent } from './hash-chain';
 import { recorded, WrongExpectedVersion, type AppendRequest, type AppendResult, type ChainOrigin, type EventStore, type ExpectedVersion, type NewEvent, type ReadAllOptions, type ReadAllResult, type ReadStoredOptions, type ReadStoredResult, type StoredFilter, type SubscribeOptions, type SubscriptionHandler } from './port';
 import type { Position } from '../../domain/shared/envelope';
-import type { Recorded } from '../../domain/events';
 
 export interface PostgresOptions {
   url: string;

@@ -1,13 +1,12 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { EventRegistry } from '../../domain/shared/event-registry';
+import type { EventRegistry, Recorded } from '../../domain/events';
 import { AppendSignal, CatchUpSubscription } from './catch-up-subscription';
-import { checkExpected, replayedResult } from './append-rules';
+import { checkExpected, replayedResult } from './port';
 import { GENESIS, hashOf, isoTime, seal, storedData, type StoredEvent } from './hash-chain';
 import { recorded, type AppendRequest, type AppendResult, type ChainOrigin, type EventStore, type ExpectedVersion, type NewEvent, type ReadAllOptions, type ReadAllResult, type ReadStoredOptions, type ReadStoredResult, type StoredFilter, type SubscribeOptions, type SubscriptionHandler } from './port';
 import type { Position } from '../../domain/shared/envelope';
-import type { Recorded } from '../../domain/events';
 
 export interface SqliteOptions {
   /** A file path, or ':memory:'. */

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { personalFieldsOf, type DataSubject, type PersonalField } from '../../domain/personal';
+import { personalFieldsOf, type DataSubject, type PersonalField } from '../../domain/events';
 import { normalizeEmail } from '../../domain/shared/email';
 import type { SecretBox } from '../crypto/sealing';
 import { NameKeys } from '../crypto/name-keys';

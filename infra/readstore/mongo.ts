@@ -14,8 +14,7 @@ import {
   type Filter,
 } from 'mongodb';
 import { randomUUID } from 'node:crypto';
-import type { Changes, Condition, Doc, IndexSpec, Query, ReadStore, RefusedDocument, WriteResult } from './port';
-import { checkName, keysetAlternatives, keysetBound, mergePages, prefixEnd } from './query-shape';
+import { checkName, keysetAlternatives, keysetBound, mergePages, prefixEnd, type Changes, type Condition, type Doc, type IndexSpec, type Query, type ReadStore, type RefusedDocument, type WriteResult } from './port';
 
 const field = (name: string) => (name === 'id' ? '_id' : checkName(name));
 /** Documents keyed by the read model's own string ids. */

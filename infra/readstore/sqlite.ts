@@ -1,8 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Changes, Condition, Doc, IndexSpec, Query, ReadStore, RefusedDocument, WriteResult } from './port';
-import { checkName, keysetAlternatives, keysetBound, mergePages, prefixEnd } from './query-shape';
+import { checkName, keysetAlternatives, keysetBound, mergePages, prefixEnd, type Changes, type Condition, type Doc, type IndexSpec, type Query, type ReadStore, type RefusedDocument, type WriteResult } from './port';
 
 const table = (collection: string) => `rm_${checkName(collection)}`;
 const column = (field: string) => (field === 'id' ? 'id' : `json_extract(doc, '$.${checkName(field)}')`);

@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { requireSystemAdmin, type ActorStanding, type MemberAccess } from '../../domain/access/access';
-import { isSystemAdminOf, reachOf, type Reach } from '../../domain/access/reach';
+import { isSystemAdminOf, reachOf, requireSystemAdmin, type ActorStanding, type MemberAccess, type Reach } from '../../domain/access/access';
 import { membership, membershipStream } from '../../domain/membership/membership';
 import { organization, orgStream, type OrgContext, type Organization } from '../../domain/organization/organization';
 import { isPartnerAdmin, partner, partnerStream } from '../../domain/partner/partner';

@@ -17,8 +17,7 @@ import { OrgId, UserId } from '../shared/params';
 import type { GatehouseRequest } from '../shared/request-context';
 import { Streams } from '../shared/streams';
 import { CLOCK, READ_STORE, type Clock } from '../shared/tokens';
-import { ProjectionRunner } from '../readmodels/projection-runner';
-import { readAfter } from '../readmodels/read-your-writes';
+import { ProjectionRunner, readAfter } from '../readmodels/projection-runner';
 import { InvitationPageDto, LoginActivityPageDto, MemberPageDto, MemberSearchDto, PermissionHistoryPageDto } from './dto';
 
 const SORTS = { name: 'nameKey', joined: 'joinedAt', lastSignIn: 'lastSignInAt' } as const;

@@ -1,3 +1,4 @@
+import { DomainError } from '../../domain/shared/errors';
 import { Inject, Injectable, Logger, Optional, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { EventStore, Subscription } from '../../infra/eventstore/port';
@@ -11,6 +12,7 @@ import { READ_MODEL_INDEXES } from './indexes';
 import { loginActivity } from '../../projections/login-activity';
 import { permissionHistory } from '../../projections/permission-history';
 import type { Doc, Projection, Workspace } from '../../projections/projection';
+import type { GatehouseRequest } from '../shared/request-context';
 import { CLOCK, EVENT_STORE, LEASING, READ_STORE, type Clock } from '../shared/tokens';
 import { Supervisor, type Leasing, type Worker, type WorkerState } from '../shared/supervisor';
 
@@ -602,5 +604,23 @@ class BatchWorkspace implements Workspace {
       else changes.deletes.push({ collection: this.physical(collection), id: key.slice(collection.length + 1) });
     }
     return changes;
+  }
+}
+
+const WAIT_MS = 5000;
+
+/**
+ * R-LIST-5: a read given `Gatehouse-Min-Position` (or `?minPosition=`) waits, up
+ * to 5 s, until the read models have reached it; if they have not, it says so
+ * (503, `read_model_behind`) rather than answer with data older than the client's own write.
+ */
+export async function readAfter(request: GatehouseRequest, runner: ProjectionRunner): Promise<void> {
+  const header = request.headers['gatehouse-min-position'];
+  const query = (request.query as Record<string, unknown>).minPosition;
+  const raw = typeof header === 'string' ? header : typeof query === 'string' ? query : undefined;
+  if (raw === undefined) return;
+  if (!/^\d{1,30}$/.test(raw)) throw new DomainError('validation_failed', 'minPosition must be a position returned by a command', { fields: [{ field: 'minPosition', problems: ['not a position'] }] });
+  if (!(await runner.waitFor(BigInt(raw), WAIT_MS))) {
+    throw new DomainError('read_model_behind', 'the read models have not reached that position yet; try again shortly', { position: runner.position().toString() });
   }
 }

@@ -1,8 +1,7 @@
-import { EventRegistry } from '../../domain/shared/event-registry';
+import { EventRegistry, type Recorded } from '../../domain/events';
 import { IdempotencyMismatch, WrongExpectedVersion, type EventStore, type StoredEvent, type StoredFilter } from '../../infra/eventstore/port';
 import { GENESIS, hashOf } from '../../infra/eventstore/hash-chain';
 import { START, type Position } from '../../domain/shared/envelope';
-import type { Recorded } from '../../domain/events';
 import { newEvent, testActor, uniquePrefix } from '../support/events';
 
 export interface StoreUnderTest {

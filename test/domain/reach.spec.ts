@@ -1,4 +1,4 @@
-import { reachOf, requireSignupAllowed, type ReachFacts } from '../../domain/access/reach';
+import { reachOf, requireSignupAllowed, type ReachFacts } from '../../domain/access/access';
 import { serviceAccess } from '../../domain/servicekey/servicekey';
 import { DomainError } from '../../domain/shared/errors';
 import { anOrg, OWNER_ROLE_ID, standing } from '../support/org';
