@@ -6,6 +6,7 @@
  *   npm run bench:import                    # 3 runs of 100 000 rows, silent mode; print the report (markdown)
  *   npm run bench:import -- --write         # and replace the results block in BENCHMARKS.md
  *   options: --rows 100000 --runs 3 --mode silent|setup-email|invite
+ *            --cpu-prof DIR   the service runs under `node --cpu-prof` and writes its profile there (bench/support/cpu-profile.ts reads it)
  *
  * Each run starts the service as `npm start` runs it (`node dist/src/main.js`, embedded SQLite,
  * settings from the environment, consumers on) in a child process on a fresh data folder, makes
@@ -43,10 +44,10 @@ function peakRssMb(pid: number): number {
   return kb / 1024;
 }
 
-/** CPU seconds (user + system) the service has used so far: on a shared machine, the figure that load does not bend. */
-function cpuSeconds(pid: number): number {
+/** CPU seconds (user, system) the service has used so far: on a shared machine, the figure that load bends least. */
+function cpuTimes(pid: number): { user: number; system: number } {
   const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 }; // utime, stime in clock ticks (USER_HZ = 100)
 }
 
 function csvOf(rows: number): string {
@@ -62,21 +63,24 @@ interface Run {
   peakRssMb: number;
   startRssMb: number;
   cpuSeconds: number;
+  /** Of cpuSeconds, the kernel's share (SQLite's writes and fsyncs, mostly). */
+  systemSeconds: number;
   created: number;
   failed: number;
   /** The machine's 1-minute load average when the run started and when it ended: the figure that bends the wall time. */
   load: [number, number];
 }
 
-async function oneRun(rows: number, mode: string, csv: string, dir: string): Promise<Run> {
+async function oneRun(rows: number, mode: string, csv: string, dir: string, profileDir?: string): Promise<Run> {
   const loadBefore = os.loadavg()[0];
   const dataDir = fs.mkdtempSync(path.join(dir, 'run-'));
-  const service = await ServiceProcess.start({ DATA_DIR: dataDir, EVENT_STORE: 'sqlite' }, path.join(dataDir, 'service.log'));
+  const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profileDir)}`] : [];
+  const service = await ServiceProcess.start({ DATA_DIR: dataDir, EVENT_STORE: 'sqlite' }, path.join(dataDir, 'service.log'), 120_000, nodeArgs);
   try {
     const org = await call(service.port, 'POST', '/v1/orgs', JSON.stringify({ name: 'Bench Gym', preset: 'team', owner: { email: 'owner@bench.example.com', firstName: 'Olive', lastName: 'Owner', password: 'correct horse battery staple' } }), { 'content-type': 'application/json' });
     const auth = { authorization: `Bearer ${org.token}` };
     const startRssMb = peakRssMb(service.pid);
-    const cpuBefore = cpuSeconds(service.pid);
+    const cpuBefore = cpuTimes(service.pid);
     const started = performance.now();
     const { jobId } = await call(service.port, 'POST', `/v1/orgs/${org.orgId}/imports?mode=${mode}`, csv, { ...auth, 'content-type': 'text/csv' });
     const acceptSeconds = (performance.now() - started) / 1000;
@@ -87,9 +91,11 @@ async function oneRun(rows: number, mode: string, csv: string, dir: string): Pro
       await new Promise((r) => setTimeout(r, 250));
     }
     const seconds = (performance.now() - started) / 1000;
-    const cpu = cpuSeconds(service.pid) - cpuBefore;
+    const cpuAfter = cpuTimes(service.pid);
+    const systemSeconds = cpuAfter.system - cpuBefore.system;
+    const cpu = cpuAfter.user - cpuBefore.user + systemSeconds;
     if (job.status !== 'done' || job.processed !== rows) throw new Error(`the job ended ${job.status} at ${job.processed}/${rows}`);
-    return { seconds, rowsPerSecond: rows / seconds, acceptSeconds, peakRssMb: peakRssMb(service.pid), startRssMb, cpuSeconds: cpu, created: job.created, failed: job.failed, load: [loadBefore, os.loadavg()[0]] };
+    return { seconds, rowsPerSecond: rows / seconds, acceptSeconds, peakRssMb: peakRssMb(service.pid), startRssMb, cpuSeconds: cpu, systemSeconds, created: job.created, failed: job.failed, load: [loadBefore, os.loadavg()[0]] };
   } finally {
     await service.stop();
     fs.rmSync(dataDir, { recursive: true, force: true });
@@ -106,14 +112,15 @@ async function main(argv: string[]): Promise<void> {
   const rows = Number(option(argv, 'rows', '100000'));
   const runs = Number(option(argv, 'runs', '3'));
   const mode = option(argv, 'mode', 'silent');
+  const profileDir = argsOf(argv).raw('cpu-prof');
   const machine = machineFacts();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-bench-import-'));
   const csv = csvOf(rows);
   const results: Run[] = [];
   try {
     for (let i = 0; i < runs; i++) {
-      const run = await oneRun(rows, mode, csv, dir);
-      log(`run ${i + 1}/${runs}: ${num(run.rowsPerSecond)} rows/s, ${run.seconds.toFixed(1)} s, ${run.cpuSeconds.toFixed(1)} CPU s, peak RSS ${run.peakRssMb.toFixed(0)} MB, load ${run.load.map((l) => l.toFixed(2)).join(' → ')}`);
+      const run = await oneRun(rows, mode, csv, dir, profileDir);
+      log(`run ${i + 1}/${runs}: ${num(run.rowsPerSecond)} rows/s, ${run.seconds.toFixed(1)} s, ${run.cpuSeconds.toFixed(1)} CPU s (system ${run.systemSeconds.toFixed(1)}), peak RSS ${run.peakRssMb.toFixed(0)} MB, load ${run.load.map((l) => l.toFixed(2)).join(' → ')}`);
       results.push(run);
     }
   } finally {
@@ -129,6 +136,7 @@ async function main(argv: string[]): Promise<void> {
     row('rows/s', results.map((r) => r.rowsPerSecond), (v) => num(Math.round(v))),
     row('seconds for all rows', results.map((r) => r.seconds), (v) => v.toFixed(1)),
     row('service CPU seconds (user + system)', results.map((r) => r.cpuSeconds), (v) => v.toFixed(1)),
+    row('of which system (kernel) CPU seconds', results.map((r) => r.systemSeconds), (v) => v.toFixed(1)),
     row('rows per CPU second', results.map((r) => rows / r.cpuSeconds), (v) => num(Math.round(v))),
     row('seconds to accept the body (202)', results.map((r) => r.acceptSeconds), (v) => v.toFixed(2)),
     row('service peak RSS (VmHWM), MB', results.map((r) => r.peakRssMb), (v) => v.toFixed(0)),

@@ -96,7 +96,7 @@ export interface EventToSeal {
   type: string;
   schemaVersion: number;
   metadata: EventMetadata;
-  /** The data as it will be read back: already through JSON (see `storedData`). */
+  /** The data: as it will be read back (see `storedData`), or as given, which `seal` reads as JSON would give it back. */
   data: unknown;
 }
 
@@ -106,16 +106,71 @@ export interface Seal {
   hash: string;
 }
 
-/** Chains a batch onto a stream's head: versions head+1…, each prevHash the hash before it. */
+/**
+ * Chains a batch onto a stream's head: versions head+1…, each prevHash the hash before it. The same hash as
+ * `hashOf(chainLine(…))`, with the line's JCS text written in its fixed key order rather than sorted each time,
+ * and `data` read as JSON would give it back (so it may be the data before `storedData`'s round trip).
+ */
 export function seal(stream: string, head: ChainHead, recordedAt: string, events: EventToSeal[]): Seal[] {
   let prevHash = head.hash;
+  const streamJson = JSON.stringify(stream);
+  const recordedAtJson = JSON.stringify(recordedAt);
   return events.map((event, i) => {
     const streamVersion = head.version + 1 + i;
-    const hash = hashOf(chainLine({ ...event, stream, streamVersion, recordedAt, prevHash }));
+    const { actor, realActor, orgId, correlationId, causationId } = event.metadata;
+    // JCS: the keys in UTF-16 order; an absent envelope field is null (chainLine); an undefined value left out, as canonicalize does.
+    const line =
+      `{${member('actor', actor)}"causationId":${jcs(causationId ?? null)},${member('correlationId', correlationId)}` +
+      `${member('data', event.data)}${member('eventId', event.eventId)}"orgId":${jcs(orgId ?? null)},"prevHash":${jcs(prevHash)},` +
+      `"realActor":${jcs(realActor ?? null)},"recordedAt":${recordedAtJson},${member('schemaVersion', event.schemaVersion)}` +
+      `"stream":${streamJson},"streamVersion":${streamVersion}${event.type === undefined ? '' : `,"type":${jcs(event.type)}`}}`;
+    const hash = createHash('sha256').update(`${prevHash}\n${line}`, 'utf8').digest('hex');
     const sealed = { streamVersion, prevHash, hash };
     prevHash = hash;
     return sealed;
   });
+}
+
+/** `"name":value,` of a line's member, or nothing for an undefined value. */
+const member = (name: string, value: unknown) => (value === undefined ? '' : `"${name}":${jcs(value)},`);
+
+/**
+ * RFC 8785 (JCS) text of a value as JSON gives it back: `canonicalize(JSON.parse(JSON.stringify(value)))` in one
+ * walk (toJSON called; undefined, functions and symbols left out of objects and null in arrays; NaN and ±Infinity null).
+ */
+export function jcs(value: unknown, key = ''): string {
+  if (value !== null && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function') value = (value as { toJSON: (key: string) => unknown }).toJSON(key);
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return JSON.stringify(value);
+    case 'number':
+      return Number.isFinite(value) ? JSON.stringify(value) : 'null';
+    case 'bigint':
+      throw new TypeError('Do not know how to serialize a BigInt');
+    case 'object': {
+      if (value === null) return 'null';
+      if (Array.isArray(value)) {
+        let text = '[';
+        for (let i = 0; i < value.length; i++) {
+          const item = value[i];
+          text += `${i === 0 ? '' : ','}${item === undefined || typeof item === 'function' || typeof item === 'symbol' ? 'null' : jcs(item, String(i))}`;
+        }
+        return `${text}]`;
+      }
+      const object = value as Record<string, unknown>;
+      let text = '{';
+      for (const name of Object.keys(object).sort()) {
+        const item = object[name];
+        if (item === undefined || typeof item === 'function' || typeof item === 'symbol') continue;
+        text += `${text.length === 1 ? '' : ','}${JSON.stringify(name)}:${jcs(item, name)}`;
+      }
+      return `${text}}`;
+    }
+    default:
+      // undefined, a function or a symbol where a value must be: JSON has no text for it.
+      throw new TypeError(`no JSON text for a ${typeof value}`);
+  }
 }
 
 /**

@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import type { EventRegistry, Recorded } from '../../domain/events';
 import { AppendSignal, CatchUpSubscription } from './catch-up-subscription';
 import { checkExpected, replayedResult } from './port';
-import { GENESIS, hashOf, isoTime, seal, storedData, type StoredEvent } from './hash-chain';
+import { GENESIS, hashOf, isoTime, seal, type StoredEvent } from './hash-chain';
 import { recorded, type AppendRequest, type AppendResult, type ChainOrigin, type EventStore, type ExpectedVersion, type NewEvent, type ReadAllOptions, type ReadAllResult, type ReadStoredOptions, type ReadStoredResult, type StoredFilter, type SubscribeOptions, type SubscriptionHandler } from './port';
 import type { Position } from '../../domain/shared/envelope';
 
@@ -182,21 +182,25 @@ export class SqliteEventStore implements EventStore {
       return replayedResult(stream, events, stored);
     }
     // One writer at a time (this transaction): the head read here is the one the batch chains onto (R-AUD-3).
-    const head = this.statements.streamHead.get(stream) as { stream_version: number; hash: string | null } | undefined;
+    // A stream expected new is not looked up: its first insert fails on UNIQUE (stream, stream_version) if it exists (see below).
+    const head = expected === 'no_stream' ? undefined : (this.statements.streamHead.get(stream) as { stream_version: number; hash: string | null } | undefined);
     const current = head?.stream_version ?? -1;
     checkExpected(stream, expected, current);
     if (head && head.hash === null) throw new Error(`stream ${stream}: version ${current} has no hash (written outside Gatehouse?); run verify`);
     const recordedAt = this.clock().getTime();
+    // Sealed over the data as given: `seal` reads it as JSON gives it back, so no parse of the text is needed here.
     const stored = events.map((event) => ({
       ...event,
       schemaVersion: event.schemaVersion ?? this.options.registry.currentVersion(event.type),
-      ...storedData(event.data),
+      json: jsonOf(event.data),
     }));
     const seals = seal(stream, { version: current, hash: head?.hash ?? GENESIS }, isoTime(recordedAt), stored);
     let position = 0n;
     stored.forEach((event, i) => {
       const { actor, realActor, orgId, correlationId, causationId } = event.metadata;
-      const info = this.statements.insert.run(
+      const info = this.insertOrConflict(
+        stream,
+        expected,
         event.eventId,
         stream,
         seals[i].streamVersion,
@@ -213,6 +217,18 @@ export class SqliteEventStore implements EventStore {
     });
     heads.push([stream, current + events.length]);
     return { version: current + events.length, position };
+  }
+
+  /** An insert; a stream expected new that exists after all is the conflict `checkExpected` names (its savepoint is rolled back). */
+  private insertOrConflict(stream: string, expected: ExpectedVersion, ...values: unknown[]): Database.RunResult {
+    try {
+      return this.statements.insert.run(...values);
+    } catch (error) {
+      if (expected !== 'no_stream' || (error as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw error;
+      const head = this.statements.streamHead.get(stream) as { stream_version: number } | undefined;
+      if (head) checkExpected(stream, expected, head.stream_version);
+      throw error;
+    }
   }
 
   /** A file from before the hash chain (R-AUD-3) gets its columns. */
@@ -405,4 +421,11 @@ export class SqliteEventStore implements EventStore {
     };
     return recorded(envelope, row.type, data);
   }
+}
+
+/** The stored text of event data (as `storedData` makes it). */
+function jsonOf(data: unknown): string {
+  const json = JSON.stringify(data);
+  if (json === undefined) throw new Error('event data must be JSON');
+  return json;
 }

@@ -9,6 +9,8 @@ import { START } from '../../domain/shared/envelope';
 import { eventRegistry } from '../../domain/events';
 import { verifyFile, verifyStore } from '../../src/audit/verify';
 import { newEvent } from '../support/events';
+import canonicalize from 'canonicalize';
+import { chainLine, hashOf, jcs, seal, storedData } from '../../infra/eventstore/hash-chain';
 
 /**
  * What an auditor writes without Gatehouse: sorted keys and JSON's own escaping.
@@ -151,5 +153,25 @@ describe('R-AUD-3 the hash chain, checked without Gatehouse', () => {
     } finally {
       await again.close();
     }
+  });
+});
+
+describe('R-AUD-3 sealing writes the same line the chain is checked with', () => {
+  const metadata = { actor: { kind: 'user' as const, id: 'u-admin' }, orgId: 'org-1', correlationId: 'corr-1' };
+  // What a store gives back, hashed the general way (verify's), against seal's own text of the data as given.
+  const general = (data: unknown, prevHash: string) =>
+    hashOf(chainLine({ eventId: 'e-1', type: 'MemberProfileEdited', schemaVersion: 2, stream: 'member-org-1-u-2', streamVersion: 0, recordedAt: '2026-12-07T10:00:00.000Z', metadata, data: storedData(data).data, prevHash }));
+
+  it.each([
+    ['plain', { userId: 'u-2', role: 'Member', n: 3, ratio: 0.1 + 0.2, big: 1e21, tiny: 5e-7, neg: -0, on: false, none: null }],
+    ['undefined, functions and holes as JSON leaves them', { a: undefined, f: () => 1, list: [1, undefined, , 3], nested: { z: 1, a: [{ y: undefined, b: 'x' }] } }],
+    ['dates, NaN and Infinity as JSON writes them', { at: new Date('2026-12-07T10:00:00Z'), nan: Number.NaN, inf: Number.POSITIVE_INFINITY, withToJson: { toJSON: () => ({ b: 1, a: 2 }) } }],
+    ['keys that sort by UTF-16 units', { 'é': 1, 'z': 2, 'A': 3, '\u{1F600}': 4, '\uFB33': 5, '10': 6, '9': 7, 'quote"d': "back\\slash\n“Zoë”" }],
+    ['an array at the top', [1, 'two', { three: 3 }]],
+  ])('%s', (_name, data) => {
+    const prevHash = createHash('sha256').update('prev').digest('hex');
+    const [sealed] = seal('member-org-1-u-2', { version: -1, hash: prevHash }, '2026-12-07T10:00:00.000Z', [{ eventId: 'e-1', type: 'MemberProfileEdited', schemaVersion: 2, metadata, data }]);
+    expect(sealed).toEqual({ streamVersion: 0, prevHash, hash: general(data, prevHash) });
+    expect(jcs(data)).toBe(canonicalize(JSON.parse(JSON.stringify(data))));
   });
 });
