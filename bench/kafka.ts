@@ -329,7 +329,19 @@ interface CommandRun extends CallerReport {
   /** Outstanding requests (closed loop), or 0 for the open loop. */
   outstanding: number;
   rate: number;
+  /** CPU time of the app's process (user + system) during the run, ms; the Kafka caller runs in a process of its own. */
+  cpuMs: number;
 }
+
+/** A run with the app process's CPU time around it. */
+async function withCpu<T>(run: () => Promise<T>): Promise<T & { cpuMs: number }> {
+  const before = process.cpuUsage();
+  const result = await run();
+  const used = process.cpuUsage(before);
+  return { ...result, cpuMs: (used.user + used.system) / 1000 };
+}
+
+const cpuPerCommand = (run: CommandRun) => run.cpuMs / Math.max(1, run.ok);
 
 const commandsPerSecond = (run: CommandRun) => run.ok / run.seconds;
 
@@ -441,27 +453,27 @@ async function main(): Promise<void> {
   const command = (tag: string): CallerCommand => ({ org: org.orgId, token: org.token, tag: `${runId}${tag}` });
   const logRun = (run: CommandRun) => {
     const latency = percentiles(run.latencies);
-    log(`  ${run.via}: ${run.ok}/${run.sent} ok, ${num(commandsPerSecond(run))} commands/s, round trip p50 ${ms(latency.p50)} ms p99 ${ms(latency.p99)} ms`);
+    log(`  ${run.via}: ${run.ok}/${run.sent} ok, ${num(commandsPerSecond(run))} commands/s, round trip p50 ${ms(latency.p50)} ms p99 ${ms(latency.p99)} ms, app CPU ${ms(cpuPerCommand(run))} ms per command`);
     for (const error of run.errors) log(`  ${run.via} failure: ${error}`);
   };
   log('warm-up: one command over Kafka, then 2 s at 16 outstanding over Kafka and HTTP');
   const first = await caller.run({ type: 'closed', outstanding: 1, seconds: 0.001, command: command('cw0') });
   if (first.ok !== 1) throw new Error(`the first command over Kafka failed: ${first.errors.join('; ')}`);
-  logRun({ ...(await caller.run({ type: 'closed', outstanding: 16, seconds: 2, command: command('cw') })), via: 'kafka', outstanding: 16, rate: 0 });
-  logRun({ ...(await httpClosedLoop(app, command('hw'), 16, 2)), via: 'http', outstanding: 16, rate: 0 });
+  logRun({ ...(await withCpu(() => caller.run({ type: 'closed', outstanding: 16, seconds: 2, command: command('cw') }))), via: 'kafka', outstanding: 16, rate: 0 });
+  logRun({ ...(await withCpu(() => httpClosedLoop(app, command('hw'), 16, 2))), via: 'http', outstanding: 16, rate: 0 });
   const commandRuns: CommandRun[] = [];
   for (let run = 0; run < options.runs; run++) {
     for (const outstanding of options.commandOutstanding) {
       log(`commands: ${outstanding} outstanding for ${options.commandSeconds} s, over Kafka then HTTP, run ${run + 1}/${options.runs}`);
-      const kafka: CommandRun = { ...(await caller.run({ type: 'closed', outstanding, seconds: options.commandSeconds, command: command(`ck${outstanding}n${run}`) })), via: 'kafka', outstanding, rate: 0 };
+      const kafka: CommandRun = { ...(await withCpu(() => caller.run({ type: 'closed', outstanding, seconds: options.commandSeconds, command: command(`ck${outstanding}n${run}`) }))), via: 'kafka', outstanding, rate: 0 };
       logRun(kafka);
-      const http: CommandRun = { ...(await httpClosedLoop(app, command(`ch${outstanding}n${run}`), outstanding, options.commandSeconds)), via: 'http', outstanding, rate: 0 };
+      const http: CommandRun = { ...(await withCpu(() => httpClosedLoop(app, command(`ch${outstanding}n${run}`), outstanding, options.commandSeconds))), via: 'http', outstanding, rate: 0 };
       logRun(http);
       commandRuns.push(kafka, http);
     }
     for (const rate of options.commandRates) {
       log(`commands: ${rate}/s over Kafka for ${options.commandSeconds} s, open loop, run ${run + 1}/${options.runs}`);
-      const open: CommandRun = { ...(await caller.run({ type: 'open', rate, seconds: options.commandSeconds, command: command(`co${rate}n${run}`) })), via: 'kafka', outstanding: 0, rate };
+      const open: CommandRun = { ...(await withCpu(() => caller.run({ type: 'open', rate, seconds: options.commandSeconds, command: command(`co${rate}n${run}`) }))), via: 'kafka', outstanding: 0, rate };
       logRun(open);
       commandRuns.push(open);
     }
@@ -567,10 +579,10 @@ function report(r: ReportInput): string {
       '',
       '#### Commands over Kafka: request/reply',
       '',
-      `The same create-member command (\`members.create\`, setup-email mode, no idempotency key) as a message on \`${COMMANDS_TOPIC}\` from a kafkajs 2.2.4 caller in its own process (\`bench/support/kafka-caller.ts\`: default producer, acks all; a random message key per request; replies on a one-partition topic of its own, which its consumer reads), and, for comparison, through Fastify's \`inject\` in the app's process (the path the Kafka controller itself dispatches to). \`${COMMANDS_TOPIC}\`: ${r.partitions.length} partitions (KAFKA_PARTITIONS = ${r.partitionsSetting}), read by the app's Nest Kafka server (one consumer group, kafkajs \`eachMessage\` with \`partitionsConsumedConcurrently\` = KAFKA_PARTITIONS: one message at a time per partition, the partitions side by side; replies through a plain producer, not idempotent); messages per partition at the end: ${r.partitions.map(int).join(', ')}. The bench's events consumer above was stopped; the publisher, the projections and the app's email and seat consumers (which read every event back from \`${EVENTS_TOPIC}\`) ran. Closed loop: that many requests outstanding, each sent when the one before it was answered, ${options.commandSeconds} s a run; round trip = send → reply received (Kafka) or → 201 (HTTP). Open loop: request i sent at start + i/rate whatever happened to the others; round trip from the scheduled send. Commands/s = answered ÷ (start → last answer). Runs interleaved (Kafka then HTTP for each outstanding count, then the open-loop rates) after a 2 s warm-up at 16 outstanding each way. Each figure: median of ${options.runs} runs, [min–max].`,
+      `The same create-member command (\`members.create\`, setup-email mode, no idempotency key) as a message on \`${COMMANDS_TOPIC}\` from a kafkajs 2.2.4 caller in its own process (\`bench/support/kafka-caller.ts\`: default producer, acks all; a random message key per request; replies on a one-partition topic of its own, which its consumer reads), and, for comparison, as \`POST /v1/orgs/{org}/members\` through Fastify's \`inject\` in the app's process (HTTP's whole stack in the app — routing, body parsing, hooks, serialization — without a socket). \`${COMMANDS_TOPIC}\`: ${r.partitions.length} partitions (KAFKA_PARTITIONS = ${r.partitionsSetting}), read by the app's Kafka command server (\`src/messaging/kafka-command-server.ts\`: one consumer group, kafkajs \`eachBatch\` with \`partitionsConsumedConcurrently\` = KAFKA_PARTITIONS; a batch's commands run side by side, in order within a message key, each through its controller method's Nest pipeline (guards, pipes, interceptors, the API's error filter) as \`src/messaging/command-routes.ts\` builds it; replies ready together leave in one produce request, plain producer, not idempotent); messages per partition at the end: ${r.partitions.map(int).join(', ')}. The bench's events consumer above was stopped; the publisher, the projections and the app's email and seat consumers (which read every event back from \`${EVENTS_TOPIC}\`) ran. Closed loop: that many requests outstanding, each sent when the one before it was answered, ${options.commandSeconds} s a run; round trip = send → reply received (Kafka) or → 201 (HTTP). Open loop: request i sent at start + i/rate whatever happened to the others; round trip from the scheduled send. Commands/s = answered ÷ (start → last answer). "Kafka ÷ HTTP" = a Kafka run's commands/s ÷ those of the HTTP run right after it at the same load, median of the pairs. App CPU = user + system CPU time of the app's process during the run ÷ commands answered (for HTTP it includes the in-process client; the Kafka caller runs in its own process). Runs interleaved (Kafka then HTTP for each outstanding count, then the open-loop rates) after a 2 s warm-up at 16 outstanding each way. Each figure: median of ${options.runs} runs, [min–max].`,
       '',
-      '| Via | Load | Answered ok (of sent) | Commands/s | Round trip p50 ms | Round trip p99 ms | Round trip max ms |',
-      '|:--|:--|--:|--:|--:|--:|--:|',
+      '| Via | Load | Answered ok (of sent) | Commands/s | Kafka ÷ HTTP | App CPU ms per command | Round trip p50 ms | Round trip p99 ms | Round trip max ms |',
+      '|:--|:--|--:|--:|--:|--:|--:|--:|--:|',
     );
     const loads = [...options.commandOutstanding.map((o) => ({ outstanding: o, rate: 0 })), ...options.commandRates.map((rate) => ({ outstanding: 0, rate }))];
     for (const load of loads) {
@@ -580,8 +592,11 @@ function report(r: ReportInput): string {
         const latency = runs.map((x) => percentiles(x.latencies));
         const ok = runs.reduce((s, x) => s + x.ok, 0);
         const sent = runs.reduce((s, x) => s + x.sent, 0);
+        // Each Kafka run with the HTTP run that followed it at the same load.
+        const pairs = via === 'kafka' && load.outstanding > 0 ? runs.map((k) => (100 * commandsPerSecond(k)) / commandsPerSecond(r.commandRuns[r.commandRuns.indexOf(k) + 1])) : [];
+        const ratio = pairs.length > 0 ? range(pairs, (x) => `${Math.round(x)} %`) : '';
         lines.push(
-          `| ${via === 'kafka' ? 'Kafka' : 'HTTP inject'} | ${load.rate ? `open loop, ${int(load.rate)}/s` : `closed, ${load.outstanding} outstanding`} | ${int(ok)} of ${int(sent)} | ${range(runs.map(commandsPerSecond), num)} | ${range(latency.map((l) => l.p50), ms)} | ${range(latency.map((l) => l.p99), ms)} | ${range(latency.map((l) => l.max), ms)} |`,
+          `| ${via === 'kafka' ? 'Kafka' : 'HTTP inject'} | ${load.rate ? `open loop, ${int(load.rate)}/s` : `closed, ${load.outstanding} outstanding`} | ${int(ok)} of ${int(sent)} | ${range(runs.map(commandsPerSecond), num)} | ${ratio} | ${range(runs.map(cpuPerCommand), ms)} | ${range(latency.map((l) => l.p50), ms)} | ${range(latency.map((l) => l.p99), ms)} | ${range(latency.map((l) => l.max), ms)} |`,
         );
       }
     }

@@ -35,20 +35,29 @@ class Caller {
   }
 
   send(value: unknown, token?: string, timeoutMs = 30_000): Promise<any> {
-    const id = randomUUID();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no reply')), timeoutMs);
-      this.pending.set(id, (reply) => {
-        clearTimeout(timer);
-        resolve(reply);
-      });
-      void this.producer
-        .send({
-          topic: this.commandsTopic,
-          messages: [{ value: typeof value === 'string' ? value : JSON.stringify(value), headers: { kafka_correlationId: id, kafka_replyTopic: this.replyTopic, kafka_replyPartition: '0', ...(token ? { authorization: `Bearer ${token}` } : {}) } }],
-        })
-        .catch(reject);
-    });
+    return this.sendAll([value], token, undefined, timeoutMs)[0];
+  }
+
+  /** Several commands in one produce request, in this order, each with the message key given (none: no key). */
+  sendAll(values: unknown[], token?: string, key?: string, timeoutMs = 30_000): Array<Promise<any>> {
+    const ids = values.map(() => randomUUID());
+    const replies = ids.map(
+      (id) =>
+        new Promise((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error('no reply')), timeoutMs);
+          this.pending.set(id, (reply) => {
+            clearTimeout(timer);
+            resolve(reply);
+          });
+        }),
+    );
+    const messages = values.map((value, i) => ({
+      ...(key ? { key } : {}),
+      value: typeof value === 'string' ? value : JSON.stringify(value),
+      headers: { kafka_correlationId: ids[i], kafka_replyTopic: this.replyTopic, kafka_replyPartition: '0', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    }));
+    const sent = this.producer.send({ topic: this.commandsTopic, messages });
+    return replies.map((reply) => Promise.race([reply, sent.then(() => new Promise(() => undefined))]));
   }
 
   async close(): Promise<void> {
@@ -95,6 +104,43 @@ describe('commands over Kafka, request/reply on gatehouse.commands (SPEC 3.2)', 
       expect.objectContaining({ source: `${prefix}.commands`, reason: 'not a JSON object', type: null, bytes: 9 }),
     ]);
     expect(await caller.send({ type: 'members.disable', payload: { org: org.orgId } }, org.token)).toMatchObject({ ok: false, error: { code: 'validation_failed', message: 'payload.user is required' } });
+  });
+
+  it('a refusal carries the code, message and details HTTP gives: from a guard, an id pipe, the validation pipe and a decider', async () => {
+    const member = await t.request('POST', `/v1/orgs/${org.orgId}/members`, { token: org.token, body: { email: `refused-${randomUUID().slice(0, 8)}@example.com`, firstName: 'Rita', lastName: 'Refused', mode: 'setup-email' } });
+    const cases: Array<[type: string, payload: Record<string, unknown>, method: string, path: string, body?: Record<string, unknown>]> = [
+      ['system.orgs.suspend', { org: org.orgId, reason: 'unpaid' }, 'POST', `/v1/system/orgs/${org.orgId}/suspend`, { reason: 'unpaid' }],
+      ['members.disable', { org: org.orgId, user: 'not-a-uuid' }, 'POST', `/v1/orgs/${org.orgId}/members/not-a-uuid/disable`],
+      ['members.role.change', { org: org.orgId, user: member.body.userId, role: 42, extra: true }, 'PUT', `/v1/orgs/${org.orgId}/members/${member.body.userId}/role`, { role: 42, extra: true }],
+      ['members.disable', { org: org.orgId, user: org.ownerId }, 'POST', `/v1/orgs/${org.orgId}/members/${org.ownerId}/disable`],
+      ['members.grant.revoke', { org: org.orgId, user: member.body.userId, grant: randomUUID() }, 'DELETE', `/v1/orgs/${org.orgId}/members/${member.body.userId}/grants/${randomUUID()}`],
+    ];
+    for (const [type, payload, method, path, body] of cases) {
+      const http = await t.request(method as 'POST', path, { token: org.token, ...(body ? { body } : {}) });
+      expect(http.status).toBeGreaterThanOrEqual(400);
+      const kafka = await caller.send({ type, payload }, org.token);
+      expect({ type, reply: kafka }).toEqual({ type, reply: { ok: false, error: { code: http.body.code, kind: expect.any(String), message: http.body.message, ...(http.body.details ? { details: http.body.details } : {}) } } });
+    }
+  });
+
+  it('commands with one message key run one after the other, in the order sent', async () => {
+    const member = await t.request('POST', `/v1/orgs/${org.orgId}/members`, { token: org.token, body: { email: `ordered-${randomUUID().slice(0, 8)}@example.com`, firstName: 'Otis', lastName: 'Ordered', mode: 'setup-email' } });
+    const user = { org: org.orgId, user: member.body.userId as string };
+    // The first hashes a password (tens of ms); run side by side, the quick ones after it would commit first.
+    const commands = [
+      { type: 'members.password.set', payload: { ...user, password: 'another long phrase 9' } },
+      { type: 'members.disable', payload: user },
+      { type: 'members.enable', payload: user },
+      { type: 'members.role.change', payload: { ...user, role: 'admin' } },
+      { type: 'members.disable', payload: user },
+    ];
+    const replies = await Promise.all(caller.sendAll(commands, org.token, user.user));
+    expect(replies.map((r) => (r.ok ? 'ok' : r.error.code))).toEqual(commands.map(() => 'ok'));
+    const positions = replies.map((r) => BigInt(r.position));
+    expect(positions).toEqual([...positions].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0)));
+    expect(new Set(positions).size).toBe(commands.length);
+    const detail = await t.request('GET', `/v1/orgs/${org.orgId}/members/${user.user}`, { token: org.token, headers: { 'gatehouse-min-position': replies[replies.length - 1].position } });
+    expect(detail.body).toMatchObject({ role: 'admin', status: 'disabled' });
   });
 
   it('SPEC 5.7 authorize over Kafka takes the same body and gives the same answer as POST /v1/orgs/{org}/authorize; a setting change and a sign-in are commands too', async () => {
