@@ -171,7 +171,7 @@ describe('the console in a browser (issue 18)', () => {
     await page.close();
   });
 
-  it('R-ROLE-1 actions the person may not take are not offered: Staff list members but neither disable them nor change roles', async () => {
+  it('R-ROLE-1 R-ROLE-2 actions the person may not take are not offered: Staff list members but neither disable, ban, remove nor change roles; they create members only with roles within their own permissions, and see no audit tabs', async () => {
     const page = await signInToList(people[0].email, PASSWORD);
     expect(await page.locator('tbody tr').count()).toBe(20);
     expect(await page.getByRole('button', { name: 'Disable' }).count()).toBe(0);
@@ -179,6 +179,26 @@ describe('the console in a browser (issue 18)', () => {
     // Seed 000: Staff approve but do not ban; nor do they remove anyone.
     expect(await page.getByRole('button', { name: 'Ban', exact: true }).count()).toBe(0);
     expect(await page.getByRole('button', { name: 'Remove' }).count()).toBe(0);
+    // R-ROLE-2: Staff may create members, with no role carrying a permission they lack (Admin's), as the server answers.
+    const options = page.getByLabel("New member's role").locator('option');
+    await options.filter({ hasText: 'Staff' }).waitFor({ state: 'attached' });
+    expect(await options.allInnerTexts()).toEqual(['Default role', 'Staff', 'User']);
+    expect(await page.getByLabel('How').inputValue()).toBe('setup-email');
+    expect(await page.getByRole('button', { name: 'Invite' }).count()).toBe(0);
+    const staff = (await t.request('POST', '/v1/sessions', { body: { email: people[0].email, password: PASSWORD } })).body.token;
+    const refused = await t.request('POST', `/v1/orgs/${org.orgId}/members`, { token: staff, body: { email: 'would.be.admin@example.com', firstName: 'Would', role: 'admin', mode: 'temporary-password' } });
+    expect(refused.status).toBe(403);
+    // Their view of a member: no login activity or permission history (audit.read.any), no credentials or grants; preferences read-only.
+    await page.getByRole('button', { name: `${people[1].firstName} ${people[1].lastName}` }).click();
+    const detail = page.getByRole('complementary', { name: 'Member detail' });
+    await detail.getByText(people[1].email).waitFor();
+    expect(await detail.locator('nav button').allInnerTexts()).toEqual(['Profile', 'Security', 'Access codes', 'Preferences']);
+    await detail.getByRole('button', { name: 'Security' }).click();
+    await detail.getByText('Role ').first().waitFor();
+    expect(await detail.locator('form, p button').count()).toBe(0);
+    await detail.getByRole('button', { name: 'Access codes' }).click();
+    expect(await detail.getByLabel('Custom code').count()).toBe(0);
+    await shot(page, 'member-detail-as-staff');
     await page.close();
   });
 
@@ -530,7 +550,7 @@ describe('the console in a browser (issue 18)', () => {
     await page.close();
   });
 
-  it('R-LIST-3 the palette by keyboard alone: ⌘K or Ctrl+K opens it, Tab reaches the matches, Enter picks one, Escape closes it', async () => {
+  it('R-LIST-3 by keyboard alone: ⌘K or Ctrl+K opens the palette, Tab reaches the matches, Enter picks one, Escape closes it; a member\'s detail opens with focus in it and closes from the keyboard', async () => {
     const page = await signInToList(org.ownerEmail, 'correct horse battery');
     await page.keyboard.press('Meta+k');
     const palette = page.getByRole('dialog', { name: 'Quick search' });
@@ -540,6 +560,21 @@ describe('the console in a browser (issue 18)', () => {
     await page.keyboard.press('Enter');
     await rows(page, 1);
     expect(await names(page)).toEqual(['Climber08 Beta']);
+    // The detail opens from the keyboard, and focus is in it: its tabs are next, Enter on Close shuts it.
+    await page.getByRole('button', { name: 'Climber08 Beta' }).focus();
+    await page.keyboard.press('Enter');
+    const detail = page.getByRole('complementary', { name: 'Member detail' });
+    await detail.getByRole('button', { name: 'Close' }).waitFor();
+    expect(await page.locator(':focus').innerText()).toBe('Close');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    expect(await page.locator(':focus').innerText()).toBe('Security');
+    await page.keyboard.press('Enter');
+    await detail.getByText(/^Role /).waitFor();
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Enter');
+    await detail.waitFor({ state: 'detached' });
     await page.keyboard.press('Control+k');
     await palette.waitFor();
     await page.keyboard.press('Escape');

@@ -226,6 +226,16 @@ function Members({ orgId, me, allowed }: { orgId: string; me: Me; allowed: Allow
     if (mayList) must(api.GET('/v1/orgs/{org}/roles', { params: org })).then((r) => setRoles(r.items), (e) => setError(explain(e)));
   }, [orgId, mayList]);
 
+  const iAmOwner = me.memberships.some((m) => m.orgId === orgId && m.role === 'owner');
+  const mayGiveRoles = allowed['roles.assign.any'] === true || allowed['members.invite.any'] === true || allowed['users.create.any'] === true;
+  const [held, setHeld] = useState<Set<string> | null>(null);
+  useEffect(() => {
+    if (iAmOwner || !mayGiveRoles || roles.length === 0) return;
+    const wanted = [...new Set(roles.filter((r) => !r.owner && r.active).flatMap((r) => r.permissions))];
+    const ask = (permission: string) => must(api.POST('/v1/orgs/{org}/authorize', { params: org, body: { principal: me.userId, permission } })).then((a) => (a.allowed ? permission : ''));
+    Promise.all(wanted.map(ask)).then((answers) => setHeld(new Set(answers.filter(Boolean))), (e) => setError(explain(e)));
+  }, [orgId, roles, iAmOwner, mayGiveRoles]);
+
   const load = useCallback(() => {
     if (!mayList) return;
     const { q, role, status, approval, sort } = filters;
@@ -255,8 +265,9 @@ function Members({ orgId, me, allowed }: { orgId: string; me: Me; allowed: Allow
   const member = (user: string) => ({ params: { path: { org: orgId, user } } });
   const roleName = (id: string) => roles.find((r) => r.id === id)?.name ?? id;
   const isOwner = (m: Member) => roles.some((r) => r.id === m.roleId && r.owner);
-  // R-ROLE-1, R-ROLE-4: the Owner role is never offered, nor an inactive custom role.
-  const assignable = roles.filter((r) => !r.owner && r.active);
+  // R-ROLE-1, R-ROLE-4: the Owner role is never offered, nor an inactive custom role; R-ROLE-2: nor one
+  // carrying a permission the person does not hold (asked of the server; the Owner holds them all).
+  const assignable = roles.filter((r) => !r.owner && r.active && (iAmOwner || (held !== null && r.permissions.every((p) => held.has(p)))));
   // Nobody acts on themselves or on the Owner (R-ACC-2, R-ROLE-3): those rows offer nothing.
   const actionable = (m: Member) => m.userId !== me.userId && !isOwner(m);
   const [removing, setRemoving] = useState<string | null>(null);
@@ -269,7 +280,7 @@ function Members({ orgId, me, allowed }: { orgId: string; me: Me; allowed: Allow
     <main>
       <QuickSearch orgId={orgId} onPick={(hit: Hit) => filter('q', hit.email)} />
       <h1>Members</h1>
-      <Invitations orgId={orgId} roles={roles} mayInvite={may('members.invite.any')} mayCreate={may('users.create.any')} onChanged={reload} />
+      <Invitations orgId={orgId} roles={assignable} mayInvite={may('members.invite.any')} mayCreate={may('users.create.any')} onChanged={reload} />
       {open && <MemberDetail key={open} orgId={orgId} userId={open} may={may} onClose={() => setOpen(null)} onChanged={reload} />}
       <div className="filters">
         <input aria-label="Search" placeholder="Name or email" value={filters.q} onChange={(e) => filter('q', e.target.value)} />

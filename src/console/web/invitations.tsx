@@ -15,7 +15,9 @@ export function Invitations({ orgId, roles, mayInvite, mayCreate, onChanged }: {
   const [firstName, setFirstName] = useState('');
   const [lastName, setLastName] = useState('');
   const [role, setRole] = useState('');
-  const [mode, setMode] = useState<Mode | 'invite'>('invite');
+  const [chosen, setMode] = useState<Mode | 'invite'>('invite');
+  // Someone who may create but not invite starts at the first way they have.
+  const mode: Mode | 'invite' = chosen === 'invite' && !mayInvite ? 'setup-email' : chosen;
   const [password, setPassword] = useState('');
   const [shownOnce, setShownOnce] = useState('');
   const [version, setVersion] = useState(0);

@@ -3,6 +3,8 @@ import { api, explain, must, type Schemas } from './api';
 import { Problem, useWrites } from './writes';
 
 type Tab = 'profile' | 'security' | 'activity' | 'history' | 'codes' | 'preferences';
+/** What each tab needs beyond users.list.any, as the server checks it. */
+const NEEDS: Partial<Record<Tab, string>> = { activity: 'audit.read.any', history: 'audit.read.any', preferences: 'users.update.any' };
 const TAB_NAMES: Record<Tab, string> = { profile: 'Profile', security: 'Security', activity: 'Activity', history: 'Permission history', codes: 'Access codes', preferences: 'Preferences' };
 
 /**
@@ -25,8 +27,11 @@ export function MemberDetail({ orgId, userId, may, onClose, onChanged }: { orgId
 
   useEffect(() => {
     must(api.GET('/v1/orgs/{org}/members/{user}', params)).then(setMember, (e) => setError(explain(e)));
-    must(api.GET('/v1/orgs/{org}/members/{user}/login-activity', params)).then((p) => setActivity(p.items), () => setActivity([]));
-    must(api.GET('/v1/orgs/{org}/members/{user}/permission-history', params)).then((p) => setHistory(p.items), () => setHistory([]));
+    // Login activity and permission history are the audit's (audit.read.any): not asked for, nor offered, without it.
+    if (may('audit.read.any')) {
+      must(api.GET('/v1/orgs/{org}/members/{user}/login-activity', params)).then((p) => setActivity(p.items), (e) => setError(explain(e)));
+      must(api.GET('/v1/orgs/{org}/members/{user}/permission-history', params)).then((p) => setHistory(p.items), (e) => setError(explain(e)));
+    }
   }, [orgId, userId, version]);
   useEffect(() => {
     if (tab === 'preferences' && may('users.update.any')) must(api.GET('/v1/orgs/{org}/members/{user}/preferences', params)).then(setPreferences, (e) => setError(explain(e)));
@@ -40,13 +45,14 @@ export function MemberDetail({ orgId, userId, may, onClose, onChanged }: { orgId
         <h2>
           {member.firstName} {member.lastName}
         </h2>
-        <button className="secondary" onClick={onClose}>
+        {/* Focus moves into the drawer when it opens, so the keyboard goes on from there. */}
+        <button className="secondary" onClick={onClose} autoFocus>
           Close
         </button>
       </header>
       <nav className="tabs">
         {(Object.keys(TAB_NAMES) as Tab[])
-          .filter((t) => t !== 'preferences' || may('users.update.any'))
+          .filter((t) => NEEDS[t] === undefined || may(NEEDS[t]))
           .map((t) => (
             <button key={t} className={t === tab ? '' : 'secondary'} onClick={() => setTab(t)}>
               {TAB_NAMES[t]}
