@@ -28,6 +28,7 @@ export function connectionOptions(connection: KafkaConnection): Pick<KafkaConfig
 
 /** A broker restart takes seconds: keep trying (RIG.md: 0 lost, 0 duplicated across a kill). */
 const RETRY = { retries: 30, initialRetryTime: 200, maxRetryTime: 2_000 };
+const ADMIN_ATTEMPTS = 6;
 
 export function kafkaOptions(connection: KafkaConnection, clientId: string): KafkaConfig {
   return { clientId, ...connectionOptions(connection), logLevel: logLevel.NOTHING, retry: RETRY };
@@ -132,11 +133,22 @@ export class KafkaBus implements MessageBus {
     });
   }
 
+  /**
+   * A topic just made by another process (ensureTopics raced it) may have no leader yet: the
+   * broker answers NOT_LEADER_OR_FOLLOWER, which kafkajs marks retriable but its admin does not retry.
+   */
   private async withAdmin<T>(work: (admin: ReturnType<Kafka['admin']>) => Promise<T>): Promise<T> {
     const admin = this.kafka.admin();
     try {
       await admin.connect();
-      return await work(admin);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await work(admin);
+        } catch (error) {
+          if (!(error as { retriable?: boolean }).retriable || attempt >= ADMIN_ATTEMPTS) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+        }
+      }
     } finally {
       await admin.disconnect().catch(() => undefined);
     }
