@@ -195,7 +195,9 @@ describe('the console in a browser (issue 18)', () => {
     expect(await detail.locator('nav button').allInnerTexts()).toEqual(['Profile', 'Security', 'Access codes', 'Preferences']);
     await detail.getByRole('button', { name: 'Security' }).click();
     await detail.getByText('Role ').first().waitFor();
-    expect(await detail.locator('form, p button').count()).toBe(0);
+    // Seed 000: Staff resend a setup email (users.resend-setup.any), nothing more over credentials or grants.
+    expect(await detail.locator('form').count()).toBe(0);
+    expect(await detail.locator('p button').allInnerTexts()).toEqual(['Resend setup email']);
     await detail.getByRole('button', { name: 'Access codes' }).click();
     expect(await detail.getByLabel('Custom code').count()).toBe(0);
     await shot(page, 'member-detail-as-staff');
@@ -480,7 +482,7 @@ describe('the console in a browser (issue 18)', () => {
     await page.close();
   });
 
-  it('seed 000 by clicks: approve a pending member from the Approval filter, ban them, set a custom access code (a run of digits refused by name), give a grant that expires (R-ACC-4, R-ACC-5, R-CODE-2, R-ROLE-6)', async () => {
+  it('seed 000 by clicks: approve a pending member from the Approval filter, ban them, set a custom access code (a run of digits refused by name), resend the setup email, give a grant that expires (R-ACC-4, R-ACC-5, R-CODE-2, R-CRT-4, R-ROLE-6)', async () => {
     const target = people[15];
     expect((await t.request('POST', `/v1/orgs/${org.orgId}/members/${target.userId}/pending`, { token: org.token })).status).toBe(200);
     const page = await signInToList(org.ownerEmail, 'correct horse battery');
@@ -512,6 +514,12 @@ describe('the console in a browser (issue 18)', () => {
     await detail.getByRole('button', { name: 'Preferences' }).click();
     await detail.getByRole('region', { name: 'Preferences' }).getByText('subscribed').first().waitFor();
     await shot(page, 'member-detail-preferences');
+
+    // Seed 000, R-CRT-4: resend the setup email.
+    await detail.getByRole('button', { name: 'Security' }).click();
+    await detail.getByRole('button', { name: 'Resend setup email' }).click();
+    await detail.getByRole('status').getByText(`A setup email is on its way to ${target.email}.`).waitFor();
+    await mailTo(target.email, 'setup');
 
     // A grant until a few seconds from now: it works, then stops working at its time, with no job run (R-ROLE-6).
     await detail.getByRole('button', { name: 'Security' }).click();

@@ -187,7 +187,7 @@ function SignIn({ onSignedIn }: { onSignedIn: () => void }) {
 }
 
 /** What the signed-in person may do here, as the server answers it: actions they may not take are not offered. */
-const PERMISSIONS = ['users.list.any', 'users.disable.any', 'users.approve.any', 'users.ban.any', 'users.delete.any', 'users.update.any', 'accesscodes.update.any', 'roles.assign.any', 'roles.manage.any', 'members.invite.any', 'users.create.any', 'users.credentials.any', 'permissions.grant.any', 'audit.read.any', 'org.manage.any'] as const;
+const PERMISSIONS = ['users.list.any', 'users.disable.any', 'users.approve.any', 'users.ban.any', 'users.delete.any', 'users.update.any', 'accesscodes.update.any', 'roles.assign.any', 'roles.manage.any', 'members.invite.any', 'users.create.any', 'users.credentials.any', 'users.resend-setup.any', 'permissions.grant.any', 'audit.read.any', 'org.manage.any'] as const;
 type Allowed = Partial<Record<string, boolean>>;
 type View = 'members' | 'roles' | 'audit' | 'settings' | 'system';
 /** The console's views, and what each needs: a permission in the org, or being a system admin. */
@@ -281,7 +281,7 @@ function Members({ orgId, me, allowed }: { orgId: string; me: Me; allowed: Allow
       <QuickSearch orgId={orgId} onPick={(hit: Hit) => filter('q', hit.email)} />
       <h1>Members</h1>
       <Invitations orgId={orgId} roles={assignable} mayInvite={may('members.invite.any')} mayCreate={may('users.create.any')} onChanged={reload} />
-      {open && <MemberDetail key={open} orgId={orgId} userId={open} may={may} onClose={() => setOpen(null)} onChanged={reload} />}
+      {open && <MemberDetail key={open} orgId={orgId} userId={open} may={may} reaches={(roleId) => iAmOwner || assignable.some((r) => r.id === roleId)} onClose={() => setOpen(null)} onChanged={reload} />}
       <div className="filters">
         <input aria-label="Search" placeholder="Name or email" value={filters.q} onChange={(e) => filter('q', e.target.value)} />
         <select aria-label="Role" value={filters.role} onChange={(e) => filter('role', e.target.value)}>

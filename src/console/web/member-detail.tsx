@@ -11,13 +11,14 @@ const TAB_NAMES: Record<Tab, string> = { profile: 'Profile', security: 'Security
  * R-LIST-4: a member's detail — profile, security (role, grants, credentials, sessions), login activity,
  * permission history, access code (R-CODE) and, for those with users.update.any, their marketing consent (read-only, R-PREF-4).
  */
-export function MemberDetail({ orgId, userId, may, onClose, onChanged }: { orgId: string; userId: string; may: (permission: string) => boolean; onClose: () => void; onChanged: () => void }) {
+export function MemberDetail({ orgId, userId, may, reaches, onClose, onChanged }: { orgId: string; userId: string; may: (permission: string) => boolean; reaches: (roleId: string) => boolean; onClose: () => void; onChanged: () => void }) {
   const [tab, setTab] = useState<Tab>('profile');
   const [member, setMember] = useState<Schemas['MemberDetailDto'] | null>(null);
   const [activity, setActivity] = useState<Schemas['LoginAttemptDto'][]>([]);
   const [history, setHistory] = useState<Schemas['PermissionHistoryEntryDto'][]>([]);
   const [preferences, setPreferences] = useState<Schemas['MemberPreferencesDto'] | null>(null);
   const [shownOnce, setShownOnce] = useState('');
+  const [notice, setNotice] = useState('');
   const [version, setVersion] = useState(0);
   const { error, setError, run } = useWrites(() => {
     setVersion((v) => v + 1);
@@ -94,9 +95,17 @@ export function MemberDetail({ orgId, userId, may, onClose, onChanged }: { orgId
             Role <strong>{member.role}</strong>
             {member.locations ? ` at ${member.locations.join(', ')}` : ', across the org'} · MFA {member.mfaEnabled ? 'on' : 'off'}
           </p>
-          {may('users.credentials.any') && !member.owner && (
+          {/* Credentials: over a member whose role the person could assign, never the Owner (R-ROLE-2, R-SEC-4). */}
+          {(may('users.credentials.any') || may('users.resend-setup.any')) && !member.owner && reaches(member.role) && (
             <p>
-              <button className="secondary" onClick={() => void run(() => must(api.POST('/v1/orgs/{org}/members/{user}/password-reset', params)))}>
+              <button className="secondary" onClick={() => void run(() => must(api.POST('/v1/orgs/{org}/members/{user}/setup-link', params))).then((sent) => sent && setNotice(`A setup email is on its way to ${member.email}.`))}>
+                Resend setup email
+              </button>
+            </p>
+          )}
+          {may('users.credentials.any') && !member.owner && reaches(member.role) && (
+            <p>
+              <button className="secondary" onClick={() => void run(() => must(api.POST('/v1/orgs/{org}/members/{user}/password-reset', params))).then((sent) => sent && setNotice(`A password reset email is on its way to ${member.email}; you get a copy.`))}>
                 Email a password reset
               </button>
               <button className="secondary" onClick={() => void run(async () => setShownOnce((await must(api.POST('/v1/orgs/{org}/members/{user}/temporary-password', params))).temporaryPassword))}>
@@ -109,6 +118,7 @@ export function MemberDetail({ orgId, userId, may, onClose, onChanged }: { orgId
               )}
             </p>
           )}
+          {notice && <p role="status">{notice}</p>}
           {shownOnce && (
             <p className="once" role="status">
               Temporary password, shown this once: <code>{shownOnce}</code>
