@@ -96,17 +96,26 @@ export class GrantExpiry implements OnApplicationBootstrap, OnApplicationShutdow
       this.impersonations.delete(event.data.sessionId);
       return;
     }
-    const data = event.data as { orgId: string; userId: string; grantId?: string; expiresAt?: string };
-    const key = `${data.orgId} ${data.userId}`;
-    if (event.type === 'PermissionGranted' && data.expiresAt) {
-      const grants = this.due.get(key) ?? new Map<string, string>();
-      grants.set(data.grantId!, data.expiresAt);
-      this.due.set(key, grants);
-    } else if (event.type === 'MemberRemoved') {
-      this.due.delete(key);
-    } else {
-      this.due.get(key)?.delete(data.grantId!);
-      if (this.due.get(key)?.size === 0) this.due.delete(key);
+    const keyOf = (data: { orgId: string; userId: string }) => `${data.orgId} ${data.userId}`;
+    switch (event.type) {
+      case 'PermissionGranted': {
+        if (!event.data.expiresAt) return;
+        const key = keyOf(event.data);
+        const grants = this.due.get(key) ?? new Map<string, string>();
+        grants.set(event.data.grantId, event.data.expiresAt);
+        this.due.set(key, grants);
+        return;
+      }
+      case 'MemberRemoved':
+        this.due.delete(keyOf(event.data));
+        return;
+      case 'PermissionRevoked':
+      case 'PermissionExpired': {
+        const key = keyOf(event.data);
+        this.due.get(key)?.delete(event.data.grantId);
+        if (this.due.get(key)?.size === 0) this.due.delete(key);
+        return;
+      }
     }
   }
 
