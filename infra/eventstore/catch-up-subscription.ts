@@ -1,10 +1,17 @@
 import type { EventFilter, ReadAllOptions, ReadAllResult, Subscription, SubscriptionHandler } from './port';
 import type { Position } from '../../domain/shared/envelope';
 
-/** Wakes waiting readers when something was appended. A sequence number closes the gap between a read and a wait. */
+/**
+ * Wakes waiting readers when something was appended. A sequence number closes the gap between a
+ * read and a wait. Readers wake on the next turn of the event loop, not within the append's own
+ * chain of promises: the command's answer goes out first, and the work an event sets going in
+ * this process (projections, consumers) is never inside one request's time — where it would
+ * tell, for one, a known email's link request from an unknown one's (R-SEC-3).
+ */
 export class AppendSignal {
   private seq = 0;
   private waiters: Array<() => void> = [];
+  private waking = false;
 
   get sequence(): number {
     return this.seq;
@@ -12,15 +19,20 @@ export class AppendSignal {
 
   notify(): void {
     this.seq++;
-    // A copy: each waiter removes itself from the list it was added to.
-    const waiters = [...this.waiters];
-    this.waiters = [];
-    for (const wake of waiters) wake();
+    if (this.waking) return;
+    this.waking = true;
+    setImmediate(() => {
+      this.waking = false;
+      // A copy: each waiter removes itself from the list it was added to.
+      const waiters = [...this.waiters];
+      this.waiters = [];
+      for (const wake of waiters) wake();
+    });
   }
 
   /** Resolves on the next notify after `seenSequence`, or after `timeoutMs`. */
   wait(seenSequence: number, timeoutMs: number): Promise<void> {
-    if (this.seq !== seenSequence) return Promise.resolve();
+    if (this.seq !== seenSequence) return new Promise((resolve) => setImmediate(resolve));
     return new Promise((resolve) => {
       const timer = setTimeout(done, timeoutMs);
       timer.unref?.();
