@@ -281,7 +281,7 @@ function Members({ orgId, me, allowed }: { orgId: string; me: Me; allowed: Allow
       <QuickSearch orgId={orgId} onPick={(hit: Hit) => filter('q', hit.email)} />
       <h1>Members</h1>
       <Invitations orgId={orgId} roles={assignable} mayInvite={may('members.invite.any')} mayCreate={may('users.create.any')} onChanged={reload} />
-      {open && <MemberDetail key={open} orgId={orgId} userId={open} may={may} reaches={(roleId) => iAmOwner || assignable.some((r) => r.id === roleId)} onClose={() => setOpen(null)} onChanged={reload} />}
+      {open && <MemberDetail key={open} orgId={orgId} userId={open} may={may} reaches={(roleId) => iAmOwner || assignable.some((r) => r.id === roleId)} roles={allowed['roles.assign.any'] && open !== me.userId ? assignable : []} onClose={() => setOpen(null)} onChanged={reload} />}
       <div className="filters">
         <input aria-label="Search" placeholder="Name or email" value={filters.q} onChange={(e) => filter('q', e.target.value)} />
         <select aria-label="Role" value={filters.role} onChange={(e) => filter('role', e.target.value)}>

@@ -11,7 +11,7 @@ const TAB_NAMES: Record<Tab, string> = { profile: 'Profile', security: 'Security
  * R-LIST-4: a member's detail — profile, security (role, grants, credentials, sessions), login activity,
  * permission history, access code (R-CODE) and, for those with users.update.any, their marketing consent (read-only, R-PREF-4).
  */
-export function MemberDetail({ orgId, userId, may, reaches, onClose, onChanged }: { orgId: string; userId: string; may: (permission: string) => boolean; reaches: (roleId: string) => boolean; onClose: () => void; onChanged: () => void }) {
+export function MemberDetail({ orgId, userId, may, reaches, roles, onClose, onChanged }: { orgId: string; userId: string; may: (permission: string) => boolean; reaches: (roleId: string) => boolean; roles: Schemas['RoleDto'][]; onClose: () => void; onChanged: () => void }) {
   const [tab, setTab] = useState<Tab>('profile');
   const [member, setMember] = useState<Schemas['MemberDetailDto'] | null>(null);
   const [activity, setActivity] = useState<Schemas['LoginAttemptDto'][]>([]);
@@ -95,6 +95,8 @@ export function MemberDetail({ orgId, userId, may, reaches, onClose, onChanged }
             Role <strong>{member.role}</strong>
             {member.locations ? ` at ${member.locations.join(', ')}` : ', across the org'} · MFA {member.mfaEnabled ? 'on' : 'off'}
           </p>
+          {/* Seed 001: the role changed from the detail too; the roles offered are those the person may give (the Owner never). */}
+          {roles.length > 0 && !member.owner && reaches(member.role) && <ChangeRole current={member.role} roles={roles} onChange={(role) => run(() => must(api.PUT('/v1/orgs/{org}/members/{user}/role', { ...params, body: { role } })))} />}
           {/* Credentials: over a member whose role the person could assign, never the Owner (R-ROLE-2, R-SEC-4). */}
           {(may('users.credentials.any') || may('users.resend-setup.any')) && !member.owner && reaches(member.role) && (
             <p>
@@ -131,6 +133,15 @@ export function MemberDetail({ orgId, userId, may, reaches, onClose, onChanged }
                 {g.permission}
                 {g.location ? ` at ${g.location}` : ''} — {g.reason}
                 {g.expiresAt ? ` (until ${new Date(g.expiresAt).toLocaleString()}${g.expired ? ', expired' : ''})` : ''}
+                <small>
+                  {' '}
+                  · given {new Date(g.grantedAt).toLocaleString()} by {g.grantedBy}
+                </small>
+                {may('permissions.grant.any') && !g.expired && (
+                  <button className="secondary" onClick={() => void run(() => must(api.DELETE('/v1/orgs/{org}/members/{user}/grants/{grant}', { params: { path: { org: orgId, user: userId, grant: g.grantId } } })))}>
+                    Revoke
+                  </button>
+                )}
               </li>
             ))}
           </ul>
@@ -241,5 +252,28 @@ function AccessCode({ code, mayEdit, onSave }: { code?: string; mayEdit: boolean
         </form>
       )}
     </section>
+  );
+}
+
+function ChangeRole({ current, roles, onChange }: { current: string; roles: Schemas['RoleDto'][]; onChange: (role: string) => Promise<boolean> }) {
+  const [role, setRole] = useState(current);
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    void onChange(role);
+  };
+  return (
+    <form className="inline" onSubmit={submit}>
+      <select aria-label="Change role" value={role} onChange={(e) => setRole(e.target.value)}>
+        {roles.some((r) => r.id === current) ? null : <option value={current}>{current}</option>}
+        {roles.map((r) => (
+          <option key={r.id} value={r.id}>
+            {r.name}
+          </option>
+        ))}
+      </select>
+      <button type="submit" disabled={role === current}>
+        Update
+      </button>
+    </form>
   );
 }
