@@ -36,8 +36,9 @@ export class SqlitePersonalKeys implements PersonalKeyStore {
       const at = Date.now();
       const kept = new Map<string, string>();
       for (const [subject, sealedKey] of keys) {
-        this.insert.run(subject, sealedKey, at);
-        kept.set(subject, this.get.get(subject)!.sealed_key);
+        // Inserted: ours is the key; else another writer's came first, and is read back.
+        const inserted = this.insert.run(subject, sealedKey, at).changes === 1;
+        kept.set(subject, inserted ? sealedKey : this.get.get(subject)!.sealed_key);
       }
       return kept;
     }).immediate();
