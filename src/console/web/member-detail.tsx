@@ -87,8 +87,16 @@ export function MemberDetail({ orgId, userId, may, reaches, roles, onClose, onCh
               <dd>{member.accessCode}</dd>
             </>
           )}
+          {member.notes && (
+            <>
+              <dt>Notes</dt>
+              <dd>{member.notes}</dd>
+            </>
+          )}
         </dl>
       )}
+      {/* Seed 001: the Owner's profile is edited only by the Owner (reaches('owner') holds only for them). */}
+      {tab === 'profile' && may('users.update.any') && reaches(member.role) && <EditProfile key={version} member={member} onSave={(body) => run(() => must(api.PATCH('/v1/orgs/{org}/members/{user}', { ...params, body })))} />}
       {tab === 'security' && (
         <div>
           <p>
@@ -274,6 +282,46 @@ function ChangeRole({ current, roles, onChange }: { current: string; roles: Sche
       <button type="submit" disabled={role === current}>
         Update
       </button>
+    </form>
+  );
+}
+
+/** Seed 000 and 001: name, email, phone and internal notes; only what changed is sent. */
+function EditProfile({ member, onSave }: { member: Schemas['MemberDetailDto']; onSave: (body: Schemas['UpdateMemberDto']) => Promise<boolean> }) {
+  const [editing, setEditing] = useState(false);
+  const [form, setForm] = useState({ firstName: member.firstName, lastName: member.lastName, email: member.email, phone: member.phone ?? '', notes: member.notes });
+  const field = (key: keyof typeof form, label: string, type = 'text') => (
+    <label>
+      {label} <input type={type} value={form[key]} onChange={(e) => setForm({ ...form, [key]: e.target.value })} />
+    </label>
+  );
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    const before = { firstName: member.firstName, lastName: member.lastName, email: member.email, phone: member.phone ?? '', notes: member.notes };
+    const changed = Object.fromEntries(Object.entries(form).filter(([key, value]) => value !== before[key as keyof typeof before]));
+    void onSave(changed).then((saved) => saved && setEditing(false));
+  };
+  if (!editing)
+    return (
+      <button className="secondary" onClick={() => setEditing(true)}>
+        Edit profile
+      </button>
+    );
+  return (
+    <form onSubmit={submit} aria-label="Edit profile">
+      {field('firstName', 'First name')}
+      {field('lastName', 'Last name')}
+      {field('email', 'Email', 'email')}
+      {field('phone', 'Phone (+E.164)', 'tel')}
+      <label>
+        Notes (admins only) <textarea value={form.notes} onChange={(e) => setForm({ ...form, notes: e.target.value })} />
+      </label>
+      <p>
+        <button type="submit">Save profile</button>
+        <button type="button" className="secondary" onClick={() => setEditing(false)}>
+          Cancel
+        </button>
+      </p>
     </form>
   );
 }
