@@ -13,6 +13,7 @@ import { reportWorkers, type WorkerReport } from '../health/workers';
 import { ConsumerRunner } from '../messaging/consumer-runner';
 import { KafkaPublisher } from '../messaging/kafka-publisher';
 import { ProjectionRunner } from '../readmodels/projection-runner';
+import { KafkaCommands } from '../messaging/kafka-commands';
 import { EVENT_STORE } from '../shared/tokens';
 import { ApiError, type ApiErrorBody } from '../shared/api-error';
 
@@ -43,11 +44,14 @@ export class Metrics implements OnModuleInit, OnApplicationBootstrap, OnApplicat
     grantExpiry: GrantExpiry,
     imports: ImportJobs,
     @Inject(EVENT_STORE) store: EventStore,
+    commands: KafkaCommands,
   ) {
     // Node's process metrics under their standard names (process_cpu_seconds_total, nodejs_heap_size_used_bytes, …), as dashboards expect.
     collectDefaultMetrics({ register: this.registry });
     // The projections' fault counts (R-SEC-5), beside their lag.
     runner.registerMetrics(this.registry);
+    // Commands that came over Kafka, which HTTP's request histogram never sees.
+    commands.registerMetrics(this.registry);
     // The registry collects its metrics side by side: each of the three asks for the same status, read once per scrape.
     let projections: { at: number; status: ReturnType<ProjectionRunner['status']> } | undefined;
     const status = () => {

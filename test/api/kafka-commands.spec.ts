@@ -88,6 +88,9 @@ describe('commands over Kafka, request/reply on gatehouse.commands (SPEC 3.2)', 
     expect(reply).toMatchObject({ ok: true, result: { invitationId: expect.any(String), resent: false }, position: expect.stringMatching(/^\d+$/) });
     const pending = await t.request('GET', `/v1/orgs/${org.orgId}/invitations`, { token: org.token, headers: { 'gatehouse-min-position': reply.position } });
     expect(pending.body.items.map((i: { email: string }) => i.email)).toContain('over-kafka@example.com');
+    // Seen by /metrics as HTTP's requests are, by type and the status HTTP would have given.
+    const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toMatch(/gatehouse_kafka_command_duration_seconds_count\{type="invitations.create",status="200"\} [1-9]/);
   });
 
   it('the same validation, authorization and error codes as HTTP, and a rejected command changes nothing', async () => {
