@@ -126,6 +126,10 @@ export class GrantExpiry implements OnApplicationBootstrap, OnApplicationShutdow
     const meta = { actor: { kind: 'system' as const, id: 'grant-expiry' }, correlationId: randomUUID(), causationId: randomUUID() };
     for (const [orgId, userId] of members) {
       await this.commands.execute(new MembershipAction(orgId, userId, { type: 'ExpirePermissions' }, { ...meta, orgId }));
+      // Done: not asked again before the log's PermissionExpired reaches `follow` (which does the same).
+      const key = `${orgId} ${userId}`;
+      for (const [grantId, at] of this.due.get(key) ?? []) if (at <= now) this.due.get(key)!.delete(grantId);
+      if (this.due.get(key)?.size === 0) this.due.delete(key);
     }
     const ended = [...this.impersonations].filter(([, i]) => i.expiresAt <= now);
     const actor = { kind: 'system' as const, id: 'impersonation-expiry' };

@@ -119,6 +119,7 @@ export class MeDto {
   @ApiPropertyOptional() bio?: string;
   @ApiProperty() mustChangePassword!: boolean;
   @ApiProperty() mfaEnabled!: boolean;
+  @ApiProperty({ description: 'an admin of the system admin org (R-SYS-1): the system routes are open to them' }) systemAdmin!: boolean;
   @ApiProperty({ type: [MembershipSummaryDto] }) memberships!: MembershipSummaryDto[];
 }
 

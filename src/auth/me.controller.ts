@@ -18,6 +18,7 @@ import { Streams, type CommandMeta } from '../shared/streams';
 import { CLOCK, READ_STORE, type Clock } from '../shared/tokens';
 import { ChangeOwnPassword, RevokeSessions } from './credentials.handlers';
 import { SessionGuard } from './session.guard';
+import { OrgAccess } from '../access/org-access.service';
 import { PositionDto } from '../shared/responses';
 import { CommandType } from '../messaging/command-type';
 
@@ -57,6 +58,7 @@ export class MeController {
     private readonly runner: ProjectionRunner,
     @Inject(READ_STORE) private readonly readStore: ReadStore,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly orgAccess: OrgAccess,
   ) {}
 
   @Get()
@@ -65,7 +67,7 @@ export class MeController {
   async me(@Req() request: GatehouseRequest) {
     if (request.actor!.kind !== 'user') throw new NotFound('user');
     await readAfter(request, this.runner);
-    const { state } = await this.streams.load(userStream(request.actor!.id), user);
+    const [{ state }, systemAdmin] = await Promise.all([this.streams.load(userStream(request.actor!.id), user), this.orgAccess.isSystemAdmin(request.actor!)]);
     const rows = await this.readStore.find<MemberRow>({ collection: this.runner.collection(MEMBERS), where: { userId: state.userId }, orderBy: [['orgId', 'asc'], ['id', 'asc']], limit: 1000 });
     const orgs = await this.readStore.getMany<OrgRow>(this.runner.collection(ORGS), rows.map((r) => r.orgId));
     return {
@@ -78,6 +80,7 @@ export class MeController {
       bio: state.bio,
       mustChangePassword: state.mustChangePassword,
       mfaEnabled: !!state.mfa.secret,
+      systemAdmin,
       memberships: rows.map((r) => ({ orgId: r.orgId, orgName: orgs.get(r.orgId)?.name, role: r.roleId, status: r.status, approval: r.approval })),
     };
   }

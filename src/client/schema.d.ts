@@ -1413,6 +1413,8 @@ export interface components {
             bio?: string;
             mustChangePassword: boolean;
             mfaEnabled: boolean;
+            /** @description an admin of the system admin org (R-SYS-1): the system routes are open to them */
+            systemAdmin: boolean;
             memberships: components["schemas"]["MembershipSummaryDto"][];
         };
         UpdateMeDto: {

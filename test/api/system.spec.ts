@@ -26,6 +26,11 @@ describe('system administration over HTTP (R-SYS-1, R-ACC-7)', () => {
     expect(await t.request('GET', '/v1/system/orgs', { token: tenant.token })).toMatchObject({ status: 403, body: { details: { permission: 'system' } } });
   });
 
+  it('R-SYS-1 GET /v1/me says whether the person is a system admin, so a console offers the system panel without asking a route that refuses', async () => {
+    expect((await t.request('GET', '/v1/me', { token: system.token })).body).toMatchObject({ systemAdmin: true });
+    expect((await t.request('GET', '/v1/me', { token: tenant.token })).body).toMatchObject({ systemAdmin: false });
+  });
+
   it('R-SYS-1 system admins manage users in any org (set passwords, reset MFA), and those events name them', async () => {
     const created = await t.request('POST', `/v1/orgs/${tenant.orgId}/members`, { token: tenant.token, body: { email: 'tenant-user@example.com', firstName: 'T', lastName: 'U', mode: 'set-password', password: PASSWORD } });
     const set = await t.request('PUT', `/v1/orgs/${tenant.orgId}/members/${created.body.userId}/password`, { token: system.token, body: { password: 'set by operators 15' } });

@@ -25,7 +25,6 @@ export function Console() {
   const [meVersion, setMeVersion] = useState(0);
   const [view, setView] = useState<View>('members');
   const [allowed, setAllowed] = useState<Allowed>({});
-  const [systemAdmin, setSystemAdmin] = useState(false);
 
   // What the signed-in person may do in this org, as the server answers it: actions they may not take are not offered.
   const membership = me?.memberships.find((m) => m.orgId === orgId);
@@ -43,9 +42,6 @@ export function Console() {
       .then((first) => Promise.all(PERMISSIONS.slice(1).map(ask)).then((rest) => setAllowed(Object.fromEntries([first, ...rest]))))
       .catch((e) => (isApiError(e) && e.status === 403 ? setRefused(explain(e)) : setError(explain(e))));
   }, [orgId, me?.userId, membership?.status]);
-  useEffect(() => {
-    if (me) must(api.GET('/v1/system/orgs')).then(() => setSystemAdmin(true), () => setSystemAdmin(false));
-  }, [me?.userId]);
 
   useEffect(() => {
     if (!signedIn) return;
@@ -89,7 +85,7 @@ export function Console() {
       </header>
       {showAccount && <Account me={me} onChanged={() => setMeVersion((v) => v + 1)} />}
       <nav className="tabs views">
-        {VIEWS.filter(([, , needs]) => (needs === 'system' ? systemAdmin : !disabledHere && (!needs || allowed[needs]))).map(([id, label]) => (
+        {VIEWS.filter(([, , needs]) => (needs === 'system' ? !!me?.systemAdmin : !disabledHere && (!needs || allowed[needs]))).map(([id, label]) => (
           <button key={id} className={id === view ? '' : 'secondary'} onClick={() => setView(id)}>
             {label}
           </button>
