@@ -2,6 +2,9 @@ import Database from 'better-sqlite3';
 import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { EventStore } from '../../infra/eventstore/port';
+import { ProjectionRunner } from '../../src/readmodels/projection-runner';
+import { EVENT_STORE } from '../../src/shared/tokens';
 import { createOrg, startApp, type OrgSession, type TestApp } from '../support/app';
 
 const HEADER = 'email,firstName,lastName,role,phone,username,locations';
@@ -164,7 +167,10 @@ describe('bulk import across a restart (SPEC 5.6, R-CRT-5)', () => {
     throw new Error('the import did not finish');
   }
 
+  /** The list as of everything in the log: the read models catch up with the job's last batch. */
   async function membersWithPrefix(app: TestApp, target: OrgSession, prefix: string): Promise<number> {
+    const head = await app.app.get<EventStore>(EVENT_STORE).headPosition();
+    expect(await app.app.get(ProjectionRunner).waitFor(head, 30_000)).toBe(true);
     let count = 0;
     let cursor: string | undefined;
     do {
@@ -189,7 +195,6 @@ describe('bulk import across a restart (SPEC 5.6, R-CRT-5)', () => {
     try {
       const job = await waitDone(second, org, accepted.body.jobId);
       expect(job).toMatchObject({ status: 'done', total: 2000, processed: 2000, created: 2000, addedExisting: 0, failed: 0, errors: [] });
-      await new Promise((resolve) => setTimeout(resolve, 500));
       expect(await membersWithPrefix(second, org, 'restart')).toBe(2000);
     } finally {
       await second.close();
@@ -215,7 +220,6 @@ describe('bulk import across a restart (SPEC 5.6, R-CRT-5)', () => {
       const job = await waitDone(second, org, accepted.body.jobId);
       expect(job).toMatchObject({ status: 'done', total: 202, processed: 202, created: 200, addedExisting: 1, failed: 1 });
       expect(job.errors).toEqual([expect.objectContaining({ row: 201, email: 'crash-known@example.com', code: 'already_member' })]);
-      await new Promise((resolve) => setTimeout(resolve, 500));
       expect(await membersWithPrefix(second, org, 'crash')).toBe(202);
     } finally {
       await second.close();
