@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Pool, type PoolClient } from 'pg';
 import type { EventRegistry, Recorded } from '../../domain/events';
 import { replayedResult } from './port';
@@ -100,6 +101,9 @@ BEGIN
 END $$;
 `;
 
+/** This version's schema, as the events table's comment records it once applied. */
+const SCHEMA_ID = `gatehouse-schema-${createHash('sha256').update(SCHEMA).digest('hex').slice(0, 16)}`;
+
 /** Streams whose head this process knows: an append to one of them needs no extra round trip to chain onto it. */
 const REMEMBERED_HEADS = 10_000;
 const BACKFILL_PAGE = 1000;
@@ -149,7 +153,19 @@ export class PostgresEventStore implements EventStore {
       const client = await this.pool.connect();
       try {
         await client.query('SELECT pg_advisory_lock(7243001)');
-        await client.query(SCHEMA);
+        // A replica starting beside running ones takes no table lock when the schema is this version's
+        // already (the table's comment names it): DDL beside appends in flight is a deadlock PostgreSQL
+        // breaks by failing one side (40P01). When it does run (a new version), a failed try runs again.
+        const { rows: [current] } = await client.query<{ id: string | null }>("SELECT obj_description(to_regclass('gatehouse_events'), 'pg_class') AS id");
+        for (let attempt = 1; current?.id !== SCHEMA_ID; attempt++) {
+          try {
+            await client.query(`${SCHEMA}\nCOMMENT ON TABLE gatehouse_events IS '${SCHEMA_ID}';`);
+            break;
+          } catch (error) {
+            if ((error as { code?: string }).code !== '40P01' || attempt >= 5) throw error;
+            await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+          }
+        }
         await this.chainLegacyEvents(client);
       } finally {
         await client.query('SELECT pg_advisory_unlock(7243001)').catch(() => undefined);
